@@ -1,0 +1,311 @@
+/*
+ * vmarea — a Linux-compatible address space for a program of its own.
+ *
+ * The one public header.  Every name here is part of the contract in
+ * shared/API.md; internal types live under src/.
+ *
+ * Conventions, once for the whole header:
+ *  - Functions that can fail return -errno, with the value Linux returns for
+ *    the same failure, or NULL.
+ *  - PROT_*, MAP_*, MADV_*, MREMAP_*, MS_* and MCL_* are the host's
+ *    <sys/mman.h> values, so a guest's syscall arguments pass straight through.
+ *  - Each comment ends with what must be held: "Locks:".
+ */
+#ifndef VMAREA_H
+#define VMAREA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMAREA_VERSION_MAJOR 0
+#define VMAREA_VERSION_MINOR 1
+#define VMAREA_VERSION_PATCH 0
+#define VMAREA_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ flags */
+
+typedef unsigned long vm_flags_t;
+
+/* Linux x86-64 values (include/linux/mm.h). */
+#define VM_NONE         0x00000000UL
+#define VM_READ         0x00000001UL
+#define VM_WRITE        0x00000002UL
+#define VM_EXEC         0x00000004UL
+#define VM_SHARED       0x00000008UL
+#define VM_MAYREAD      0x00000010UL
+#define VM_MAYWRITE     0x00000020UL
+#define VM_MAYEXEC      0x00000040UL
+#define VM_MAYSHARE     0x00000080UL
+#define VM_GROWSDOWN    0x00000100UL
+#define VM_UFFD_MISSING 0x00000200UL
+#define VM_PFNMAP       0x00000400UL
+#define VM_UFFD_WP      0x00001000UL
+#define VM_LOCKED       0x00002000UL
+#define VM_IO           0x00004000UL
+#define VM_SEQ_READ     0x00008000UL
+#define VM_RAND_READ    0x00010000UL
+#define VM_DONTCOPY     0x00020000UL
+#define VM_DONTEXPAND   0x00040000UL
+#define VM_LOCKONFAULT  0x00080000UL
+#define VM_ACCOUNT      0x00100000UL
+#define VM_NORESERVE    0x00200000UL
+#define VM_HUGETLB      0x00400000UL
+#define VM_SYNC         0x00800000UL
+#define VM_ARCH_1       0x01000000UL
+#define VM_WIPEONFORK   0x02000000UL
+#define VM_DONTDUMP     0x04000000UL
+#define VM_SOFTDIRTY    0x08000000UL
+#define VM_MIXEDMAP     0x10000000UL
+#define VM_HUGEPAGE     0x20000000UL
+#define VM_NOHUGEPAGE   0x40000000UL
+#define VM_MERGEABLE    0x80000000UL
+#define VM_PAT          VM_ARCH_1
+#define VM_SPECIAL      (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
+
+/* Fault flags for mm_fault (Linux's enum fault_flag values). */
+#define FAULT_FLAG_WRITE        0x001U
+#define FAULT_FLAG_USER         0x040U
+#define FAULT_FLAG_REMOTE       0x080U
+#define FAULT_FLAG_INSTRUCTION  0x100U
+
+/* mm_mlock flags: MLOCK_ONFAULT is the host's value. */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01U
+#endif
+
+/* ---------------------------------------------------------- address spaces */
+
+struct mm;
+struct vm_file;
+struct vm_page;
+struct vma_ref;
+struct vma_new;
+struct vma_mixedmap;
+
+/* Transparent huge page policy, as /sys/kernel/mm/transparent_hugepage/enabled. */
+enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
+
+/* mm_config.flags */
+#define MM_CONFIG_NO_SOFT_DIRTY 0x1U  /* a kernel without CONFIG_MEM_SOFT_DIRTY: new VMAs lack "sd" */
+
+struct mm_config {                       /* a zero field means Linux x86-64's default */
+    unsigned long task_size;             /* 0x7ffffffff000 */
+    unsigned long mmap_min_addr;         /* 65536 */
+    unsigned long mmap_base;             /* task_size - 128 MiB; top-down placement starts below it */
+    unsigned long max_map_count;         /* 65530 */
+    unsigned long memory_limit;          /* bytes of page frames; 0: no limit */
+    /* more fields may follow; callers zero the struct first */
+    unsigned int flags;                  /* MM_CONFIG_* */
+    enum mm_thp_mode thp;                /* MM_THP_ALWAYS */
+};
+
+/*
+ * Fill *cfg with the defaults, then with what the running kernel shows of its
+ * build (soft-dirty tracking, THP mode), so an mm behaves like a process of
+ * this host.  Returns 0, or -errno if /proc or /sys could not be read (then
+ * *cfg holds the plain defaults).
+ */
+int mm_config_from_host(struct mm_config *cfg);
+
+struct mm *mm_create(const struct mm_config *cfg);   /* NULL cfg: defaults; one user reference */
+bool mmget_not_zero(struct mm *mm);      /* take a user reference unless the last one is gone */
+void mmput(struct mm *mm);               /* drop a user reference; the last one tears the
+                                            address space down and writes back dirty file pages */
+void mmgrab(struct mm *mm);              /* keep the struct alive (not its mappings) */
+void mmdrop(struct mm *mm);
+
+/* Effective configuration (defaults filled in). Locks: none. */
+void mm_get_config(struct mm *mm, struct mm_config *out);
+
+/*
+ * Where warnings go (a zap outside its VMA, and the like): once per mm and
+ * kind, fn(arg, message).  NULL fn restores the default, one line on stderr.
+ * Locks: none; do not race with the mm's own operations.
+ */
+typedef void (*mm_warn_fn)(void *arg, struct mm *mm, const char *message);
+void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg);
+
+/* --------------------------------------------------------- locks (the seed) */
+
+/*
+ * The mmap lock: a reader-writer lock over the VMA set.  A guard is the proof
+ * that its holder owns the lock; functions that need the lock take the guard,
+ * so the type you hold is the access you have.  The write guard's first
+ * member is a read guard: &w.read gives read access.
+ */
+struct mmap_read_guard  { struct mm *mm; };
+struct mmap_write_guard { struct mmap_read_guard read; };
+
+struct mmap_read_guard  mmap_read_lock(struct mm *mm);
+bool                    mmap_read_trylock(struct mm *mm, struct mmap_read_guard *out);
+void                    mmap_read_unlock(struct mmap_read_guard *g);
+struct mmap_write_guard mmap_write_lock(struct mm *mm);
+void                    mmap_write_unlock(struct mmap_write_guard *g);
+
+/* Debug aid: does the calling thread hold mm's mmap lock (read or write)? */
+bool mmap_lock_is_held(struct mm *mm);
+bool mmap_lock_is_write_held(struct mm *mm);
+
+struct vma_ref;
+const struct vma_ref *vma_lookup(const struct mmap_read_guard *g, unsigned long addr);
+const struct vma_ref *vma_find(const struct mmap_read_guard *g, unsigned long addr);
+/* Neighbours in address order, NULL at either end.  Locks: the guard's. */
+const struct vma_ref *vma_next(const struct mmap_read_guard *g, const struct vma_ref *vma);
+const struct vma_ref *vma_prev(const struct mmap_read_guard *g, const struct vma_ref *vma);
+
+const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr); /* NULL: fall back */
+void                  vma_end_read(const struct vma_ref *vma);
+
+unsigned long   vma_start(const struct vma_ref *vma);   /* inclusive */
+unsigned long   vma_end(const struct vma_ref *vma);     /* exclusive */
+vm_flags_t      vma_flags(const struct vma_ref *vma);
+struct mm      *vma_mm(const struct vma_ref *vma);
+unsigned long   vma_pgoff(const struct vma_ref *vma);
+struct vm_file *vma_file(const struct vma_ref *vma);    /* NULL for anonymous */
+const struct vm_operations *vma_ops(const struct vma_ref *vma);
+void           *vma_private(const struct vma_ref *vma);
+void vma_zap_page_range_single(const struct vma_ref *vma, unsigned long address, unsigned long size);
+
+/* ------------------------------------------- mappable files, devices, pages */
+
+struct vm_file_operations {
+    /* Called by mm_mmap with the mmap write lock held, before the VMA is
+     * visible.  Return 0 or -errno (the mapping then fails with it). */
+    int  (*mmap)(struct vm_file *f, struct vma_new *vma);
+    /* Called when the last reference to the file is dropped. */
+    void (*release)(struct vm_file *f);
+};
+
+struct vm_operations {
+    void (*open)(const struct vma_ref *vma);    /* a copy of the VMA appeared (split, fork) */
+    void (*close)(const struct vma_ref *vma);   /* a VMA goes away */
+    int  (*fault)(const struct vma_ref *vma, unsigned long addr, unsigned flags);
+    const char *(*name)(const struct vma_ref *vma);   /* shown in maps; NULL: none */
+};
+
+struct vm_file *vm_file_open(int fd);                       /* a host file, through a page cache */
+struct vm_file *vm_file_memfd(const char *name, size_t size);/* shared memory, like memfd_create */
+struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv, const char *name);
+void            vm_file_get(struct vm_file *f);
+void            vm_file_put(struct vm_file *f);
+void           *vm_file_private(struct vm_file *f);
+const char     *vm_file_name(struct vm_file *f);
+
+struct vma_new;   /* valid only inside the mmap hook */
+const struct vma_ref       *vma_new_ref(struct vma_new *vma);
+const struct vma_mixedmap  *vma_new_set_mixedmap(struct vma_new *vma);
+void vma_new_set_io(struct vma_new *vma);
+void vma_new_set_dontexpand(struct vma_new *vma);
+void vma_new_set_dontcopy(struct vma_new *vma);
+void vma_new_set_dontdump(struct vma_new *vma);
+int  vma_new_try_clear_mayread(struct vma_new *vma);   /* -EINVAL if VM_READ is set */
+int  vma_new_try_clear_maywrite(struct vma_new *vma);  /* -EINVAL if VM_WRITE is set */
+int  vma_new_try_clear_mayexec(struct vma_new *vma);   /* -EINVAL if VM_EXEC is set */
+void vma_new_set_ops(struct vma_new *vma, const struct vm_operations *ops, void *priv);
+
+struct vma_mixedmap;
+const struct vma_mixedmap *vma_as_mixedmap(const struct vma_ref *vma); /* NULL unless VM_MIXEDMAP */
+int vma_insert_page(const struct vma_mixedmap *vma, unsigned long addr, struct vm_page *page);
+
+struct vm_page *vm_page_alloc(struct mm *mm);   /* zeroed, one reference */
+void           *vm_page_address(struct vm_page *page);
+void            vm_page_get(struct vm_page *page);
+void            vm_page_put(struct vm_page *page);
+
+/* --------------------------------------------------- what a process does */
+
+/* Each takes the mmap lock itself, as the syscall does. */
+long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int flags,
+             struct vm_file *file, unsigned long offset);       /* address, or -errno */
+int  mm_munmap(struct mm *mm, unsigned long addr, unsigned long len);
+int  mm_mprotect(struct mm *mm, unsigned long addr, unsigned long len, int prot);
+long mm_mremap(struct mm *mm, unsigned long old_addr, unsigned long old_len,
+               unsigned long new_len, int flags, unsigned long new_addr);
+int  mm_madvise(struct mm *mm, unsigned long addr, unsigned long len, int advice);
+int  mm_msync(struct mm *mm, unsigned long addr, unsigned long len, int flags);
+int  mm_mlock(struct mm *mm, unsigned long addr, unsigned long len, unsigned flags);
+int  mm_munlock(struct mm *mm, unsigned long addr, unsigned long len);
+int  mm_mlockall(struct mm *mm, int flags);
+int  mm_munlockall(struct mm *mm);
+long mm_brk(struct mm *mm, unsigned long brk);
+struct mm *mm_fork(struct mm *mm);                 /* copy-on-write duplicate */
+
+/* faults and access: return 0, or -EFAULT (no VMA: SEGV_MAPERR), -EACCES
+   (protection: SEGV_ACCERR), -ENOMEM (out of memory), -EIO (SIGBUS) */
+int     mm_fault(struct mm *mm, unsigned long addr, unsigned flags);
+ssize_t mm_read(struct mm *mm, unsigned long addr, void *buf, size_t len);
+ssize_t mm_write(struct mm *mm, unsigned long addr, const void *buf, size_t len);
+
+/* the process image, for loaders */
+struct mm_layout { unsigned long start_code, end_code, start_data, end_data,
+                   start_brk, brk, start_stack, arg_start, arg_end, env_start, env_end; };
+int  mm_set_layout(struct mm *mm, const struct mm_layout *layout);
+long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long len,
+                                vm_flags_t flags, const char *name, struct vm_page **pages);
+int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, const char *name);
+
+/* introspection */
+int mm_show_maps(struct mm *mm, FILE *out);        /* /proc/PID/maps text */
+int mm_show_smaps(struct mm *mm, FILE *out);       /* /proc/PID/smaps text */
+struct mm_stats { unsigned long map_count,            /* VMAs */
+                  rss_anon, rss_file, rss_shmem,       /* pages, as Linux's MM_*PAGES counters */
+                  total_vm, locked_vm,                 /* pages */
+                  pgtable_bytes,                       /* bytes */
+                  faults, zapped; };                   /* events since mm_create */
+void mm_get_stats(struct mm *mm, struct mm_stats *out);
+
+/* ------------------------------------------- typed access, checked by the compiler
+ *
+ * These macros shadow the functions of the same name.  Each accepts exactly
+ * the types that carry the access the function needs, so that handing it a
+ * weaker one is a compile error whatever the warning flags ( _Generic with no
+ * matching association ).  A write guard gives read access too.  Taking a
+ * function's address (&vma_lookup) still reaches the function itself.
+ */
+#define VMAREA_READ_GUARD_(g) _Generic((g), \
+    struct mmap_read_guard *: (const struct mmap_read_guard *)(g), \
+    const struct mmap_read_guard *: (const struct mmap_read_guard *)(g), \
+    struct mmap_write_guard *: (const struct mmap_read_guard *)(const void *)(g), \
+    const struct mmap_write_guard *: (const struct mmap_read_guard *)(const void *)(g))
+#define VMAREA_MIXEDMAP_(v) _Generic((v), \
+    struct vma_mixedmap *: (const struct vma_mixedmap *)(v), \
+    const struct vma_mixedmap *: (v))
+#define VMAREA_WRITE_GUARD_(g) _Generic((g), struct mmap_write_guard *: (g))
+#define VMAREA_ONLY_READ_GUARD_(g) _Generic((g), struct mmap_read_guard *: (g))
+
+#define vma_lookup(g, addr)      (vma_lookup)(VMAREA_READ_GUARD_(g), (addr))
+#define vma_find(g, addr)        (vma_find)(VMAREA_READ_GUARD_(g), (addr))
+#define vma_next(g, v)           (vma_next)(VMAREA_READ_GUARD_(g), (v))
+#define vma_prev(g, v)           (vma_prev)(VMAREA_READ_GUARD_(g), (v))
+#define mmap_write_unlock(g)     (mmap_write_unlock)(VMAREA_WRITE_GUARD_(g))
+#define mmap_read_unlock(g)      (mmap_read_unlock)(VMAREA_ONLY_READ_GUARD_(g))
+#define vma_insert_page(v, a, p) (vma_insert_page)(VMAREA_MIXEDMAP_(v), (a), (p))
+
+/* Scoped guards: the lock is released when NAME goes out of scope, on every
+ * path out of the block (as the kernel's guard(mmap_read_lock)). */
+static inline void vmarea_read_guard_cleanup_(struct mmap_read_guard *g)
+{
+    if (g->mm)
+        (mmap_read_unlock)(g);
+}
+static inline void vmarea_write_guard_cleanup_(struct mmap_write_guard *g)
+{
+    if (g->read.mm)
+        (mmap_write_unlock)(g);
+}
+#define MMAP_READ_GUARD(NAME, mm) \
+    struct mmap_read_guard NAME __attribute__((cleanup(vmarea_read_guard_cleanup_))) = mmap_read_lock(mm)
+#define MMAP_WRITE_GUARD(NAME, mm) \
+    struct mmap_write_guard NAME __attribute__((cleanup(vmarea_write_guard_cleanup_))) = mmap_write_lock(mm)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMAREA_H */

@@ -1,0 +1,203 @@
+/*
+ * internal.h — types and cross-file declarations shared inside vmarea.
+ *
+ * Glossary:
+ *   struct mm        an address space (public name, private layout)
+ *   struct vma       a virtual memory area; handed out as struct vma_ref
+ *   struct vma_tree  the ordered set of an mm's VMAs (vma_tree.h)
+ *   struct vm_file   something mappable: a host file, memfd, or a driver object
+ *   struct anon_vma  identity of a VMA's anonymous pages, for merge rules
+ *   struct anon_name a shared, reference-counted [anon:NAME] string
+ *
+ * Prototypes are grouped by the file that defines them.
+ */
+#ifndef VMAREA_INTERNAL_H
+#define VMAREA_INTERNAL_H
+
+#include "vmarea.h"
+#include "vma_tree.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <urcu/compiler.h>
+#include <urcu-call-rcu.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  (1UL << PAGE_SHIFT)
+#define PAGE_MASK  (~(PAGE_SIZE - 1))
+#define PAGE_ALIGN(x) (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define PMD_SIZE   (1UL << 21)
+#define offset_in_page(x) ((unsigned long)(x) & (PAGE_SIZE - 1))
+
+#define DEFAULT_TASK_SIZE      0x7ffffffff000UL
+#define DEFAULT_MMAP_MIN_ADDR  65536UL
+#define DEFAULT_MAX_MAP_COUNT  65530UL
+#define DEFAULT_STACK_GAP      (128UL << 20)
+#define STACK_GUARD_GAP        (256UL << PAGE_SHIFT)  /* stack_guard_gap: 256 pages */
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define min(a, b) ((a) < (b) ? (a) : (b))
+#define max(a, b) ((a) > (b) ? (a) : (b))
+
+#ifdef VMAREA_DEBUG
+#include <assert.h>
+#define VM_BUG_ON(cond) assert(!(cond))
+#else
+#define VM_BUG_ON(cond) ((void)0)
+#endif
+
+/* Flags that do not stop two VMAs from merging (VM_IGNORE_MERGE). */
+#define VM_IGNORE_MERGE VM_SOFTDIRTY
+/* Flags an mlock adds or removes. */
+#define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
+#define VM_STACK_FLAGS_MASK VM_GROWSDOWN
+/* VM_DATA_DEFAULT_FLAGS on x86-64 is VM_DATA_FLAGS_TSK_EXEC minus exec. */
+#define VM_DATA_DEFAULT_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+
+/*
+ * The identity of a VMA's anonymous pages.  Two VMAs may merge only if at
+ * most one has an anon_vma, or both have the same one (and, for a VMA whose
+ * anon_vma came through fork, only the same one).  Refcounted: every VMA that
+ * points at it holds one reference.
+ */
+struct anon_vma {
+    unsigned long refcount;        /* guarded by the mmap write lock of every user */
+    bool forked;                   /* shared with a parent or child through fork */
+};
+
+struct anon_name {
+    atomic_ulong refcount;
+    char name[];
+};
+
+/*
+ * A VMA.
+ *
+ * Field rules (docs/locking.md has the table):
+ *   vm_start, vm_end, vm_pgoff, vm_flags, vm_file, anon_vma, anon_name:
+ *       written under the mmap write lock after vma_start_write(); read under
+ *       the mmap lock or the VMA's read lock.  vm_start/vm_end are written by
+ *       the tree (vt_update), which knows them as keys.
+ *   vm_ops, vm_private_data: set once before the VMA is inserted.
+ *   vm_lock_seq, vm_refcnt: the per-VMA lock (mmap_lock.c), atomics.
+ *   rcu: used only once the VMA is detached, so it overlays vm_ops and
+ *       vm_private_data, which no reader touches after detach (a reader must
+ *       first take the VMA's read lock, and that fails for a detached VMA).
+ */
+struct vma {
+    unsigned long vm_start;
+    unsigned long vm_end;
+    struct mm *vm_mm;
+    vm_flags_t vm_flags;
+    unsigned long vm_pgoff;
+    struct vm_file *vm_file;
+    struct anon_vma *anon_vma;
+    struct anon_name *anon_name;
+    union {
+        struct {
+            const struct vm_operations *vm_ops;
+            void *vm_private_data;
+        };
+        struct rcu_head rcu;
+    };
+    unsigned int vm_lock_seq;      /* == mm->mm_lock_seq: write-locked in this write section */
+    unsigned int vm_refcnt;        /* readers + VMA_ATTACHED bit (0 when detached) */
+};
+
+#define VMA_ATTACHED 0x80000000U
+
+static inline struct vma *to_vma(const struct vma_ref *ref) { return (struct vma *)(uintptr_t)ref; }
+static inline const struct vma_ref *to_ref(const struct vma *vma) { return (const struct vma_ref *)vma; }
+static inline unsigned long vma_pages(const struct vma *vma) { return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT; }
+
+/*
+ * Something mappable.  Reference counted: each VMA mapping it holds one.
+ */
+struct vm_file {
+    atomic_ulong refcount;
+    const struct vm_file_operations *f_ops;
+    void *private_data;
+    char *name;
+    /* host files and memfds (filemap.c) */
+    int fd;
+    unsigned long dev, ino;
+};
+
+/* What a mappable's mmap hook may change (vma_new_set_*). */
+struct vma_new {
+    struct vma *vma;
+};
+
+/*
+ * An address space.
+ *
+ * mmap_lock guards the VMA tree and every counter below it marked (L).
+ * The reference counts are atomics: mm_users counts users (the mappings live
+ * while it is > 0), mm_count counts holders of the struct (mm_users > 0 holds
+ * one).
+ */
+struct mm {
+    pthread_rwlock_t mmap_lock;
+    atomic_uint mm_lock_seq;       /* bumped at every mmap_write_unlock (per-VMA locks) */
+    atomic_long mm_users;
+    atomic_long mm_count;
+#ifdef VMAREA_DEBUG
+    atomic_ulong write_owner;      /* pthread_self() of the writer, 0 if none */
+    atomic_long readers;
+#endif
+
+    struct vma_tree mm_mt;         /* (L) */
+    struct mm_config cfg;          /* defaults filled in; constant */
+    unsigned long map_count;       /* (L) VMAs, as Linux counts them */
+    unsigned long total_vm, locked_vm, data_vm, exec_vm, stack_vm;   /* (L) pages */
+    vm_flags_t def_flags;          /* (L) mlockall(MCL_FUTURE) */
+    struct mm_layout layout;       /* (L) */
+
+    atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
+
+    /* VMAs detached in this write section, freed after a grace period once the
+     * write lock is dropped; linked through rcu.next. (L) */
+    struct vma *free_list;
+
+    mm_warn_fn warn_fn;
+    void *warn_arg;
+    atomic_uint warned;            /* kinds already warned about (WARN_*) */
+};
+
+#define WARN_ZAP_RANGE 0x1U
+void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- mm.c */
+/* Fills zero fields of *cfg with defaults; -EINVAL if the result is unusable. */
+int mm_config_resolve(struct mm_config *cfg);
+
+/* ---- mmap_lock.c */
+void mmap_assert_locked(struct mm *mm);
+void mmap_assert_write_locked(struct mm *mm);
+void vma_assert_readable(const struct vma *vma);
+/* Mark a VMA as being changed in this write section (vma_start_write). */
+void vma_start_write(struct vma *vma);
+void vma_mark_attached(struct vma *vma);
+void vma_mark_detached(struct vma *vma);
+
+/* ---- vma.c */
+struct vma *vma_alloc(struct mm *mm);
+/* Free a VMA that was never in the tree (no close hook, no grace period). */
+void vma_free_unused(struct vma *vma);
+/* Remove a detached VMA's references and free it after a grace period. */
+void vma_release(struct vma *vma);
+struct vma *vma_dup(struct vma *orig);
+void mm_free_deferred(struct mm *mm);   /* at write unlock */
+
+void anon_vma_put(struct anon_vma *av);
+void anon_name_get(struct anon_name *n);
+void anon_name_put(struct anon_name *n);
+bool anon_name_equal(const struct anon_name *a, const struct anon_name *b);
+
+/* ---- task_mmu.c */
+const char *vma_special_name(const struct vma *vma);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * vma_tree — the ordered set of an mm's VMAs, built for lock-free readers.
+ *
+ * A B+tree keyed by each VMA's vm_end (exclusive end).  VMAs in one tree never
+ * overlap, so ordering by end is ordering by start too.  Internal nodes keep,
+ * per child, the largest vm_end below it (the descent key) and the largest
+ * gap below it (for get_unmapped_area); leaves keep (vm_end, vma) pairs.
+ *
+ * Invariants (checked by vt_validate()):
+ *   - every leaf is at the same depth; entries in a node are sorted by key;
+ *   - a node other than the root holds at least one entry;
+ *   - an internal node's key for child i equals the largest vm_end in it,
+ *     and its gap for child i equals the largest gap of any VMA in it;
+ *   - the gap of a VMA is vm_start - (previous VMA's vm_end, or 0);
+ *   - t->count is the number of VMAs; leaves are linked in order.
+ *
+ * Locking:
+ *   - Every function except vt_lookup_rcu needs the mmap lock; those that
+ *     change the tree need it for writing.
+ *   - vt_lookup_rcu runs under rcu_read_lock() alone, concurrently with a
+ *     writer.  It never crashes and never reads freed memory, but may return
+ *     a VMA that no longer (or does not yet) cover addr, or NULL: the caller
+ *     revalidates under the VMA's own lock and falls back to the mmap lock.
+ *     To allow this, writers store node fields with atomic stores, publish new
+ *     nodes with release stores, and free nodes only after an RCU grace period.
+ */
+#ifndef VMAREA_VMA_TREE_H
+#define VMAREA_VMA_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vma;
+struct vt_node;
+
+struct vma_tree {
+    struct vt_node *root;        /* NULL when empty; RCU-published */
+    unsigned int height;         /* 0 when empty, 1 when the root is a leaf */
+    unsigned long count;         /* VMAs in the tree */
+    struct vt_node *spare;       /* nodes reserved by vt_reserve, linked through their first child */
+    unsigned int nr_spare;
+};
+
+void vt_init(struct vma_tree *t);
+/* Free every node at once; the VMAs are the caller's.  No reader may remain. */
+void vt_destroy(struct vma_tree *t);
+
+/* Make sure the next @nr_inserts calls of vt_insert cannot fail.  -ENOMEM. */
+int  vt_reserve(struct vma_tree *t, unsigned int nr_inserts);
+/* Insert a VMA that overlaps none in the tree.  0 or -ENOMEM (never after vt_reserve). */
+int  vt_insert(struct vma_tree *t, struct vma *vma);
+/* Remove a VMA that is in the tree.  Never fails. */
+void vt_erase(struct vma_tree *t, struct vma *vma);
+/*
+ * The VMA's bounds are changing to [start, end): update the keys and gaps.
+ * The caller guarantees the new range overlaps no other VMA; the tree writes
+ * vma->vm_start and vma->vm_end itself.
+ */
+void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigned long end);
+
+/* The VMA containing addr, or NULL. */
+struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr);
+/* The first VMA with vm_end > addr (find_vma), or NULL. */
+struct vma *vt_find(const struct vma_tree *t, unsigned long addr);
+/* The last VMA with vm_start < addr (the one before vt_find(addr)'s gap), or NULL. */
+struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr);
+struct vma *vt_first(const struct vma_tree *t);
+struct vma *vt_last(const struct vma_tree *t);
+struct vma *vt_next(const struct vma_tree *t, const struct vma *vma);
+struct vma *vt_prev(const struct vma_tree *t, const struct vma *vma);
+
+/*
+ * Free space: the highest (topdown) or lowest (bottomup) range of at least
+ * @length bytes inside [low, high) that no VMA covers.  Returns its end
+ * (topdown: the free range is [ret - length, ret), and ret is as high as
+ * possible) or its start (bottomup: [ret, ret + length)), or -ENOMEM.
+ */
+long vt_gap_topdown(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length);
+long vt_gap_bottomup(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length);
+
+/* Lock-free lookup under rcu_read_lock(): see above. */
+struct vma *vt_lookup_rcu(const struct vma_tree *t, unsigned long addr);
+
+/* Bytes of tree nodes in use (for the bytes-per-VMA figure). */
+size_t vt_node_bytes(const struct vma_tree *t);
+/* Check every invariant; returns 0 or a negative line number of the failed check. */
+int  vt_validate(const struct vma_tree *t);
+
+#endif
