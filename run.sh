@@ -1,0 +1,75 @@
+#!/bin/bash
+# Quick start.  On a Debian 12 machine, as root:
+#   ./run.sh          install what is missing, build into build/, run `vmarea check`
+#   ./run.sh test     the same build, then every test: ctest, then an
+#                     ASan+UBSan build with debug checks (build-asan/)
+#                     and its ctest
+#   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma)
+# Extra arguments after `bench` go to the benchmark (e.g. --quick).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+JOBS=2
+PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind)
+
+say() { printf '\n== %s\n' "$*"; }
+
+install_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "run.sh: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# build DIR [cmake options...]
+build() {
+    local dir=$1
+    shift
+    say "configuring and building $dir/"
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+run_ctest() {
+    say "testing $1/"
+    ctest --test-dir "$1" -j "$JOBS" --output-on-failure
+}
+
+mode=${1:-check}
+case $mode in
+    check|test|bench) ;;
+    -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: ./run.sh [test|bench [ARGS...]]" >&2; exit 2 ;;
+esac
+[ $# -gt 0 ] && shift
+
+install_packages
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+case $mode in
+    check)
+        say "build/vmarea check"
+        build/vmarea check
+        ;;
+    test)
+        run_ctest build
+        build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_SANITIZE=ON -DVMAREA_DEBUG=ON
+        run_ctest build-asan
+        say "all tests passed"
+        ;;
+    bench)
+        say "build/bench/bench_vma $*"
+        build/bench/bench_vma "$@"
+        ;;
+esac
