@@ -24,6 +24,10 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden; what this header declares is
+ * its exported interface. */
+#pragma GCC visibility push(default)
+
 #define VMAREA_VERSION_MAJOR 0
 #define VMAREA_VERSION_MINOR 1
 #define VMAREA_VERSION_PATCH 0
@@ -304,6 +308,8 @@ static inline void vmarea_write_guard_cleanup_(struct mmap_write_guard *g)
     struct mmap_read_guard NAME __attribute__((cleanup(vmarea_read_guard_cleanup_))) = mmap_read_lock(mm)
 #define MMAP_WRITE_GUARD(NAME, mm) \
     struct mmap_write_guard NAME __attribute__((cleanup(vmarea_write_guard_cleanup_))) = mmap_write_lock(mm)
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
