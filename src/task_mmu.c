@@ -1,0 +1,463 @@
+/*
+ * task_mmu.c — /proc/PID/maps and /proc/PID/smaps text, and mm_get_stats.
+ *
+ * The output is byte for byte what Linux (fs/proc/task_mmu.c, x86-64, 6.18)
+ * prints for the same VMAs; the host kernel is the oracle and
+ * tests/unit/test_task_mmu.c compares against it.  Facts this file relies on,
+ * each checked on the host (6.18, THP "madvise", pkeys on, no soft-dirty):
+ *
+ *  - The header is "start-end perms pgoff MAJ:MIN inode " with start, end and
+ *    pgoff in lowercase hex, at least 8 digits, MAJ and MIN at least 2.  The
+ *    trailing space is always there.  When the VMA has a name, spaces pad the
+ *    line to 72 characters (seq_setwidth(25 + 6 * sizeof(void *) - 1)), one
+ *    more space follows even on a longer line (seq_pad appends its pad
+ *    character), and the name starts at column 74 or later.  Without a name
+ *    the line ends in "0 \n".
+ *  - pgoff, device and inode are those of the file; a VMA without a file
+ *    shows 00000000 00:00 0 even though its vm_pgoff is start >> 12.
+ *  - A file's path escapes '\n' as "\012" (seq_path with "\n"); other names
+ *    are printed as they are.
+ *  - smaps counters are "Label:" padded to 16 columns, the value in kB right
+ *    aligned in 8 ("Private_Hugetlb:" takes 17 and 7), then " kB".
+ */
+#include "task_mmu.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+/*
+ * Bit numbers of the flags above bit 31 that Linux x86-64 (6.18,
+ * include/linux/mm.h) names in smaps.  Written as numbers rather than through
+ * vmarea.h's VM_ constants so that this table follows Linux alone.
+ */
+enum {
+    BIT_PKEY0 = 32, BIT_PKEY1, BIT_PKEY2, BIT_PKEY3,   /* VM_HIGH_ARCH_0..3: 4 key bits */
+    BIT_SHADOW_STACK = 37,                              /* VM_HIGH_ARCH_5 */
+    BIT_DROPPABLE = 40,
+    BIT_UFFD_MINOR = 41,                                /* since 6.15 (38 before) */
+    BIT_SEALED = 42,
+};
+
+#define VMA_HEADER_WIDTH (25 + 6 * (int)sizeof(void *) - 1)
+
+/* --------------------------------------------------------------- VmFlags */
+
+#define BITNO(flag) (__builtin_ctzl(flag))
+
+/*
+ * show_smap_vma_flags' table.  NULL: a bit Linux has no code for, printed
+ * "??" if ever set.  "": a bit never printed (protection keys, which have
+ * their own line).  Bit 11 (once VM_DENYWRITE) and the other unnamed bits
+ * stay "??", as in the host kernel.
+ */
+static const char *const vm_flag_codes[64] = {
+    [BITNO(VM_READ)]        = "rd",
+    [BITNO(VM_WRITE)]       = "wr",
+    [BITNO(VM_EXEC)]        = "ex",
+    [BITNO(VM_SHARED)]      = "sh",
+    [BITNO(VM_MAYREAD)]     = "mr",
+    [BITNO(VM_MAYWRITE)]    = "mw",
+    [BITNO(VM_MAYEXEC)]     = "me",
+    [BITNO(VM_MAYSHARE)]    = "ms",
+    [BITNO(VM_GROWSDOWN)]   = "gd",
+    [BITNO(VM_UFFD_MISSING)] = "um",
+    [BITNO(VM_PFNMAP)]      = "pf",
+    [BITNO(VM_UFFD_WP)]     = "uw",
+    [BITNO(VM_LOCKED)]      = "lo",
+    [BITNO(VM_IO)]          = "io",
+    [BITNO(VM_SEQ_READ)]    = "sr",
+    [BITNO(VM_RAND_READ)]   = "rr",
+    [BITNO(VM_DONTCOPY)]    = "dc",
+    [BITNO(VM_DONTEXPAND)]  = "de",
+    [BITNO(VM_LOCKONFAULT)] = "lf",
+    [BITNO(VM_ACCOUNT)]     = "ac",
+    [BITNO(VM_NORESERVE)]   = "nr",
+    [BITNO(VM_HUGETLB)]     = "ht",
+    [BITNO(VM_SYNC)]        = "sf",
+    [BITNO(VM_ARCH_1)]      = "ar",
+    [BITNO(VM_WIPEONFORK)]  = "wf",
+    [BITNO(VM_DONTDUMP)]    = "dd",
+    [BITNO(VM_SOFTDIRTY)]   = "sd",
+    [BITNO(VM_MIXEDMAP)]    = "mm",
+    [BITNO(VM_HUGEPAGE)]    = "hg",
+    [BITNO(VM_NOHUGEPAGE)]  = "nh",
+    [BITNO(VM_MERGEABLE)]   = "mg",
+    [BIT_PKEY0]             = "",
+    [BIT_PKEY1]             = "",
+    [BIT_PKEY2]             = "",
+    [BIT_PKEY3]             = "",
+    [BIT_SHADOW_STACK]      = "ss",
+    [BIT_DROPPABLE]         = "dp",
+    [BIT_UFFD_MINOR]        = "ui",
+    [BIT_SEALED]            = "sl",
+};
+
+size_t vma_flags_text(vm_flags_t flags, bool soft_dirty, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    for (unsigned int bit = 0; bit < 64; bit++) {
+        const char *code = vm_flag_codes[bit];
+
+        if (!(flags & (1UL << bit)))
+            continue;
+        /* Linux 6.18+ hides "sd" where soft-dirty tracking is unavailable;
+         * a kernel built without it never sets the bit. */
+        if (bit == BITNO(VM_SOFTDIRTY) && !soft_dirty)
+            continue;
+        if (!code)
+            code = "??";
+        if (!code[0])
+            continue;
+        for (const char *c = code; ; c++) {
+            char ch = *c ? *c : ' ';
+
+            if (len + 1 < size)
+                buf[len] = ch;
+            len++;
+            if (!*c)
+                break;
+        }
+    }
+    if (size)
+        buf[len < size ? len : size - 1] = '\0';
+    return len;
+}
+
+/* ------------------------------------------------------------------ names */
+
+/*
+ * Shared anonymous memory.  Linux backs it with a shmem file named
+ * "/dev/zero (deleted)" on the internal shm mount (device 00:01), so maps
+ * shows it as a file.  If vmarea gives such a VMA a vm_file, the file's own
+ * name, device and inode are shown; this covers the case where it does not.
+ */
+static bool vma_is_shared_anon(const struct vma *vma)
+{
+    return !vma->vm_file && !vma->vm_ops && (vma->vm_flags & VM_MAYSHARE);
+}
+
+#define SHARED_ANON_NAME "/dev/zero (deleted)"
+#define SHARED_ANON_DEV  makedev(0, 1)
+
+/* Linux's vma_is_initial_heap(): strict comparisons since 6.11, so a VMA
+ * that only touches [start_brk, brk), or any VMA while brk == start_brk, is
+ * not the heap (verified on the host). */
+static bool vma_is_initial_heap(const struct vma *vma)
+{
+    const struct mm_layout *l = &vma->vm_mm->layout;
+
+    return vma->vm_start < l->brk && vma->vm_end > l->start_brk;
+}
+
+/* Linux's vma_is_initial_stack(): inclusive at both ends. */
+static bool vma_is_initial_stack(const struct vma *vma)
+{
+    const struct mm_layout *l = &vma->vm_mm->layout;
+
+    return vma->vm_start <= l->start_stack && vma->vm_end >= l->start_stack;
+}
+
+/*
+ * The name of a VMA that has no file, other than "[anon:NAME]": what its
+ * vm_ops->name hook says (e.g. "[vdso]"), else "[heap]" or "[stack]" by the
+ * mm's layout, else NULL.  The string lives as long as the VMA (a hook's
+ * answer is the driver's) or forever.  A VMA with a file has no special name.
+ * Locks: the mmap lock of vma->vm_mm, or the VMA's read lock.
+ */
+const char *vma_special_name(const struct vma *vma)
+{
+    if (vma->vm_file || vma_is_shared_anon(vma))
+        return NULL;
+    if (vma->vm_ops && vma->vm_ops->name) {
+        const char *name = vma->vm_ops->name(to_ref(vma));
+
+        if (name)
+            return name;
+    }
+    if (!vma->vm_mm)
+        return NULL;
+    if (vma_is_initial_heap(vma))
+        return "[heap]";
+    if (vma_is_initial_stack(vma))
+        return "[stack]";
+    return NULL;
+}
+
+enum vma_name_kind {
+    VMA_NAME_NONE,
+    VMA_NAME_PATH,          /* a file path: '\n' escaped */
+    VMA_NAME_PLAIN,         /* printed as it is */
+    VMA_NAME_ANON,          /* "[anon:%s]" */
+    VMA_NAME_ANON_SHMEM,    /* "[anon_shmem:%s]" */
+};
+
+struct vma_name {
+    enum vma_name_kind kind;
+    const char *str;
+};
+
+/* Linux's get_vma_name(), in its order: the file (or the name given to
+ * shared anonymous memory), the ops hook, heap, stack, then the anon name. */
+static struct vma_name vma_get_name(const struct vma *vma)
+{
+    const struct anon_name *an = vma->anon_name;
+    const char *special;
+
+    if (vma->vm_file || vma_is_shared_anon(vma)) {
+        if (an)
+            return (struct vma_name){ VMA_NAME_ANON_SHMEM, an->name };
+        if (!vma->vm_file)
+            return (struct vma_name){ VMA_NAME_PATH, SHARED_ANON_NAME };
+        /* A mappable made by vm_file_create shows the name its creator
+         * gave, as Linux shows a device's path or "anon_inode:[...]". */
+        return (struct vma_name){ VMA_NAME_PATH,
+                                  vma->vm_file->name ? vma->vm_file->name : "" };
+    }
+    special = vma_special_name(vma);
+    if (special)
+        return (struct vma_name){ VMA_NAME_PLAIN, special };
+    if (an)
+        return (struct vma_name){ VMA_NAME_ANON, an->name };
+    return (struct vma_name){ VMA_NAME_NONE, NULL };
+}
+
+static void put_path(const char *path, FILE *out)
+{
+    for (const char *p = path; *p; ) {
+        size_t run = strcspn(p, "\n");
+
+        fwrite(p, 1, run, out);
+        p += run;
+        if (*p == '\n') {
+            fputs("\\012", out);
+            p++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ maps */
+
+void vma_show_map(const struct vma *vma, FILE *out)
+{
+    vm_flags_t flags = vma->vm_flags;
+    unsigned long long pgoff = 0;
+    unsigned long ino = 0;
+    dev_t dev = 0;
+    struct vma_name name;
+    int len;
+
+    if (vma->vm_file) {
+        dev = (dev_t)vma->vm_file->dev;
+        ino = vma->vm_file->ino;
+        pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
+    } else if (vma_is_shared_anon(vma)) {
+        dev = SHARED_ANON_DEV;
+        pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
+    }
+
+    len = fprintf(out, "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ",
+                  vma->vm_start, vma->vm_end,
+                  flags & VM_READ ? 'r' : '-',
+                  flags & VM_WRITE ? 'w' : '-',
+                  flags & VM_EXEC ? 'x' : '-',
+                  flags & VM_MAYSHARE ? 's' : 'p',
+                  pgoff, major(dev), minor(dev), ino);
+
+    /* seq_pad(m, ' '): spaces up to the width, then one more, always. */
+    name = vma_get_name(vma);
+    if (name.kind != VMA_NAME_NONE)
+        fprintf(out, "%*s", len >= 0 && len < VMA_HEADER_WIDTH ? VMA_HEADER_WIDTH - len + 1 : 1, "");
+    switch (name.kind) {
+    case VMA_NAME_NONE:
+        break;
+    case VMA_NAME_PATH:
+        put_path(name.str, out);
+        break;
+    case VMA_NAME_PLAIN:
+        fputs(name.str, out);
+        break;
+    case VMA_NAME_ANON:
+        fprintf(out, "[anon:%s]", name.str);
+        break;
+    case VMA_NAME_ANON_SHMEM:
+        fprintf(out, "[anon_shmem:%s]", name.str);
+        break;
+    }
+    putc('\n', out);
+}
+
+/* ----------------------------------------------------------------- smaps */
+
+/*
+ * Memory counters.  Page tables arrive in a later step; until then a VMA has
+ * no resident pages and every counter is zero.  This is the one place that
+ * will walk the VMA's page tables (as Linux's smap_gather_stats).
+ */
+void smaps_gather_mem(const struct vma *vma, struct smaps_mem *mem)
+{
+    (void)vma;
+    memset(mem, 0, sizeof(*mem));
+}
+
+/*
+ * Linux's thp_vma_allowable_orders(vma, vm_flags, TVA_SMAPS, THP_ORDERS_ALL)
+ * != 0, for the PMD size alone (the mTHP sizes under
+ * /sys/kernel/mm/transparent_hugepage/hugepages-*kB are "never" by default,
+ * and only the 2 MiB one "inherit"s the global mode, which mm->cfg.thp is).
+ *
+ *  - Only anonymous VMAs (Linux: no vm_ops) can be eligible.  A file needs a
+ *    huge_fault hook, READ_ONLY_THP_FOR_FS or DAX; shmem (memfd, shared
+ *    anonymous) follows shmem_enabled, "never" by default.  vmarea has none.
+ *  - VM_NOHUGEPAGE (MADV_NOHUGEPAGE, and MAP_STACK since 6.7) forbids it.
+ *  - "always" allows every VMA, "madvise" those with VM_HUGEPAGE, "never" none.
+ *  - Smaps skips the VM_SPECIAL/VM_HUGETLB test khugepaged makes (6.6+), and
+ *    eligibility does not need an anon_vma yet.
+ *  - Some 2 MiB-aligned 2 MiB range must fit inside the VMA.
+ * Not modelled: prctl(PR_SET_THP_DISABLE), which turns every VMA to 0.
+ */
+bool vma_thp_eligible(const struct vma *vma)
+{
+    vm_flags_t flags = vma->vm_flags;
+    unsigned long haddr;
+
+    if (!vma->vm_mm || vma->vm_file || vma->vm_ops || vma_is_shared_anon(vma))
+        return false;
+    if (flags & VM_NOHUGEPAGE)
+        return false;
+    switch (vma->vm_mm->cfg.thp) {
+    case MM_THP_ALWAYS:
+        break;
+    case MM_THP_MADVISE:
+        if (!(flags & VM_HUGEPAGE))
+            return false;
+        break;
+    default:
+        return false;
+    }
+    if (vma->vm_end - vma->vm_start < PMD_SIZE)
+        return false;
+    haddr = (vma->vm_end - PMD_SIZE) & ~(PMD_SIZE - 1);
+    return haddr >= vma->vm_start;
+}
+
+static void put_kb(FILE *out, const char *label, unsigned long bytes)
+{
+    fprintf(out, "%-16s%8lu kB\n", label, bytes >> 10);
+}
+
+static unsigned long pss_bytes(uint64_t fixed)
+{
+    return (unsigned long)(fixed >> SMAPS_PSS_SHIFT);
+}
+
+void vma_show_smap(const struct vma *vma, FILE *out)
+{
+    struct smaps_mem mem;
+    char flags[VMA_FLAGS_TEXT_MAX];
+    bool soft_dirty = true;
+
+    smaps_gather_mem(vma, &mem);
+    vma_show_map(vma, out);
+
+    put_kb(out, "Size:", vma->vm_end - vma->vm_start);
+    put_kb(out, "KernelPageSize:", PAGE_SIZE);
+    put_kb(out, "MMUPageSize:", PAGE_SIZE);
+    put_kb(out, "Rss:", mem.resident);
+    put_kb(out, "Pss:", pss_bytes(mem.pss));
+    put_kb(out, "Pss_Dirty:", pss_bytes(mem.pss_dirty));
+    put_kb(out, "Shared_Clean:", mem.shared_clean);
+    put_kb(out, "Shared_Dirty:", mem.shared_dirty);
+    put_kb(out, "Private_Clean:", mem.private_clean);
+    put_kb(out, "Private_Dirty:", mem.private_dirty);
+    put_kb(out, "Referenced:", mem.referenced);
+    put_kb(out, "Anonymous:", mem.anonymous);
+    put_kb(out, "KSM:", mem.ksm);
+    put_kb(out, "LazyFree:", mem.lazyfree);
+    put_kb(out, "AnonHugePages:", mem.anon_thp);
+    put_kb(out, "ShmemPmdMapped:", mem.shmem_thp);
+    put_kb(out, "FilePmdMapped:", mem.file_thp);
+    put_kb(out, "Shared_Hugetlb:", mem.shared_hugetlb);
+    /* The one label too long for the 16 columns: Linux narrows the number. */
+    fprintf(out, "Private_Hugetlb: %7lu kB\n", mem.private_hugetlb >> 10);
+    put_kb(out, "Swap:", mem.swap);
+    put_kb(out, "SwapPss:", pss_bytes(mem.swap_pss));
+    put_kb(out, "Locked:", pss_bytes(mem.pss_locked));
+    fprintf(out, "THPeligible:    %8u\n", vma_thp_eligible(vma) ? 1U : 0U);
+    /* Shown where the CPU and kernel support protection keys, as on x86-64
+     * hosts with PKU; vmarea has no keys, so every VMA has key 0. */
+    fprintf(out, "ProtectionKey:  %8u\n", 0U);
+
+    if (vma->vm_mm && (vma->vm_mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
+        soft_dirty = false;
+    vma_flags_text(vma->vm_flags, soft_dirty, flags, sizeof(flags));
+    fprintf(out, "VmFlags: %s\n", flags);
+}
+
+/* ---------------------------------------------------------- entry points */
+
+/*
+ * Walk every VMA under the mmap read lock, as a read of /proc/PID/maps does
+ * (Linux drops the lock between read() calls; one call here is one read).
+ * An mm whose last user is gone shows nothing, as Linux's m_start does.
+ */
+static int show_vmas(struct mm *mm, FILE *out, void (*show)(const struct vma *, FILE *))
+{
+    struct mmap_read_guard guard;
+    struct vma *vma;
+    int err = 0;
+
+    if (!mm || !out)
+        return -EINVAL;
+    if (!mmget_not_zero(mm))
+        return 0;
+
+    guard = mmap_read_lock(mm);
+    flockfile(out);
+    for (vma = vt_first(&mm->mm_mt); vma; vma = vt_next(&mm->mm_mt, vma)) {
+        show(vma, out);
+        if (ferror(out))
+            break;
+    }
+    funlockfile(out);
+    mmap_read_unlock(&guard);
+    mmput(mm);
+
+    if (fflush(out) == EOF || ferror(out))
+        err = -EIO;
+    return err;
+}
+
+int mm_show_maps(struct mm *mm, FILE *out)
+{
+    return show_vmas(mm, out, vma_show_map);
+}
+
+int mm_show_smaps(struct mm *mm, FILE *out)
+{
+    return show_vmas(mm, out, vma_show_smap);
+}
+
+void mm_get_stats(struct mm *mm, struct mm_stats *out)
+{
+    struct mmap_read_guard guard;
+
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (!mm)
+        return;
+
+    /* The read lock makes the (L) counters one consistent snapshot. */
+    guard = mmap_read_lock(mm);
+    out->map_count = mm->map_count;
+    out->total_vm = mm->total_vm;
+    out->locked_vm = mm->locked_vm;
+    /* rss_anon, rss_file, rss_shmem and pgtable_bytes stay 0 until page
+     * tables and frames exist (a later step fills them from their counters). */
+    mmap_read_unlock(&guard);
+
+    out->faults = atomic_load_explicit(&mm->stat_faults, memory_order_relaxed);
+    out->zapped = atomic_load_explicit(&mm->stat_zapped, memory_order_relaxed);
+}
