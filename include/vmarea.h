@@ -70,6 +70,10 @@ typedef unsigned long vm_flags_t;
 #define VM_HUGEPAGE     0x20000000UL
 #define VM_NOHUGEPAGE   0x40000000UL
 #define VM_MERGEABLE    0x80000000UL
+#define VM_UFFD_MINOR   (1UL << 32)
+#define VM_SHADOW_STACK (1UL << 37)
+#define VM_DROPPABLE    (1UL << 40)
+#define VM_SEALED       (1UL << 42)
 #define VM_PAT          VM_ARCH_1
 #define VM_SPECIAL      (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
 

@@ -22,7 +22,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <urcu/compiler.h>
-#include <urcu-call-rcu.h>
+#include <urcu-bp.h>
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE  (1UL << PAGE_SHIFT)
@@ -95,7 +95,10 @@ struct vma {
     unsigned long vm_pgoff;
     struct vm_file *vm_file;
     struct anon_vma *anon_vma;
-    struct anon_name *anon_name;
+    union {
+        struct anon_name *anon_name;
+        struct vma *free_next;     /* once released: the mm's deferred-free chain */
+    };
     union {
         struct {
             const struct vm_operations *vm_ops;
@@ -173,6 +176,11 @@ void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribut
 /* ---- mm.c */
 /* Fills zero fields of *cfg with defaults; -EINVAL if the result is unusable. */
 int mm_config_resolve(struct mm_config *cfg);
+void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages);
+
+/* ---- mmap.c */
+/* exit_mmap: remove every VMA.  Mmap write lock held. */
+void mm_unmap_all(struct mm *mm);
 
 /* ---- mmap_lock.c */
 void mmap_assert_locked(struct mm *mm);
@@ -184,6 +192,45 @@ void vma_mark_attached(struct vma *vma);
 void vma_mark_detached(struct vma *vma);
 
 /* ---- vma.c */
+/*
+ * One merge or modification, carried through its phases (Linux's
+ * vma_merge_struct).  prev/middle/next are the VMAs around or at the range;
+ * start/end/pgoff/flags/file/anon_vma/anon_name describe the range as it
+ * should become.  The __ fields are set by the merge logic.
+ */
+enum vma_merge_state { VMA_MERGE_START, VMA_MERGE_ERROR_NOMEM, VMA_MERGE_NOMERGE, VMA_MERGE_SUCCESS };
+struct vma_merge_struct {
+    struct mm *mm;
+    struct vma *prev, *middle, *next, *target;
+    unsigned long start, end, pgoff;
+    vm_flags_t flags;
+    struct vm_file *file;
+    struct anon_vma *anon_vma;
+    struct anon_name *anon_name;
+    bool just_expand;
+    bool __remove_middle, __remove_next, __adjust_middle_start, __adjust_next_start;
+    enum vma_merge_state state;
+};
+
+int  split_vma(struct vma *vma, unsigned long addr, int new_below);
+int  __split_vma(struct vma *vma, unsigned long addr, int new_below);
+struct vma *vma_merge_new_range(struct vma_merge_struct *vmg);
+/*
+ * Give [start, end) of vma (prev is the VMA before start, or vma itself when
+ * start is inside vma) the flags / name in vmg: merge with a neighbour if
+ * Linux would, else split off the range.  Returns the VMA now covering
+ * exactly the range (or a merged superset), or NULL with *err set.
+ */
+struct vma *vma_modify_flags(struct vma *prev, struct vma *vma, unsigned long start,
+                             unsigned long end, vm_flags_t new_flags, int *err);
+struct vma *vma_modify_name(struct vma *prev, struct vma *vma, unsigned long start,
+                            unsigned long end, struct anon_name *name, int *err);
+/* Insert a fully set-up new VMA (write-locked, counted). Tree space reserved. */
+void vma_link(struct mm *mm, struct vma *vma);
+/* Take a VMA out of the tree (write-locked, detached, uncounted). */
+void vma_unlink(struct mm *mm, struct vma *vma);
+bool vma_is_anonymous(const struct vma *vma);
+
 struct vma *vma_alloc(struct mm *mm);
 /* Free a VMA that was never in the tree (no close hook, no grace period). */
 void vma_free_unused(struct vma *vma);
@@ -196,6 +243,10 @@ void anon_vma_put(struct anon_vma *av);
 void anon_name_get(struct anon_name *n);
 void anon_name_put(struct anon_name *n);
 bool anon_name_equal(const struct anon_name *a, const struct anon_name *b);
+
+/* ---- filemap.c */
+/* The shmem file behind one MAP_SHARED|MAP_ANONYMOUS mapping. */
+struct vm_file *vm_file_shmem_zero(unsigned long size);
 
 /* ---- task_mmu.c */
 const char *vma_special_name(const struct vma *vma);

@@ -1,0 +1,256 @@
+/*
+ * madvise.c — advice about a range (Linux's mm/madvise.c).  The advice that
+ * changes VMA flags modifies VMAs like mprotect does (split or merge); the
+ * advice about memory contents comes with page tables.
+ */
+#include "internal.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#define MADV_GUARD_INSTALL_ 102
+#define MADV_GUARD_REMOVE_  103
+#define MADV_SOFT_OFFLINE_  101
+
+/* madvise_behavior_valid, for an x86-64 kernel with THP, KSM and
+ * memory-failure support. */
+static bool madvise_behavior_valid(int behavior)
+{
+    switch (behavior) {
+    case MADV_DOFORK: case MADV_DONTFORK: case MADV_NORMAL: case MADV_SEQUENTIAL:
+    case MADV_RANDOM: case MADV_REMOVE: case MADV_WILLNEED: case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED: case MADV_FREE: case MADV_COLD: case MADV_PAGEOUT:
+    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
+    case MADV_MERGEABLE: case MADV_UNMERGEABLE:
+    case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_COLLAPSE:
+    case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+    case MADV_GUARD_INSTALL_: case MADV_GUARD_REMOVE_:
+    case MADV_HWPOISON: case MADV_SOFT_OFFLINE_:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Advice that changes VMA flags needs the mmap write lock. */
+static bool madvise_need_mmap_write(int behavior)
+{
+    switch (behavior) {
+    case MADV_REMOVE: case MADV_WILLNEED: case MADV_DONTNEED: case MADV_DONTNEED_LOCKED:
+    case MADV_COLD: case MADV_PAGEOUT: case MADV_FREE: case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE: case MADV_COLLAPSE: case MADV_GUARD_INSTALL_: case MADV_GUARD_REMOVE_:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* VM_MERGEABLE can only be set where KSM could work (vma_ksm_compatible). */
+static bool vma_ksm_compatible(const struct vma *vma)
+{
+    if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+                         VM_HUGETLB | VM_MIXEDMAP | VM_DROPPABLE))
+        return false;
+    return true;
+}
+
+/*
+ * Advice about contents leaves the VMA as it is.  Each kind refuses the VMAs
+ * Linux refuses; what it does to resident pages comes with page tables
+ * (until then no page is resident, so there is nothing to drop or reclaim).
+ */
+static int madvise_contents(const struct vma *vma, int behavior)
+{
+    switch (behavior) {
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_FREE: {
+        vm_flags_t forbidden = VM_PFNMAP;
+        if (behavior != MADV_DONTNEED_LOCKED)
+            forbidden |= VM_LOCKED;
+        if (!(vma->vm_flags & VM_HUGETLB) && (vma->vm_flags & forbidden))
+            return -EINVAL;
+        if (behavior == MADV_FREE && !vma_is_anonymous(vma))
+            return -EINVAL;   /* MADV_FREE works on anonymous memory only */
+        return 0;
+    }
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+        /* can_madv_lru_vma */
+        return (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) ? -EINVAL : 0;
+    case MADV_REMOVE:
+        if (vma->vm_flags & VM_LOCKED)
+            return -EINVAL;
+        if (!vma->vm_file)
+            return -EINVAL;
+        if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
+            return -EACCES;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * MADV_POPULATE_READ/WRITE: fault the range in as an access would, stopping
+ * at the first hole (ENOMEM) or the first VMA such an access may not touch
+ * (EINVAL).  Not a VMA walk with holes skipped, unlike the other advice.
+ */
+static int madvise_populate(struct mm *mm, unsigned long start, unsigned long end, bool write)
+{
+    while (start < end) {
+        struct vma *vma = vt_lookup(&mm->mm_mt, start);
+        if (!vma)
+            return -ENOMEM;
+        if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+            return -EINVAL;
+        if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
+            return -EINVAL;
+        start = vma->vm_end;
+    }
+    return 0;
+}
+
+static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long start,
+                              unsigned long end, vm_flags_t new_flags)
+{
+    if (new_flags == vma->vm_flags) {
+        *prev = vma;
+        return 0;
+    }
+    int err = 0;
+    vma = vma_modify_flags(*prev, vma, start, end, new_flags, &err);
+    if (!vma)
+        return err;
+    *prev = vma;
+    vma_start_write(vma);
+    vma->vm_flags = new_flags;
+    return 0;
+}
+
+/* One VMA's part of the range; *prev becomes the VMA that covers it after. */
+static int madvise_vma_behavior(struct vma *vma, struct vma **prev, unsigned long start,
+                                unsigned long end, int behavior)
+{
+    vm_flags_t new_flags = vma->vm_flags;
+
+    switch (behavior) {
+    case MADV_NORMAL:
+        new_flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+        break;
+    case MADV_SEQUENTIAL:
+        new_flags = (new_flags & ~VM_RAND_READ) | VM_SEQ_READ;
+        break;
+    case MADV_RANDOM:
+        new_flags = (new_flags & ~VM_SEQ_READ) | VM_RAND_READ;
+        break;
+    case MADV_DONTFORK:
+        new_flags |= VM_DONTCOPY;
+        break;
+    case MADV_DOFORK:
+        if (vma->vm_flags & VM_IO)
+            return -EINVAL;
+        new_flags &= ~VM_DONTCOPY;
+        break;
+    case MADV_WIPEONFORK:
+        if (vma->vm_file || (vma->vm_flags & VM_SHARED))
+            return -EINVAL;
+        new_flags |= VM_WIPEONFORK;
+        break;
+    case MADV_KEEPONFORK:
+        if (vma->vm_flags & VM_DROPPABLE)
+            return -EINVAL;
+        new_flags &= ~VM_WIPEONFORK;
+        break;
+    case MADV_DONTDUMP:
+        new_flags |= VM_DONTDUMP;
+        break;
+    case MADV_DODUMP:
+        if (!(vma->vm_flags & VM_HUGETLB) && (new_flags & VM_SPECIAL))
+            return -EINVAL;
+        new_flags &= ~VM_DONTDUMP;
+        break;
+    case MADV_MERGEABLE:
+        if ((vma->vm_flags & VM_MERGEABLE) || !vma_ksm_compatible(vma)) {
+            *prev = vma;
+            return 0;
+        }
+        new_flags |= VM_MERGEABLE;
+        break;
+    case MADV_UNMERGEABLE:
+        new_flags &= ~VM_MERGEABLE;
+        break;
+    case MADV_HUGEPAGE:
+        new_flags = (new_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+        break;
+    case MADV_NOHUGEPAGE:
+        new_flags = (new_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+        break;
+    default:
+        *prev = vma;
+        return madvise_contents(vma, behavior);
+    }
+    return madvise_update_vma(vma, prev, start, end, new_flags);
+}
+
+int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int behavior)
+{
+    if (!madvise_behavior_valid(behavior))
+        return -EINVAL;
+    if (offset_in_page(start))
+        return -EINVAL;
+    unsigned long len = PAGE_ALIGN(len_in);
+    if (len_in && !len)
+        return -EINVAL;
+    unsigned long end = start + len;
+    if (end < start)
+        return -EINVAL;
+    if (end == start)
+        return 0;
+    if (behavior == MADV_HWPOISON || behavior == MADV_SOFT_OFFLINE_)
+        return -EPERM;   /* needs CAP_SYS_ADMIN */
+
+    struct mmap_write_guard wg = { { NULL } };
+    struct mmap_read_guard rg = { NULL };
+    if (madvise_need_mmap_write(behavior))
+        wg = mmap_write_lock(mm);
+    else
+        rg = mmap_read_lock(mm);
+
+    if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
+        int ret = madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE);
+        (mmap_read_unlock)(&rg);
+        return ret;
+    }
+
+    /* Holes in the range are skipped but reported with ENOMEM at the end,
+     * unlike mprotect and mlock, which stop at the first. */
+    int unmapped_error = 0, error = 0;
+    struct vma *vma = vt_find(&mm->mm_mt, start);
+    struct vma *prev = vma && start > vma->vm_start ? vma : vma ? vt_prev(&mm->mm_mt, vma) : NULL;
+    for (;;) {
+        if (!vma) {
+            error = -ENOMEM;
+            break;
+        }
+        if (start < vma->vm_start) {
+            unmapped_error = -ENOMEM;
+            start = vma->vm_start;
+            if (start >= end)
+                break;
+        }
+        unsigned long tmp = min(vma->vm_end, end);
+        error = madvise_vma_behavior(vma, &prev, start, tmp, behavior);
+        if (error)
+            break;
+        start = prev->vm_end;
+        if (start >= end)
+            break;
+        vma = vt_next(&mm->mm_mt, prev);
+    }
+    if (wg.read.mm)
+        (mmap_write_unlock)(&wg);
+    else
+        (mmap_read_unlock)(&rg);
+    return error ? error : unmapped_error;
+}

@@ -1,0 +1,221 @@
+/*
+ * mm.c — address space lifetime, reference counts, configuration, warnings.
+ *
+ * Two counts, as in Linux:
+ *   mm_users  processes (callers) using the address space.  When it drops to
+ *             zero every mapping is torn down (exit_mmap).
+ *   mm_count  references to the struct itself.  All users together hold one.
+ *             When it drops to zero the struct is freed.
+ * A holder of only an mm_count reference may not lock or map; it must first
+ * win mmget_not_zero().
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mm_config_resolve(struct mm_config *cfg)
+{
+    if (!cfg->task_size)
+        cfg->task_size = DEFAULT_TASK_SIZE;
+    if (!cfg->mmap_min_addr)
+        cfg->mmap_min_addr = DEFAULT_MMAP_MIN_ADDR;
+    if (!cfg->mmap_base)
+        cfg->mmap_base = cfg->task_size - DEFAULT_STACK_GAP;
+    if (!cfg->max_map_count)
+        cfg->max_map_count = DEFAULT_MAX_MAP_COUNT;
+    if (offset_in_page(cfg->task_size) || offset_in_page(cfg->mmap_base) ||
+        cfg->task_size < 2 * PAGE_SIZE || cfg->mmap_base > cfg->task_size ||
+        cfg->mmap_min_addr >= cfg->task_size || cfg->mmap_base <= PAGE_ALIGN(cfg->mmap_min_addr) ||
+        (unsigned)cfg->thp > MM_THP_NEVER)
+        return -EINVAL;
+    return 0;
+}
+
+static int read_ulong_file(const char *path, unsigned long *out)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    int ok = fscanf(f, "%lu", out) == 1;
+    fclose(f);
+    return ok ? 0 : -EIO;
+}
+
+/* Does a fresh anonymous VMA of this process show "sd" in its VmFlags? */
+static int host_has_soft_dirty(bool *out)
+{
+    void *p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    FILE *f = fopen("/proc/self/smaps", "re");
+    int ret = -ENOENT;
+    if (f) {
+        char line[512];
+        bool inside = false;
+        while (fgets(line, sizeof(line), f)) {
+            unsigned long s, e;
+            /* Field lines start with a name and a colon, never "hex-hex". */
+            if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+                inside = s == (unsigned long)p;
+                continue;
+            }
+            if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+                *out = strstr(line, " sd ") != NULL;
+                ret = 0;
+                break;
+            }
+        }
+        fclose(f);
+    } else {
+        ret = -errno;
+    }
+    munmap(p, PAGE_SIZE);
+    return ret;
+}
+
+int mm_config_from_host(struct mm_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    int ret = 0;
+    unsigned long v;
+    if (read_ulong_file("/proc/sys/vm/max_map_count", &v) == 0 && v)
+        cfg->max_map_count = v;
+    if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
+        cfg->mmap_min_addr = v;
+
+    bool sd = true;
+    int err = host_has_soft_dirty(&sd);
+    if (err)
+        ret = err;
+    else if (!sd)
+        cfg->flags |= MM_CONFIG_NO_SOFT_DIRTY;
+
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+    if (f) {
+        char buf[128] = "";
+        if (fgets(buf, sizeof(buf), f)) {
+            if (strstr(buf, "[madvise]"))
+                cfg->thp = MM_THP_MADVISE;
+            else if (strstr(buf, "[never]"))
+                cfg->thp = MM_THP_NEVER;
+        }
+        fclose(f);
+    } else {
+        cfg->thp = MM_THP_NEVER;   /* no THP support in this kernel */
+    }
+    return ret;
+}
+
+struct mm *mm_create(const struct mm_config *cfg)
+{
+    struct mm_config c;
+    if (cfg)
+        c = *cfg;
+    else
+        memset(&c, 0, sizeof(c));
+    if (mm_config_resolve(&c))
+        return NULL;
+
+    struct mm *mm = calloc(1, sizeof(*mm));
+    if (!mm)
+        return NULL;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* Writers must not starve behind a stream of readers, as with rwsem. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int err = pthread_rwlock_init(&mm->mmap_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (err) {
+        free(mm);
+        return NULL;
+    }
+    mm->cfg = c;
+    atomic_init(&mm->mm_users, 1);
+    atomic_init(&mm->mm_count, 1);
+    vt_init(&mm->mm_mt);
+    return mm;
+}
+
+void mm_get_config(struct mm *mm, struct mm_config *out)
+{
+    *out = mm->cfg;
+}
+
+bool mmget_not_zero(struct mm *mm)
+{
+    long users = atomic_load_explicit(&mm->mm_users, memory_order_relaxed);
+    do {
+        if (users == 0)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&mm->mm_users, &users, users + 1,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return true;
+}
+
+void mmgrab(struct mm *mm)
+{
+    atomic_fetch_add_explicit(&mm->mm_count, 1, memory_order_relaxed);
+}
+
+void mmdrop(struct mm *mm)
+{
+    /* Release: everything this holder did happens before the free. */
+    if (atomic_fetch_sub_explicit(&mm->mm_count, 1, memory_order_release) != 1)
+        return;
+    atomic_thread_fence(memory_order_acquire);
+    VM_BUG_ON(mm->mm_mt.count != 0);
+    vt_destroy(&mm->mm_mt);
+    pthread_rwlock_destroy(&mm->mmap_lock);
+    free(mm);
+}
+
+void mmput(struct mm *mm)
+{
+    if (atomic_fetch_sub_explicit(&mm->mm_users, 1, memory_order_acq_rel) != 1)
+        return;
+    /* exit_mmap: holders of mm_count may still look (lock_vma_under_rcu
+     * needs a user reference, so none does), but take the lock anyway so the
+     * debug assertions of the teardown path hold. */
+    struct mmap_write_guard g = mmap_write_lock(mm);
+    mm_unmap_all(mm);
+    (mmap_write_unlock)(&g);
+    mmdrop(mm);
+}
+
+void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg)
+{
+    mm->warn_fn = fn;
+    mm->warn_arg = arg;
+}
+
+void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...)
+{
+    if (atomic_fetch_or(&mm->warned, kind) & kind)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (mm->warn_fn)
+        mm->warn_fn(mm->warn_arg, mm, msg);
+    else
+        fprintf(stderr, "vmarea: mm %p: %s\n", (void *)mm, msg);
+}
+
+/*
+ * Linux's vm_stat_account: total_vm and the exec/stack/data split follow
+ * every change of a range's flags.
+ */
+void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
+{
+    mm->total_vm += npages;
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        mm->exec_vm += npages;
+    else if ((flags & VM_GROWSDOWN) == VM_GROWSDOWN)
+        mm->stack_vm += npages;
+    else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE)
+        mm->data_vm += npages;
+}

@@ -1,0 +1,482 @@
+/*
+ * mmap.c — mmap, munmap and the search for free space (Linux's mm/mmap.c and
+ * the map/unmap half of mm/vma.c).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAP_DROPPABLE_ 0x08          /* MAP_DROPPABLE, absent from older libc headers */
+#define TASK_UNMAPPED_BASE(mm) PAGE_ALIGN((mm)->cfg.task_size / 3)
+
+static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
+
+/* Where a VMA's guard gap begins: a stack that grows down keeps
+ * stack_guard_gap bytes free below it (vm_start_gap). */
+static unsigned long vm_start_gap(const struct vma *vma)
+{
+    unsigned long start = vma->vm_start;
+    if (vma->vm_flags & VM_GROWSDOWN) {
+        start -= STACK_GUARD_GAP;
+        if (start > vma->vm_start)
+            start = 0;
+    }
+    return start;
+}
+
+struct unmapped_area_info {
+    unsigned long length, low_limit, high_limit, align_mask, align_offset;
+};
+
+/* Linux's unmapped_area_topdown: the highest fit, then step below a
+ * stack's guard gap if the fit ran into it. */
+static long unmapped_area_topdown(struct mm *mm, const struct unmapped_area_info *info)
+{
+    unsigned long length = info->length + info->align_mask;
+    if (length < info->length)
+        return -ENOMEM;
+    unsigned long low = max(info->low_limit, mm->cfg.mmap_min_addr);
+    unsigned long high = info->high_limit;
+    for (;;) {
+        if (high <= low)
+            return -ENOMEM;
+        long end = vt_gap_topdown(&mm->mm_mt, low, high, length);
+        if (end < 0)
+            return -ENOMEM;
+        unsigned long gap = (unsigned long)end - info->length;
+        gap -= (gap - info->align_offset) & info->align_mask;
+        struct vma *next = vt_find(&mm->mm_mt, (unsigned long)end - 1);
+        if (next && next->vm_start < (unsigned long)end)
+            next = vt_next(&mm->mm_mt, next);   /* cannot happen for a free range; be safe */
+        if (next && (next->vm_flags & VM_GROWSDOWN) && vm_start_gap(next) < (unsigned long)end) {
+            high = vm_start_gap(next);
+            continue;
+        }
+        return (long)gap;
+    }
+}
+
+/* Linux's unmapped_area: the lowest fit. */
+static long unmapped_area(struct mm *mm, const struct unmapped_area_info *info)
+{
+    unsigned long length = info->length + info->align_mask;
+    if (length < info->length)
+        return -ENOMEM;
+    unsigned long low = max(info->low_limit, mm->cfg.mmap_min_addr);
+    unsigned long high = info->high_limit;
+    for (;;) {
+        if (high <= low)
+            return -ENOMEM;
+        long start = vt_gap_bottomup(&mm->mm_mt, low, high, length);
+        if (start < 0)
+            return -ENOMEM;
+        unsigned long gap = (unsigned long)start;
+        gap += (info->align_offset - gap) & info->align_mask;
+        struct vma *next = vt_find(&mm->mm_mt, gap);
+        if (next && (next->vm_flags & VM_GROWSDOWN) && vm_start_gap(next) < gap + length - 1) {
+            low = next->vm_end;
+            continue;
+        }
+        return (long)gap;
+    }
+}
+
+/* x86's hint rule: the whole range below the task size (and on the same
+ * side of the 47-bit window, which task_size is here). */
+static bool hint_valid(const struct mm *mm, unsigned long addr, unsigned long len)
+{
+    return task_size(mm) - len >= addr;
+}
+
+static bool hint_free(struct mm *mm, unsigned long addr, unsigned long len)
+{
+    struct vma *vma = vt_find(&mm->mm_mt, addr);
+    return !vma || addr + len <= vm_start_gap(vma);
+}
+
+/* arch_get_unmapped_area (legacy, bottom-up from TASK_UNMAPPED_BASE). */
+static long get_area_bottomup(struct mm *mm, unsigned long addr, unsigned long len,
+                              unsigned long pgoff, unsigned long align_mask)
+{
+    unsigned long begin = TASK_UNMAPPED_BASE(mm), end = task_size(mm);
+    if (len > end)
+        return -ENOMEM;
+    if (addr) {
+        addr = PAGE_ALIGN(addr);
+        if (hint_valid(mm, addr, len) && end - len >= addr && hint_free(mm, addr, len))
+            return (long)addr;
+    }
+    struct unmapped_area_info info = {
+        .length = len, .low_limit = begin, .high_limit = end,
+        .align_mask = align_mask, .align_offset = pgoff << PAGE_SHIFT,
+    };
+    return unmapped_area(mm, &info);
+}
+
+/* arch_get_unmapped_area_topdown: hint, else highest fit below mmap_base,
+ * else bottom-up. */
+static long get_area_topdown(struct mm *mm, unsigned long addr, unsigned long len,
+                             unsigned long pgoff, unsigned long align_mask)
+{
+    if (len > task_size(mm))
+        return -ENOMEM;
+    unsigned long hint = addr;
+    if (addr) {
+        addr &= PAGE_MASK;
+        if (hint_valid(mm, addr, len) && hint_free(mm, addr, len))
+            return (long)addr;
+    }
+    struct unmapped_area_info info = {
+        .length = len, .low_limit = PAGE_SIZE, .high_limit = mm->cfg.mmap_base,
+        .align_mask = align_mask, .align_offset = pgoff << PAGE_SHIFT,
+    };
+    long ret = unmapped_area_topdown(mm, &info);
+    if (ret >= 0)
+        return ret;
+    return get_area_bottomup(mm, hint, len, pgoff, align_mask);
+}
+
+/*
+ * __get_unmapped_area.  Anonymous private mappings whose length is a multiple
+ * of 2 MiB and that have no hint are aligned to 2 MiB (THP), by searching for
+ * len + 2 MiB and placing the mapping at an aligned address inside it, at the
+ * top when the found space is already aligned (__thp_get_unmapped_area).
+ */
+static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long addr,
+                              unsigned long len, unsigned long pgoff, int flags)
+{
+    if (len > task_size(mm))
+        return -ENOMEM;
+    long ret;
+    if (flags & MAP_FIXED) {
+        ret = (long)addr;
+    } else {
+        if (!file)
+            pgoff = 0;
+        ret = 0;
+        if (!file && !addr && !(flags & MAP_SHARED) && (len & (PMD_SIZE - 1)) == 0 &&
+            len + PMD_SIZE > len) {
+            long padded = get_area_topdown(mm, 0, len + PMD_SIZE, 0, 0);
+            if (padded >= 0) {
+                unsigned long off_sub = (0 - (unsigned long)padded) & (PMD_SIZE - 1);
+                ret = off_sub ? padded + (long)off_sub : padded + (long)PMD_SIZE;
+            } else {
+                ret = 0;
+            }
+        }
+        if (!ret)
+            ret = get_area_topdown(mm, addr, len, pgoff, 0);
+    }
+    if (ret < 0)
+        return ret;
+    if ((unsigned long)ret > task_size(mm) - len)
+        return -ENOMEM;
+    if (offset_in_page(ret))
+        return -EINVAL;
+    /* cap_mmap_addr: an unprivileged process may not map below mmap_min_addr. */
+    if ((unsigned long)ret < mm->cfg.mmap_min_addr)
+        return -EPERM;
+    return ret;
+}
+
+/* ------------------------------------------------------------- munmap */
+
+/*
+ * Remove every VMA inside [start, end), splitting the ones that straddle the
+ * edges (do_vmi_align_munmap).  Mmap write lock held.
+ */
+static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
+{
+    struct vma *vma = vt_find(&mm->mm_mt, start);
+    if (!vma || vma->vm_start >= end)
+        return 0;
+
+    if (start > vma->vm_start) {
+        /* A hole in the middle adds a VMA: refuse at the limit, but let a
+         * split at one edge go one over so that memory can always be freed. */
+        if (end < vma->vm_end && mm->map_count >= mm->cfg.max_map_count)
+            return -ENOMEM;
+        int err = __split_vma(vma, start, 1);
+        if (err)
+            return err;
+    }
+    /* Split the end first: once VMAs leave the tree nothing can fail. */
+    struct vma *last = vt_find(&mm->mm_mt, end - 1);
+    if (last && last->vm_start < end && last->vm_end > end) {
+        int err = __split_vma(last, end, 0);
+        if (err)
+            return err;
+    }
+
+    struct vma *detached = NULL, **tail = &detached;
+    for (vma = vt_find(&mm->mm_mt, start); vma && vma->vm_start < end;) {
+        struct vma *next = vt_next(&mm->mm_mt, vma);
+        long pages = (long)vma_pages(vma);
+        vma_unlink(mm, vma);
+        vm_stat_account(mm, vma->vm_flags, -pages);
+        if (vma->vm_flags & VM_LOCKED)
+            mm->locked_vm -= pages;
+        *tail = vma;
+        tail = &vma->free_next;
+        vma = next;
+    }
+    *tail = NULL;
+    /* Close hooks run once the tree no longer shows the VMAs. */
+    while (detached) {
+        struct vma *next = detached->free_next;
+        vma_release(detached);
+        detached = next;
+    }
+    return 0;
+}
+
+int mm_munmap(struct mm *mm, unsigned long start, unsigned long len)
+{
+    if (offset_in_page(start) || start > task_size(mm) || len > task_size(mm) - start)
+        return -EINVAL;
+    unsigned long end = start + PAGE_ALIGN(len);
+    if (end == start)
+        return -EINVAL;
+    MMAP_WRITE_GUARD(g, mm);
+    return munmap_range(mm, start, end);
+}
+
+void mm_unmap_all(struct mm *mm)
+{
+    mmap_assert_write_locked(mm);
+    struct vma *vma;
+    while ((vma = vt_first(&mm->mm_mt))) {
+        long pages = (long)vma_pages(vma);
+        vma_unlink(mm, vma);
+        vm_stat_account(mm, vma->vm_flags, -pages);
+        if (vma->vm_flags & VM_LOCKED)
+            mm->locked_vm -= pages;
+        vma_release(vma);
+    }
+}
+
+/* ------------------------------------------------------------- mmap */
+
+const struct vma_ref *vma_new_ref(struct vma_new *v) { return to_ref(v->vma); }
+void vma_new_set_io(struct vma_new *v) { v->vma->vm_flags |= VM_IO; }
+void vma_new_set_dontexpand(struct vma_new *v) { v->vma->vm_flags |= VM_DONTEXPAND; }
+void vma_new_set_dontcopy(struct vma_new *v) { v->vma->vm_flags |= VM_DONTCOPY; }
+void vma_new_set_dontdump(struct vma_new *v) { v->vma->vm_flags |= VM_DONTDUMP; }
+
+const struct vma_mixedmap *vma_new_set_mixedmap(struct vma_new *v)
+{
+    v->vma->vm_flags |= VM_MIXEDMAP;
+    return (const struct vma_mixedmap *)v->vma;
+}
+
+static int try_clear(struct vma_new *v, vm_flags_t access, vm_flags_t may)
+{
+    if (v->vma->vm_flags & access)
+        return -EINVAL;
+    v->vma->vm_flags &= ~may;
+    return 0;
+}
+
+int vma_new_try_clear_mayread(struct vma_new *v) { return try_clear(v, VM_READ, VM_MAYREAD); }
+int vma_new_try_clear_maywrite(struct vma_new *v) { return try_clear(v, VM_WRITE, VM_MAYWRITE); }
+int vma_new_try_clear_mayexec(struct vma_new *v) { return try_clear(v, VM_EXEC, VM_MAYEXEC); }
+
+void vma_new_set_ops(struct vma_new *v, const struct vm_operations *ops, void *priv)
+{
+    v->vma->vm_ops = ops;
+    v->vma->vm_private_data = priv;
+}
+
+static bool vma_supports_mlock(const struct vma *vma)
+{
+    return !(vma->vm_flags & (VM_SPECIAL | VM_HUGETLB));
+}
+
+/*
+ * mmap_region: replace whatever is in [addr, addr + len) with a new mapping,
+ * merged into a neighbour when Linux would.  Returns addr or -errno.
+ */
+static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr, unsigned long len,
+                        vm_flags_t vm_flags, unsigned long pgoff)
+{
+    unsigned long end = addr + len;
+    unsigned long pglen = len >> PAGE_SHIFT;
+
+    /* Room for the new VMA and for the two splits of the unmap, reserved
+     * before anything changes. */
+    if (vt_reserve(&mm->mm_mt, 3))
+        return -ENOMEM;
+    int err = munmap_range(mm, addr, end);
+    if (err)
+        return err;
+
+    /* accountable_mapping: private writable memory is charged (VM_ACCOUNT). */
+    if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
+        vm_flags |= VM_ACCOUNT;
+
+    struct vma *prev = vt_find_prev(&mm->mm_mt, addr);
+    struct vma *next = vt_find(&mm->mm_mt, addr);
+    struct vma *vma = NULL;
+    if (prev || next) {
+        struct vma_merge_struct vmg = {
+            .mm = mm, .prev = prev, .next = next, .start = addr, .end = end,
+            .pgoff = pgoff, .flags = vm_flags, .file = file,
+        };
+        vma = vma_merge_new_range(&vmg);
+    }
+    if (!vma) {
+        vma = vma_alloc(mm);
+        if (!vma)
+            return -ENOMEM;
+        vma->vm_start = addr;
+        vma->vm_end = end;
+        vma->vm_pgoff = pgoff;
+        vma->vm_flags = vm_flags;
+        if (file) {
+            vma->vm_file = file;
+            vm_file_get(file);
+            if (file->f_ops && file->f_ops->mmap) {
+                struct vma_new vn = { .vma = vma };
+                err = file->f_ops->mmap(file, &vn);
+                if (err) {
+                    vma_free_unused(vma);
+                    return err;
+                }
+            }
+        } else if (vm_flags & VM_SHARED) {
+            vma->vm_file = vm_file_shmem_zero(len);
+            if (!vma->vm_file) {
+                vma_free_unused(vma);
+                return -ENOMEM;
+            }
+        }
+        if (vt_reserve(&mm->mm_mt, 1)) {
+            if (vma->vm_ops && vma->vm_ops->close)
+                vma->vm_ops->close(to_ref(vma));
+            vma_free_unused(vma);
+            return -ENOMEM;
+        }
+        vma_link(mm, vma);
+    }
+
+    vm_stat_account(mm, vma->vm_flags, (long)pglen);
+    if (vma->vm_flags & VM_LOCKED) {
+        if (!vma_supports_mlock(vma))
+            vma->vm_flags &= ~VM_LOCKED_MASK;
+        else
+            mm->locked_vm += pglen;
+    }
+    /* A new or grown VMA is always soft-dirty, so that a tracker can tell
+     * a fresh mapping from the old one it replaced. */
+    if (!(mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
+        vma->vm_flags |= VM_SOFTDIRTY;
+    return (long)addr;
+}
+
+/* calc_vm_prot_bits + calc_vm_flag_bits */
+static vm_flags_t calc_vm_bits(int prot, int flags)
+{
+    vm_flags_t vm = 0;
+    if (prot & PROT_READ) vm |= VM_READ;
+    if (prot & PROT_WRITE) vm |= VM_WRITE;
+    if (prot & PROT_EXEC) vm |= VM_EXEC;
+    if (flags & MAP_GROWSDOWN) vm |= VM_GROWSDOWN;
+    if (flags & MAP_LOCKED) vm |= VM_LOCKED;
+    if (flags & MAP_SYNC) vm |= VM_SYNC;
+    if (flags & MAP_STACK)
+        vm |= VM_NOHUGEPAGE;    /* MAP_STACK: no THP for stacks (Linux 6.7+) */
+    return vm;
+}
+
+long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int flags,
+             struct vm_file *file, unsigned long offset)
+{
+    /* sys_mmap checks the offset, ksys_mmap_pgoff the file; then do_mmap. */
+    if (offset_in_page(offset))
+        return -EINVAL;
+    if (!(flags & MAP_ANONYMOUS) && !file)
+        return -EBADF;
+    if (flags & MAP_ANONYMOUS)
+        file = NULL;
+    if ((flags & MAP_HUGETLB) && !file)
+        return -ENOMEM;      /* no huge pages are reserved in a vmarea mm */
+    unsigned long pgoff = offset >> PAGE_SHIFT;
+
+    if (!len)
+        return -EINVAL;
+    if (flags & MAP_FIXED_NOREPLACE)
+        flags |= MAP_FIXED;
+    if (!(flags & MAP_FIXED)) {
+        /* round_hint_to_min */
+        addr &= PAGE_MASK;
+        if (addr && addr < mm->cfg.mmap_min_addr)
+            addr = PAGE_ALIGN(mm->cfg.mmap_min_addr);
+    }
+    len = PAGE_ALIGN(len);
+    if (!len)
+        return -ENOMEM;
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+        return -EOVERFLOW;
+
+    MMAP_WRITE_GUARD(g, mm);
+    if (mm->map_count > mm->cfg.max_map_count)
+        return -ENOMEM;
+
+    long ret = get_unmapped_area(mm, file, addr, len, pgoff, flags);
+    if (ret < 0)
+        return ret;
+    addr = (unsigned long)ret;
+    if ((flags & MAP_FIXED_NOREPLACE)) {
+        struct vma *v = vt_find(&mm->mm_mt, addr);
+        if (v && v->vm_start < addr + len)
+            return -EEXIST;
+    }
+
+    vm_flags_t vm_flags = calc_vm_bits(prot, flags) | mm->def_flags |
+                          VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (file) {
+        switch (flags & MAP_TYPE) {
+        case MAP_SHARED:
+        case MAP_SHARED_VALIDATE:
+            if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
+                (flags & ~(MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE |
+                           MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |
+                           MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE | (MAP_HUGE_MASK << MAP_HUGE_SHIFT))))
+                return -EOPNOTSUPP;
+            vm_flags &= ~VM_SYNC;
+            vm_flags |= VM_SHARED | VM_MAYSHARE;
+            break;
+        case MAP_PRIVATE:
+            vm_flags &= ~VM_SYNC;
+            break;
+        default:
+            return -EINVAL;
+        }
+    } else {
+        switch (flags & MAP_TYPE) {
+        case MAP_SHARED:
+            if (vm_flags & VM_GROWSDOWN)
+                return -EINVAL;
+            pgoff = 0;
+            vm_flags |= VM_SHARED | VM_MAYSHARE;
+            break;
+        case MAP_DROPPABLE_:
+            if (flags & MAP_LOCKED)
+                return -EINVAL;
+            if (vm_flags & VM_GROWSDOWN)
+                return -EINVAL;
+            vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
+            /* fall through */
+        case MAP_PRIVATE:
+            pgoff = addr >> PAGE_SHIFT;  /* for anon_vma: page index = address */
+            break;
+        default:
+            return -EINVAL;
+        }
+    }
+    if (flags & MAP_NORESERVE)
+        vm_flags |= VM_NORESERVE;   /* we always overcommit */
+
+    return mmap_region(mm, file, addr, len, vm_flags, pgoff);
+}

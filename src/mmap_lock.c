@@ -1,0 +1,217 @@
+/*
+ * mmap_lock.c — the mmap lock, per-VMA locks, and the assertions that prove
+ * a caller holds what it claims.  docs/locking.md states the rules.
+ *
+ * Lock order: mmap lock (read or write) → VMA write lock (vma_start_write).
+ * A VMA read lock is taken without the mmap lock (lock_vma_under_rcu) and
+ * never waits: it fails instead.
+ *
+ * Per-VMA lock:
+ *   vma->vm_refcnt  VMA_ATTACHED while the VMA is in the tree, plus one per
+ *                   reader holding the VMA read lock.
+ *   vma->vm_lock_seq == mm->mm_lock_seq  ⇔  the VMA is write-locked by the
+ *                   current mmap write section.  mm_lock_seq is bumped when
+ *                   the mmap write lock is released, which drops every VMA
+ *                   write lock of that section at once.
+ * A reader first raises vm_refcnt, then checks vm_lock_seq; a writer first
+ * sets vm_lock_seq, then waits for the readers in vm_refcnt to leave.  Both
+ * sides use sequentially consistent operations, so at least one of them sees
+ * the other (Dekker): a reader never runs inside a write-locked VMA.
+ */
+#include "internal.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+/*
+ * Which locks this thread holds, so that "held by the calling thread" can be
+ * checked (always tracked: it costs a few nanoseconds; asserted only in
+ * debug builds).  A thread holds few locks at once.
+ */
+enum held_kind { HELD_MMAP_READ = 1, HELD_MMAP_WRITE, HELD_VMA_READ };
+#define MAX_HELD 32
+static __thread struct { const void *obj; enum held_kind kind; } held[MAX_HELD];
+static __thread unsigned int nheld;
+
+static void held_push(const void *obj, enum held_kind kind)
+{
+    if (nheld < MAX_HELD) {
+        held[nheld].obj = obj;
+        held[nheld].kind = kind;
+    }
+    nheld++;   /* past MAX_HELD we stop recording; checks then answer "held" */
+}
+
+static void held_pop(const void *obj, enum held_kind kind)
+{
+    unsigned int n = nheld < MAX_HELD ? nheld : MAX_HELD;
+    for (unsigned int i = n; i-- > 0;) {
+        if (held[i].obj == obj && held[i].kind == kind) {
+            held[i] = held[n - 1];
+            nheld--;
+            return;
+        }
+    }
+    if (nheld > MAX_HELD)
+        nheld--;
+    else
+        VM_BUG_ON(1 && "unlocking a lock this thread does not hold");
+}
+
+static bool held_has(const void *obj, enum held_kind kind)
+{
+    if (nheld > MAX_HELD)
+        return true;
+    for (unsigned int i = 0; i < nheld; i++)
+        if (held[i].obj == obj && held[i].kind == kind)
+            return true;
+    return false;
+}
+
+bool mmap_lock_is_write_held(struct mm *mm)
+{
+    return held_has(mm, HELD_MMAP_WRITE);
+}
+
+bool mmap_lock_is_held(struct mm *mm)
+{
+    return held_has(mm, HELD_MMAP_READ) || held_has(mm, HELD_MMAP_WRITE);
+}
+
+void mmap_assert_locked(struct mm *mm)
+{
+    VM_BUG_ON(!mmap_lock_is_held(mm));
+    (void)mm;
+}
+
+void mmap_assert_write_locked(struct mm *mm)
+{
+    VM_BUG_ON(!mmap_lock_is_write_held(mm));
+    (void)mm;
+}
+
+void vma_assert_readable(const struct vma *vma)
+{
+    VM_BUG_ON(!mmap_lock_is_held(vma->vm_mm) && !held_has(vma, HELD_VMA_READ));
+    (void)vma;
+}
+
+struct mmap_read_guard mmap_read_lock(struct mm *mm)
+{
+    pthread_rwlock_rdlock(&mm->mmap_lock);
+    held_push(mm, HELD_MMAP_READ);
+    return (struct mmap_read_guard){ .mm = mm };
+}
+
+bool mmap_read_trylock(struct mm *mm, struct mmap_read_guard *out)
+{
+    if (pthread_rwlock_tryrdlock(&mm->mmap_lock) != 0) {
+        out->mm = NULL;
+        return false;
+    }
+    held_push(mm, HELD_MMAP_READ);
+    out->mm = mm;
+    return true;
+}
+
+void (mmap_read_unlock)(struct mmap_read_guard *g)
+{
+    struct mm *mm = g->mm;
+    VM_BUG_ON(!mm);
+    held_pop(mm, HELD_MMAP_READ);
+    pthread_rwlock_unlock(&mm->mmap_lock);
+    g->mm = NULL;
+}
+
+struct mmap_write_guard mmap_write_lock(struct mm *mm)
+{
+    pthread_rwlock_wrlock(&mm->mmap_lock);
+    held_push(mm, HELD_MMAP_WRITE);
+    return (struct mmap_write_guard){ .read = { .mm = mm } };
+}
+
+void (mmap_write_unlock)(struct mmap_write_guard *g)
+{
+    struct mm *mm = g->read.mm;
+    VM_BUG_ON(!mm);
+    mm_free_deferred(mm);
+    /* Ends every VMA write lock of this section (see the top of the file).
+     * Release: a reader that sees the new sequence sees the VMAs' new state. */
+    atomic_fetch_add_explicit(&mm->mm_lock_seq, 1, memory_order_release);
+    held_pop(mm, HELD_MMAP_WRITE);
+    pthread_rwlock_unlock(&mm->mmap_lock);
+    g->read.mm = NULL;
+}
+
+void vma_start_write(struct vma *vma)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    unsigned int seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed);
+    if (__atomic_load_n(&vma->vm_lock_seq, __ATOMIC_RELAXED) == seq)
+        return;
+    __atomic_store_n(&vma->vm_lock_seq, seq, __ATOMIC_SEQ_CST);
+    /* Wait for readers that got in before they could see the store. */
+    while (__atomic_load_n(&vma->vm_refcnt, __ATOMIC_SEQ_CST) & ~VMA_ATTACHED)
+        sched_yield();
+}
+
+void vma_mark_attached(struct vma *vma)
+{
+    __atomic_store_n(&vma->vm_refcnt, VMA_ATTACHED, __ATOMIC_RELEASE);
+}
+
+/* The VMA is write-locked (no reader inside); new readers will fail. */
+void vma_mark_detached(struct vma *vma)
+{
+    __atomic_fetch_and(&vma->vm_refcnt, ~VMA_ATTACHED, __ATOMIC_SEQ_CST);
+}
+
+static bool vma_start_read(struct mm *mm, struct vma *vma)
+{
+    unsigned int seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_acquire);
+    if (__atomic_load_n(&vma->vm_lock_seq, __ATOMIC_RELAXED) == seq)
+        return false;
+    unsigned int old = __atomic_load_n(&vma->vm_refcnt, __ATOMIC_RELAXED);
+    do {
+        if (!(old & VMA_ATTACHED) || (old & ~VMA_ATTACHED) >= VMA_ATTACHED - 1)
+            return false;
+    } while (!__atomic_compare_exchange_n(&vma->vm_refcnt, &old, old + 1, true,
+                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    if (__atomic_load_n(&vma->vm_lock_seq, __ATOMIC_SEQ_CST) ==
+        atomic_load_explicit(&mm->mm_lock_seq, memory_order_seq_cst)) {
+        __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
+        return false;
+    }
+    return true;
+}
+
+const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
+{
+    rcu_read_lock();
+    struct vma *vma = vt_lookup_rcu(&mm->mm_mt, addr);
+    if (!vma || !vma_start_read(mm, vma))
+        goto fallback;
+    /* The tree may have handed us a VMA that changed before we locked it. */
+    if (addr < __atomic_load_n(&vma->vm_start, __ATOMIC_RELAXED) ||
+        addr >= __atomic_load_n(&vma->vm_end, __ATOMIC_RELAXED)) {
+        __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
+        goto fallback;
+    }
+    /* Our read lock keeps the VMA attached, so it outlives the RCU section. */
+    rcu_read_unlock();
+    held_push(vma, HELD_VMA_READ);
+    return to_ref(vma);
+fallback:
+    rcu_read_unlock();
+    atomic_fetch_add_explicit(&mm->stat_lock_fallbacks, 1, memory_order_relaxed);
+    return NULL;
+}
+
+void vma_end_read(const struct vma_ref *ref)
+{
+    struct vma *vma = to_vma(ref);
+    held_pop(vma, HELD_VMA_READ);
+    /* Release: our reads of the VMA happen before a writer sees us gone. */
+    __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,112 @@
+/*
+ * mprotect.c — changing a range's protection (Linux's do_mprotect_pkey and
+ * mprotect_fixup).
+ */
+#include "internal.h"
+
+#define PROT_SEM_ 0x8
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+static vm_flags_t calc_vm_prot_bits(int prot)
+{
+    return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+           ((prot & PROT_EXEC) ? VM_EXEC : 0);
+}
+
+/*
+ * Give [start, end) of vma the new flags; *pprev becomes the VMA that covers
+ * the range afterwards.
+ */
+static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long start,
+                          unsigned long end, vm_flags_t newflags)
+{
+    struct mm *mm = vma->vm_mm;
+    vm_flags_t oldflags = vma->vm_flags;
+    long nrpages = (long)((end - start) >> PAGE_SHIFT);
+
+    if (newflags == oldflags) {
+        *pprev = vma;
+        return 0;
+    }
+    /*
+     * Making private memory writable charges it (VM_ACCOUNT); making it
+     * read-only again can only uncharge anonymous memory that has no pages.
+     */
+    if (newflags & VM_WRITE) {
+        if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)))
+            newflags |= VM_ACCOUNT;
+    } else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+        newflags &= ~VM_ACCOUNT;
+    }
+
+    int err = 0;
+    vma = vma_modify_flags(*pprev, vma, start, end, newflags, &err);
+    if (!vma)
+        return err;
+    *pprev = vma;
+    vma_start_write(vma);
+    vma->vm_flags = newflags;
+
+    vm_stat_account(mm, oldflags, -nrpages);
+    vm_stat_account(mm, newflags, nrpages);
+    return 0;
+}
+
+int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
+{
+    int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+    if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
+        return -EINVAL;
+    if (offset_in_page(start))
+        return -EINVAL;
+    if (!len)
+        return 0;
+    len = PAGE_ALIGN(len);
+    unsigned long end = start + len;
+    if (end <= start)
+        return -ENOMEM;
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM_))
+        return -EINVAL;
+
+    MMAP_WRITE_GUARD(g, mm);
+    struct vma *vma = vt_find(&mm->mm_mt, start);
+    if (!vma || vma->vm_start >= end)
+        return -ENOMEM;
+    if (grows & PROT_GROWSDOWN) {
+        start = vma->vm_start;
+        if (!(vma->vm_flags & VM_GROWSDOWN))
+            return -EINVAL;
+    } else {
+        if (vma->vm_start > start)
+            return -ENOMEM;
+        if (grows & PROT_GROWSUP)
+            return -EINVAL;   /* no VM_GROWSUP on x86 */
+    }
+
+    struct vma *prev = start > vma->vm_start ? vma : vt_prev(&mm->mm_mt, vma);
+    unsigned long nstart = start, tmp = vma->vm_start;
+    int error = 0;
+    while (vma && vma->vm_start < end) {
+        if (vma->vm_start != tmp) {
+            error = -ENOMEM;
+            break;
+        }
+        vm_flags_t newflags = calc_vm_prot_bits(prot) | (vma->vm_flags & ~VM_ACCESS_FLAGS);
+        /* Each VM_MAY* bit sits 4 above its VM_* bit. */
+        if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+            error = -EACCES;
+            break;
+        }
+        tmp = min(vma->vm_end, end);
+        error = mprotect_fixup(vma, &prev, nstart, tmp, newflags);
+        if (error)
+            break;
+        tmp = prev->vm_end;      /* the VMA now covering the range may be a merged one */
+        nstart = tmp;
+        vma = vt_next(&mm->mm_mt, prev);
+    }
+    if (!error && tmp < end)
+        error = -ENOMEM;
+    return error;
+}

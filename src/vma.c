@@ -1,0 +1,540 @@
+/*
+ * vma.c — VMA objects, splitting and merging, exactly as Linux's mm/vma.c
+ * decides them (read it for the why of each rule; the comments here say
+ * where vmarea's structure differs).
+ *
+ * Assumptions for every function here that changes the tree: the mmap write
+ * lock is held (asserted on entry), and each VMA is write-locked with
+ * vma_start_write() before any field a reader may see changes.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- objects */
+
+struct vma *vma_alloc(struct mm *mm)
+{
+    struct vma *vma = calloc(1, sizeof(*vma));
+    if (!vma)
+        return NULL;
+    vma->vm_mm = mm;
+    vma->vm_lock_seq = UINT_MAX;
+    return vma;
+}
+
+void anon_vma_put(struct anon_vma *av)
+{
+    if (av && --av->refcount == 0)
+        free(av);
+}
+
+static void anon_vma_get(struct anon_vma *av)
+{
+    if (av)
+        av->refcount++;
+}
+
+void anon_name_get(struct anon_name *n)
+{
+    if (n)
+        atomic_fetch_add_explicit(&n->refcount, 1, memory_order_relaxed);
+}
+
+void anon_name_put(struct anon_name *n)
+{
+    if (n && atomic_fetch_sub_explicit(&n->refcount, 1, memory_order_acq_rel) == 1)
+        free(n);
+}
+
+bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
+{
+    if (a == b)
+        return true;
+    return a && b && strcmp(a->name, b->name) == 0;
+}
+
+struct vma *vma_dup(struct vma *orig)
+{
+    struct vma *vma = malloc(sizeof(*vma));
+    if (!vma)
+        return NULL;
+    *vma = *orig;
+    vma->vm_lock_seq = UINT_MAX;
+    vma->vm_refcnt = 0;
+    if (vma->vm_file)
+        vm_file_get(vma->vm_file);
+    anon_vma_get(vma->anon_vma);
+    anon_name_get(vma->anon_name);
+    return vma;
+}
+
+static void vma_drop_refs(struct vma *vma)
+{
+    if (vma->vm_file)
+        vm_file_put(vma->vm_file);
+    anon_vma_put(vma->anon_vma);
+    anon_name_put(vma->anon_name);
+}
+
+void vma_free_unused(struct vma *vma)
+{
+    vma_drop_refs(vma);
+    free(vma);
+}
+
+/* The VMA left the tree: drop its references now, free it after a grace
+ * period (a lock_vma_under_rcu caller may still be looking at it). */
+static void vma_defer_free(struct vma *vma)
+{
+    struct mm *mm = vma->vm_mm;
+    vma_drop_refs(vma);
+    vma->free_next = mm->free_list;
+    mm->free_list = vma;
+}
+
+void vma_release(struct vma *vma)
+{
+    if (vma->vm_ops && vma->vm_ops->close)
+        vma->vm_ops->close(to_ref(vma));
+    vma_defer_free(vma);
+}
+
+static void free_vma_chain_rcu(struct rcu_head *head)
+{
+    struct vma *vma = caa_container_of(head, struct vma, rcu);
+    while (vma) {
+        struct vma *next = vma->free_next;
+        free(vma);
+        vma = next;
+    }
+}
+
+void mm_free_deferred(struct mm *mm)
+{
+    struct vma *list = mm->free_list;
+    if (!list)
+        return;
+    mm->free_list = NULL;
+    /* One callback for the whole write section; rcu overlays vm_ops and
+     * vm_private_data, dead since the close hooks ran. */
+    call_rcu(&list->rcu, free_vma_chain_rcu);
+}
+
+bool vma_is_anonymous(const struct vma *vma)
+{
+    return !vma->vm_file && !vma->vm_ops;
+}
+
+void vma_link(struct mm *mm, struct vma *vma)
+{
+    mmap_assert_write_locked(mm);
+    vma->vm_lock_seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed);
+    int err = vt_insert(&mm->mm_mt, vma);
+    VM_BUG_ON(err);   /* callers reserve tree space first */
+    (void)err;
+    vma_mark_attached(vma);
+    mm->map_count++;
+}
+
+void vma_unlink(struct mm *mm, struct vma *vma)
+{
+    vma_start_write(vma);
+    vma_mark_detached(vma);
+    vt_erase(&mm->mm_mt, vma);
+    mm->map_count--;
+}
+
+/* ------------------------------------------------------------- splitting */
+
+/*
+ * Split vma at addr.  new_below: the new VMA takes [vm_start, addr) and vma
+ * keeps the rest; else the new VMA takes [addr, vm_end).
+ *
+ *   new_below=1:  [ new | vma ]      new_below=0:  [ vma | new ]
+ */
+int __split_vma(struct vma *vma, unsigned long addr, int new_below)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    VM_BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end || offset_in_page(addr));
+
+    if (vt_reserve(&mm->mm_mt, 1))
+        return -ENOMEM;
+    struct vma *new = vma_dup(vma);
+    if (!new)
+        return -ENOMEM;
+    if (new_below) {
+        new->vm_end = addr;
+    } else {
+        new->vm_start = addr;
+        new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+    }
+    if (new->vm_ops && new->vm_ops->open)
+        new->vm_ops->open(to_ref(new));
+
+    vma_start_write(vma);
+    if (new_below) {
+        vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+        vt_update(&mm->mm_mt, vma, addr, vma->vm_end);
+    } else {
+        vt_update(&mm->mm_mt, vma, vma->vm_start, addr);
+    }
+    vma_link(mm, new);
+    return 0;
+}
+
+/* split_vma refuses to pass max_map_count; __split_vma may go one over, as
+ * munmap does so that freeing memory is always possible. */
+int split_vma(struct vma *vma, unsigned long addr, int new_below)
+{
+    if (vma->vm_mm->map_count >= vma->vm_mm->cfg.max_map_count)
+        return -ENOMEM;
+    return __split_vma(vma, addr, new_below);
+}
+
+/* ------------------------------------------------------------- merging */
+
+static bool vma_had_uncowed_parents(const struct vma *vma)
+{
+    return vma && vma->anon_vma && vma->anon_vma->forked;
+}
+
+static bool is_mergeable_vma(const struct vma_merge_struct *vmg, bool merge_next)
+{
+    const struct vma *vma = merge_next ? vmg->next : vmg->prev;
+    /* VM_SOFTDIRTY must not stop a merge: the merged VMA is marked dirty. */
+    if ((vma->vm_flags ^ vmg->flags) & ~VM_IGNORE_MERGE)
+        return false;
+    if (vma->vm_file != vmg->file)
+        return false;
+    return anon_name_equal(vma->anon_name, vmg->anon_name);
+}
+
+static bool is_mergeable_anon_vma(const struct vma_merge_struct *vmg, bool merge_next)
+{
+    const struct vma *tgt = merge_next ? vmg->next : vmg->prev;
+    const struct vma *src = vmg->middle;
+    struct anon_vma *tgt_anon = tgt->anon_vma, *src_anon = vmg->anon_vma;
+
+    if (!tgt_anon && src_anon)          /* tgt would take src's anon_vma */
+        return !vma_had_uncowed_parents(src);
+    if (tgt_anon && !src_anon)          /* the range would use tgt's */
+        return !vma_had_uncowed_parents(tgt);
+    return src_anon == tgt_anon;
+}
+
+/* Can the range join next, which follows it? (can_vma_merge_before) */
+static bool can_vma_merge_before(const struct vma_merge_struct *vmg)
+{
+    unsigned long pglen = (vmg->end - vmg->start) >> PAGE_SHIFT;
+    return is_mergeable_vma(vmg, true) && is_mergeable_anon_vma(vmg, true) &&
+           vmg->next->vm_pgoff == vmg->pgoff + pglen;
+}
+
+/* Can the range join prev, which precedes it? (can_vma_merge_after) */
+static bool can_vma_merge_after(const struct vma_merge_struct *vmg)
+{
+    return is_mergeable_vma(vmg, false) && is_mergeable_anon_vma(vmg, false) &&
+           vmg->prev->vm_pgoff + vma_pages(vmg->prev) == vmg->pgoff;
+}
+
+static bool can_vma_merge_left(const struct vma_merge_struct *vmg)
+{
+    return vmg->prev && vmg->prev->vm_end == vmg->start && can_vma_merge_after(vmg);
+}
+
+static bool can_vma_merge_right(const struct vma_merge_struct *vmg, bool can_merge_left)
+{
+    const struct vma *next = vmg->next;
+    if (!next || vmg->end != next->vm_start || !can_vma_merge_before(vmg))
+        return false;
+    if (!can_merge_left)
+        return true;
+    /* Both neighbours suit the range; they must also suit each other. */
+    const struct vma *prev = vmg->prev;
+    return !prev->anon_vma || !next->anon_vma || prev->anon_vma == next->anon_vma;
+}
+
+/* A VMA with a close hook may be extended, never removed by a merge. */
+static bool can_merge_remove_vma(const struct vma *vma)
+{
+    return !vma->vm_ops || !vma->vm_ops->close;
+}
+
+/* dst takes src's anon_vma if it has none. */
+static void dup_anon_vma(struct vma *dst, const struct vma *src)
+{
+    if (src->anon_vma && !dst->anon_vma) {
+        vma_start_write(dst);
+        dst->anon_vma = src->anon_vma;
+        anon_vma_get(dst->anon_vma);
+    }
+}
+
+/* A merge swallows vma without closing it (Linux frees it in vma_complete). */
+static void merge_remove(struct mm *mm, struct vma *vma)
+{
+    vma_unlink(mm, vma);
+    vma_defer_free(vma);
+}
+
+/*
+ * Apply a decided merge.  The tree never holds overlapping VMAs, so every
+ * shrink and removal happens before the growth it makes room for.
+ */
+static void commit_merge(struct vma_merge_struct *vmg)
+{
+    struct mm *mm = vmg->mm;
+    struct vma *target = vmg->target;
+
+    if (vmg->__adjust_next_start) {
+        /* middle shrinks to [start, end); next (the target) grows down to end */
+        struct vma *middle = vmg->middle, *next = vmg->next;
+        vma_start_write(middle);
+        vma_start_write(next);
+        middle->vm_pgoff = vmg->pgoff;
+        vt_update(&mm->mm_mt, middle, vmg->start, vmg->end);
+        next->vm_pgoff -= (next->vm_start - vmg->end) >> PAGE_SHIFT;
+        vt_update(&mm->mm_mt, next, vmg->end, next->vm_end);
+        return;
+    }
+    vma_start_write(target);
+    if (vmg->__adjust_middle_start) {
+        struct vma *middle = vmg->middle;
+        vma_start_write(middle);
+        middle->vm_pgoff += (vmg->end - middle->vm_start) >> PAGE_SHIFT;
+        vt_update(&mm->mm_mt, middle, vmg->end, middle->vm_end);
+    }
+    if (vmg->__remove_middle)
+        merge_remove(mm, vmg->middle);
+    if (vmg->__remove_next)
+        merge_remove(mm, vmg->next);
+    target->vm_pgoff = vmg->pgoff;
+    vt_update(&mm->mm_mt, target, vmg->start, vmg->end);
+}
+
+/*
+ * Merge the range [vmg->start, vmg->end), part or all of vmg->middle, with
+ * prev and/or next (vma_merge_existing_range).  NULL if no merge.
+ *
+ *   merge both            merge left            merge right
+ *   |<---------------->|  |<--------->|         |<--------->|
+ *   PPPP MMMMMMMM NNNN    PPPP MMM*****   or    ***MMMMM NNNN
+ */
+static struct vma *vma_merge_existing_range(struct vma_merge_struct *vmg)
+{
+    struct vma *middle = vmg->middle, *prev = vmg->prev, *next = NULL;
+    unsigned long start = vmg->start, end = vmg->end;
+    bool left_side = start == middle->vm_start;
+    bool right_side = end == middle->vm_end;
+    bool merge_left, merge_right, merge_both;
+
+    mmap_assert_write_locked(vmg->mm);
+    vmg->state = VMA_MERGE_NOMERGE;
+    if ((vmg->flags & VM_SPECIAL) || (!left_side && !right_side))
+        return NULL;
+
+    merge_left = left_side && can_vma_merge_left(vmg);
+    if (right_side) {
+        next = vmg->next = vt_next(&vmg->mm->mm_mt, middle);
+        merge_right = can_vma_merge_right(vmg, merge_left);
+    } else {
+        merge_right = false;
+    }
+    if (!merge_left && !merge_right)
+        return NULL;
+
+    merge_both = merge_left && merge_right;
+    vmg->__remove_middle = left_side && right_side;
+    if (vmg->__remove_middle && !can_merge_remove_vma(middle))
+        return NULL;
+    vmg->__remove_next = merge_both;
+    if (vmg->__remove_next && !can_merge_remove_vma(next)) {
+        vmg->__remove_next = false;
+        merge_right = false;
+        merge_both = false;
+    }
+
+    vma_start_write(middle);
+    if (merge_right) {
+        vma_start_write(next);
+        vmg->target = next;
+    }
+    if (merge_left) {
+        vma_start_write(prev);
+        vmg->target = prev;
+    }
+
+    if (merge_both) {
+        vmg->start = prev->vm_start;
+        vmg->end = next->vm_end;
+        vmg->pgoff = prev->vm_pgoff;
+        dup_anon_vma(prev, next->anon_vma ? next : middle);
+    } else if (merge_left) {
+        vmg->start = prev->vm_start;
+        vmg->pgoff = prev->vm_pgoff;
+        if (!vmg->__remove_middle)
+            vmg->__adjust_middle_start = true;
+        dup_anon_vma(prev, middle);
+    } else {
+        unsigned long pglen = (vmg->end - vmg->start) >> PAGE_SHIFT;
+        if (vmg->__remove_middle) {
+            vmg->end = next->vm_end;
+            vmg->pgoff = next->vm_pgoff - pglen;
+        } else {
+            vmg->__adjust_next_start = true;
+            vmg->start = middle->vm_start;
+            vmg->end = start;
+            vmg->pgoff = middle->vm_pgoff;
+        }
+        dup_anon_vma(next, middle);
+    }
+    commit_merge(vmg);
+    vmg->state = VMA_MERGE_SUCCESS;
+    return vmg->target;
+}
+
+/*
+ * A new range [start, end) in a hole, between prev and next (either may be
+ * NULL): extend a neighbour over it if Linux would (vma_merge_new_range).
+ */
+struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
+{
+    struct vma *prev = vmg->prev, *next = vmg->next;
+    unsigned long end = vmg->end;
+
+    mmap_assert_write_locked(vmg->mm);
+    vmg->state = VMA_MERGE_NOMERGE;
+    if ((vmg->flags & VM_SPECIAL) || (!prev && !next))
+        return NULL;
+
+    bool can_merge_left = can_vma_merge_left(vmg);
+    bool can_merge_right = !vmg->just_expand && can_vma_merge_right(vmg, can_merge_left);
+
+    if (can_merge_right) {
+        vmg->end = next->vm_end;
+        vmg->target = next;
+    }
+    if (can_merge_left) {
+        vmg->start = prev->vm_start;
+        vmg->target = prev;
+        vmg->pgoff = prev->vm_pgoff;
+        if (can_merge_right && !can_merge_remove_vma(next))
+            vmg->end = end;
+    }
+    if (!vmg->target)
+        return NULL;
+
+    /* vma_expand: the target grows over the range, and over next if the
+     * range now ends where next ends. */
+    if (next && vmg->target != next && vmg->end == next->vm_end) {
+        vmg->__remove_next = true;
+        vma_start_write(next);
+        dup_anon_vma(vmg->target, next);
+    }
+    commit_merge(vmg);
+    vmg->state = VMA_MERGE_SUCCESS;
+    return vmg->target;
+}
+
+/* Merge if possible, otherwise split the range out of vma (vma_modify). */
+static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
+{
+    struct vma *vma = vmg->middle;
+    unsigned long start = vmg->start, end = vmg->end;
+
+    struct vma *merged = vma_merge_existing_range(vmg);
+    if (merged)
+        return merged;
+    if (start > vma->vm_start) {
+        *err = split_vma(vma, start, 1);
+        if (*err)
+            return NULL;
+    }
+    if (end < vma->vm_end) {
+        *err = split_vma(vma, end, 0);
+        if (*err)
+            return NULL;
+    }
+    return vma;
+}
+
+static void vmg_init(struct vma_merge_struct *vmg, struct vma *prev, struct vma *vma,
+                     unsigned long start, unsigned long end)
+{
+    *vmg = (struct vma_merge_struct){
+        .mm = vma->vm_mm, .prev = prev, .middle = vma,
+        .start = start, .end = end,
+        .pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
+        .flags = vma->vm_flags, .file = vma->vm_file,
+        .anon_vma = vma->anon_vma, .anon_name = vma->anon_name,
+    };
+}
+
+struct vma *vma_modify_flags(struct vma *prev, struct vma *vma, unsigned long start,
+                             unsigned long end, vm_flags_t new_flags, int *err)
+{
+    struct vma_merge_struct vmg;
+    vmg_init(&vmg, prev, vma, start, end);
+    vmg.flags = new_flags;
+    return vma_modify(&vmg, err);
+}
+
+struct vma *vma_modify_name(struct vma *prev, struct vma *vma, unsigned long start,
+                            unsigned long end, struct anon_name *name, int *err)
+{
+    struct vma_merge_struct vmg;
+    vmg_init(&vmg, prev, vma, start, end);
+    vmg.anon_name = name;
+    return vma_modify(&vmg, err);
+}
+
+/* ------------------------------------------------------------- the seed */
+
+static inline const struct vma *readable(const struct vma_ref *ref)
+{
+    const struct vma *vma = (const struct vma *)ref;
+    vma_assert_readable(vma);
+    return vma;
+}
+
+unsigned long vma_start(const struct vma_ref *v) { return readable(v)->vm_start; }
+unsigned long vma_end(const struct vma_ref *v) { return readable(v)->vm_end; }
+vm_flags_t vma_flags(const struct vma_ref *v) { return readable(v)->vm_flags; }
+struct mm *vma_mm(const struct vma_ref *v) { return readable(v)->vm_mm; }
+unsigned long vma_pgoff(const struct vma_ref *v) { return readable(v)->vm_pgoff; }
+struct vm_file *vma_file(const struct vma_ref *v) { return readable(v)->vm_file; }
+const struct vm_operations *vma_ops(const struct vma_ref *v) { return readable(v)->vm_ops; }
+void *vma_private(const struct vma_ref *v) { return readable(v)->vm_private_data; }
+
+const struct vma_ref *(vma_lookup)(const struct mmap_read_guard *g, unsigned long addr)
+{
+    mmap_assert_locked(g->mm);
+    return to_ref(vt_lookup(&g->mm->mm_mt, addr));
+}
+
+const struct vma_ref *(vma_find)(const struct mmap_read_guard *g, unsigned long addr)
+{
+    mmap_assert_locked(g->mm);
+    return to_ref(vt_find(&g->mm->mm_mt, addr));
+}
+
+const struct vma_ref *(vma_next)(const struct mmap_read_guard *g, const struct vma_ref *vma)
+{
+    mmap_assert_locked(g->mm);
+    return to_ref(vt_next(&g->mm->mm_mt, readable(vma)));
+}
+
+const struct vma_ref *(vma_prev)(const struct mmap_read_guard *g, const struct vma_ref *vma)
+{
+    mmap_assert_locked(g->mm);
+    return to_ref(vt_prev(&g->mm->mm_mt, readable(vma)));
+}
+
+const struct vma_mixedmap *vma_as_mixedmap(const struct vma_ref *v)
+{
+    return (readable(v)->vm_flags & VM_MIXEDMAP) ? (const struct vma_mixedmap *)v : NULL;
+}
