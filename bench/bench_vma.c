@@ -111,12 +111,12 @@ static struct row *add_row(const char *op, double ours, const char *unit)
 
 static void print_table(void)
 {
-    printf("%-40s %10s  %-44s %-28s %s\n", "operation", "vmarea", "baseline(s), same run",
+    printf("%-46s %10s  %-52s %-28s %s\n", "operation", "vmarea", "baseline(s), same run",
            "goal", "met");
     for (int i = 0; i < nrows; i++) {
         char v[32];
         snprintf(v, sizeof(v), "%.1f %s", rows[i].ours, rows[i].unit);
-        printf("%-40s %10s  %-44s %-28s %s\n", rows[i].op, v, rows[i].baselines,
+        printf("%-46s %10s  %-52s %-28s %s\n", rows[i].op, v, rows[i].baselines,
                rows[i].goal, rows[i].met);
     }
 }
@@ -333,6 +333,19 @@ static const struct rb_vma *rb_lookup(struct rb_vmas *head, unsigned long addr)
     return NULL;
 }
 
+static double lookup_rb(void *p)
+{
+    struct rb_space *rs = p;
+    struct space *s = rs->s;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_lookups; i++)
+        acc ^= (uintptr_t)rb_lookup(&rs->head, s->addrs[i]);
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_lookups;
+}
+
 static double lookup_rb_locked(void *p)
 {
     struct rb_space *rs = p;
@@ -373,11 +386,12 @@ static void bench_lookups(unsigned long nr, const char *label)
     rcu_fallbacks = 0;
     double pervma = median_of(lookup_per_vma_lock, &s);
     double array = median_of(lookup_array, &s);
-    double rb = 0;
+    double rb = 0, rb_bare = 0;
 #ifdef HAVE_RB_BASELINE
     struct rb_space rs;
     rb_build(&rs, &s);
     rb = median_of(lookup_rb_locked, &rs);
+    rb_bare = median_of(lookup_rb, &rs);
     rb_free(&rs);
 #endif
     char op[48];
@@ -387,6 +401,9 @@ static void bench_lookups(unsigned long nr, const char *label)
     r = add_row(op, held, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "sorted array %.1f ns (ours %.2fx)", array,
              held / array);
+    if (rb_bare > 0)
+        snprintf(r->baselines + strlen(r->baselines), sizeof(r->baselines) - strlen(r->baselines),
+                 ", RB tree %.1f ns", rb_bare);
     snprintf(r->goal, sizeof(r->goal), "<= sorted array");
     r->met = held <= array ? "yes" : "NO";
 
@@ -404,7 +421,7 @@ static void bench_lookups(unsigned long nr, const char *label)
     snprintf(r->baselines, sizeof(r->baselines), "(no libbsd: rwlock+RB not built)");
 #endif
 
-    snprintf(op, sizeof(op), "lock_vma_under_rcu+vma_end_read, %s", label);
+    snprintf(op, sizeof(op), "lock_vma_under_rcu+vma_end_read, %s VMAs", label);
     r = add_row(op, pervma, "ns");
     if (rcu_fallbacks)
         snprintf(r->baselines, sizeof(r->baselines), "(%lu fell back to the mmap lock)",
@@ -415,7 +432,7 @@ static void bench_lookups(unsigned long nr, const char *label)
         snprintf(op, sizeof(op), "bytes per VMA incl. tree, %s VMAs", label);
         r = add_row(op, per, "B");
         snprintf(r->baselines, sizeof(r->baselines),
-                 "tree nodes %.1f B/VMA; struct vma %zu B; RB node %zu B",
+                 "tree %.1f B/VMA, struct vma %zu B, RB node %zu B",
                  (double)s.node_bytes / (double)nr, sizeof(struct vma),
 #ifdef HAVE_RB_BASELINE
                  sizeof(struct rb_vma)
