@@ -1,0 +1,1546 @@
+/*
+ * diffcheck.c — the kernel-differential checker: sequence generation, the
+ * two sides (a real process, a vmarea mm), and the run that compares them.
+ *
+ * Shape of a run:
+ *
+ *   dc_run ──> worker threads (opt.jobs), each taking the next sequence index
+ *                │
+ *                ├─ fork ─> linux child:  probe the window free, run the ops
+ *                │          as syscalls, parse /proc/self/smaps, write the
+ *                │          results to a pipe, _exit
+ *                ├─ fork ─> vmarea child: mm_create, run the ops as mm_*
+ *                │          calls, parse mm_show_smaps, write, mmput, _exit
+ *                └─ read both pipes, compare; on a difference run the pair
+ *                   again with a snapshot after every op, find the first
+ *                   op that differs, write the report
+ *
+ * Both sides run in children so that neither a crash nor a hang in the
+ * library, nor a syscall gone wrong, can take the checker down: the parent
+ * sees a short stream and the child's wait status, and reports the seed.
+ * The children are forked from a process with threads; they use only
+ * syscalls and the allocation-free parser (linux side), or start from a
+ * fresh mm of their own (vmarea side; glibc's fork leaves malloc usable).
+ *
+ * The wire format child -> parent is a stream of records, native byte order:
+ *   'R' int64 ret                      one per op, in order
+ *   'L' uint32 n, uint32 truncated, n * struct dc_vma
+ *                                      a layout: after every op (replay), or
+ *                                      once after the last op
+ *   'E' char msg[160]                  the side could not run; stop
+ *   'D'                                done (absent: the child died)
+ */
+#define _GNU_SOURCE
+#include "diffcheck.h"
+#include "vmarea.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Messages and categories are cut to their buffers on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+#define PAGE 4096UL
+#define TASK_SIZE 0x7ffffffff000UL
+
+#define DEFAULT_WINDOW      0x100000000000UL
+#define DEFAULT_PAGES       64
+#define DEFAULT_MARGIN      16
+#define DEFAULT_SEQUENCES   10000
+#define DEFAULT_OPS         20
+#define DEFAULT_TIMEOUT     20
+
+static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------- options */
+
+/* The options with every default filled in, plus what follows from them. */
+struct cfg {
+    struct dc_options o;
+    unsigned long win_lo, win_hi;       /* ops stay in here */
+    unsigned long view_lo, view_hi;     /* compared, and probed free */
+    bool mlock_unlimited;
+    struct mm_config mmcfg;
+};
+
+static void resolve(const struct dc_options *in, struct cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->o = *in;
+    struct dc_options *o = &c->o;
+    if (!o->sequences)
+        o->sequences = DEFAULT_SEQUENCES;
+    if (!o->ops_per_seq)
+        o->ops_per_seq = DEFAULT_OPS;
+    if (o->ops_per_seq > DC_MAX_OPS)
+        o->ops_per_seq = DC_MAX_OPS;
+    if (!o->jobs) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o->jobs = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+    }
+    if (!o->max_reports)
+        o->max_reports = 1;
+    if (!o->window)
+        o->window = DEFAULT_WINDOW;
+    if (!o->window_pages)
+        o->window_pages = DEFAULT_PAGES;
+    if (!o->margin_pages)
+        o->margin_pages = DEFAULT_MARGIN;
+    if (!o->timeout_seconds)
+        o->timeout_seconds = DEFAULT_TIMEOUT;
+    if (o->mlock == DC_MLOCK_AUTO) {
+        struct rlimit rl;
+        unsigned long need = 2UL * o->window_pages * PAGE;
+        if (dc_have_cap_ipc_lock())
+            o->mlock = DC_MLOCK_FULL;
+        else if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur >= need)
+            o->mlock = DC_MLOCK_LIMITED;
+        else
+            o->mlock = DC_MLOCK_NONE;
+    }
+    c->win_lo = o->window;
+    c->win_hi = o->window + (unsigned long)o->window_pages * PAGE;
+    c->view_lo = c->win_lo - (unsigned long)o->margin_pages * PAGE;
+    c->view_hi = c->win_hi + (unsigned long)o->margin_pages * PAGE;
+    c->mlock_unlimited = o->mlock == DC_MLOCK_FULL;
+}
+
+bool dc_have_cap_ipc_lock(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    bool have = false;
+    if (!f)
+        return geteuid() == 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long caps;
+        if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+            have = caps & (1ULL << 14);     /* CAP_IPC_LOCK */
+            break;
+        }
+    }
+    fclose(f);
+    return have;
+}
+
+static const char *mlock_mode_name(enum dc_mlock_mode m)
+{
+    switch (m) {
+    case DC_MLOCK_FULL: return "full";
+    case DC_MLOCK_LIMITED: return "limited";
+    case DC_MLOCK_NONE: return "none";
+    default: return "auto";
+    }
+}
+
+static void replay_flags(const struct cfg *c, char *buf, size_t size)
+{
+    const struct dc_options *o = &c->o;
+    size_t n = 0;
+#define ADD(...) do { int k_ = snprintf(buf + n, size - n, __VA_ARGS__); \
+                      if (k_ > 0 && (size_t)k_ < size - n) n += (size_t)k_; } while (0)
+    buf[0] = '\0';
+    ADD(" --ops %u", o->ops_per_seq);
+    if (o->mlock != DC_MLOCK_FULL)
+        ADD(" --mlock %s", mlock_mode_name(o->mlock));
+    if (o->shared_anon)
+        ADD(" --shared-anon");
+    if (o->extra_advice)
+        ADD(" --extra-advice");
+    if (o->compare_rss)
+        ADD(" --rss");
+    if (o->window != DEFAULT_WINDOW)
+        ADD(" --window 0x%lx", o->window);
+    if (o->window_pages != DEFAULT_PAGES)
+        ADD(" --window-pages %u", o->window_pages);
+    if (o->margin_pages != DEFAULT_MARGIN)
+        ADD(" --margin-pages %u", o->margin_pages);
+    if (o->kernel_vs_kernel)
+        ADD(" --kernel-vs-kernel");
+#undef ADD
+}
+
+/* ----------------------------------------------------------- generator */
+
+struct gen {
+    struct dc_rng rng;
+    const struct cfg *c;
+};
+
+static unsigned long rnd(struct gen *g, unsigned long n)
+{
+    return n ? dc_rng_next(&g->rng) % n : 0;
+}
+
+/* true with probability per_mille / 1000 */
+static bool chance(struct gen *g, unsigned per_mille)
+{
+    return rnd(g, 1000) < per_mille;
+}
+
+/*
+ * A range of whole pages inside the window, biased to short lengths and, half
+ * the time, to a coarse grid so that ranges often meet existing VMA edges
+ * exactly (merges and splits are where the rules are).  Sometimes an
+ * unaligned address (kept a page short of the window's end, because mlock
+ * and a mmap hint round it) or an unaligned length (rounded up).
+ */
+static void gen_range(struct gen *g, unsigned long *addr, unsigned long *len)
+{
+    unsigned W = g->c->o.window_pages;
+    unsigned p, n, maxn;
+    if (W >= 8 && chance(g, 500)) {
+        p = 4 * (unsigned)rnd(g, W / 4);
+        maxn = W - p;
+        n = 4 * (1 + (unsigned)rnd(g, 4));
+    } else {
+        p = (unsigned)rnd(g, W);
+        maxn = W - p;
+        unsigned r = (unsigned)rnd(g, 100);
+        n = 1 + (unsigned)rnd(g, r < 50 ? 4 : r < 85 ? 16 : maxn);
+    }
+    if (n > maxn)
+        n = maxn;
+    *addr = g->c->win_lo + (unsigned long)p * PAGE;
+    *len = (unsigned long)n * PAGE;
+    if (n < maxn && chance(g, 40))
+        *addr += 1 + rnd(g, PAGE - 1);
+    if (chance(g, 50))
+        *len -= 1 + rnd(g, PAGE - 1);
+}
+
+static int gen_prot(struct gen *g)
+{
+    int prot = (int)rnd(g, 8);
+    if (chance(g, 20))
+        prot |= PROT_SEM;
+    if (chance(g, 10))
+        prot |= 0x10;
+    return prot;
+}
+
+static const int common_advice[] = {
+    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
+    MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
+    MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK,
+    MADV_COLD, 22 /* POPULATE_READ */, 23 /* POPULATE_WRITE */, 24 /* DONTNEED_LOCKED */,
+};
+/* Flags-only advices come up more often: they split and merge. */
+static const int flag_advice[] = {
+    MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL, MADV_DONTFORK, MADV_DOFORK,
+    MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_HUGEPAGE,
+    MADV_NOHUGEPAGE,
+};
+static const int extra_advice[] = {
+    MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_PAGEOUT, 102 /* GUARD_INSTALL */, 103 /* GUARD_REMOVE */,
+};
+static const int invalid_advice[] = { 5, 6, 7, 999, -1, 0x7fffffff };
+
+#define PICK(g, arr) ((arr)[rnd((g), sizeof(arr) / sizeof((arr)[0]))])
+
+static void gen_mmap(struct gen *g, struct dc_op *op)
+{
+    op->kind = DC_MMAP;
+    gen_range(g, &op->addr, &op->len);
+    op->prot = gen_prot(g);
+    if (chance(g, 10))
+        op->prot |= PROT_GROWSDOWN;
+
+    int type = MAP_PRIVATE;
+    if (g->c->o.shared_anon && chance(g, 150))
+        type = MAP_SHARED;
+    if (chance(g, 20)) {
+        static const int bad_types[] = { 0, MAP_SHARED_VALIDATE, 0x04, 0x0f };
+        type = PICK(g, bad_types);
+        if (type == MAP_SHARED_VALIDATE && chance(g, 500))
+            type |= 0x800000;       /* unknown to MAP_SHARED_VALIDATE */
+    }
+    int flags = type;
+    if (!chance(g, 10))
+        flags |= MAP_ANONYMOUS;
+
+    unsigned r = (unsigned)rnd(g, 100);
+    bool fixed = true;
+    if (r < 65)
+        flags |= MAP_FIXED;
+    else if (r < 80)
+        flags |= MAP_FIXED_NOREPLACE;
+    else if (r < 83)
+        flags |= MAP_FIXED | MAP_FIXED_NOREPLACE;
+    else if (r < 98)
+        fixed = false;                  /* a hint */
+    else {
+        fixed = false;
+        op->addr = 0;                   /* no hint at all */
+    }
+
+    if (chance(g, 100))
+        flags |= MAP_NORESERVE;
+    if (chance(g, 50))
+        flags |= MAP_GROWSDOWN;
+    if (chance(g, 50))
+        flags |= MAP_STACK;
+    if (g->c->o.mlock != DC_MLOCK_NONE && chance(g, 40))
+        flags |= MAP_LOCKED;
+    if (chance(g, 50))
+        flags |= MAP_POPULATE;
+    if (chance(g, 10))
+        flags |= MAP_NONBLOCK;
+    if (chance(g, 10))
+        flags |= MAP_DENYWRITE;
+    if (chance(g, 10))
+        flags |= MAP_EXECUTABLE;
+    if (chance(g, 5))
+        flags |= MAP_UNINITIALIZED;
+    op->flags = flags;
+
+    if (chance(g, 20))
+        op->offset = 1 + rnd(g, PAGE - 1);
+    else if (chance(g, 10))
+        op->offset = 0xfffffffffffff000UL;
+
+    r = (unsigned)rnd(g, 1000);
+    if (r < 25) {
+        op->len = 0;
+    } else if (r < 55) {
+        unsigned long huge[] = { 1UL << 47, ~0UL, ~0UL - PAGE + 1, TASK_SIZE + PAGE,
+                                 fixed ? TASK_SIZE - op->addr + PAGE : 1UL << 63 };
+        op->len = PICK(g, huge);
+    }
+}
+
+static void gen_munmap(struct gen *g, struct dc_op *op)
+{
+    op->kind = DC_MUNMAP;
+    gen_range(g, &op->addr, &op->len);
+    unsigned r = (unsigned)rnd(g, 1000);
+    if (r < 25) {
+        op->len = 0;
+    } else if (r < 55) {
+        unsigned long huge[] = { ~0UL, 1UL << 47, TASK_SIZE - op->addr + PAGE, ~0UL - PAGE + 2 };
+        op->len = PICK(g, huge);
+    }
+}
+
+static void gen_mprotect(struct gen *g, struct dc_op *op)
+{
+    op->kind = DC_MPROTECT;
+    gen_range(g, &op->addr, &op->len);
+    op->prot = gen_prot(g);
+    unsigned r = (unsigned)rnd(g, 1000);
+    if (r < 60)
+        op->prot |= PROT_GROWSDOWN;
+    else if (r < 70)
+        op->prot |= PROT_GROWSUP;
+    else if (r < 80)
+        op->prot |= PROT_GROWSDOWN | PROT_GROWSUP;
+    else if (r < 90)
+        op->prot |= 0x20;
+    r = (unsigned)rnd(g, 1000);
+    if (r < 25) {
+        op->len = 0;
+    } else if (r < 55) {
+        bool grows = op->prot & PROT_GROWSDOWN;
+        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, grows ? ~0UL : 1UL << 46,
+                                 grows ? ~0UL - PAGE : TASK_SIZE };
+        op->len = PICK(g, huge);
+    }
+}
+
+static void gen_madvise(struct gen *g, struct dc_op *op)
+{
+    op->kind = DC_MADVISE;
+    gen_range(g, &op->addr, &op->len);
+    unsigned r = (unsigned)rnd(g, 1000);
+    if (r < 30)
+        op->advice = PICK(g, invalid_advice);
+    else if (g->c->o.extra_advice && r < 130)
+        op->advice = PICK(g, extra_advice);
+    else if (r < 600)
+        op->advice = PICK(g, flag_advice);
+    else
+        op->advice = PICK(g, common_advice);
+    r = (unsigned)rnd(g, 1000);
+    if (r < 25) {
+        op->len = 0;
+    } else if (r < 45) {
+        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE };
+        op->len = PICK(g, huge);
+    }
+}
+
+static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
+{
+    op->kind = kind;
+    gen_range(g, &op->addr, &op->len);
+    if (kind == DC_MLOCK2) {
+        unsigned r = (unsigned)rnd(g, 100);
+        static const unsigned bad_flags[] = { 2, 3, 0x80000000U };
+        op->flags = r < 92 ? (int)MLOCK_ONFAULT : r < 96 ? 0 : (int)PICK(g, bad_flags);
+    }
+    unsigned r = (unsigned)rnd(g, 1000);
+    if (r < 25) {
+        op->len = 0;
+    } else if (r < 55) {
+        bool nonwrap = kind == DC_MUNLOCK || g->c->mlock_unlimited;
+        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, nonwrap ? 1UL << 46 : ~0UL };
+        op->len = PICK(g, huge);
+    }
+}
+
+unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *ops)
+{
+    struct cfg c;
+    resolve(opt, &c);
+    struct gen g = { { seed }, &c };
+    bool mlock = c.o.mlock != DC_MLOCK_NONE;
+    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock */
+    static const unsigned w[] = { 28, 12, 20, 18, 7, 7, 8 };
+    unsigned total = 0;
+    for (unsigned k = 0; k < 7; k++)
+        total += (k >= 4 && !mlock) ? 0 : w[k];
+
+    for (unsigned i = 0; i < c.o.ops_per_seq; i++) {
+        struct dc_op *op = &ops[i];
+        memset(op, 0, sizeof(*op));
+        unsigned r = (unsigned)rnd(&g, total), k = 0;
+        while (r >= w[k]) {
+            r -= w[k];
+            k++;
+        }
+        switch (k) {
+        case 0: gen_mmap(&g, op); break;
+        case 1: gen_munmap(&g, op); break;
+        case 2: gen_mprotect(&g, op); break;
+        case 3: gen_madvise(&g, op); break;
+        case 4: gen_mlock(&g, op, DC_MLOCK); break;
+        case 5: gen_mlock(&g, op, DC_MLOCK2); break;
+        default: gen_mlock(&g, op, DC_MUNLOCK); break;
+        }
+        if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
+            char buf[200];
+            dc_format_op(buf, sizeof(buf), op);
+            fprintf(stderr, "diffcheck: generator bug: unsafe op '%s' (seed 0x%llx, op %u)\n",
+                    buf, (unsigned long long)seed, i);
+            abort();
+        }
+    }
+    return c.o.ops_per_seq;
+}
+
+/* ----------------------------------------------------------- the sides */
+
+long dc_vmarea_apply(struct mm *mm, const struct dc_op *op)
+{
+    switch (op->kind) {
+    case DC_MMAP:
+        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, NULL, op->offset);
+    case DC_MUNMAP:
+        return mm_munmap(mm, op->addr, op->len);
+    case DC_MPROTECT:
+        return mm_mprotect(mm, op->addr, op->len, op->prot);
+    case DC_MADVISE:
+        return mm_madvise(mm, op->addr, op->len, op->advice);
+    case DC_MLOCK:
+        return mm_mlock(mm, op->addr, op->len, 0);
+    case DC_MLOCK2:
+        return mm_mlock(mm, op->addr, op->len, (unsigned)op->flags);
+    case DC_MUNLOCK:
+        return mm_munlock(mm, op->addr, op->len);
+    default:
+        return -EINVAL;
+    }
+}
+
+static long sysret(long r)
+{
+    return r == -1 ? -errno : r;
+}
+
+static long kernel_apply(const struct dc_op *op)
+{
+    switch (op->kind) {
+    case DC_MMAP:
+        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, -1, op->offset));
+    case DC_MUNMAP:
+        return sysret(syscall(SYS_munmap, op->addr, op->len));
+    case DC_MPROTECT:
+        return sysret(syscall(SYS_mprotect, op->addr, op->len, op->prot));
+    case DC_MADVISE:
+        return sysret(syscall(SYS_madvise, op->addr, op->len, op->advice));
+    case DC_MLOCK:
+        return sysret(syscall(SYS_mlock, op->addr, op->len));
+    case DC_MLOCK2:
+        return sysret(syscall(SYS_mlock2, op->addr, op->len, op->flags));
+    case DC_MUNLOCK:
+        return sysret(syscall(SYS_munlock, op->addr, op->len));
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Memory a child uses, allocated by the parent before fork. */
+struct scratch {
+    struct dc_layout layout;
+    char rbuf[65536];           /* /proc/self/smaps chunks */
+    size_t olen;
+    char obuf[1 << 17];         /* records not yet written */
+};
+
+struct child {
+    const struct cfg *c;
+    struct scratch *s;
+    int fd;
+    bool vmarea;                /* else the kernel */
+    bool perturbed;             /* the side the perturb hook applies to */
+    struct mm *mm;
+};
+
+static void child_flush(struct child *ch)
+{
+    size_t off = 0;
+    while (off < ch->s->olen) {
+        ssize_t n = write(ch->fd, ch->s->obuf + off, ch->s->olen - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(3);
+        off += (size_t)n;
+    }
+    ch->s->olen = 0;
+}
+
+static void child_put(struct child *ch, const void *p, size_t len)
+{
+    const char *src = p;
+    while (len) {
+        if (ch->s->olen == sizeof(ch->s->obuf))
+            child_flush(ch);
+        size_t n = sizeof(ch->s->obuf) - ch->s->olen;
+        if (n > len)
+            n = len;
+        memcpy(ch->s->obuf + ch->s->olen, src, n);
+        ch->s->olen += n;
+        src += n;
+        len -= n;
+    }
+}
+
+static void child_tag(struct child *ch, char tag)
+{
+    uint32_t t = (uint32_t)tag;
+    child_put(ch, &t, sizeof(t));
+}
+
+static __attribute__((noreturn)) void child_fail(struct child *ch, const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    memset(msg, 0, sizeof(msg));
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    child_tag(ch, 'E');
+    child_put(ch, msg, sizeof(msg));
+    child_flush(ch);
+    _exit(0);
+}
+
+static void kernel_snapshot(struct child *ch)
+{
+    struct dc_smaps_parser p;
+    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        child_fail(ch, "cannot open /proc/self/smaps: %s", dc_errno_name(errno));
+    dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    for (;;) {
+        ssize_t n = read(fd, ch->s->rbuf, sizeof(ch->s->rbuf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            child_fail(ch, "reading /proc/self/smaps: %s", dc_errno_name(errno));
+        if (n == 0)
+            break;
+        dc_smaps_feed(&p, ch->s->rbuf, (size_t)n);
+    }
+    close(fd);
+    if (dc_smaps_end(&p) < 0)
+        child_fail(ch, "linux: unparsable line in /proc/self/smaps");
+}
+
+static void vmarea_snapshot(struct child *ch)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        child_fail(ch, "open_memstream failed");
+    int r = mm_show_smaps(ch->mm, f);
+    fclose(f);
+    if (r < 0) {
+        free(text);
+        child_fail(ch, "mm_show_smaps returned -%s", dc_errno_name(-r));
+    }
+    int pr = dc_smaps_parse(text, len, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    free(text);
+    if (pr < 0)
+        child_fail(ch, "vmarea: unparsable header line in mm_show_smaps output");
+}
+
+static void child_snapshot(struct child *ch)
+{
+    if (ch->vmarea)
+        vmarea_snapshot(ch);
+    else
+        kernel_snapshot(ch);
+    const struct dc_layout *l = &ch->s->layout;
+    uint32_t hdr[2] = { l->n, l->truncated };
+    child_tag(ch, 'L');
+    child_put(ch, hdr, sizeof(hdr));
+    child_put(ch, l->v, l->n * sizeof(l->v[0]));
+}
+
+/* Nothing mapped in the view: map all of it with MAP_FIXED_NOREPLACE, which
+ * fails (or, before Linux 4.17, lands elsewhere) if anything is in the way. */
+static void kernel_begin(struct child *ch)
+{
+    unsigned long lo = ch->c->view_lo, len = ch->c->view_hi - lo;
+    long r = sysret(syscall(SYS_mmap, lo, len, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0));
+    if (r >= 0)
+        syscall(SYS_munmap, r, len);
+    if (r != (long)lo)
+        child_fail(ch, "linux: the window %#lx-%#lx is not free in the child (%s)", lo, lo + len,
+                   r < 0 ? dc_errno_name((int)-r) : "MAP_FIXED_NOREPLACE unsupported");
+}
+
+static __attribute__((noreturn)) void child_main(struct child *ch, const struct dc_op *ops,
+                                                 unsigned n, uint64_t seed, bool per_op)
+{
+    const struct cfg *c = ch->c;
+    alarm(c->o.timeout_seconds);
+    if (ch->vmarea) {
+        ch->mm = mm_create(&c->mmcfg);
+        if (!ch->mm)
+            child_fail(ch, "vmarea: mm_create failed");
+    } else {
+        kernel_begin(ch);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const struct dc_op *op = &ops[i];
+        long ret = ch->vmarea ? dc_vmarea_apply(ch->mm, op) : kernel_apply(op);
+        if (op->kind == DC_MMAP && ret >= 0 &&
+            ((unsigned long)ret < c->view_lo || (unsigned long)ret >= c->view_hi)) {
+            struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(op->len) };
+            if (ch->vmarea)
+                dc_vmarea_apply(ch->mm, &un);
+            else
+                kernel_apply(&un);
+            ret = DC_RET_ELSEWHERE;
+        }
+        if (ch->perturbed && c->o.perturb)
+            ret = c->o.perturb(c->o.perturb_arg, ch->mm, seed, i, op, ret);
+        int64_t r64 = ret;
+        child_tag(ch, 'R');
+        child_put(ch, &r64, sizeof(r64));
+        if (per_op) {
+            child_snapshot(ch);
+            child_flush(ch);
+        }
+    }
+    if (!per_op)
+        child_snapshot(ch);
+    child_flush(ch);
+    if (ch->vmarea)
+        mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
+    child_tag(ch, 'D');
+    child_flush(ch);
+    _exit(0);
+}
+
+/* ------------------------------------------------------ parent: one pair */
+
+enum side_status { SIDE_OK, SIDE_ERROR, SIDE_DIED, SIDE_FORK };
+
+struct side_out {
+    enum side_status status;
+    int wstatus;
+    char msg[160];
+    unsigned nrets;
+    long rets[DC_MAX_OPS];
+    unsigned nlayouts, cap_layouts;
+    struct dc_layout *layouts;
+    bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
+};
+
+struct worker {
+    struct run *run;
+    const struct cfg *c;
+    struct scratch *scratch;
+    struct dc_op ops[DC_MAX_OPS];
+    struct side_out side[2];    /* 0: linux, 1: vmarea */
+    char *rbuf;
+    size_t rcap;
+};
+
+static const char *side_name(const struct cfg *c, int s)
+{
+    return s == 0 ? "linux" : c->o.kernel_vs_kernel ? "linux#2" : "vmarea";
+}
+
+static void close_other_fds(int keep)
+{
+    if (keep > 3)
+        syscall(SYS_close_range, 3, keep - 1, 0);
+    if (syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+        return;
+    for (int fd = 3; fd < 1024; fd++)   /* before Linux 5.9 */
+        if (fd != keep)
+            close(fd);
+}
+
+static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n, uint64_t seed,
+                   bool per_op, int *rfd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* Other threads' pipes must not stay open here, or their reader
+         * would wait for this child's exit to see end-of-file. */
+        close_other_fds(p[1]);
+        struct child ch = {
+            .c = w->c, .s = w->scratch, .fd = p[1],
+            .vmarea = s == 1 && !w->c->o.kernel_vs_kernel,
+            .perturbed = s == 1,
+        };
+        w->scratch->olen = 0;
+        child_main(&ch, ops, n, seed, per_op);
+    }
+    close(p[1]);
+    *rfd = p[0];
+    return pid;
+}
+
+static int read_all(struct worker *w, int fd, size_t *len)
+{
+    *len = 0;
+    for (;;) {
+        if (w->rcap - *len < 65536) {
+            size_t cap = w->rcap ? w->rcap * 2 : 1 << 18;
+            char *b = realloc(w->rbuf, cap);
+            if (!b)
+                return -1;
+            w->rbuf = b;
+            w->rcap = cap;
+        }
+        ssize_t n = read(fd, w->rbuf + *len, w->rcap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        *len += (size_t)n;
+    }
+}
+
+static struct dc_layout *next_layout(struct side_out *o)
+{
+    if (o->nlayouts == o->cap_layouts) {
+        unsigned cap = o->cap_layouts ? o->cap_layouts * 2 : 2;
+        struct dc_layout *l = realloc(o->layouts, cap * sizeof(*l));
+        if (!l)
+            return NULL;
+        o->layouts = l;
+        o->cap_layouts = cap;
+    }
+    return &o->layouts[o->nlayouts++];
+}
+
+/* Decode a child's stream; returns true if it ended with 'D'. */
+static bool decode(struct side_out *o, const char *b, size_t len)
+{
+    size_t i = 0;
+    o->nrets = 0;
+    o->nlayouts = 0;
+    o->msg[0] = '\0';
+    o->status = SIDE_DIED;
+    while (len - i >= 4) {
+        uint32_t tag;
+        memcpy(&tag, b + i, 4);
+        i += 4;
+        switch (tag) {
+        case 'R': {
+            int64_t r;
+            if (len - i < 8 || o->nrets >= DC_MAX_OPS)
+                return false;
+            memcpy(&r, b + i, 8);
+            i += 8;
+            o->rets[o->nrets++] = (long)r;
+            break;
+        }
+        case 'L': {
+            uint32_t hdr[2];
+            if (len - i < 8)
+                return false;
+            memcpy(hdr, b + i, 8);
+            i += 8;
+            if (hdr[0] > DC_MAX_VMAS || len - i < hdr[0] * sizeof(struct dc_vma))
+                return false;
+            struct dc_layout *l = next_layout(o);
+            if (!l)
+                return false;
+            l->n = hdr[0];
+            l->truncated = hdr[1];
+            memcpy(l->v, b + i, hdr[0] * sizeof(struct dc_vma));
+            i += hdr[0] * sizeof(struct dc_vma);
+            break;
+        }
+        case 'E':
+            if (len - i < sizeof(o->msg))
+                return false;
+            memcpy(o->msg, b + i, sizeof(o->msg));
+            o->msg[sizeof(o->msg) - 1] = '\0';
+            o->status = SIDE_ERROR;
+            return false;
+        case 'D':
+            o->status = SIDE_OK;
+            return true;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Run ops on both sides; fills w->side[0..1]. */
+static void run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint64_t seed, bool per_op)
+{
+    pid_t pid[2];
+    int fd[2];
+    for (int s = 0; s < 2; s++) {
+        pid[s] = spawn(w, s, ops, n, seed, per_op, &fd[s]);
+        if (pid[s] < 0) {
+            w->side[s].status = SIDE_FORK;
+            snprintf(w->side[s].msg, sizeof(w->side[s].msg), "fork: %s", strerror(errno));
+        }
+    }
+    for (int s = 0; s < 2; s++) {
+        struct side_out *o = &w->side[s];
+        if (pid[s] < 0)
+            continue;
+        size_t len;
+        int rr = read_all(w, fd[s], &len);
+        close(fd[s]);
+        int st = 0;
+        while (waitpid(pid[s], &st, 0) < 0 && errno == EINTR)
+            ;
+        o->wstatus = st;
+        if (rr < 0) {
+            o->status = SIDE_ERROR;
+            snprintf(o->msg, sizeof(o->msg), "reading the child's results failed");
+            continue;
+        }
+        bool done = decode(o, w->rbuf, len);
+        if (done && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            o->status = SIDE_DIED;
+    }
+}
+
+/* "killed by SIGSEGV (Segmentation fault)", "exited with status 3" */
+static void describe_death(int st, unsigned timeout, char *buf, size_t size)
+{
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+        snprintf(buf, size, "hung (killed after %u s)", timeout);
+    else if (WIFSIGNALED(st))
+        snprintf(buf, size, "killed by SIG%s (%s)", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
+                 strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, size, "stopped");
+}
+
+/* ---------------------------------------------------- parent: comparing */
+
+static bool outcomes_equal(const struct cfg *c, const struct side_out *a, const struct side_out *b)
+{
+    if (a->status != SIDE_OK || b->status != SIDE_OK)
+        return false;
+    if (a->nrets != b->nrets || a->nlayouts != b->nlayouts)
+        return false;
+    for (unsigned i = 0; i < a->nrets; i++)
+        if (a->rets[i] != b->rets[i])
+            return false;
+    for (unsigned i = 0; i < a->nlayouts; i++)
+        if (dc_layout_compare(&a->layouts[i], &b->layouts[i], c->o.compare_rss))
+            return false;
+    return true;
+}
+
+static void ret_class(const struct dc_op *op, long ret, char *buf, size_t size)
+{
+    if (ret < 0 || ret == 0 || (op->kind == DC_MMAP && ret == DC_RET_ELSEWHERE))
+        dc_format_ret(buf, size, op, ret);
+    else if (op->kind == DC_MMAP)
+        snprintf(buf, size, "an address");
+    else
+        snprintf(buf, size, "%ld", ret);
+}
+
+static void op_label(const struct dc_op *op, char *buf, size_t size)
+{
+    if (op->kind == DC_MADVISE) {
+        char tmp[160], *sp;
+        dc_format_op(tmp, sizeof(tmp), op);
+        sp = strrchr(tmp, ' ');
+        snprintf(buf, size, "madvise(%s)", sp ? sp + 1 : "?");
+    } else if (op->kind == DC_MMAP) {
+        const char *how = op->flags & MAP_FIXED_NOREPLACE ? "noreplace" : op->flags & MAP_FIXED ? "fixed" : "hint";
+        snprintf(buf, size, "mmap(%s)", how);
+    } else if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT) {
+        snprintf(buf, size, "mlock(onfault)");
+    } else {
+        snprintf(buf, size, "%s", dc_op_name(op->kind));
+    }
+}
+
+static void diff_words(unsigned d, char *buf, size_t size)
+{
+    static const struct { unsigned bit; const char *word; } words[] = {
+        { DC_DIFF_COUNT, "VMA count" }, { DC_DIFF_BOUNDS, "bounds" }, { DC_DIFF_PERMS, "perms" },
+        { DC_DIFF_FLAGS, "VmFlags" }, { DC_DIFF_OFFSET, "offset" }, { DC_DIFF_NAME, "name" },
+        { DC_DIFF_RSS, "Rss/Locked" },
+    };
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (d & words[i].bit) {
+            int k = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", words[i].word);
+            if (k < 0 || (size_t)k >= size - n)
+                break;
+            n += (size_t)k;
+        }
+}
+
+/*
+ * Replay results in w->side: find the first op whose return value or
+ * following layout differs, or at which a side stopped.  Fills category.
+ */
+static int first_difference(struct worker *w, unsigned n, char *category, size_t size)
+{
+    const struct cfg *c = w->c;
+    const struct side_out *k = &w->side[0], *v = &w->side[1];
+    char a[48], b[48], lab[64];
+    for (unsigned i = 0; i < n; i++) {
+        const struct dc_op *op = &w->ops[i];
+        op_label(op, lab, sizeof(lab));
+        for (int s = 0; s < 2; s++) {
+            const struct side_out *o = &w->side[s];
+            if (o->nrets <= i || o->nlayouts <= i) {
+                char why[96];
+                if (o->status == SIDE_ERROR || o->status == SIDE_FORK)
+                    snprintf(why, sizeof(why), "%s", o->msg);
+                else
+                    describe_death(o->wstatus, c->o.timeout_seconds, why, sizeof(why));
+                snprintf(category, size, "%s side %s (at %s)", side_name(c, s), why, lab);
+                return (int)i;
+            }
+        }
+        if (k->rets[i] != v->rets[i]) {
+            ret_class(op, k->rets[i], a, sizeof(a));
+            ret_class(op, v->rets[i], b, sizeof(b));
+            if (strcmp(a, b) == 0)
+                snprintf(category, size, "%s: return value (different addresses)", lab);
+            else
+                snprintf(category, size, "%s: return %s, %s %s", lab, a, side_name(c, 1), b);
+            return (int)i;
+        }
+        unsigned d = dc_layout_compare(&k->layouts[i], &v->layouts[i], c->o.compare_rss);
+        if (d) {
+            char dw[96];
+            diff_words(d, dw, sizeof(dw));
+            snprintf(category, size, "%s: layout (%s)", lab, dw);
+            return (int)i;
+        }
+    }
+    for (int s = 0; s < 2; s++) {
+        const struct side_out *o = &w->side[s];
+        if (o->status != SIDE_OK) {
+            char why[96];
+            if (o->status == SIDE_ERROR || o->status == SIDE_FORK)
+                snprintf(why, sizeof(why), "%s", o->msg);
+            else
+                describe_death(o->wstatus, c->o.timeout_seconds, why, sizeof(why));
+            snprintf(category, size, "%s side %s (after the last op)", side_name(c, s), why);
+            return (int)n - 1;
+        }
+    }
+    snprintf(category, size, "difference not reproduced in the per-op replay");
+    return -1;
+}
+
+#define SCRIPT_INDEX (~0UL)
+
+static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long index, unsigned n,
+                         int first, const char *category, const struct side_out *final)
+{
+    const struct cfg *c = w->c;
+    const struct side_out *k = &w->side[0], *v = &w->side[1];
+    char rflags[96], line[200], ra[48], rb[48];
+    replay_flags(c, rflags, sizeof(rflags));
+
+    bool script = index == SCRIPT_INDEX;
+    if (script)
+        fprintf(f, "MISMATCH in the script: ");
+    else
+        fprintf(f, "MISMATCH in sequence %lu, seed 0x%llx: ", index, (unsigned long long)seed);
+    if (first >= 0)
+        fprintf(f, "first difference at op %d of %u\n", first, n);
+    else
+        fprintf(f, "the final states differ\n");
+    fprintf(f, "  %s\n", category);
+    if (!script)
+        fprintf(f, "  replay: vmarea check --seed 0x%llx --sequences 1%s\n", (unsigned long long)seed, rflags);
+    fprintf(f, "  ops (script form for `vmarea maps`), then the results: %s | %s\n",
+            side_name(c, 0), side_name(c, 1));
+    unsigned last = first >= 0 ? (unsigned)first : n - 1;
+    for (unsigned i = 0; i <= last && i < n; i++) {
+        dc_format_op(line, sizeof(line), &w->ops[i]);
+        if (i < k->nrets)
+            dc_format_ret(ra, sizeof(ra), &w->ops[i], k->rets[i]);
+        else
+            snprintf(ra, sizeof(ra), "(none)");
+        if (i < v->nrets)
+            dc_format_ret(rb, sizeof(rb), &w->ops[i], v->rets[i]);
+        else
+            snprintf(rb, sizeof(rb), "(none)");
+        bool differs = strcmp(ra, rb) != 0;
+        fprintf(f, "  %s%3u  %-64s # %s | %s\n", differs ? "!" : " ", i, line, ra, rb);
+    }
+    if (first > 0 && k->nlayouts >= (unsigned)first) {
+        fprintf(f, "  layout after op %d (the same on both sides):\n", first - 1);
+        dc_layout_print(f, &k->layouts[first - 1], NULL, "    ", c->o.compare_rss);
+    }
+    const struct dc_layout *la = NULL, *lb = NULL;
+    if (first >= 0) {
+        if (k->nlayouts > (unsigned)first)
+            la = &k->layouts[first];
+        if (v->nlayouts > (unsigned)first)
+            lb = &v->layouts[first];
+    } else if (final) {
+        if (final[0].nlayouts)
+            la = &final[0].layouts[final[0].nlayouts - 1];
+        if (final[1].nlayouts)
+            lb = &final[1].layouts[final[1].nlayouts - 1];
+    }
+    const char *when = first >= 0 ? "after op" : "at the end";
+    for (int s = 0; s < 2; s++) {
+        const struct dc_layout *l = s ? lb : la;
+        if (first >= 0)
+            fprintf(f, "  layout %s %d, %s:\n", when, first, side_name(c, s));
+        else
+            fprintf(f, "  layout %s, %s:\n", when, side_name(c, s));
+        if (l)
+            dc_layout_print(f, l, s ? la : lb, "    ", c->o.compare_rss);
+        else
+            fprintf(f, "    (none: the side stopped)\n");
+    }
+    fprintf(f, "  ('*': no identical VMA on the other side; view %#lx-%#lx, window %#lx-%#lx)\n",
+            c->view_lo, c->view_hi, c->win_lo, c->win_hi);
+}
+
+/* ------------------------------------------------------------ the run */
+
+struct run {
+    struct cfg c;
+    atomic_ulong next;
+    atomic_ulong done, ops, mismatches, crashes;
+    atomic_bool stop;
+    atomic_uint running;
+    pthread_mutex_t lock;           /* guards everything below */
+    struct dc_mismatch *reports;    /* sorted by index, at most max_reports */
+    unsigned nreports;
+    struct dc_category *cats;
+    unsigned ncats, capcats;
+    char fatal[256];
+};
+
+static void note_category(struct run *r, const char *name, uint64_t seed, unsigned long index, int first)
+{
+    for (unsigned i = 0; i < r->ncats; i++) {
+        struct dc_category *k = &r->cats[i];
+        if (strcmp(k->name, name) == 0) {
+            k->count++;
+            if (index < k->index) {
+                k->index = index;
+                k->seed = seed;
+                k->first_op = first;
+            }
+            return;
+        }
+    }
+    if (r->ncats == r->capcats) {
+        unsigned cap = r->capcats ? r->capcats * 2 : 16;
+        struct dc_category *k = realloc(r->cats, cap * sizeof(*k));
+        if (!k)
+            return;
+        r->cats = k;
+        r->capcats = cap;
+    }
+    struct dc_category *k = &r->cats[r->ncats++];
+    memset(k, 0, sizeof(*k));
+    snprintf(k->name, sizeof(k->name), "%s", name);
+    k->count = 1;
+    k->seed = seed;
+    k->index = index;
+    k->first_op = first;
+}
+
+/* Keep the max_reports lowest-index mismatches; text ownership passes here. */
+static void note_report(struct run *r, struct dc_mismatch *m)
+{
+    unsigned max = r->c.o.max_reports;
+    if (r->nreports == max) {
+        if (m->index > r->reports[max - 1].index) {
+            free(m->text);
+            return;
+        }
+        free(r->reports[max - 1].text);
+        r->nreports--;
+    }
+    unsigned i = r->nreports;
+    while (i > 0 && r->reports[i - 1].index > m->index) {
+        r->reports[i] = r->reports[i - 1];
+        i--;
+    }
+    r->reports[i] = *m;
+    r->nreports++;
+}
+
+static bool linux_side_broken(struct worker *w)
+{
+    const struct side_out *k = &w->side[0];
+    if (k->status == SIDE_OK)
+        return false;
+    /* The oracle itself failed: the window was taken, or the checker let a
+     * syscall hurt its own child.  Either way no result means anything. */
+    pthread_mutex_lock(&w->run->lock);
+    if (!w->run->fatal[0]) {
+        char why[96];
+        if (k->status == SIDE_DIED)
+            describe_death(k->wstatus, w->c->o.timeout_seconds, why, sizeof(why));
+        snprintf(w->run->fatal, sizeof(w->run->fatal), "%s",
+                 k->status == SIDE_DIED ? why : k->msg);
+    }
+    pthread_mutex_unlock(&w->run->lock);
+    atomic_store(&w->run->stop, true);
+    return true;
+}
+
+static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
+{
+    struct run *r = w->run;
+    const struct cfg *c = w->c;
+    unsigned n = dc_generate(&c->o, seed, w->ops);
+
+    run_pair(w, w->ops, n, seed, false);
+    if (w->side[0].status != SIDE_OK && w->side[0].status != SIDE_DIED) {
+        linux_side_broken(w);
+        return;
+    }
+    if (outcomes_equal(c, &w->side[0], &w->side[1])) {
+        atomic_fetch_add(&r->done, 1);
+        atomic_fetch_add(&r->ops, n);
+        return;
+    }
+
+    /* Keep the final outcome for the report in case the replay differs. */
+    struct side_out *final = malloc(2 * sizeof(*final));
+    if (final) {
+        for (int s = 0; s < 2; s++) {
+            final[s] = w->side[s];
+            final[s].layouts = NULL;
+            final[s].nlayouts = final[s].cap_layouts = 0;
+            if (w->side[s].nlayouts) {
+                final[s].layouts = malloc(sizeof(struct dc_layout));
+                if (final[s].layouts) {
+                    final[s].layouts[0] = w->side[s].layouts[w->side[s].nlayouts - 1];
+                    final[s].nlayouts = final[s].cap_layouts = 1;
+                }
+            }
+        }
+    }
+
+    run_pair(w, w->ops, n, seed, true);
+    if (w->side[0].status == SIDE_ERROR || w->side[0].status == SIDE_FORK) {
+        linux_side_broken(w);
+        goto out;
+    }
+
+    struct dc_mismatch m = { .seed = seed, .index = index };
+    m.first_op = first_difference(w, n, m.category, sizeof(m.category));
+    bool crash = w->side[1].status != SIDE_OK;
+    if (w->side[0].status != SIDE_OK) {
+        /* The kernel side died: the checker's fault, not the library's. */
+        linux_side_broken(w);
+        goto out;
+    }
+
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    if (f) {
+        write_report(w, f, seed, index, n, m.first_op, m.category, final);
+        fclose(f);
+    }
+    m.text = text;
+
+    atomic_fetch_add(&r->done, 1);
+    atomic_fetch_add(&r->ops, n);
+    unsigned long nm = atomic_fetch_add(&r->mismatches, 1) + 1;
+    if (crash)
+        atomic_fetch_add(&r->crashes, 1);
+    pthread_mutex_lock(&r->lock);
+    note_category(r, m.category, seed, index, m.first_op);
+    if (c->o.report)
+        fprintf(c->o.report, "mismatch: seed 0x%llx op %d: %s\n", (unsigned long long)seed,
+                m.first_op, m.category);
+    note_report(r, &m);
+    pthread_mutex_unlock(&r->lock);
+    if (c->o.stop_after && nm >= c->o.stop_after)
+        atomic_store(&r->stop, true);
+out:
+    if (final) {
+        free(final[0].layouts);
+        free(final[1].layouts);
+        free(final);
+    }
+}
+
+static void worker_free(struct worker *w)
+{
+    for (int s = 0; s < 2; s++)
+        free(w->side[s].layouts);
+    free(w->rbuf);
+    free(w->scratch);
+    free(w);
+}
+
+static struct worker *worker_new(struct run *r, const struct cfg *c)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->run = r;
+    w->c = c;
+    w->scratch = malloc(sizeof(*w->scratch));
+    if (!w->scratch) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct run *r = w->run;
+    for (;;) {
+        if (atomic_load(&r->stop))
+            break;
+        unsigned long i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->c.o.sequences)
+            break;
+        check_sequence(w, i, r->c.o.seed + i);
+    }
+    atomic_fetch_sub(&r->running, 1);
+    return NULL;
+}
+
+int dc_window_check(const struct dc_options *opt, char *err, size_t errsize)
+{
+    struct cfg c;
+    resolve(opt, &c);
+    if (c.win_lo & (PAGE - 1) || c.view_lo > c.win_lo || c.view_hi < c.win_hi ||
+        c.view_hi > TASK_SIZE || c.view_lo < 0x10000) {
+        snprintf(err, errsize, "bad window %#lx + %u pages (margin %u pages)", c.win_lo,
+                 c.o.window_pages, c.o.margin_pages);
+        return -1;
+    }
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f) {
+        snprintf(err, errsize, "cannot read /proc/self/maps: %s", strerror(errno));
+        return -1;
+    }
+    char line[512];
+    int rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c.view_hi && e > c.view_lo) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(err, errsize, "the window %#lx-%#lx (with margins) is not free in this "
+                     "process: %s", c.view_lo, c.view_hi, line);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int prepare(const struct dc_options *opt, struct cfg *c, char *err, size_t errsize,
+                   char *notes, size_t notessize)
+{
+    resolve(opt, c);
+    if (c->o.ops_per_seq == 0 || c->o.window_pages < 2) {
+        snprintf(err, errsize, "ops per sequence and window pages must be > 0 and > 1");
+        return -1;
+    }
+    if (dc_window_check(&c->o, err, errsize) < 0)
+        return -1;
+    int r = mm_config_from_host(&c->mmcfg);
+    if (r < 0 && notes)
+        snprintf(notes, notessize, "mm_config_from_host: -%s; the vmarea side uses defaults",
+                 dc_errno_name(-r));
+    return 0;
+}
+
+int dc_run(const struct dc_options *opt, struct dc_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(res->kernel, sizeof(res->kernel), "%s %s", u.sysname, u.release);
+
+    struct run *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(res->error, sizeof(res->error), "out of memory");
+        return -1;
+    }
+    char notes[200] = "";
+    if (prepare(opt, &r->c, res->error, sizeof(res->error), notes, sizeof(notes)) < 0) {
+        free(r);
+        return -1;
+    }
+    const struct cfg *c = &r->c;
+    res->mlock = c->o.mlock;
+    replay_flags(c, res->replay_flags, sizeof(res->replay_flags));
+    pthread_mutex_init(&r->lock, NULL);
+    r->reports = calloc(c->o.max_reports + 1, sizeof(*r->reports));
+    if (notes[0] && c->o.progress)
+        fprintf(c->o.progress, "note: %s\n", notes);
+
+    double t0 = now_seconds();
+    unsigned jobs = c->o.jobs;
+    if (jobs > c->o.sequences)
+        jobs = (unsigned)c->o.sequences;
+    struct worker **ws = calloc(jobs, sizeof(*ws));
+    pthread_t *tids = calloc(jobs, sizeof(*tids));
+    unsigned started = 0;
+    if (!r->reports || !ws || !tids) {
+        snprintf(res->error, sizeof(res->error), "out of memory");
+        goto fail;
+    }
+    /* Nothing buffered may be copied into the children. */
+    fflush(NULL);
+    atomic_store(&r->running, jobs);
+    for (unsigned j = 0; j < jobs; j++) {
+        ws[j] = worker_new(r, c);
+        if (!ws[j] || pthread_create(&tids[j], NULL, worker_main, ws[j]) != 0) {
+            atomic_store(&r->stop, true);
+            atomic_fetch_sub(&r->running, jobs - j);
+            if (ws[j])
+                worker_free(ws[j]);
+            snprintf(res->error, sizeof(res->error), "cannot start worker threads");
+            break;
+        }
+        started++;
+    }
+
+    /* Progress: on a terminal a line redrawn ten times a second, else a
+     * line every five seconds. */
+    FILE *pf = c->o.progress;
+    bool tty = pf && isatty(fileno(pf));
+    double last = t0;
+    while (atomic_load(&r->running) > 0) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        double t = now_seconds();
+        if (!pf || t - last < (tty ? 0.2 : 5.0))
+            continue;
+        last = t;
+        unsigned long d = atomic_load(&r->done);
+        double rate = d / (t - t0);
+        fprintf(pf, "%scheck: %lu/%lu sequences, %lu ops, %lu mismatches, %.1f s",
+                tty ? "\r\033[K" : "", d, c->o.sequences, atomic_load(&r->ops),
+                atomic_load(&r->mismatches), t - t0);
+        if (rate > 0 && d < c->o.sequences)
+            fprintf(pf, ", ~%.0f s left", (double)(c->o.sequences - d) / rate);
+        fputs(tty ? "" : "\n", pf);
+        fflush(pf);
+    }
+    if (tty) {
+        fputs("\r\033[K", pf);
+        fflush(pf);
+    }
+    for (unsigned j = 0; j < started; j++) {
+        pthread_join(tids[j], NULL);
+        worker_free(ws[j]);
+    }
+
+    res->seconds = now_seconds() - t0;
+    res->sequences = atomic_load(&r->done);
+    res->operations = atomic_load(&r->ops);
+    res->mismatches = atomic_load(&r->mismatches);
+    res->crashes = atomic_load(&r->crashes);
+    res->reports = r->reports;
+    res->nreports = r->nreports;
+    r->reports = NULL;
+    /* categories by count, then by first index */
+    for (unsigned i = 1; i < r->ncats; i++)
+        for (unsigned j = i; j > 0; j--) {
+            struct dc_category *a = &r->cats[j - 1], *b = &r->cats[j];
+            if (a->count > b->count || (a->count == b->count && a->index <= b->index))
+                break;
+            struct dc_category t = *a;
+            *a = *b;
+            *b = t;
+        }
+    res->categories = r->cats;
+    res->ncategories = r->ncats;
+    r->cats = NULL;
+    int rc = res->mismatches ? 1 : 0;
+    if (r->fatal[0]) {
+        snprintf(res->error, sizeof(res->error), "the linux side failed, so nothing can be "
+                 "compared: %s", r->fatal);
+        rc = -1;
+    } else if (started < jobs) {
+        rc = -1;
+    }
+    free(ws);
+    free(tids);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return rc;
+
+fail:
+    free(ws);
+    free(tids);
+    free(r->reports);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return -1;
+}
+
+void dc_result_free(struct dc_result *res)
+{
+    for (unsigned i = 0; i < res->nreports; i++)
+        free(res->reports[i].text);
+    free(res->reports);
+    free(res->categories);
+    res->reports = NULL;
+    res->categories = NULL;
+    res->nreports = res->ncategories = 0;
+}
+
+int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned n, FILE *out)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    char err[256];
+    if (!r)
+        return -1;
+    if (n > DC_MAX_OPS) {
+        fprintf(out, "too many ops (%u, at most %d)\n", n, DC_MAX_OPS);
+        free(r);
+        return -1;
+    }
+    if (prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+        fprintf(out, "%s\n", err);
+        free(r);
+        return -1;
+    }
+    const struct cfg *c = &r->c;
+    for (unsigned i = 0; i < n; i++)
+        if (!dc_op_safe(&ops[i], c->win_lo, c->win_hi, c->mlock_unlimited)) {
+            char buf[200];
+            dc_format_op(buf, sizeof(buf), &ops[i]);
+            fprintf(out, "op %u '%s' could touch memory outside the window %#lx-%#lx, "
+                    "so it cannot run for real\n", i, buf, c->win_lo, c->win_hi);
+            free(r);
+            return -1;
+        }
+    pthread_mutex_init(&r->lock, NULL);
+    struct worker *w = worker_new(r, c);
+    int rc = -1;
+    if (!w)
+        goto out;
+    memcpy(w->ops, ops, n * sizeof(*ops));
+    fflush(NULL);
+    run_pair(w, w->ops, n, 0, true);
+    if (w->side[0].status == SIDE_ERROR || w->side[0].status == SIDE_FORK) {
+        fprintf(out, "linux side: %s\n", w->side[0].msg);
+        goto out;
+    }
+    char category[96];
+    int first = first_difference(w, n, category, sizeof(category));
+    if (first < 0 && outcomes_equal(c, &w->side[0], &w->side[1])) {
+        fprintf(out, "same on both sides: %u ops; layout at the end:\n", n);
+        if (w->side[0].nlayouts)
+            dc_layout_print(out, &w->side[0].layouts[w->side[0].nlayouts - 1], NULL, "  ",
+                            c->o.compare_rss);
+        rc = 0;
+    } else {
+        write_report(w, out, 0, SCRIPT_INDEX, n, first, category, NULL);
+        rc = 1;
+    }
+out:
+    if (w)
+        worker_free(w);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return rc;
+}

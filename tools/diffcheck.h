@@ -1,0 +1,292 @@
+/*
+ * diffcheck — the kernel-differential checker.
+ *
+ * The host kernel is the specification.  The checker generates random
+ * sequences of mmap/munmap/mprotect/madvise/mlock/munlock calls inside a fixed
+ * window of the address space and runs each sequence twice: for real, in a
+ * forked child process (the "linux" side), and on a fresh vmarea mm (the
+ * "vmarea" side, also in a forked child, so a crash or a hang in the library
+ * is reported with its seed instead of killing the checker).  Every call's
+ * return value is compared, and so is the list of VMAs in the window as each
+ * side's smaps text shows it (one parser for both).  On a mismatch the
+ * sequence is replayed with a snapshot after every call, to name the first
+ * call where the two sides part.
+ *
+ * Sequence i of a run uses the seed (run seed + i); a sequence is a pure
+ * function of its seed and the generator options, so
+ *     vmarea check --seed S --sequences 1
+ * replays the sequence with seed S.
+ *
+ * Also here, because the tool and the tests share them: the smaps parser, the
+ * op script language of `vmarea maps` (docs/maps-script.md), and the safety
+ * rule that keeps a real syscall from touching memory outside the window.
+ *
+ * Nothing here is thread-safe unless said so; dc_run runs its own threads.
+ */
+#ifndef VMAREA_DIFFCHECK_H
+#define VMAREA_DIFFCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct mm;
+
+/* ------------------------------------------------------------------ ops */
+
+enum dc_op_kind {
+    DC_MMAP,        /* addr len prot flags offset (anonymous: no file) */
+    DC_MUNMAP,      /* addr len */
+    DC_MPROTECT,    /* addr len prot */
+    DC_MADVISE,     /* addr len advice */
+    DC_MLOCK,       /* addr len: the mlock syscall */
+    DC_MLOCK2,      /* addr len flags: the mlock2 syscall */
+    DC_MUNLOCK,     /* addr len */
+    DC_NR_OP_KINDS
+};
+
+struct dc_op {
+    enum dc_op_kind kind;
+    unsigned long addr;
+    unsigned long len;
+    int prot;               /* DC_MMAP, DC_MPROTECT */
+    int flags;              /* DC_MMAP: MAP_*; DC_MLOCK2: MLOCK_* */
+    int advice;             /* DC_MADVISE */
+    unsigned long offset;   /* DC_MMAP */
+};
+
+/*
+ * A successful mmap whose address lies outside the compared view (a hint the
+ * kernel did not take, or no hint) returns this instead of the address: the
+ * two address spaces differ outside the window, so where such a mapping
+ * lands is not comparable.  The checker unmaps it at once on both sides.
+ */
+#define DC_RET_ELSEWHERE 1L
+
+const char *dc_op_name(enum dc_op_kind kind);
+
+/*
+ * One op in script form, e.g. "mprotect 0x100000002000 8k r--" (no newline).
+ * dc_parse_line reads it back.  Returns the length snprintf would.
+ */
+int dc_format_op(char *buf, size_t size, const struct dc_op *op);
+/* "0", "0x100000000000", "-ENOMEM", "elsewhere" */
+int dc_format_ret(char *buf, size_t size, const struct dc_op *op, long ret);
+/* "ENOMEM" for ENOMEM, "E123" for an errno it does not know. */
+const char *dc_errno_name(int err);
+
+/*
+ * Would running op for real in a process whose only mappings near the window
+ * are its own touch nothing outside [lo, hi), and give a result that does not
+ * depend on what lies outside?  (See diffcheck_safe.c for the case analysis.)
+ * mlock_unlimited: the process may lock any amount (CAP_IPC_LOCK).
+ */
+bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool mlock_unlimited);
+
+/* Run op on a vmarea mm, as the syscall would run it in a process: the
+ * return value is the address or 0, or -errno. */
+long dc_vmarea_apply(struct mm *mm, const struct dc_op *op);
+
+/* ------------------------------------------------------------- layouts */
+
+#define DC_MAX_VMAS   256
+#define DC_FLAGS_MAX  128
+#define DC_NAME_MAX   64
+
+/* A VMA as smaps shows it.  Fixed size, no pointers: it travels over pipes. */
+struct dc_vma {
+    uint64_t start, end;            /* from the header line */
+    uint64_t offset;                /* the header's offset column */
+    uint64_t rss_kb, locked_kb;     /* "Rss:" and "Locked:" */
+    char perms[5];                  /* "rw-p" */
+    char flags[DC_FLAGS_MAX];       /* VmFlags tokens, one space apart, no trailing space */
+    char name[DC_NAME_MAX];         /* pathname column, "" for none (truncated) */
+};
+
+/* The VMAs that intersect a view [lo, hi), in address order. */
+struct dc_layout {
+    unsigned n;
+    bool truncated;                 /* more than DC_MAX_VMAS, or a field too long */
+    struct dc_vma v[DC_MAX_VMAS];
+};
+
+/*
+ * The smaps parser, fed line by line (or in arbitrary chunks), so the
+ * kernel-side child can run it on /proc/self/smaps without allocating.
+ * Lines whose first character is a lowercase hex digit are VMA headers;
+ * "Rss:", "Locked:" and "VmFlags:" lines fill in the current VMA; other lines
+ * are ignored.  Only VMAs intersecting [lo, hi) are kept.
+ */
+struct dc_smaps_parser {
+    unsigned long lo, hi;
+    struct dc_layout *out;
+    bool in_view;                   /* the current VMA is kept */
+    bool bad;                       /* a header line could not be parsed */
+    size_t carry_len;               /* bytes of an unfinished line in carry */
+    char carry[512];
+};
+void dc_smaps_begin(struct dc_smaps_parser *p, unsigned long lo, unsigned long hi, struct dc_layout *out);
+void dc_smaps_feed(struct dc_smaps_parser *p, const char *buf, size_t len);
+/* Flush a last line without newline.  Returns 0, or -1 if a header was malformed. */
+int  dc_smaps_end(struct dc_smaps_parser *p);
+/* All three at once. */
+int  dc_smaps_parse(const char *text, size_t len, unsigned long lo, unsigned long hi,
+                    struct dc_layout *out);
+
+enum dc_vma_diff {
+    DC_SAME = 0,
+    DC_DIFF_COUNT = 1 << 0,     /* different number of VMAs */
+    DC_DIFF_BOUNDS = 1 << 1,
+    DC_DIFF_PERMS = 1 << 2,
+    DC_DIFF_FLAGS = 1 << 3,     /* VmFlags */
+    DC_DIFF_OFFSET = 1 << 4,
+    DC_DIFF_NAME = 1 << 5,
+    DC_DIFF_RSS = 1 << 6,       /* Rss or Locked, only when asked for */
+};
+/* Bitmask of dc_vma_diff: how a differs from b. */
+unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_rss);
+/* maps-like lines with VmFlags, each prefixed by indent; VMAs marked '*' that
+ * have no identical twin in other (NULL: mark none). */
+void dc_layout_print(FILE *out, const struct dc_layout *l, const struct dc_layout *other,
+                     const char *indent, bool with_rss);
+
+/* ------------------------------------------------------------- scripts */
+
+/*
+ * Parse one line of the op script language (docs/maps-script.md).
+ * Returns 1 and fills *op for an op, 0 for a blank or comment line, -1 with a
+ * message in err (no line number: the caller knows it) for a bad line.
+ */
+int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize);
+
+struct dc_script {
+    struct dc_op *ops;
+    unsigned *lines;        /* line number of each op, from 1 */
+    size_t n;
+};
+/*
+ * Read a whole script.  On bad lines, writes "NAME:LINE: message" for each
+ * to errout (if not NULL) and returns -1 with *nerrors set (the script is
+ * still freed; *script empty); 0 on success.
+ */
+int  dc_script_read(FILE *in, const char *name, struct dc_script *script, FILE *errout,
+                    unsigned *nerrors);
+void dc_script_free(struct dc_script *script);
+
+/* ---------------------------------------------------------------- PRNG */
+
+/* splitmix64: small, fast, and the same on every machine. */
+struct dc_rng { uint64_t state; };
+static inline uint64_t dc_rng_next(struct dc_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* -------------------------------------------------------------- checker */
+
+enum dc_mlock_mode {
+    DC_MLOCK_AUTO = 0,      /* FULL with CAP_IPC_LOCK, else LIMITED if the limit allows, else NONE */
+    DC_MLOCK_FULL,          /* every mlock case, including huge lengths */
+    DC_MLOCK_LIMITED,       /* only lengths inside the window (RLIMIT_MEMLOCK) */
+    DC_MLOCK_NONE,          /* no mlock, mlock2, munlock or MAP_LOCKED */
+};
+
+/*
+ * Called in the vmarea-side child after each op (test-only: a way to make the
+ * vmarea side deliberately wrong).  mm is the vmarea mm, or NULL when the
+ * second side is the kernel too (kernel_vs_kernel).  Returns the return value
+ * to record in place of ret.
+ */
+typedef long (*dc_perturb_fn)(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                              const struct dc_op *op, long ret);
+
+struct dc_options {
+    uint64_t seed;              /* sequence i uses seed + i */
+    unsigned long sequences;    /* 0: 10000 */
+    unsigned ops_per_seq;       /* 0: 20; at most DC_MAX_OPS */
+    unsigned jobs;              /* sequences run at once; 0: one per CPU, at most 4 */
+    FILE *progress;             /* a progress line now and then; NULL: none */
+    FILE *report;               /* full report of each reported mismatch as found; NULL: none */
+    unsigned max_reports;       /* mismatches kept with a full report; 0: 1 */
+    unsigned long stop_after;   /* stop after this many mismatching sequences; 0: never */
+    /* generator */
+    unsigned long window;       /* window base; 0: 0x100000000000 */
+    unsigned window_pages;      /* 0: 64 */
+    unsigned margin_pages;      /* free pages compared on each side; 0: 16 */
+    enum dc_mlock_mode mlock;
+    bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
+    bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
+    /* comparison */
+    bool compare_rss;           /* compare Rss: and Locked: too */
+    unsigned timeout_seconds;   /* per side per sequence; 0: 20 */
+    /* test-only */
+    bool kernel_vs_kernel;      /* second side is the kernel too: checks the checker */
+    dc_perturb_fn perturb;
+    void *perturb_arg;
+};
+
+#define DC_MAX_OPS 256
+
+/* One mismatching sequence, as reported. */
+struct dc_mismatch {
+    uint64_t seed;
+    unsigned long index;        /* sequence number in the run */
+    int first_op;               /* first diverging op, -1 if the replay did not diverge */
+    char category[96];          /* e.g. "mprotect: return value", "madvise(dontfork): VmFlags" */
+    char *text;                 /* the full report (malloc'd), NULL if not kept */
+};
+
+/* Mismatches grouped by category, each with its lowest-index seed. */
+struct dc_category {
+    char name[96];
+    unsigned long count;
+    uint64_t seed;              /* of the first (lowest index) mismatch in it */
+    unsigned long index;
+    int first_op;
+};
+
+struct dc_result {
+    unsigned long sequences;    /* run to the end and compared */
+    unsigned long operations;
+    unsigned long mismatches;   /* sequences with any difference */
+    unsigned long crashes;      /* of those, sequences where a side died or hung */
+    double seconds;
+    char kernel[128];           /* uname -r of the host */
+    enum dc_mlock_mode mlock;   /* the mode used (AUTO resolved) */
+    char replay_flags[96];      /* generator options to add to a replay command line */
+    /* the lowest-index mismatches with full reports, sorted by index */
+    struct dc_mismatch *reports;
+    unsigned nreports;
+    struct dc_category *categories; /* sorted by count, descending */
+    unsigned ncategories;
+    char error[256];            /* why dc_run returned < 0 */
+};
+
+/*
+ * Run the checker.  Returns 0 when every sequence matched, 1 when some did
+ * not, -1 when the check could not run (window not free, fork failed, ...;
+ * result->error says why).  Free the result with dc_result_free.
+ */
+int  dc_run(const struct dc_options *opt, struct dc_result *result);
+void dc_result_free(struct dc_result *result);
+
+/* The ops of sequence seed under opt (ops_per_seq of them) into ops[]. */
+unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *ops);
+
+/* Run one given op list differentially (e.g. a script), report to out.
+ * Returns 0 on match, 1 on mismatch, -1 on error (message to out).
+ * Every op must pass dc_op_safe for the window of opt. */
+int  dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned n, FILE *out);
+
+/* Could the window and its margins be used in this process?  0, or -1 with
+ * a message naming what is in the way. */
+int  dc_window_check(const struct dc_options *opt, char *err, size_t errsize);
+
+/* Does this process have CAP_IPC_LOCK? */
+bool dc_have_cap_ipc_lock(void);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * diffcheck_safe.c — which ops may run for real in the checker's child.
+ *
+ * The child is a copy of the checker: its code, heap, stack and libraries sit
+ * outside the window, and a syscall that reaches them (munmap of a huge
+ * length, madvise(DONTNEED) over the whole address space) kills it or, worse,
+ * makes it report nonsense.  Besides, a result that depends on what lies
+ * outside the window (the child has a program there, the vmarea mm has
+ * nothing) is not comparable.  So each op kind is allowed a range inside the
+ * window, plus the out-of-range cases in which Linux fails before it looks
+ * at, or changes, anything outside (checked against mm/mmap.c, mm/mprotect.c,
+ * mm/madvise.c, mm/mlock.c of Linux 6.x):
+ *
+ *  mmap, MAP_FIXED or MAP_FIXED_NOREPLACE: an unaligned address (EINVAL), a
+ *      zero length (EINVAL), a length that rounds up to 0 or beyond TASK_SIZE,
+ *      or addr + len beyond TASK_SIZE (ENOMEM): all before any unmapping.
+ *  mmap with a hint: the hinted range inside the window, rounded either way
+ *      (x86 rounds a hint down, the generic code up), or no hint at all; or
+ *      a length the kernel rejects.  Where the mapping lands when the hint is
+ *      taken by another mapping is not compared (DC_RET_ELSEWHERE).
+ *  munmap: unaligned, or len > TASK_SIZE - addr, or rounding to 0 (EINVAL).
+ *  mprotect: the range wrapping (ENOMEM), or a start inside the window and
+ *      no PROT_GROWSDOWN: the walk stops with ENOMEM at the first hole, and
+ *      the free margin above the window is one.  (With PROT_GROWSDOWN the
+ *      first VMA above start decides, and in the child that may be the
+ *      program's own text above the window.)
+ *  madvise: only inside the window, or wrapping (EINVAL): it walks every VMA
+ *      of the range, holes or not.
+ *  mlock, mlock2, munlock: wrapping (EINVAL, or 0 when the rounded length is
+ *      0), or a start inside the window: like mprotect they stop at a hole.
+ *      mlock of a huge length also meets RLIMIT_MEMLOCK, so only with
+ *      CAP_IPC_LOCK.
+ *
+ * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
+ * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
+ */
+#include "diffcheck.h"
+
+#include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+
+#define PAGE 4096UL
+#define TASK_SIZE 0x7ffffffff000UL
+
+static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
+
+/* [a, a + len) inside [lo, hi), without overflow. */
+static bool inside(unsigned long a, unsigned long len, unsigned long lo, unsigned long hi)
+{
+    return a >= lo && a <= hi && len <= hi - a;
+}
+
+static bool mmap_safe(const struct dc_op *op, unsigned long lo, unsigned long hi)
+{
+    unsigned long a = op->addr, len = page_align(op->len);
+    if (op->flags & (MAP_HUGETLB | MAP_32BIT))
+        return false;
+    if (op->len == 0 || len == 0 || len > TASK_SIZE)
+        return true;
+    if (op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+        if (a & (PAGE - 1))
+            return true;
+        if (a > TASK_SIZE - len)
+            return true;
+        return inside(a, len, lo, hi);
+    }
+    if (a == 0)
+        return true;
+    return inside(a & ~(PAGE - 1), len, lo, hi) && inside(page_align(a), len, lo, hi);
+}
+
+static bool is_valid_advice(int advice)
+{
+    return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 25) ||
+           advice == 100 || advice == 101 || advice == 102 || advice == 103;
+}
+
+bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool mlock_unlimited)
+{
+    unsigned long a = op->addr, len;
+
+    switch (op->kind) {
+    case DC_MMAP:
+        return mmap_safe(op, lo, hi);
+    case DC_MUNMAP:
+        if (a & (PAGE - 1) || a > TASK_SIZE || op->len > TASK_SIZE - a)
+            return true;
+        len = page_align(op->len);
+        return len == 0 || inside(a, len, lo, hi);
+    case DC_MPROTECT:
+        if ((op->prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
+            return true;
+        if (a & (PAGE - 1) || op->len == 0)
+            return true;
+        len = page_align(op->len);
+        if (a + len <= a)
+            return true;
+        if (inside(a, len, lo, hi))
+            return true;
+        return !(op->prot & PROT_GROWSDOWN) && a >= lo && a < hi;
+    case DC_MADVISE:
+        if (op->advice == 100 || op->advice == 101)   /* HWPOISON, SOFT_OFFLINE */
+            return false;
+        if (!is_valid_advice(op->advice) || a & (PAGE - 1) || op->len == 0)
+            return true;
+        len = page_align(op->len);
+        if (len == 0 || a + len < a)
+            return true;
+        return inside(a, len, lo, hi);
+    case DC_MLOCK2:
+        if (op->flags & ~MLOCK_ONFAULT)
+            return true;
+        /* fall through */
+    case DC_MLOCK:
+    case DC_MUNLOCK: {
+        unsigned long start = a & ~(PAGE - 1);
+        len = page_align(op->len + (a & (PAGE - 1)));
+        if (start + len <= start)
+            return true;
+        if (inside(start, len, lo, hi))
+            return true;
+        if (!(start >= lo && start < hi))
+            return false;
+        return op->kind == DC_MUNLOCK || mlock_unlimited;
+    }
+    default:
+        return false;
+    }
+}

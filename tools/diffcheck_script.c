@@ -1,0 +1,602 @@
+/*
+ * diffcheck_script.c — the op script language (docs/maps-script.md):
+ * parsing a line into a dc_op, and printing a dc_op back as a line, so that
+ * every op in a mismatch report can be pasted into a script.
+ */
+#define _GNU_SOURCE
+#include "diffcheck.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+#define PAGE 4096UL
+
+struct name_val {
+    const char *name;
+    long val;
+};
+
+static const struct name_val map_types[] = {
+    { "shared", MAP_SHARED }, { "private", MAP_PRIVATE },
+    { "shared_validate", MAP_SHARED_VALIDATE }, { "droppable", MAP_DROPPABLE },
+    { NULL, 0 },
+};
+
+/* In the order dc_format_op prints them. */
+static const struct name_val map_flags[] = {
+    { "anonymous", MAP_ANONYMOUS }, { "fixed", MAP_FIXED },
+    { "fixed_noreplace", MAP_FIXED_NOREPLACE }, { "growsdown", MAP_GROWSDOWN },
+    { "stack", MAP_STACK }, { "noreserve", MAP_NORESERVE }, { "locked", MAP_LOCKED },
+    { "populate", MAP_POPULATE }, { "nonblock", MAP_NONBLOCK },
+    { "denywrite", MAP_DENYWRITE }, { "executable", MAP_EXECUTABLE },
+    { "hugetlb", MAP_HUGETLB }, { "sync", MAP_SYNC }, { "32bit", MAP_32BIT },
+    { "uninitialized", MAP_UNINITIALIZED },
+    { NULL, 0 },
+};
+
+/* Extra spellings accepted when reading. */
+static const struct name_val map_aliases[] = {
+    { "anon", MAP_ANONYMOUS }, { "noreplace", MAP_FIXED_NOREPLACE },
+    { NULL, 0 },
+};
+
+static const struct name_val prot_words[] = {
+    { "none", PROT_NONE }, { "read", PROT_READ }, { "write", PROT_WRITE },
+    { "exec", PROT_EXEC }, { "sem", PROT_SEM }, { "growsdown", PROT_GROWSDOWN },
+    { "growsup", PROT_GROWSUP },
+    { NULL, 0 },
+};
+
+static const struct name_val advices[] = {
+    { "normal", 0 }, { "random", 1 }, { "sequential", 2 }, { "willneed", 3 },
+    { "dontneed", 4 }, { "free", 8 }, { "remove", 9 }, { "dontfork", 10 },
+    { "dofork", 11 }, { "mergeable", 12 }, { "unmergeable", 13 }, { "hugepage", 14 },
+    { "nohugepage", 15 }, { "dontdump", 16 }, { "dodump", 17 }, { "wipeonfork", 18 },
+    { "keeponfork", 19 }, { "cold", 20 }, { "pageout", 21 }, { "populate_read", 22 },
+    { "populate_write", 23 }, { "dontneed_locked", 24 }, { "collapse", 25 },
+    { "hwpoison", 100 }, { "soft_offline", 101 }, { "guard_install", 102 },
+    { "guard_remove", 103 },
+    { NULL, 0 },
+};
+
+static const struct name_val errnos[] = {
+    { "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH }, { "EINTR", EINTR },
+    { "EIO", EIO }, { "ENXIO", ENXIO }, { "E2BIG", E2BIG }, { "EBADF", EBADF },
+    { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM }, { "EACCES", EACCES }, { "EFAULT", EFAULT },
+    { "EBUSY", EBUSY }, { "EEXIST", EEXIST }, { "ENODEV", ENODEV }, { "EINVAL", EINVAL },
+    { "ENFILE", ENFILE }, { "EMFILE", EMFILE }, { "ETXTBSY", ETXTBSY }, { "EFBIG", EFBIG },
+    { "ENOSPC", ENOSPC }, { "ESPIPE", ESPIPE }, { "EROFS", EROFS }, { "ERANGE", ERANGE },
+    { "EDEADLK", EDEADLK }, { "ENOSYS", ENOSYS }, { "EOVERFLOW", EOVERFLOW },
+    { "EOPNOTSUPP", EOPNOTSUPP }, { "EHWPOISON", EHWPOISON },
+    { NULL, 0 },
+};
+
+static const char *const op_names[DC_NR_OP_KINDS] = {
+    [DC_MMAP] = "mmap", [DC_MUNMAP] = "munmap", [DC_MPROTECT] = "mprotect",
+    [DC_MADVISE] = "madvise", [DC_MLOCK] = "mlock", [DC_MLOCK2] = "mlock2",
+    [DC_MUNLOCK] = "munlock",
+};
+
+const char *dc_op_name(enum dc_op_kind kind)
+{
+    return (unsigned)kind < DC_NR_OP_KINDS ? op_names[kind] : "?";
+}
+
+const char *dc_errno_name(int err)
+{
+    static __thread char buf[16];
+    for (const struct name_val *e = errnos; e->name; e++)
+        if (e->val == err)
+            return e->name;
+    snprintf(buf, sizeof(buf), "E%d", err);
+    return buf;
+}
+
+static const char *lookup_name(const struct name_val *t, long val)
+{
+    for (; t->name; t++)
+        if (t->val == val)
+            return t->name;
+    return NULL;
+}
+
+/* Case-insensitive, an optional PREFIX ("MAP_", "PROT_", ...) allowed. */
+static bool lookup_val(const struct name_val *t, const char *word, size_t len,
+                       const char *prefix, long *val)
+{
+    size_t pl = strlen(prefix);
+    if (len > pl && strncasecmp(word, prefix, pl) == 0) {
+        word += pl;
+        len -= pl;
+    }
+    for (; t->name; t++)
+        if (strlen(t->name) == len && strncasecmp(t->name, word, len) == 0) {
+            *val = t->val;
+            return true;
+        }
+    return false;
+}
+
+/* ------------------------------------------------------------- printing */
+
+/* A buffer that never overflows and counts what it would have written. */
+struct out {
+    char *buf;
+    size_t size, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void put_len(struct out *o, unsigned long len)
+{
+    if (len && len % PAGE == 0 && len <= (1UL << 30))
+        put(o, "%luk", len >> 10);
+    else if (len < (1UL << 20))
+        put(o, "%lu", len);
+    else
+        put(o, "0x%lx", len);
+}
+
+static void put_prot(struct out *o, int prot)
+{
+    put(o, "%c%c%c", prot & PROT_READ ? 'r' : '-', prot & PROT_WRITE ? 'w' : '-',
+        prot & PROT_EXEC ? 'x' : '-');
+    unsigned rest = (unsigned)prot & ~7U;
+    for (const struct name_val *w = prot_words; w->name; w++)
+        if (w->val & ~7L && (rest & (unsigned)w->val) == (unsigned)w->val) {
+            put(o, "|%s", w->name);
+            rest &= ~(unsigned)w->val;
+        }
+    if (rest)
+        put(o, "|0x%x", rest);
+}
+
+static void put_map_flags(struct out *o, int flags)
+{
+    unsigned rest = (unsigned)flags;
+    unsigned type = rest & 0x0f;
+    const char *tn = lookup_name(map_types, type);
+    bool first = true;
+    if (tn) {
+        put(o, "%s", tn);
+        rest &= ~0x0fU;
+        first = false;
+    }
+    for (const struct name_val *f = map_flags; f->name; f++)
+        if (rest & (unsigned)f->val) {
+            put(o, first ? "%s" : " %s", f->name);
+            rest &= ~(unsigned)f->val;
+            first = false;
+        }
+    if (rest || first)
+        put(o, first ? "0x%x" : " 0x%x", rest);
+}
+
+int dc_format_op(char *buf, size_t size, const struct dc_op *op)
+{
+    struct out o = { buf, size, 0 };
+    if (size)
+        buf[0] = '\0';
+    if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT)
+        put(&o, "mlock");
+    else
+        put(&o, "%s", dc_op_name(op->kind));
+    put(&o, " 0x%lx ", op->addr);
+    put_len(&o, op->len);
+    switch (op->kind) {
+    case DC_MMAP:
+        put(&o, " ");
+        put_prot(&o, op->prot);
+        put(&o, " ");
+        put_map_flags(&o, op->flags);
+        if (op->offset)
+            put(&o, " off=0x%lx", op->offset);
+        break;
+    case DC_MPROTECT:
+        put(&o, " ");
+        put_prot(&o, op->prot);
+        break;
+    case DC_MADVISE: {
+        const char *an = lookup_name(advices, op->advice);
+        if (an)
+            put(&o, " %s", an);
+        else
+            put(&o, " %d", op->advice);
+        break;
+    }
+    case DC_MLOCK2:
+        if (op->flags == MLOCK_ONFAULT)
+            put(&o, " onfault");
+        else
+            put(&o, " 0x%x", (unsigned)op->flags);
+        break;
+    default:
+        break;
+    }
+    return (int)o.len;
+}
+
+int dc_format_ret(char *buf, size_t size, const struct dc_op *op, long ret)
+{
+    if (ret < 0 && ret > -4096)
+        return snprintf(buf, size, "-%s", dc_errno_name((int)-ret));
+    if (op->kind == DC_MMAP && ret == DC_RET_ELSEWHERE)
+        return snprintf(buf, size, "elsewhere");
+    if (op->kind == DC_MMAP)
+        return snprintf(buf, size, "0x%lx", (unsigned long)ret);
+    return snprintf(buf, size, "%ld", ret);
+}
+
+/* -------------------------------------------------------------- parsing */
+
+struct tok {
+    const char *s;
+    size_t len;
+};
+
+static int errf(char *err, size_t errsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errsize, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (errsize)
+        vsnprintf(err, errsize, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* One term: [-]DIGITS or 0xHEX, with an optional k/m/g/p suffix. */
+static bool parse_term(const char *s, size_t len, unsigned long *out)
+{
+    bool neg = false;
+    if (len && *s == '-') {
+        neg = true;
+        s++;
+        len--;
+    }
+    unsigned long mult = 1;
+    if (len) {
+        switch (tolower((unsigned char)s[len - 1])) {
+        case 'k': mult = 1UL << 10; break;
+        case 'm': mult = 1UL << 20; break;
+        case 'g': mult = 1UL << 30; break;
+        case 'p': mult = PAGE; break;
+        default: break;
+        }
+        /* "0xfk" is no number, but hex digits include no k/m/g/p anyway. */
+        if (mult != 1)
+            len--;
+    }
+    unsigned base = 10;
+    if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+        len -= 2;
+    }
+    if (len == 0)
+        return false;
+    unsigned long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        int d;
+        char c = (char)tolower((unsigned char)s[i]);
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return false;
+        if (v > (~0UL - (unsigned long)d) / base)
+            return false;
+        v = v * base + (unsigned long)d;
+    }
+    if (mult != 1 && v > ~0UL / mult)
+        return false;
+    v *= mult;
+    *out = neg ? -v : v;
+    return true;
+}
+
+/* A number: terms joined by + or - ("0x100000000000+3p"), wrapping mod 2^64. */
+static bool parse_number(struct tok t, unsigned long *out)
+{
+    unsigned long sum = 0;
+    size_t i = 0;
+    bool first = true;
+    while (i < t.len) {
+        bool neg = false;
+        if (!first) {
+            if (t.s[i] != '+' && t.s[i] != '-')
+                return false;
+            neg = t.s[i] == '-';
+            i++;
+        }
+        size_t j = i + (first && i < t.len && t.s[i] == '-');
+        while (j < t.len && t.s[j] != '+' && t.s[j] != '-')
+            j++;
+        unsigned long v;
+        if (!parse_term(t.s + i, j - i, &v))
+            return false;
+        sum += neg ? -v : v;
+        i = j;
+        first = false;
+    }
+    if (first)
+        return false;
+    *out = sum;
+    return true;
+}
+
+/* "rw-", "r-x", "rw", "none", "read|write", "rw-|growsdown", "0x7" */
+static bool parse_prot(struct tok t, int *out)
+{
+    unsigned long prot = 0;
+    size_t i = 0;
+    while (i < t.len) {
+        size_t j = i;
+        while (j < t.len && t.s[j] != '|')
+            j++;
+        const char *p = t.s + i;
+        size_t n = j - i;
+        long v;
+        unsigned long num;
+        if (n == 0)
+            return false;
+        if (lookup_val(prot_words, p, n, "PROT_", &v)) {
+            prot |= (unsigned long)v;
+        } else if (n <= 3 && strspn(p, "rwx-") >= n) {
+            for (size_t k = 0; k < n; k++)
+                prot |= p[k] == 'r' ? PROT_READ : p[k] == 'w' ? PROT_WRITE : p[k] == 'x' ? PROT_EXEC : 0;
+        } else if (isdigit((unsigned char)p[0]) && parse_number((struct tok){ p, n }, &num) &&
+                   num <= 0xffffffffUL) {
+            prot |= num;
+        } else {
+            return false;
+        }
+        i = j + 1;
+        if (j == t.len)
+            break;
+        if (i == t.len)
+            return false;   /* trailing '|' */
+    }
+    *out = (int)(unsigned)prot;
+    return true;
+}
+
+static int tokenize(const char *line, struct tok *toks, int max)
+{
+    int n = 0;
+    const char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p || *p == '#')
+            return n;
+        const char *s = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
+            p++;
+        if (n == max)
+            return max + 1;
+        toks[n++] = (struct tok){ s, (size_t)(p - s) };
+    }
+}
+
+static bool tok_is(struct tok t, const char *word)
+{
+    return strlen(word) == t.len && strncasecmp(t.s, word, t.len) == 0;
+}
+
+#define TOKFMT "%.*s"
+#define TOKARG(t) (int)(t).len, (t).s
+
+int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
+{
+    struct tok t[24];
+    int n = tokenize(line, t, 23);
+    if (n == 0)
+        return 0;
+    if (n > 23)
+        return errf(err, errsize, "too many words");
+
+    memset(op, 0, sizeof(*op));
+    static const struct { const char *name; enum dc_op_kind kind; int min, max; } syn[] = {
+        { "mmap", DC_MMAP, 4, 23 }, { "munmap", DC_MUNMAP, 3, 3 },
+        { "mprotect", DC_MPROTECT, 4, 4 }, { "madvise", DC_MADVISE, 4, 4 },
+        { "mlock", DC_MLOCK, 3, 4 }, { "mlock2", DC_MLOCK2, 4, 4 },
+        { "munlock", DC_MUNLOCK, 3, 3 },
+    };
+    int k;
+    for (k = 0; k < (int)(sizeof(syn) / sizeof(syn[0])); k++)
+        if (tok_is(t[0], syn[k].name))
+            break;
+    if (k == (int)(sizeof(syn) / sizeof(syn[0])))
+        return errf(err, errsize, "unknown operation '" TOKFMT "' (expected mmap, munmap, "
+                    "mprotect, madvise, mlock, mlock2 or munlock)", TOKARG(t[0]));
+    op->kind = syn[k].kind;
+    if (n < syn[k].min || n > syn[k].max) {
+        static const char *const usage[DC_NR_OP_KINDS] = {
+            [DC_MMAP] = "mmap ADDR LEN PROT FLAG... [off=OFFSET]",
+            [DC_MUNMAP] = "munmap ADDR LEN",
+            [DC_MPROTECT] = "mprotect ADDR LEN PROT",
+            [DC_MADVISE] = "madvise ADDR LEN ADVICE",
+            [DC_MLOCK] = "mlock ADDR LEN [onfault]",
+            [DC_MLOCK2] = "mlock2 ADDR LEN FLAGS",
+            [DC_MUNLOCK] = "munlock ADDR LEN",
+        };
+        return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
+    }
+    if (!parse_number(t[1], &op->addr))
+        return errf(err, errsize, "bad address '" TOKFMT "'", TOKARG(t[1]));
+    if (!parse_number(t[2], &op->len))
+        return errf(err, errsize, "bad length '" TOKFMT "'", TOKARG(t[2]));
+
+    switch (op->kind) {
+    case DC_MMAP:
+    case DC_MPROTECT:
+        if (!parse_prot(t[3], &op->prot))
+            return errf(err, errsize, "bad protection '" TOKFMT "' (like rw-, r-x, ---, or a number)",
+                        TOKARG(t[3]));
+        for (int i = 4; i < n; i++) {
+            /* each flag word may itself be a|b|c */
+            size_t a = 0;
+            if (t[i].len > 4 && strncasecmp(t[i].s, "off=", 4) == 0) {
+                if (!parse_number((struct tok){ t[i].s + 4, t[i].len - 4 }, &op->offset))
+                    return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
+                continue;
+            }
+            if (t[i].len > 7 && strncasecmp(t[i].s, "offset=", 7) == 0) {
+                if (!parse_number((struct tok){ t[i].s + 7, t[i].len - 7 }, &op->offset))
+                    return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
+                continue;
+            }
+            while (a < t[i].len) {
+                size_t b = a;
+                while (b < t[i].len && t[i].s[b] != '|')
+                    b++;
+                long v;
+                unsigned long num;
+                const char *w = t[i].s + a;
+                size_t wl = b - a;
+                if (wl && (lookup_val(map_types, w, wl, "MAP_", &v) ||
+                           lookup_val(map_flags, w, wl, "MAP_", &v) ||
+                           lookup_val(map_aliases, w, wl, "MAP_", &v))) {
+                    op->flags |= (int)v;
+                } else if (wl && isdigit((unsigned char)w[0]) &&
+                           parse_number((struct tok){ w, wl }, &num) && num <= 0xffffffffUL) {
+                    op->flags |= (int)(unsigned)num;
+                } else {
+                    return errf(err, errsize, "unknown mmap flag '%.*s'", (int)wl, w);
+                }
+                a = b + 1;
+            }
+        }
+        break;
+    case DC_MADVISE: {
+        long v;
+        unsigned long num;
+        if (lookup_val(advices, t[3].s, t[3].len, "MADV_", &v))
+            op->advice = (int)v;
+        else if (parse_number(t[3], &num) && (num <= 0x7fffffffUL || num >= ~0x7fffffffUL))
+            op->advice = (int)(long)num;
+        else
+            return errf(err, errsize, "unknown advice '" TOKFMT "'", TOKARG(t[3]));
+        break;
+    }
+    case DC_MLOCK:
+        if (n == 4) {
+            if (!tok_is(t[3], "onfault"))
+                return errf(err, errsize, "mlock: expected 'onfault', not '" TOKFMT "'", TOKARG(t[3]));
+            op->kind = DC_MLOCK2;
+            op->flags = MLOCK_ONFAULT;
+        }
+        break;
+    case DC_MLOCK2: {
+        unsigned long num;
+        if (tok_is(t[3], "onfault") || tok_is(t[3], "MLOCK_ONFAULT"))
+            op->flags = MLOCK_ONFAULT;
+        else if (parse_number(t[3], &num) && num <= 0xffffffffUL)
+            op->flags = (int)(unsigned)num;
+        else
+            return errf(err, errsize, "mlock2: bad flags '" TOKFMT "' (onfault or a number)", TOKARG(t[3]));
+        break;
+    }
+    default:
+        break;
+    }
+    return 1;
+}
+
+int dc_script_read(FILE *in, const char *name, struct dc_script *script, FILE *errout,
+                   unsigned *nerrors)
+{
+    char *line = NULL;
+    size_t cap = 0, alloc = 0;
+    unsigned lineno = 0, bad = 0;
+    memset(script, 0, sizeof(*script));
+    while (getline(&line, &cap, in) >= 0) {
+        struct dc_op op;
+        char err[200];
+        lineno++;
+        int r = dc_parse_line(line, &op, err, sizeof(err));
+        if (r < 0) {
+            bad++;
+            if (errout)
+                fprintf(errout, "%s:%u: %s\n", name, lineno, err);
+            continue;
+        }
+        if (r == 0)
+            continue;
+        if (script->n == alloc) {
+            alloc = alloc ? alloc * 2 : 64;
+            struct dc_op *o = realloc(script->ops, alloc * sizeof(*o));
+            unsigned *l = realloc(script->lines, alloc * sizeof(*l));
+            if (o)
+                script->ops = o;
+            if (l)
+                script->lines = l;
+            if (!o || !l) {
+                if (errout)
+                    fprintf(errout, "%s: out of memory\n", name);
+                free(line);
+                dc_script_free(script);
+                if (nerrors)
+                    *nerrors = bad + 1;
+                return -1;
+            }
+        }
+        script->ops[script->n] = op;
+        script->lines[script->n] = lineno;
+        script->n++;
+    }
+    free(line);
+    if (nerrors)
+        *nerrors = bad;
+    if (bad) {
+        dc_script_free(script);
+        return -1;
+    }
+    return 0;
+}
+
+void dc_script_free(struct dc_script *script)
+{
+    free(script->ops);
+    free(script->lines);
+    memset(script, 0, sizeof(*script));
+}

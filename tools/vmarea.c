@@ -1,0 +1,380 @@
+/*
+ * vmarea — the command-line tool.
+ *
+ *   vmarea check   compare vmarea with the running kernel on random op sequences
+ *   vmarea maps    run an op script on a vmarea mm, print its /proc/PID/maps
+ *   vmarea smaps   the same, printing smaps
+ *   vmarea diff    run an op script on both the kernel and vmarea, compare
+ *
+ * Exit status: 0 fine, 1 a mismatch (check, diff) or a failure to run,
+ * 2 a usage error or a bad script.
+ */
+#define _GNU_SOURCE
+#include "diffcheck.h"
+#include "vmarea.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *prog = "vmarea";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: %s check [OPTIONS]       compare vmarea with this kernel on random op sequences\n"
+"       %s maps [-v] FILE        run an op script on a vmarea mm, print /proc/PID/maps\n"
+"       %s smaps [-v] FILE       the same, printing /proc/PID/smaps\n"
+"       %s diff FILE             run an op script on this kernel and on vmarea, compare\n"
+"       %s --help | --version\n"
+"\n"
+"FILE '-' is standard input; the script language is in docs/maps-script.md:\n"
+"  mmap 0x100000000000 16k rw- private anonymous fixed\n"
+"  mprotect 0x100000001000 4k r--\n"
+"\n"
+"check options:\n"
+"  --sequences N     sequences to run (default 10000)\n"
+"  --seed S          seed of the first sequence; sequence i uses S+i (default: from the clock)\n"
+"  --ops N           ops per sequence (default 20, at most %d)\n"
+"  --jobs N          sequences run at once (default: one per CPU, at most 4)\n"
+"  --quiet           no progress line, and only the first mismatch report\n"
+"  --reports N       full reports for the first N mismatching sequences (default 1)\n"
+"  --stop-after N    stop after N mismatching sequences\n"
+"  --mlock MODE      auto, full, limited (no lengths beyond the window) or none\n"
+"  --shared-anon     also map MAP_SHARED|MAP_ANONYMOUS\n"
+"  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
+"  --rss             compare Rss and Locked too\n"
+"  --window ADDR, --window-pages N, --margin-pages N\n"
+"                    where the ops run (default 0x100000000000, 64 pages, 16 free pages\n"
+"                    on each side)\n"
+"  --timeout S       a side running longer on one sequence is reported as hung (default 20)\n"
+"  --kernel-vs-kernel  run the kernel on both sides (checks the checker)\n",
+            prog, prog, prog, prog, prog, DC_MAX_OPS);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    return 2;
+}
+
+static bool parse_ulong(const char *s, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return false;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 0);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---------------------------------------------------------------- check */
+
+static void print_summary(const struct dc_options *o, const struct dc_result *r, bool quiet)
+{
+    printf("kernel:     %s\n", r->kernel);
+    printf("vmarea:     %s\n", VMAREA_VERSION);
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s\n",
+           (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
+           r->mlock == DC_MLOCK_FULL ? "full" : r->mlock == DC_MLOCK_LIMITED ? "limited" : "none",
+           o->shared_anon ? ", shared anonymous" : "", o->kernel_vs_kernel ? ", kernel vs kernel" : "");
+    printf("sequences:  %lu run, %lu operations, in %.1f s (%.0f sequences/s)\n", r->sequences,
+           r->operations, r->seconds, r->seconds > 0 ? r->sequences / r->seconds : 0.0);
+    if (!r->mismatches) {
+        printf("mismatches: none\n");
+        return;
+    }
+    printf("mismatches: %lu of %lu sequences", r->mismatches, r->sequences);
+    if (r->crashes)
+        printf(" (%lu with a side that died or hung)", r->crashes);
+    printf("\n\nby first difference (sequences, lowest seed):\n");
+    for (unsigned i = 0; i < r->ncategories; i++) {
+        const struct dc_category *k = &r->categories[i];
+        printf("  %6lu  %-62s seed 0x%llx\n", k->count, k->name, (unsigned long long)k->seed);
+    }
+    unsigned shown = quiet && r->nreports ? 1 : r->nreports;
+    for (unsigned i = 0; i < shown; i++)
+        if (r->reports[i].text)
+            printf("\n%s", r->reports[i].text);
+    printf("\nreplay one sequence: %s check --seed SEED --sequences 1%s\n", prog, r->replay_flags);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
+           O_EXTRA, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
+    static const struct option longopts[] = {
+        { "sequences", required_argument, NULL, O_SEQ },
+        { "seed", required_argument, NULL, O_SEED },
+        { "ops", required_argument, NULL, O_OPS },
+        { "jobs", required_argument, NULL, O_JOBS },
+        { "quiet", no_argument, NULL, O_QUIET },
+        { "reports", required_argument, NULL, O_REPORTS },
+        { "stop-after", required_argument, NULL, O_STOP },
+        { "mlock", required_argument, NULL, O_MLOCK },
+        { "shared-anon", no_argument, NULL, O_SHARED },
+        { "extra-advice", no_argument, NULL, O_EXTRA },
+        { "rss", no_argument, NULL, O_RSS },
+        { "window", required_argument, NULL, O_WINDOW },
+        { "window-pages", required_argument, NULL, O_WPAGES },
+        { "margin-pages", required_argument, NULL, O_MPAGES },
+        { "timeout", required_argument, NULL, O_TIMEOUT },
+        { "kernel-vs-kernel", no_argument, NULL, O_KVK },
+        { "help", no_argument, NULL, O_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    struct dc_options o = { 0 };
+    bool quiet = false, have_seed = false;
+    unsigned long v;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+        const char *a = optarg;
+        switch (c) {
+        case O_SEQ:
+            if (!parse_ulong(a, &v) || v == 0)
+                return usage_error("--sequences needs a number > 0, not '%s'", a);
+            o.sequences = v;
+            break;
+        case O_SEED:
+            if (!parse_ulong(a, &v))
+                return usage_error("--seed needs a number, not '%s'", a);
+            o.seed = v;
+            have_seed = true;
+            break;
+        case O_OPS:
+            if (!parse_ulong(a, &v) || v == 0 || v > DC_MAX_OPS)
+                return usage_error("--ops needs a number from 1 to 256, not '%s'", a);
+            o.ops_per_seq = (unsigned)v;
+            break;
+        case O_JOBS:
+            if (!parse_ulong(a, &v) || v == 0 || v > 64)
+                return usage_error("--jobs needs a number from 1 to 64, not '%s'", a);
+            o.jobs = (unsigned)v;
+            break;
+        case 'q':
+        case O_QUIET:
+            quiet = true;
+            break;
+        case O_REPORTS:
+            if (!parse_ulong(a, &v) || v == 0 || v > 1000)
+                return usage_error("--reports needs a number from 1 to 1000, not '%s'", a);
+            o.max_reports = (unsigned)v;
+            break;
+        case O_STOP:
+            if (!parse_ulong(a, &v) || v == 0)
+                return usage_error("--stop-after needs a number > 0, not '%s'", a);
+            o.stop_after = v;
+            break;
+        case O_MLOCK:
+            if (!strcmp(a, "auto"))
+                o.mlock = DC_MLOCK_AUTO;
+            else if (!strcmp(a, "full"))
+                o.mlock = DC_MLOCK_FULL;
+            else if (!strcmp(a, "limited"))
+                o.mlock = DC_MLOCK_LIMITED;
+            else if (!strcmp(a, "none"))
+                o.mlock = DC_MLOCK_NONE;
+            else
+                return usage_error("--mlock takes auto, full, limited or none, not '%s'", a);
+            break;
+        case O_SHARED:
+            o.shared_anon = true;
+            break;
+        case O_EXTRA:
+            o.extra_advice = true;
+            break;
+        case O_RSS:
+            o.compare_rss = true;
+            break;
+        case O_WINDOW:
+            if (!parse_ulong(a, &v) || v == 0 || v & 4095)
+                return usage_error("--window needs a page-aligned address, not '%s'", a);
+            o.window = v;
+            break;
+        case O_WPAGES:
+            if (!parse_ulong(a, &v) || v < 2 || v > 1024)
+                return usage_error("--window-pages needs a number from 2 to 1024, not '%s'", a);
+            o.window_pages = (unsigned)v;
+            break;
+        case O_MPAGES:
+            if (!parse_ulong(a, &v) || v == 0 || v > 1024)
+                return usage_error("--margin-pages needs a number from 1 to 1024, not '%s'", a);
+            o.margin_pages = (unsigned)v;
+            break;
+        case O_TIMEOUT:
+            if (!parse_ulong(a, &v) || v == 0 || v > 3600)
+                return usage_error("--timeout needs seconds from 1 to 3600, not '%s'", a);
+            o.timeout_seconds = (unsigned)v;
+            break;
+        case O_KVK:
+            o.kernel_vs_kernel = true;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 0;
+        default:
+            return usage_error("check: unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("check: unexpected argument '%s'", argv[optind]);
+    if (!have_seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct dc_rng r = { ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32) };
+        o.seed = dc_rng_next(&r) >> 16;     /* short enough to type */
+    }
+    if (!o.sequences)
+        o.sequences = 10000;
+    if (!quiet)
+        o.progress = stderr;
+    if (!quiet && !o.max_reports)
+        o.max_reports = 3;
+
+    struct dc_result r;
+    int rc = dc_run(&o, &r);
+    if (rc < 0) {
+        fprintf(stderr, "%s check: %s\n", prog, r.error);
+        if (r.sequences)
+            print_summary(&o, &r, quiet);
+        dc_result_free(&r);
+        return 1;
+    }
+    print_summary(&o, &r, quiet);
+    dc_result_free(&r);
+    return rc ? 1 : 0;
+}
+
+/* ------------------------------------------------------- maps, smaps, diff */
+
+static int read_script(const char *file, struct dc_script *s)
+{
+    FILE *in = strcmp(file, "-") ? fopen(file, "re") : stdin;
+    unsigned nerr = 0;
+    if (!in) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", prog, file, strerror(errno));
+        return 2;
+    }
+    int r = dc_script_read(in, strcmp(file, "-") ? file : "<stdin>", s, stderr, &nerr);
+    if (in != stdin)
+        fclose(in);
+    if (r < 0) {
+        fprintf(stderr, "%s: %u bad line%s in %s; nothing was run\n", prog, nerr,
+                nerr == 1 ? "" : "s", file);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_show(int argc, char **argv, bool smaps)
+{
+    bool verbose = false;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            verbose = true;
+        else if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        else if (file)
+            return usage_error("one script at a time, not also '%s'", argv[i]);
+        else
+            file = argv[i];
+    }
+    if (!file)
+        return usage_error("%s needs a script FILE (or - for standard input)", argv[0]);
+
+    struct dc_script s;
+    int rc = read_script(file, &s);
+    if (rc)
+        return rc;
+
+    struct mm_config cfg;
+    int cr = mm_config_from_host(&cfg);
+    if (cr < 0)
+        fprintf(stderr, "%s: mm_config_from_host: -%s; using Linux's defaults\n", prog,
+                dc_errno_name(-cr));
+    struct mm *mm = mm_create(&cfg);
+    if (!mm) {
+        fprintf(stderr, "%s: mm_create failed\n", prog);
+        dc_script_free(&s);
+        return 1;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        long ret = dc_vmarea_apply(mm, &s.ops[i]);
+        if (ret < 0 || verbose) {
+            char buf[48];
+            dc_format_ret(buf, sizeof(buf), &s.ops[i], ret);
+            printf("# line %u: %s: %s\n", s.lines[i], dc_op_name(s.ops[i].kind), buf);
+        }
+    }
+    fflush(stdout);
+    int r = smaps ? mm_show_smaps(mm, stdout) : mm_show_maps(mm, stdout);
+    if (r < 0)
+        fprintf(stderr, "%s: mm_show_%s: -%s\n", prog, smaps ? "smaps" : "maps", dc_errno_name(-r));
+    mmput(mm);
+    dc_script_free(&s);
+    return r < 0 ? 1 : 0;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    if (argc != 2)
+        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input)");
+    if (!strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    struct dc_script s;
+    int rc = read_script(argv[1], &s);
+    if (rc)
+        return rc;
+    if (s.n > DC_MAX_OPS) {
+        fprintf(stderr, "%s: diff runs at most %d ops\n", prog, DC_MAX_OPS);
+        dc_script_free(&s);
+        return 2;
+    }
+    struct dc_options o = { 0 };
+    int r = dc_check_ops(&o, s.ops, (unsigned)s.n, stdout);
+    dc_script_free(&s);
+    return r == 0 ? 0 : r == 1 ? 1 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("vmarea %s\n", VMAREA_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "maps"))
+        return cmd_show(argc - 1, argv + 1, false);
+    if (!strcmp(cmd, "smaps"))
+        return cmd_show(argc - 1, argv + 1, true);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc - 1, argv + 1);
+    return usage_error("unknown command '%s'", cmd);
+}
