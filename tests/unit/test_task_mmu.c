@@ -1180,7 +1180,13 @@ static void test_api_heap_stack(void **state)
     assert_int_equal(mm_config_from_host(&cfg), 0);
     mm = mm_create(&cfg);
     assert_non_null(mm);
-    memset(&l, 0, sizeof(l));
+    /* prctl(PR_SET_MM_MAP) rules: every field a valid user address */
+    l.start_code = WIN + 0x1000;
+    l.end_code = WIN + 0x2000;
+    l.start_data = WIN + 0x3000;
+    l.end_data = WIN + 0x4000;
+    l.arg_start = l.arg_end = WIN + 0x8ff000;
+    l.env_start = l.env_end = WIN + 0x8ff800;
     l.start_brk = WIN + 0x100000;
     l.brk = WIN + 0x121000;
     l.start_stack = WIN + 0x8fffe0;
