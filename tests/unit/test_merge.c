@@ -55,9 +55,23 @@
  *     set apart from the rest through the public API.
  *   - VM_PFNMAP of test_vma_merge_special_flags: no vma_new setter sets it.
  *
+ *   - A driver hook that changes non-special flags (vma_new_set_dontdump)
+ *     next to a compatible VMA: Linux 6.12-6.16 retried the merge after the
+ *     hook ("retry_merge"), newer kernels removed that; left out until the
+ *     project picks a version for it.
+ *
  * Cases that need faulted memory (an anon_vma) or fork run on the host now,
  * which proves their expectations, and skip the vmarea half until page
  * faults (mm_fault) and mm_fork land; each names that in FAULTS_PENDING.
+ * merge_existing/mlock is one of them: mlock populates, and the populated
+ * neighbours' distinct anon_vmas change the outcome.
+ *
+ * Beyond Linux's cases, the same machinery checks further mm/vma.c and
+ * mprotect/madvise/mlock rules against the host: MAP_FIXED over the middle of
+ * a VMA, VM_ACCOUNT/VM_NORESERVE in the comparison (an unfaulted VMA made
+ * read-only is uncharged), ranges with holes, mlockall(MCL_FUTURE), shared
+ * anonymous mappings, file offsets, PROT_NONE; and, vmarea-only, splits of a
+ * VMA with a close hook and anon_vma_name.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -677,12 +691,6 @@ __attribute__((weak)) struct mm *mm_fork(struct mm *mm)
     (void)mm;
     fallback_reached("mm_fork");
     return NULL;
-}
-
-__attribute__((weak)) int mm_set_layout(struct mm *mm, const struct mm_layout *layout)
-{
-    (void)mm, (void)layout;
-    return (int)fallback_reached("mm_set_layout");
 }
 
 __attribute__((weak)) long mm_brk(struct mm *mm, unsigned long brk)
