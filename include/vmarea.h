@@ -70,6 +70,11 @@ typedef unsigned long vm_flags_t;
 #define VM_HUGEPAGE     0x20000000UL
 #define VM_NOHUGEPAGE   0x40000000UL
 #define VM_MERGEABLE    0x80000000UL
+#define VM_PKEY_SHIFT   32                       /* x86 protection key: bits 32-35 */
+#define VM_PKEY_BIT0    (1UL << 32)
+#define VM_PKEY_BIT1    (1UL << 33)
+#define VM_PKEY_BIT2    (1UL << 34)
+#define VM_PKEY_BIT3    (1UL << 35)
 #define VM_UFFD_MINOR   (1UL << 32)
 #define VM_SHADOW_STACK (1UL << 37)
 #define VM_DROPPABLE    (1UL << 40)
@@ -102,6 +107,7 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
 
 /* mm_config.flags */
 #define MM_CONFIG_NO_SOFT_DIRTY 0x1U  /* a kernel without CONFIG_MEM_SOFT_DIRTY: new VMAs lack "sd" */
+#define MM_CONFIG_NO_PKEYS      0x2U  /* no memory protection keys: PROT_EXEC alone is not execute-only */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000 */

@@ -37,7 +37,10 @@ struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv,
 struct vm_file *vm_file_shmem_zero(unsigned long size)
 {
     (void)size;
-    return vm_file_new(NULL, NULL, "/dev/zero (deleted)");
+    struct vm_file *f = vm_file_new(NULL, NULL, "/dev/zero (deleted)");
+    if (f)
+        f->anon_shmem = true;
+    return f;
 }
 
 void vm_file_get(struct vm_file *f)

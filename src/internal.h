@@ -53,6 +53,14 @@
 #define VM_IGNORE_MERGE VM_SOFTDIRTY
 /* Flags an mlock adds or removes. */
 #define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
+#define VM_PKEY_MASK (VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3)
+/*
+ * x86 protection keys: a PROT_EXEC-only mapping gets the mm's execute-only
+ * key, so that not even the kernel's get_user_pages can read it.  vmarea
+ * models the key Linux allocates first for that purpose, 1.
+ */
+#define EXECUTE_ONLY_PKEY 1UL
+static inline unsigned long vma_pkey_of(vm_flags_t flags) { return (flags & VM_PKEY_MASK) >> VM_PKEY_SHIFT; }
 #define VM_STACK_FLAGS_MASK VM_GROWSDOWN
 /* VM_DATA_DEFAULT_FLAGS on x86-64 is VM_DATA_FLAGS_TSK_EXEC minus exec. */
 #define VM_DATA_DEFAULT_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
@@ -124,6 +132,7 @@ struct vm_file {
     const struct vm_file_operations *f_ops;
     void *private_data;
     char *name;
+    bool anon_shmem;               /* behind a MAP_SHARED|MAP_ANONYMOUS mapping */
     /* host files and memfds (filemap.c) */
     int fd;
     unsigned long dev, ino;
@@ -243,6 +252,10 @@ void anon_vma_put(struct anon_vma *av);
 void anon_name_get(struct anon_name *n);
 void anon_name_put(struct anon_name *n);
 bool anon_name_equal(const struct anon_name *a, const struct anon_name *b);
+
+/* ---- gup.c */
+int anon_vma_prepare(struct vma *vma);
+int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bool ignore_errors);
 
 /* ---- filemap.c */
 /* The shmem file behind one MAP_SHARED|MAP_ANONYMOUS mapping. */

@@ -5,6 +5,9 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
@@ -106,10 +109,18 @@ static int madvise_populate(struct mm *mm, unsigned long start, unsigned long en
             return -EINVAL;
         if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
             return -EINVAL;
+        if (write && !(vma->vm_flags & VM_SHARED) && vma_is_anonymous(vma)) {
+            int err = anon_vma_prepare(vma);
+            if (err)
+                return err;
+        }
         start = vma->vm_end;
     }
     return 0;
 }
+
+/* The internal advice behind prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME). */
+#define MADV_SET_ANON_VMA_NAME_ (-1)
 
 static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long start,
                               unsigned long end, vm_flags_t new_flags)
@@ -125,6 +136,28 @@ static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long 
     *prev = vma;
     vma_start_write(vma);
     vma->vm_flags = new_flags;
+    return 0;
+}
+
+static int madvise_set_name(struct vma *vma, struct vma **prev, unsigned long start,
+                            unsigned long end, struct anon_name *name)
+{
+    /* Only anonymous memory (private or shared) can be named. */
+    if (vma->vm_file && !vma->vm_file->anon_shmem)
+        return -EBADF;
+    if (anon_name_equal(vma->anon_name, name)) {
+        *prev = vma;
+        return 0;
+    }
+    int err = 0;
+    vma = vma_modify_name(*prev, vma, start, end, name, &err);
+    if (!vma)
+        return err;
+    *prev = vma;
+    vma_start_write(vma);
+    anon_name_get(name);
+    anon_name_put(vma->anon_name);
+    vma->anon_name = name;
     return 0;
 }
 
@@ -193,46 +226,20 @@ static int madvise_vma_behavior(struct vma *vma, struct vma **prev, unsigned lon
     return madvise_update_vma(vma, prev, start, end, new_flags);
 }
 
-int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int behavior)
+/*
+ * Apply advice to each VMA of [start, end).  Holes in the range are skipped
+ * but reported with ENOMEM at the end, unlike mprotect and mlock, which stop
+ * at the first.
+ */
+static int madvise_walk_vmas(struct mm *mm, unsigned long start, unsigned long end,
+                             int behavior, struct anon_name *name)
 {
-    if (!madvise_behavior_valid(behavior))
-        return -EINVAL;
-    if (offset_in_page(start))
-        return -EINVAL;
-    unsigned long len = PAGE_ALIGN(len_in);
-    if (len_in && !len)
-        return -EINVAL;
-    unsigned long end = start + len;
-    if (end < start)
-        return -EINVAL;
-    if (end == start)
-        return 0;
-    if (behavior == MADV_HWPOISON || behavior == MADV_SOFT_OFFLINE_)
-        return -EPERM;   /* needs CAP_SYS_ADMIN */
-
-    struct mmap_write_guard wg = { { NULL } };
-    struct mmap_read_guard rg = { NULL };
-    if (madvise_need_mmap_write(behavior))
-        wg = mmap_write_lock(mm);
-    else
-        rg = mmap_read_lock(mm);
-
-    if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
-        int ret = madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE);
-        (mmap_read_unlock)(&rg);
-        return ret;
-    }
-
-    /* Holes in the range are skipped but reported with ENOMEM at the end,
-     * unlike mprotect and mlock, which stop at the first. */
     int unmapped_error = 0, error = 0;
     struct vma *vma = vt_find(&mm->mm_mt, start);
     struct vma *prev = vma && start > vma->vm_start ? vma : vma ? vt_prev(&mm->mm_mt, vma) : NULL;
     for (;;) {
-        if (!vma) {
-            error = -ENOMEM;
-            break;
-        }
+        if (!vma)
+            return -ENOMEM;
         if (start < vma->vm_start) {
             unmapped_error = -ENOMEM;
             start = vma->vm_start;
@@ -240,17 +247,83 @@ int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int beh
                 break;
         }
         unsigned long tmp = min(vma->vm_end, end);
-        error = madvise_vma_behavior(vma, &prev, start, tmp, behavior);
+        if (behavior == MADV_SET_ANON_VMA_NAME_)
+            error = madvise_set_name(vma, &prev, start, tmp, name);
+        else
+            error = madvise_vma_behavior(vma, &prev, start, tmp, behavior);
         if (error)
-            break;
+            return error;
         start = prev->vm_end;
         if (start >= end)
             break;
         vma = vt_next(&mm->mm_mt, prev);
     }
-    if (wg.read.mm)
-        (mmap_write_unlock)(&wg);
-    else
-        (mmap_read_unlock)(&rg);
-    return error ? error : unmapped_error;
+    return unmapped_error;
+}
+
+/* is_valid_madvise's range rules; 1 when the range is empty. */
+static int madvise_check_range(unsigned long start, unsigned long len_in, unsigned long *end)
+{
+    if (offset_in_page(start))
+        return -EINVAL;
+    unsigned long len = PAGE_ALIGN(len_in);
+    if (len_in && !len)
+        return -EINVAL;
+    *end = start + len;
+    if (*end < start)
+        return -EINVAL;
+    return *end == start;
+}
+
+int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int behavior)
+{
+    if (!madvise_behavior_valid(behavior))
+        return -EINVAL;
+    unsigned long end;
+    int ret = madvise_check_range(start, len_in, &end);
+    if (ret)
+        return ret < 0 ? ret : 0;
+    if (behavior == MADV_HWPOISON || behavior == MADV_SOFT_OFFLINE_)
+        return -EPERM;   /* needs CAP_SYS_ADMIN */
+
+    if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
+        MMAP_WRITE_GUARD(g, mm);   /* a write fault may give a VMA its anon_vma */
+        return madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE);
+    }
+    if (madvise_need_mmap_write(behavior)) {
+        MMAP_WRITE_GUARD(g, mm);
+        return madvise_walk_vmas(mm, start, end, behavior, NULL);
+    }
+    MMAP_READ_GUARD(g, mm);
+    return madvise_walk_vmas(mm, start, end, behavior, NULL);
+}
+
+#define ANON_VMA_NAME_MAX_LEN 80
+
+int mm_set_anon_name(struct mm *mm, unsigned long start, unsigned long len, const char *name)
+{
+    struct anon_name *an = NULL;
+    if (name) {
+        size_t n = strnlen(name, ANON_VMA_NAME_MAX_LEN);
+        if (n == ANON_VMA_NAME_MAX_LEN)
+            return -EINVAL;           /* strndup_user: too long */
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)name[i];
+            if (c <= 0x1f || c >= 0x7f || strchr("\\`$[]", c))
+                return -EINVAL;
+        }
+        an = malloc(sizeof(*an) + n + 1);
+        if (!an)
+            return -ENOMEM;
+        atomic_init(&an->refcount, 1);
+        memcpy(an->name, name, n + 1);
+    }
+    unsigned long end;
+    int ret = madvise_check_range(start, len, &end);
+    if (ret == 0) {
+        MMAP_WRITE_GUARD(g, mm);
+        ret = madvise_walk_vmas(mm, start, end, MADV_SET_ANON_VMA_NAME_, an);
+    }
+    anon_name_put(an);
+    return ret < 0 ? ret : 0;
 }

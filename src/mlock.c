@@ -70,42 +70,23 @@ static int apply_vma_lock_flags(struct mm *mm, unsigned long start, unsigned lon
     return 0;
 }
 
-/*
- * __mm_populate for a freshly locked range, with mlock's error rules: an
- * inaccessible (PROT_NONE) VMA cannot be faulted in, so mlock reports it
- * (EFAULT from get_user_pages becomes ENOMEM for mlock), unless the VMA
- * locks on fault only.  Memory itself comes with page tables.
- */
-static int mlock_populate(struct mm *mm, unsigned long start, unsigned long end)
-{
-    struct mmap_read_guard g = mmap_read_lock(mm);
-    int ret = 0;
-    for (struct vma *vma = vt_find(&mm->mm_mt, start); vma && vma->vm_start < end;
-         vma = vt_next(&mm->mm_mt, vma)) {
-        if (vma->vm_flags & (VM_IO | VM_PFNMAP))
-            continue;
-        if ((vma->vm_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKONFAULT)
-            continue;
-        if (!(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
-            ret = -ENOMEM;
-            break;
-        }
-    }
-    (mmap_read_unlock)(&g);
-    return ret;
-}
-
 static int do_mlock(struct mm *mm, unsigned long start, unsigned long len, vm_flags_t flags)
 {
     len = PAGE_ALIGN(len + offset_in_page(start));
     start &= PAGE_MASK;
     /* No RLIMIT_MEMLOCK: a vmarea mm behaves as a process with CAP_IPC_LOCK. */
-    struct mmap_write_guard g = mmap_write_lock(mm);
+    MMAP_WRITE_GUARD(g, mm);
     int err = apply_vma_lock_flags(mm, start, len, flags);
-    (mmap_write_unlock)(&g);
     if (err)
         return err;
-    return mlock_populate(mm, start, start + len);
+    /* __mlock_posix_error_return: a range that cannot be faulted in is
+     * ENOMEM to mlock, and running out of memory is EAGAIN. */
+    err = mm_populate_locked(mm, start, start + len, false);
+    if (err == -EFAULT)
+        return -ENOMEM;
+    if (err == -ENOMEM)
+        return -EAGAIN;
+    return err;
 }
 
 int mm_mlock(struct mm *mm, unsigned long start, unsigned long len, unsigned flags)
@@ -156,11 +137,10 @@ int mm_mlockall(struct mm *mm, int flags)
 {
     if (!flags || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) || flags == MCL_ONFAULT)
         return -EINVAL;
-    struct mmap_write_guard g = mmap_write_lock(mm);
+    MMAP_WRITE_GUARD(g, mm);
     apply_mlockall_flags(mm, flags);
-    (mmap_write_unlock)(&g);
     if (flags & MCL_CURRENT)
-        mlock_populate(mm, 0, mm->cfg.task_size);   /* errors ignored, as Linux */
+        mm_populate_locked(mm, 0, mm->cfg.task_size, true);   /* locks what it can */
     return 0;
 }
 

@@ -43,8 +43,9 @@ static int read_ulong_file(const char *path, unsigned long *out)
     return ok ? 0 : -EIO;
 }
 
-/* Does a fresh anonymous VMA of this process show "sd" in its VmFlags? */
-static int host_has_soft_dirty(bool *out)
+/* Does a fresh anonymous VMA of this process show "sd" in its VmFlags, and
+ * does smaps show protection keys? */
+static int host_probe_smaps(bool *soft_dirty, bool *pkeys)
 {
     void *p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -61,8 +62,10 @@ static int host_has_soft_dirty(bool *out)
                 inside = s == (unsigned long)p;
                 continue;
             }
+            if (inside && strncmp(line, "ProtectionKey:", 14) == 0)
+                *pkeys = true;
             if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-                *out = strstr(line, " sd ") != NULL;
+                *soft_dirty = strstr(line, " sd ") != NULL;
                 ret = 0;
                 break;
             }
@@ -85,12 +88,16 @@ int mm_config_from_host(struct mm_config *cfg)
     if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
         cfg->mmap_min_addr = v;
 
-    bool sd = true;
-    int err = host_has_soft_dirty(&sd);
-    if (err)
+    bool sd = true, pkeys = false;
+    int err = host_probe_smaps(&sd, &pkeys);
+    if (err) {
         ret = err;
-    else if (!sd)
-        cfg->flags |= MM_CONFIG_NO_SOFT_DIRTY;
+    } else {
+        if (!sd)
+            cfg->flags |= MM_CONFIG_NO_SOFT_DIRTY;
+        if (!pkeys)
+            cfg->flags |= MM_CONFIG_NO_PKEYS;
+    }
 
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
     if (f) {
@@ -218,4 +225,24 @@ void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
         mm->stack_vm += npages;
     else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE)
         mm->data_vm += npages;
+}
+
+/*
+ * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every
+ * address inside the task, and each pair in order.
+ */
+int mm_set_layout(struct mm *mm, const struct mm_layout *l)
+{
+    const unsigned long addrs[] = { l->start_code, l->end_code, l->start_data, l->end_data,
+                                    l->start_brk, l->brk, l->start_stack, l->arg_start,
+                                    l->arg_end, l->env_start, l->env_end };
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+        if (addrs[i] < mm->cfg.mmap_min_addr || addrs[i] >= mm->cfg.task_size)
+            return -EINVAL;
+    if (l->start_code >= l->end_code || l->start_data >= l->end_data || l->start_brk > l->brk ||
+        l->arg_start > l->arg_end || l->env_start > l->env_end)
+        return -EINVAL;
+    MMAP_WRITE_GUARD(g, mm);
+    mm->layout = *l;
+    return 0;
 }

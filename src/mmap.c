@@ -435,6 +435,8 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
 
     vm_flags_t vm_flags = calc_vm_bits(prot, flags) | mm->def_flags |
                           VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (prot == PROT_EXEC && !(mm->cfg.flags & MM_CONFIG_NO_PKEYS))
+        vm_flags |= EXECUTE_ONLY_PKEY << VM_PKEY_SHIFT;
     if (file) {
         switch (flags & MAP_TYPE) {
         case MAP_SHARED:
@@ -478,5 +480,8 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
     if (flags & MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;   /* we always overcommit */
 
-    return mmap_region(mm, file, addr, len, vm_flags, pgoff);
+    ret = mmap_region(mm, file, addr, len, vm_flags, pgoff);
+    if (ret >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
+        mm_populate_locked(mm, addr, addr + len, true);
+    return ret;
 }

@@ -47,6 +47,11 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
     vma_start_write(vma);
     vma->vm_flags = newflags;
 
+    /* A private locked VMA becoming writable is populated at once (COW), so
+     * that a later write does not fault. */
+    if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
+        mm_populate_locked(mm, start, end, true);
+
     vm_stat_account(mm, oldflags, -nrpages);
     vm_stat_account(mm, newflags, nrpages);
     return 0;
@@ -92,7 +97,17 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
             error = -ENOMEM;
             break;
         }
-        vm_flags_t newflags = calc_vm_prot_bits(prot) | (vma->vm_flags & ~VM_ACCESS_FLAGS);
+        /* arch_override_mprotect_pkey: execute-only gets the execute-only
+         * key, leaving execute-only returns to the default key. */
+        unsigned long pkey = vma_pkey_of(vma->vm_flags);
+        if (!(mm->cfg.flags & MM_CONFIG_NO_PKEYS)) {
+            if (prot == PROT_EXEC)
+                pkey = EXECUTE_ONLY_PKEY;
+            else if (pkey == EXECUTE_ONLY_PKEY)
+                pkey = 0;
+        }
+        vm_flags_t newflags = calc_vm_prot_bits(prot) | (pkey << VM_PKEY_SHIFT) |
+                              (vma->vm_flags & ~(VM_ACCESS_FLAGS | VM_PKEY_MASK));
         /* Each VM_MAY* bit sits 4 above its VM_* bit. */
         if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
             error = -EACCES;

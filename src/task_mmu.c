@@ -457,8 +457,9 @@ void vma_show_smap(const struct vma *vma, FILE *out)
     KB(&t, "Locked:         ", pss_bytes(mem.pss_locked));
     text_num(&t, "THPeligible:    ", vma_thp_eligible(vma) ? 1 : 0, 8, "\n");
     /* Shown where the CPU and kernel support protection keys, as on x86-64
-     * hosts with PKU; vmarea has no keys, so every VMA has key 0. */
-    text_num(&t, "ProtectionKey:  ", 0, 8, "\n");
+     * hosts with PKU (execute-only mappings carry key 1). */
+    if (!vma->vm_mm || !(vma->vm_mm->cfg.flags & MM_CONFIG_NO_PKEYS))
+        text_num(&t, "ProtectionKey:  ", vma_pkey_of(vma->vm_flags), 8, "\n");
 
     if (vma->vm_mm && (vma->vm_mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
         soft_dirty = false;
