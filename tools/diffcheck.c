@@ -518,7 +518,7 @@ static long kernel_apply(const struct dc_op *op)
 /* Memory a child uses, allocated by the parent before fork. */
 struct scratch {
     struct dc_layout layout;
-    char rbuf[65536];           /* /proc/self/smaps chunks */
+    char rbuf[4096];            /* /proc/self/smaps, a few VMAs at a time */
     size_t olen;
     char obuf[1 << 17];         /* records not yet written */
 };
@@ -589,8 +589,12 @@ static void kernel_snapshot(struct child *ch)
     if (fd < 0)
         child_fail(ch, "cannot open /proc/self/smaps: %s", dc_errno_name(errno));
     dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
-    for (;;) {
-        ssize_t n = read(fd, ch->s->rbuf, sizeof(ch->s->rbuf));
+    /* smaps lists VMAs in address order, and the kernel formats only as
+     * much as a read asks for: reading a few VMAs at a time and stopping
+     * past the view spares formatting the rest of the process (most of the
+     * cost of a sequence when the window lies below the program). */
+    while (!p.past) {
+        ssize_t n = read(fd, ch->s->rbuf, 4096);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -705,7 +709,7 @@ struct side_out {
     unsigned nrets;
     long rets[DC_MAX_OPS];
     unsigned nlayouts, cap_layouts;
-    struct dc_layout *layouts;
+    struct dc_layout *layouts;      /* parent_alloc'd, DC_MAX_OPS + 1 of them */
     bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
 };
 
@@ -715,8 +719,7 @@ struct worker {
     struct scratch *scratch;
     struct dc_op ops[DC_MAX_OPS];
     struct side_out side[2];    /* 0: linux, 1: vmarea */
-    char *rbuf;
-    size_t rcap;
+    char *rbuf;                 /* parent_alloc'd, RBUF_CAP bytes */
 };
 
 static const char *side_name(const struct cfg *c, int s)
@@ -735,6 +738,18 @@ static void close_other_fds(int keep)
             close(fd);
 }
 
+/* A crash must kill the child, whatever handlers the caller installed (a
+ * test framework catches SIGSEGV, for one), and the alarm must fire. */
+static void reset_signals(void)
+{
+    sigset_t all;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
 static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n, uint64_t seed,
                    bool per_op, int *rfd)
 {
@@ -751,6 +766,7 @@ static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n,
         /* Other threads' pipes must not stay open here, or their reader
          * would wait for this child's exit to see end-of-file. */
         close_other_fds(p[1]);
+        reset_signals();
         struct child ch = {
             .c = w->c, .s = w->scratch, .fd = p[1],
             .vmarea = s == 1 && !w->c->o.kernel_vs_kernel,
@@ -764,19 +780,38 @@ static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n,
     return pid;
 }
 
+/* The longest stream a child writes: a result and a full layout per op. */
+#define RBUF_CAP ((DC_MAX_OPS + 1) * (sizeof(struct dc_layout) + 64) + 4096)
+
+/*
+ * Memory only the parent uses.  Every fork copies the page tables of what
+ * the parent has touched, and every later write of the parent to such a
+ * page takes a copy-on-write fault; MADV_DONTFORK keeps these buffers (the
+ * replay layouts alone are megabytes) out of the children altogether.
+ * Pages are touched, and so cost, only as far as they are used.
+ */
+static void *parent_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, size, MADV_DONTFORK);
+    return p;
+}
+
+static void parent_free(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
 static int read_all(struct worker *w, int fd, size_t *len)
 {
     *len = 0;
     for (;;) {
-        if (w->rcap - *len < 65536) {
-            size_t cap = w->rcap ? w->rcap * 2 : 1 << 18;
-            char *b = realloc(w->rbuf, cap);
-            if (!b)
-                return -1;
-            w->rbuf = b;
-            w->rcap = cap;
-        }
-        ssize_t n = read(fd, w->rbuf + *len, w->rcap - *len);
+        if (*len == RBUF_CAP)
+            return -1;
+        ssize_t n = read(fd, w->rbuf + *len, RBUF_CAP - *len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -789,14 +824,8 @@ static int read_all(struct worker *w, int fd, size_t *len)
 
 static struct dc_layout *next_layout(struct side_out *o)
 {
-    if (o->nlayouts == o->cap_layouts) {
-        unsigned cap = o->cap_layouts ? o->cap_layouts * 2 : 2;
-        struct dc_layout *l = realloc(o->layouts, cap * sizeof(*l));
-        if (!l)
-            return NULL;
-        o->layouts = l;
-        o->cap_layouts = cap;
-    }
+    if (o->nlayouts == o->cap_layouts)
+        return NULL;
     return &o->layouts[o->nlayouts++];
 }
 
@@ -1264,8 +1293,8 @@ out:
 static void worker_free(struct worker *w)
 {
     for (int s = 0; s < 2; s++)
-        free(w->side[s].layouts);
-    free(w->rbuf);
+        parent_free(w->side[s].layouts, (DC_MAX_OPS + 1) * sizeof(struct dc_layout));
+    parent_free(w->rbuf, RBUF_CAP);
     free(w->scratch);
     free(w);
 }
@@ -1278,8 +1307,13 @@ static struct worker *worker_new(struct run *r, const struct cfg *c)
     w->run = r;
     w->c = c;
     w->scratch = malloc(sizeof(*w->scratch));
-    if (!w->scratch) {
-        free(w);
+    w->rbuf = parent_alloc(RBUF_CAP);
+    for (int s = 0; s < 2; s++) {
+        w->side[s].layouts = parent_alloc((DC_MAX_OPS + 1) * sizeof(struct dc_layout));
+        w->side[s].cap_layouts = w->side[s].layouts ? DC_MAX_OPS + 1 : 0;
+    }
+    if (!w->scratch || !w->rbuf || !w->side[0].layouts || !w->side[1].layouts) {
+        worker_free(w);
         return NULL;
     }
     return w;

@@ -122,6 +122,7 @@ struct dc_smaps_parser {
     unsigned long lo, hi;
     struct dc_layout *out;
     bool in_view;                   /* the current VMA is kept */
+    bool past;                      /* a VMA at or above hi was seen: the rest is of no interest */
     bool bad;                       /* a header line could not be parsed */
     size_t carry_len;               /* bytes of an unfinished line in carry */
     char carry[512];

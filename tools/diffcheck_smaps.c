@@ -92,6 +92,8 @@ static void header_line(struct dc_smaps_parser *p, const char *s, const char *en
         q++;
     (void)inode;
 
+    if (start >= p->hi)
+        p->past = true;
     if (!(start < p->hi && vend > p->lo))
         return;
     struct dc_layout *l = p->out;
@@ -162,6 +164,7 @@ void dc_smaps_begin(struct dc_smaps_parser *p, unsigned long lo, unsigned long h
     p->hi = hi;
     p->out = out;
     p->in_view = false;
+    p->past = false;
     p->bad = false;
     p->carry_len = 0;
     out->n = 0;

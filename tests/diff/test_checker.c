@@ -1,0 +1,540 @@
+/*
+ * test_checker — the differential checker can fail, and says where.
+ *
+ * A checker that never reports anything looks exactly like a library with no
+ * bugs, so these tests make one side wrong on purpose (the perturb hook) and
+ * check that the mismatch is found at the right seed and op, that a crash or
+ * a hang of a side is reported instead of taking the checker down, and that
+ * the pieces under it (smaps parser, script language, generator, safety
+ * rule) do what the checker relies on.
+ *
+ * Most runs use kernel_vs_kernel (the kernel on both sides), so that they do
+ * not depend on how complete the library is today.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "diffcheck.h"
+#include "vmarea.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WIN 0x100000000000UL
+#define PAGE 4096UL
+#define SEED 0x5eedc0ffeeULL
+
+static struct dc_options base_options(unsigned long sequences)
+{
+    struct dc_options o = { 0 };
+    o.seed = SEED;
+    o.sequences = sequences;
+    o.jobs = 2;
+    o.max_reports = 4;
+    return o;
+}
+
+static void dump(const struct dc_result *r)
+{
+    for (unsigned i = 0; i < r->ncategories; i++)
+        print_message("  %lu  %s  seed 0x%llx\n", r->categories[i].count, r->categories[i].name,
+                      (unsigned long long)r->categories[i].seed);
+    if (r->nreports && r->reports[0].text)
+        fputs(r->reports[0].text, stderr);
+}
+
+/* ------------------------------------------------ the oracle agrees with itself */
+
+static void test_kernel_vs_kernel_matches(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(300);
+    o.kernel_vs_kernel = true;
+    o.shared_anon = true;
+    o.extra_advice = true;
+    struct dc_result r;
+    int rc = dc_run(&o, &r);
+    if (rc != 0) {
+        print_message("dc_run: %d %s\n", rc, r.error);
+        dump(&r);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.sequences, 300);
+    assert_int_equal(r.operations, 300 * 20);
+    assert_int_equal(r.mismatches, 0);
+    dc_result_free(&r);
+}
+
+/* ------------------------------------------------- a wrong return value */
+
+static long bad_ret(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                    const struct dc_op *op, long ret)
+{
+    (void)arg; (void)mm; (void)op;
+    if (seed == SEED + 7 && index == 5)
+        return ret == -EINVAL ? -ENOMEM : -EINVAL;
+    return ret;
+}
+
+static void test_wrong_return_value_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(20);
+    o.kernel_vs_kernel = true;
+    o.perturb = bad_ret;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.sequences, 20);
+    assert_int_equal(r.mismatches, 1);
+    assert_int_equal(r.crashes, 0);
+    assert_int_equal(r.nreports, 1);
+    assert_int_equal(r.reports[0].seed, SEED + 7);
+    assert_int_equal(r.reports[0].index, 7);
+    assert_int_equal(r.reports[0].first_op, 5);
+    assert_non_null(strstr(r.reports[0].category, "return"));
+    assert_non_null(r.reports[0].text);
+    /* the report names the seed and a command line that replays it */
+    assert_non_null(strstr(r.reports[0].text, "--seed 0x5eedc0fff5 --sequences 1"));
+    assert_non_null(strstr(r.reports[0].text, "first difference at op 5 of 20"));
+    assert_int_equal(r.ncategories, 1);
+    assert_int_equal(r.categories[0].seed, SEED + 7);
+    dc_result_free(&r);
+}
+
+/* ------------------------------------------------------ a wrong layout */
+
+/* Map a page in the margin below the window: ops never go there, so the
+ * layouts must differ from this op on. */
+static long extra_vma(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                      const struct dc_op *op, long ret)
+{
+    (void)arg; (void)op;
+    if (seed == SEED + 3 && index == 10) {
+        unsigned long a = WIN - 2 * PAGE;
+        if (mm)
+            mm_mmap(mm, a, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+        else
+            syscall(SYS_mmap, a, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    }
+    return ret;
+}
+
+static void test_wrong_layout_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(10);
+    o.kernel_vs_kernel = true;
+    o.perturb = extra_vma;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.mismatches, 1);
+    assert_int_equal(r.reports[0].seed, SEED + 3);
+    assert_int_equal(r.reports[0].first_op, 10);
+    assert_non_null(strstr(r.reports[0].category, "layout"));
+    assert_non_null(strstr(r.reports[0].category, "VMA count"));
+    /* the extra VMA is marked as having no twin on the other side */
+    assert_non_null(strstr(r.reports[0].text, "* 0fffffffe000-0ffffffff000 r--p"));
+    dc_result_free(&r);
+}
+
+/* The same hook on the real vmarea side: the checker reports the seed.  The
+ * library may already differ earlier in the sequence; not later. */
+static void test_wrong_vmarea_layout_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.seed = SEED + 3;
+    o.perturb = extra_vma;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.mismatches, 1);
+    assert_int_equal(r.reports[0].seed, SEED + 3);
+    assert_true(r.reports[0].first_op >= 0 && r.reports[0].first_op <= 10);
+    dc_result_free(&r);
+}
+
+/* --------------------------------------------------- a side dies or hangs */
+
+static long crash(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                  const struct dc_op *op, long ret)
+{
+    (void)arg; (void)mm; (void)op;
+    if (seed == SEED + 2 && index == 3)
+        raise(SIGSEGV);
+    return ret;
+}
+
+static void test_crash_reported(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(5);
+    o.kernel_vs_kernel = true;
+    o.perturb = crash;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.sequences, 5);
+    assert_int_equal(r.mismatches, 1);
+    assert_int_equal(r.crashes, 1);
+    assert_int_equal(r.reports[0].seed, SEED + 2);
+    assert_int_equal(r.reports[0].first_op, 3);
+    assert_non_null(strstr(r.reports[0].category, "SIGSEGV"));
+    dc_result_free(&r);
+}
+
+static long hang(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                 const struct dc_op *op, long ret)
+{
+    (void)arg; (void)mm; (void)op; (void)seed;
+    if (index == 1)
+        for (;;)
+            pause();
+    return ret;
+}
+
+static void test_hang_reported(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.kernel_vs_kernel = true;
+    o.perturb = hang;
+    o.timeout_seconds = 1;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.crashes, 1);
+    assert_int_equal(r.reports[0].first_op, 1);
+    assert_non_null(strstr(r.reports[0].category, "hung"));
+    dc_result_free(&r);
+}
+
+/* -------------------------------------------- stop_after, max_reports */
+
+static long every_third(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                        const struct dc_op *op, long ret)
+{
+    (void)arg; (void)mm; (void)op;
+    if ((seed - SEED) % 3 == 0 && index == 0)
+        return ret - 1;
+    return ret;
+}
+
+static void test_reports_are_the_lowest_seeds(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(30);
+    o.kernel_vs_kernel = true;
+    o.perturb = every_third;
+    o.max_reports = 3;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.mismatches, 10);
+    assert_int_equal(r.nreports, 3);
+    assert_int_equal(r.reports[0].seed, SEED + 0);
+    assert_int_equal(r.reports[1].seed, SEED + 3);
+    assert_int_equal(r.reports[2].seed, SEED + 6);
+    unsigned long total = 0;
+    uint64_t lowest = ~0ULL;
+    for (unsigned i = 0; i < r.ncategories; i++) {
+        total += r.categories[i].count;
+        if (r.categories[i].seed < lowest)
+            lowest = r.categories[i].seed;
+        if (i)
+            assert_true(r.categories[i].count <= r.categories[i - 1].count);
+    }
+    assert_int_equal(total, 10);
+    assert_int_equal(lowest, SEED);
+    dc_result_free(&r);
+
+    o.stop_after = 2;
+    o.jobs = 1;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.mismatches, 2);
+    assert_true(r.sequences < 30);
+    dc_result_free(&r);
+}
+
+/* ---------------------------------------------------- window in the way */
+
+static void test_window_busy(void **state)
+{
+    (void)state;
+    char err[256];
+    struct dc_options o = base_options(1);
+    assert_int_equal(dc_window_check(&o, err, sizeof(err)), 0);
+    void *p = mmap((void *)(WIN + 64 * PAGE + 3 * PAGE), PAGE, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    assert_ptr_equal(p, (void *)(WIN + 67 * PAGE));
+    assert_int_equal(dc_window_check(&o, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not free"));
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), -1);
+    assert_non_null(strstr(r.error, "not free"));
+    dc_result_free(&r);
+    munmap(p, PAGE);
+}
+
+/* ------------------------------------------------------- smaps parser */
+
+static const char smaps_text[] =
+    "0fffffff0000-100000000000 r--p 00000000 00:00 0 \n"
+    "Size:                 64 kB\n"
+    "VmFlags: rd mr mw me \n"
+    "100000000000-100000004000 rw-p 00000000 00:00 0 \n"
+    "Size:                 16 kB\n"
+    "Rss:                   8 kB\n"
+    "Anonymous:             8 kB\n"
+    "Locked:                4 kB\n"
+    "VmFlags: rd wr mr mw me lo ac \n"
+    "100000030000-100000032000 rw-s 00001000 00:01 1033                       /dev/zero (deleted)\n"
+    "Rss:                   0 kB\n"
+    "VmFlags: rd wr sh mr mw me ms\n"
+    "555555554000-555555556000 r--p 00000000 fe:00 247498                     /usr/bin/cat\n"
+    "VmFlags: rd mr mw me \n";
+
+static void test_smaps_parser(void **state)
+{
+    (void)state;
+    static struct dc_layout a, b;
+    assert_int_equal(dc_smaps_parse(smaps_text, strlen(smaps_text), WIN, WIN + 0x40000, &a), 0);
+    assert_int_equal(a.n, 2);
+    assert_int_equal(a.v[0].start, WIN);
+    assert_int_equal(a.v[0].end, WIN + 0x4000);
+    assert_string_equal(a.v[0].perms, "rw-p");
+    assert_string_equal(a.v[0].flags, "rd wr mr mw me lo ac");
+    assert_string_equal(a.v[0].name, "");
+    assert_int_equal(a.v[0].rss_kb, 8);
+    assert_int_equal(a.v[0].locked_kb, 4);
+    assert_string_equal(a.v[1].perms, "rw-s");
+    assert_int_equal(a.v[1].offset, 0x1000);
+    assert_string_equal(a.v[1].name, "/dev/zero (deleted)");
+    assert_string_equal(a.v[1].flags, "rd wr sh mr mw me ms");
+
+    /* fed a byte at a time, the same */
+    struct dc_smaps_parser p;
+    dc_smaps_begin(&p, WIN, WIN + 0x40000, &b);
+    for (size_t i = 0; i < strlen(smaps_text); i++)
+        dc_smaps_feed(&p, smaps_text + i, 1);
+    assert_int_equal(dc_smaps_end(&p), 0);
+    assert_true(p.past);
+    assert_int_equal(dc_layout_compare(&a, &b, true), DC_SAME);
+
+    /* one flag more, one page less: both seen */
+    b.v[0].end -= PAGE;
+    strcat(b.v[1].flags, " lo");
+    assert_int_equal(dc_layout_compare(&a, &b, false), DC_DIFF_BOUNDS | DC_DIFF_FLAGS);
+    b.n = 1;
+    assert_true(dc_layout_compare(&a, &b, false) & DC_DIFF_COUNT);
+
+    /* a header it cannot read is an error, not a silent skip */
+    const char *bad = "10000000zzzz-100000004000 rw-p 00000000 00:00 0\n";
+    assert_int_equal(dc_smaps_parse(bad, strlen(bad), WIN, WIN + 0x40000, &a), -1);
+}
+
+/* ----------------------------------------------------- script language */
+
+static void test_script_lines(void **state)
+{
+    (void)state;
+    struct dc_op op;
+    char err[200];
+    assert_int_equal(dc_parse_line("  # just a comment", &op, err, sizeof(err)), 0);
+    assert_int_equal(dc_parse_line("", &op, err, sizeof(err)), 0);
+
+    assert_int_equal(dc_parse_line("mmap 0x10000000 16k rw- private anonymous fixed", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MMAP);
+    assert_int_equal(op.addr, 0x10000000);
+    assert_int_equal(op.len, 16384);
+    assert_int_equal(op.prot, PROT_READ | PROT_WRITE);
+    assert_int_equal(op.flags, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+
+    assert_int_equal(dc_parse_line("MMAP 0x100000000000+3p 2p PROT_READ|PROT_EXEC "
+                                   "MAP_SHARED|anon noreplace off=0x2000 # trailing", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.addr, WIN + 3 * PAGE);
+    assert_int_equal(op.len, 2 * PAGE);
+    assert_int_equal(op.prot, PROT_READ | PROT_EXEC);
+    assert_int_equal(op.flags, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+    assert_int_equal(op.offset, 0x2000);
+
+    assert_int_equal(dc_parse_line("mprotect 0x1000 -1 r--|growsdown", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.len, ~0UL);
+    assert_int_equal(op.prot, PROT_READ | PROT_GROWSDOWN);
+    assert_int_equal(dc_parse_line("madvise 0x1000 1m dontfork", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.advice, MADV_DONTFORK);
+    assert_int_equal(dc_parse_line("madvise 0x1000 1m 999", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.advice, 999);
+    assert_int_equal(dc_parse_line("mlock 0x1000 4k onfault", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MLOCK2);
+    assert_int_equal(op.flags, MLOCK_ONFAULT);
+    assert_int_equal(dc_parse_line("mlock 0x1000 4k", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MLOCK);
+    assert_int_equal(dc_parse_line("munlock 0x1000 4097", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.len, 4097);
+
+    static const char *const bad[] = {
+        "mmapp 0x1000 4k rw- private",           /* unknown op */
+        "mmap 0x1000 4k rw- private anonymouse", /* unknown flag */
+        "mmap 0x1000 4k rwz private",            /* bad prot */
+        "munmap 0x1000",                          /* too few */
+        "munmap 0x1000 4k 4k",                    /* too many */
+        "munmap 0xfoo 4k",                        /* bad number */
+        "munmap 0x1000 99999999999999999999999",  /* overflow */
+        "madvise 0x1000 4k sometimes",            /* unknown advice */
+        "mlock 0x1000 4k now",                    /* not onfault */
+        "mprotect 0x1000 4k r--|",                /* dangling | */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (dc_parse_line(bad[i], &op, err, sizeof(err)) != -1)
+            fail_msg("accepted: %s", bad[i]);
+        assert_true(err[0] != '\0');
+    }
+}
+
+static void test_script_errors_have_line_numbers(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "# a script\n"
+        "mmap 0x100000000000 16k rw- private anonymous fixed\n"
+        "mprotect 0x100000000000 4k rwq\n"
+        "\n"
+        "munmap 0x100000000000\n"
+        "madvise 0x100000000000 4k dontfork\n";
+    FILE *in = fmemopen((void *)text, sizeof(text) - 1, "r");
+    char *msgs = NULL;
+    size_t mlen = 0;
+    FILE *errout = open_memstream(&msgs, &mlen);
+    struct dc_script s;
+    unsigned nerr = 0;
+    assert_int_equal(dc_script_read(in, "t.ops", &s, errout, &nerr), -1);
+    fclose(errout);
+    fclose(in);
+    assert_int_equal(nerr, 2);
+    assert_int_equal(s.n, 0);
+    assert_non_null(strstr(msgs, "t.ops:3: bad protection 'rwq'"));
+    assert_non_null(strstr(msgs, "t.ops:5: munmap: expected 'munmap ADDR LEN'"));
+    assert_null(strstr(msgs, "t.ops:2:"));
+    free(msgs);
+
+    static const char good[] = "mmap 0x100000000000 16k rw- private anonymous fixed\n\n"
+                               "madvise 0x100000000000 4k dontfork";
+    in = fmemopen((void *)good, sizeof(good) - 1, "r");
+    assert_int_equal(dc_script_read(in, "g.ops", &s, NULL, &nerr), 0);
+    fclose(in);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.lines[0], 1);
+    assert_int_equal(s.lines[1], 3);
+    dc_script_free(&s);
+}
+
+/* Every generated op prints as a line that reads back as the same op: the
+ * ops in a mismatch report can be pasted into a script. */
+static void test_generated_ops_round_trip(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.ops_per_seq = 50;
+    o.shared_anon = true;
+    o.extra_advice = true;
+    o.mlock = DC_MLOCK_FULL;
+    static struct dc_op ops[DC_MAX_OPS];
+    for (uint64_t seed = 0; seed < 400; seed++) {
+        unsigned n = dc_generate(&o, seed, ops);
+        assert_int_equal(n, 50);
+        for (unsigned i = 0; i < n; i++) {
+            char line[256], err[200];
+            struct dc_op back;
+            dc_format_op(line, sizeof(line), &ops[i]);
+            if (dc_parse_line(line, &back, err, sizeof(err)) != 1)
+                fail_msg("'%s' does not parse: %s", line, err);
+            if (memcmp(&back, &ops[i], sizeof(back)) != 0)
+                fail_msg("'%s' reads back as another op", line);
+        }
+    }
+}
+
+static void test_generator_is_a_function_of_the_seed(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.mlock = DC_MLOCK_FULL;
+    static struct dc_op a[DC_MAX_OPS], b[DC_MAX_OPS];
+    dc_generate(&o, 42, a);
+    dc_generate(&o, 42, b);
+    assert_memory_equal(a, b, 20 * sizeof(a[0]));
+    dc_generate(&o, 43, b);
+    assert_true(memcmp(a, b, 20 * sizeof(a[0])) != 0);
+    /* a fixed sequence, so that a change to the generator is a decision:
+     * it changes what every published seed means */
+    char line[200];
+    dc_format_op(line, sizeof(line), &a[0]);
+    print_message("seed 42 op 0: %s\n", line);
+}
+
+/* -------------------------------------------------------- safety rule */
+
+static void test_safety_rule(void **state)
+{
+    (void)state;
+    const unsigned long lo = WIN, hi = WIN + 64 * PAGE;
+    struct dc_op op = { .kind = DC_MUNMAP, .addr = WIN, .len = 4 * PAGE };
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    op.len = 1UL << 44;         /* would unmap the program */
+    assert_false(dc_op_safe(&op, lo, hi, true));
+    op.len = ~0UL;              /* EINVAL before anything */
+    assert_true(dc_op_safe(&op, lo, hi, true));
+
+    op = (struct dc_op){ .kind = DC_MADVISE, .addr = WIN, .len = 1UL << 44, .advice = MADV_DONTNEED };
+    assert_false(dc_op_safe(&op, lo, hi, true));
+    op.advice = 999;
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    op = (struct dc_op){ .kind = DC_MADVISE, .addr = WIN, .len = PAGE, .advice = 100 /* HWPOISON */ };
+    assert_false(dc_op_safe(&op, lo, hi, true));
+
+    op = (struct dc_op){ .kind = DC_MPROTECT, .addr = WIN, .len = 1UL << 44, .prot = PROT_READ };
+    assert_true(dc_op_safe(&op, lo, hi, true));     /* stops at the hole above the window */
+    op.prot |= PROT_GROWSDOWN;
+    assert_false(dc_op_safe(&op, lo, hi, true));
+
+    op = (struct dc_op){ .kind = DC_MLOCK, .addr = WIN, .len = 1UL << 44 };
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    assert_false(dc_op_safe(&op, lo, hi, false));   /* meets RLIMIT_MEMLOCK */
+
+    op = (struct dc_op){ .kind = DC_MMAP, .addr = WIN, .len = 1UL << 40,
+                         .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED };
+    assert_false(dc_op_safe(&op, lo, hi, true));
+    op.len = 1UL << 47;         /* beyond TASK_SIZE: ENOMEM */
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    op = (struct dc_op){ .kind = DC_MMAP, .addr = hi - PAGE + 1, .len = PAGE,
+                         .flags = MAP_PRIVATE | MAP_ANONYMOUS };
+    assert_false(dc_op_safe(&op, lo, hi, true));    /* the hint rounds up past the window */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_smaps_parser),
+        cmocka_unit_test(test_script_lines),
+        cmocka_unit_test(test_script_errors_have_line_numbers),
+        cmocka_unit_test(test_generated_ops_round_trip),
+        cmocka_unit_test(test_generator_is_a_function_of_the_seed),
+        cmocka_unit_test(test_safety_rule),
+        cmocka_unit_test(test_kernel_vs_kernel_matches),
+        cmocka_unit_test(test_wrong_return_value_found),
+        cmocka_unit_test(test_wrong_layout_found),
+        cmocka_unit_test(test_wrong_vmarea_layout_found),
+        cmocka_unit_test(test_crash_reported),
+        cmocka_unit_test(test_hang_reported),
+        cmocka_unit_test(test_reports_are_the_lowest_seeds),
+        cmocka_unit_test(test_window_busy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
