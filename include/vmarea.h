@@ -75,7 +75,7 @@ typedef unsigned long vm_flags_t;
 #define VM_PKEY_BIT1    (1UL << 33)
 #define VM_PKEY_BIT2    (1UL << 34)
 #define VM_PKEY_BIT3    (1UL << 35)
-#define VM_UFFD_MINOR   (1UL << 32)
+#define VM_UFFD_MINOR   (1UL << 41)
 #define VM_SHADOW_STACK (1UL << 37)
 #define VM_DROPPABLE    (1UL << 40)
 #define VM_SEALED       (1UL << 42)

@@ -10,6 +10,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
+
+/* get_next_ino(): inode numbers of objects that live only in memory. */
+static atomic_ulong next_ino;
 
 static struct vm_file *vm_file_new(const struct vm_file_operations *ops, void *priv, const char *name)
 {
@@ -38,8 +42,11 @@ struct vm_file *vm_file_shmem_zero(unsigned long size)
 {
     (void)size;
     struct vm_file *f = vm_file_new(NULL, NULL, "/dev/zero (deleted)");
-    if (f)
+    if (f) {
         f->anon_shmem = true;
+        f->dev = makedev(0, 1);   /* the shmem superblock's anonymous device */
+        f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
+    }
     return f;
 }
 

@@ -485,3 +485,82 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         mm_populate_locked(mm, addr, addr + len, true);
     return ret;
 }
+
+/* ------------------------------------------------------------- brk */
+
+/*
+ * do_brk_flags: grow the heap over [addr, addr + len), extending the brk VMA
+ * when it ends at addr and would merge (expand-only: never into the next).
+ */
+static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, unsigned long len)
+{
+    vm_flags_t vm_flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags;
+    if (mm->map_count > mm->cfg.max_map_count)
+        return -ENOMEM;
+    if (vt_reserve(&mm->mm_mt, 1))
+        return -ENOMEM;
+    struct vma *vma = NULL;
+    if (brkvma && brkvma->vm_end == addr) {
+        struct vma_merge_struct vmg = {
+            .mm = mm, .prev = brkvma, .start = addr, .end = addr + len,
+            .pgoff = addr >> PAGE_SHIFT, .flags = vm_flags, .just_expand = true,
+        };
+        vma = vma_merge_new_range(&vmg);
+    }
+    if (!vma) {
+        vma = vma_alloc(mm);
+        if (!vma)
+            return -ENOMEM;
+        vma->vm_start = addr;
+        vma->vm_end = addr + len;
+        vma->vm_pgoff = addr >> PAGE_SHIFT;
+        vma->vm_flags = vm_flags;
+        vma_link(mm, vma);
+    }
+    mm->total_vm += len >> PAGE_SHIFT;
+    mm->data_vm += len >> PAGE_SHIFT;
+    if (vm_flags & VM_LOCKED)
+        mm->locked_vm += len >> PAGE_SHIFT;
+    if (!(mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
+        vma->vm_flags |= VM_SOFTDIRTY;
+    return 0;
+}
+
+/* sys_brk: returns the new break, or the old one when the change failed. */
+long mm_brk(struct mm *mm, unsigned long brk)
+{
+    MMAP_WRITE_GUARD(g, mm);
+    unsigned long origbrk = mm->layout.brk, min_brk = mm->layout.start_brk;
+    if (!min_brk || brk < min_brk || brk > task_size(mm))
+        return (long)origbrk;   /* no heap laid out (mm_set_layout), or below it */
+    unsigned long newbrk = PAGE_ALIGN(brk), oldbrk = PAGE_ALIGN(origbrk);
+    if (oldbrk == newbrk) {
+        mm->layout.brk = brk;
+        return (long)brk;
+    }
+    if (brk <= origbrk) {
+        /* Always allow shrinking, unless the heap's place holds another mapping. */
+        struct vma *brkvma = vt_find(&mm->mm_mt, newbrk);
+        if (!brkvma || brkvma->vm_start >= oldbrk)
+            return (long)origbrk;
+        mm->layout.brk = brk;
+        if (munmap_range(mm, newbrk, oldbrk)) {
+            mm->layout.brk = origbrk;
+            return (long)origbrk;
+        }
+        return (long)brk;
+    }
+    /* Keep a page, and a stack's guard gap, free above the heap. */
+    struct vma *next = vt_find(&mm->mm_mt, oldbrk);
+    if (next && newbrk + PAGE_SIZE > vm_start_gap(next))
+        return (long)origbrk;
+    struct vma *brkvma = vt_find_prev(&mm->mm_mt, oldbrk);
+    if (brkvma && brkvma->vm_end <= min_brk)
+        brkvma = NULL;
+    if (do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk) < 0)
+        return (long)origbrk;
+    mm->layout.brk = brk;
+    if (mm->def_flags & VM_LOCKED)
+        mm_populate_locked(mm, oldbrk, newbrk, true);
+    return (long)brk;
+}
