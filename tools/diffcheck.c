@@ -78,6 +78,7 @@
 #define DEFAULT_SEQUENCES   10000
 #define DEFAULT_OPS         20
 #define DEFAULT_TIMEOUT     20
+#define MODEL_PAGES         1024    /* the largest window */
 
 static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
 
@@ -120,6 +121,8 @@ static void resolve(const struct dc_options *in, struct cfg *c)
         o->window = DEFAULT_WINDOW;
     if (!o->window_pages)
         o->window_pages = DEFAULT_PAGES;
+    if (o->window_pages > MODEL_PAGES)
+        o->window_pages = MODEL_PAGES;
     if (!o->margin_pages)
         o->margin_pages = DEFAULT_MARGIN;
     if (!o->timeout_seconds)
@@ -198,9 +201,18 @@ static void replay_flags(const struct cfg *c, char *buf, size_t size)
 
 /* ----------------------------------------------------------- generator */
 
+/*
+ * The generator keeps a rough model of which window pages are mapped, from
+ * the ops alone (not from results: a sequence stays a pure function of its
+ * seed), so that it can aim ranges at mappings and at their edges.  Ranges
+ * drawn blind over a mostly empty window mostly hit holes and fail with
+ * ENOMEM; the interesting rules (splits, merges, partial failures) are at
+ * the edges of what is mapped.
+ */
 struct gen {
     struct dc_rng rng;
     const struct cfg *c;
+    unsigned char mapped[MODEL_PAGES];
 };
 
 static unsigned long rnd(struct gen *g, unsigned long n)
@@ -214,18 +226,64 @@ static bool chance(struct gen *g, unsigned per_mille)
     return rnd(g, 1000) < per_mille;
 }
 
+/* Pages [*p, *p + *n) around a predicted mapping: starting at its first
+ * page, inside it, or just before it; ending at its end, inside, or past
+ * it.  False if the model has nothing mapped. */
+static bool model_range(struct gen *g, unsigned W, unsigned *p, unsigned *n)
+{
+    unsigned cnt = 0;
+    for (unsigned i = 0; i < W; i++)
+        cnt += g->mapped[i];
+    if (!cnt)
+        return false;
+    unsigned k = (unsigned)rnd(g, cnt), m = 0;
+    for (m = 0; m < W; m++)
+        if (g->mapped[m] && k-- == 0)
+            break;
+    unsigned rs = m, re = m + 1;
+    while (rs > 0 && g->mapped[rs - 1])
+        rs--;
+    while (re < W && g->mapped[re])
+        re++;
+    unsigned r = (unsigned)rnd(g, 100), start, end;
+    if (r < 40)
+        start = rs;
+    else if (r < 75)
+        start = m;
+    else if (r < 85)
+        start = rs >= 2 ? rs - 1 - (unsigned)rnd(g, 2) : rs;
+    else
+        start = rs + (unsigned)rnd(g, re - rs);
+    r = (unsigned)rnd(g, 100);
+    if (r < 40)
+        end = re;
+    else if (r < 85)
+        end = start + 1 + (unsigned)rnd(g, re > start + 1 ? re - start - 1 : 1);
+    else
+        end = re + 1 + (unsigned)rnd(g, 3);
+    if (end <= start)
+        end = start + 1;
+    if (end > W)
+        end = W;
+    *p = start;
+    *n = end - start;
+    return *n > 0;
+}
+
 /*
- * A range of whole pages inside the window, biased to short lengths and, half
- * the time, to a coarse grid so that ranges often meet existing VMA edges
- * exactly (merges and splits are where the rules are).  Sometimes an
- * unaligned address (kept a page short of the window's end, because mlock
- * and a mmap hint round it) or an unaligned length (rounded up).
+ * A range of whole pages inside the window: most of the time around a
+ * mapping (model_range), else biased to short lengths and, half the time, to
+ * a coarse grid, so that ranges often meet existing VMA edges exactly.
+ * Sometimes an unaligned address (kept a page short of the window's end,
+ * because mlock and a mmap hint round it) or an unaligned length (rounded up).
  */
 static void gen_range(struct gen *g, unsigned long *addr, unsigned long *len)
 {
     unsigned W = g->c->o.window_pages;
     unsigned p, n, maxn;
-    if (W >= 8 && chance(g, 500)) {
+    if (chance(g, 750) && model_range(g, W, &p, &n)) {
+        maxn = W - p;
+    } else if (W >= 8 && chance(g, 500)) {
         p = 4 * (unsigned)rnd(g, W / 4);
         maxn = W - p;
         n = 4 * (1 + (unsigned)rnd(g, 4));
@@ -424,11 +482,38 @@ static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     }
 }
 
+/* What the op probably did to the window: a guess, only to aim later ops. */
+static void model_update(struct gen *g, const struct dc_op *op)
+{
+    unsigned long lo = g->c->win_lo, hi = g->c->win_hi;
+    unsigned long a = op->addr, len = page_align(op->len);
+    if (a & (PAGE - 1) || !len || a < lo || a >= hi || len > hi - a)
+        return;
+    unsigned p = (unsigned)((a - lo) / PAGE), n = (unsigned)(len / PAGE);
+    if (op->kind == DC_MUNMAP) {
+        memset(g->mapped + p, 0, n);
+    } else if (op->kind == DC_MMAP) {
+        int type = op->flags & 0x0f;
+        if (!(op->flags & MAP_ANONYMOUS) || (type != MAP_PRIVATE && type != MAP_SHARED) ||
+            op->offset & (PAGE - 1) || ((op->flags & MAP_GROWSDOWN) && type == MAP_SHARED))
+            return;
+        bool any = memchr(g->mapped + p, 1, n) != NULL;
+        if ((op->flags & MAP_FIXED_NOREPLACE) || !(op->flags & MAP_FIXED)) {
+            if (any)
+                return;     /* EEXIST, or the hint is not taken */
+        }
+        memset(g->mapped + p, 1, n);
+    }
+}
+
 unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *ops)
 {
     struct cfg c;
     resolve(opt, &c);
-    struct gen g = { { seed }, &c };
+    struct gen g;
+    memset(&g, 0, sizeof(g));
+    g.rng.state = seed;
+    g.c = &c;
     bool mlock = c.o.mlock != DC_MLOCK_NONE;
     /* weights: mmap munmap mprotect madvise mlock mlock2 munlock */
     static const unsigned w[] = { 28, 12, 20, 18, 7, 7, 8 };
@@ -444,6 +529,10 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
             r -= w[k];
             k++;
         }
+        /* An empty window makes every other op fail the same way: map
+         * something first, most of the time. */
+        if (k != 0 && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
+            k = 0;
         switch (k) {
         case 0: gen_mmap(&g, op); break;
         case 1: gen_munmap(&g, op); break;
@@ -453,6 +542,7 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case 5: gen_mlock(&g, op, DC_MLOCK2); break;
         default: gen_mlock(&g, op, DC_MUNLOCK); break;
         }
+        model_update(&g, op);
         if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
             char buf[200];
             dc_format_op(buf, sizeof(buf), op);
@@ -1054,12 +1144,35 @@ static int first_difference(struct worker *w, unsigned n, char *category, size_t
 
 #define SCRIPT_INDEX (~0UL)
 
+/* The first n ops in script form, each with both sides' results. */
+static void print_ops(struct worker *w, FILE *f, unsigned n)
+{
+    const struct cfg *c = w->c;
+    const struct side_out *k = &w->side[0], *v = &w->side[1];
+    char line[200], ra[48], rb[48];
+    fprintf(f, "  ops (script form for `vmarea maps`), then the results: %s | %s\n",
+            side_name(c, 0), side_name(c, 1));
+    for (unsigned i = 0; i < n; i++) {
+        dc_format_op(line, sizeof(line), &w->ops[i]);
+        if (i < k->nrets)
+            dc_format_ret(ra, sizeof(ra), &w->ops[i], k->rets[i]);
+        else
+            snprintf(ra, sizeof(ra), "(none)");
+        if (i < v->nrets)
+            dc_format_ret(rb, sizeof(rb), &w->ops[i], v->rets[i]);
+        else
+            snprintf(rb, sizeof(rb), "(none)");
+        bool differs = strcmp(ra, rb) != 0;
+        fprintf(f, "  %s%3u  %-64s # %s | %s\n", differs ? "!" : " ", i, line, ra, rb);
+    }
+}
+
 static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long index, unsigned n,
                          int first, const char *category, const struct side_out *final)
 {
     const struct cfg *c = w->c;
     const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char rflags[96], line[200], ra[48], rb[48];
+    char rflags[96];
     replay_flags(c, rflags, sizeof(rflags));
 
     bool script = index == SCRIPT_INDEX;
@@ -1074,22 +1187,7 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
     fprintf(f, "  %s\n", category);
     if (!script)
         fprintf(f, "  replay: vmarea check --seed 0x%llx --sequences 1%s\n", (unsigned long long)seed, rflags);
-    fprintf(f, "  ops (script form for `vmarea maps`), then the results: %s | %s\n",
-            side_name(c, 0), side_name(c, 1));
-    unsigned last = first >= 0 ? (unsigned)first : n - 1;
-    for (unsigned i = 0; i <= last && i < n; i++) {
-        dc_format_op(line, sizeof(line), &w->ops[i]);
-        if (i < k->nrets)
-            dc_format_ret(ra, sizeof(ra), &w->ops[i], k->rets[i]);
-        else
-            snprintf(ra, sizeof(ra), "(none)");
-        if (i < v->nrets)
-            dc_format_ret(rb, sizeof(rb), &w->ops[i], v->rets[i]);
-        else
-            snprintf(rb, sizeof(rb), "(none)");
-        bool differs = strcmp(ra, rb) != 0;
-        fprintf(f, "  %s%3u  %-64s # %s | %s\n", differs ? "!" : " ", i, line, ra, rb);
-    }
+    print_ops(w, f, first >= 0 ? (unsigned)first + 1 : n);
     if (first > 0 && k->nlayouts >= (unsigned)first) {
         fprintf(f, "  layout after op %d (the same on both sides):\n", first - 1);
         dc_layout_print(f, &k->layouts[first - 1], NULL, "    ", c->o.compare_rss);
@@ -1127,7 +1225,7 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
 struct run {
     struct cfg c;
     atomic_ulong next;
-    atomic_ulong done, ops, mismatches, crashes;
+    atomic_ulong done, ops, failed, mismatches, crashes;
     atomic_bool stop;
     atomic_uint running;
     pthread_mutex_t lock;           /* guards everything below */
@@ -1221,6 +1319,10 @@ static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
         linux_side_broken(w);
         return;
     }
+    unsigned failed = 0;
+    for (unsigned i = 0; i < w->side[0].nrets; i++)
+        failed += w->side[0].rets[i] < 0;
+    atomic_fetch_add(&r->failed, failed);
     if (outcomes_equal(c, &w->side[0], &w->side[1])) {
         atomic_fetch_add(&r->done, 1);
         atomic_fetch_add(&r->ops, n);
@@ -1469,6 +1571,7 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
     res->seconds = now_seconds() - t0;
     res->sequences = atomic_load(&r->done);
     res->operations = atomic_load(&r->ops);
+    res->failed = atomic_load(&r->failed);
     res->mismatches = atomic_load(&r->mismatches);
     res->crashes = atomic_load(&r->crashes);
     res->reports = r->reports;
@@ -1562,9 +1665,11 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
     char category[96];
     int first = first_difference(w, n, category, sizeof(category));
     if (first < 0 && outcomes_equal(c, &w->side[0], &w->side[1])) {
-        fprintf(out, "same on both sides: %u ops; layout at the end:\n", n);
+        fprintf(out, "same on both sides\n");
+        print_ops(w, out, n);
+        fprintf(out, "  layout at the end (the same on both sides):\n");
         if (w->side[0].nlayouts)
-            dc_layout_print(out, &w->side[0].layouts[w->side[0].nlayouts - 1], NULL, "  ",
+            dc_layout_print(out, &w->side[0].layouts[w->side[0].nlayouts - 1], NULL, "    ",
                             c->o.compare_rss);
         rc = 0;
     } else {

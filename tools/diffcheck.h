@@ -65,6 +65,8 @@ struct dc_op {
 #define DC_RET_ELSEWHERE 1L
 
 const char *dc_op_name(enum dc_op_kind kind);
+/* The word a script line for op starts with ("mlock" for mlock2 onfault). */
+const char *dc_op_word(const struct dc_op *op);
 
 /*
  * One op in script form, e.g. "mprotect 0x100000002000 8k r--" (no newline).
@@ -253,6 +255,7 @@ struct dc_category {
 struct dc_result {
     unsigned long sequences;    /* run to the end and compared */
     unsigned long operations;
+    unsigned long failed;       /* operations that failed on Linux (error paths covered) */
     unsigned long mismatches;   /* sequences with any difference */
     unsigned long crashes;      /* of those, sequences where a side died or hung */
     double seconds;

@@ -109,6 +109,13 @@ const char *dc_op_name(enum dc_op_kind kind)
     return (unsigned)kind < DC_NR_OP_KINDS ? op_names[kind] : "?";
 }
 
+const char *dc_op_word(const struct dc_op *op)
+{
+    if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT)
+        return "mlock";
+    return dc_op_name(op->kind);
+}
+
 const char *dc_errno_name(int err)
 {
     static __thread char buf[16];
@@ -214,10 +221,7 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
     struct out o = { buf, size, 0 };
     if (size)
         buf[0] = '\0';
-    if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT)
-        put(&o, "mlock");
-    else
-        put(&o, "%s", dc_op_name(op->kind));
+    put(&o, "%s", dc_op_word(op));
     put(&o, " 0x%lx ", op->addr);
     put_len(&o, op->len);
     switch (op->kind) {

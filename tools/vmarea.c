@@ -86,8 +86,9 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            r->mlock == DC_MLOCK_FULL ? "full" : r->mlock == DC_MLOCK_LIMITED ? "limited" : "none",
            o->shared_anon ? ", shared anonymous" : "", o->kernel_vs_kernel ? ", kernel vs kernel" : "");
-    printf("sequences:  %lu run, %lu operations, in %.1f s (%.0f sequences/s)\n", r->sequences,
-           r->operations, r->seconds, r->seconds > 0 ? r->sequences / r->seconds : 0.0);
+    printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
+           r->sequences, r->operations, r->operations ? 100.0 * r->failed / r->operations : 0.0,
+           r->seconds, r->seconds > 0 ? r->sequences / r->seconds : 0.0);
     if (!r->mismatches) {
         printf("mismatches: none\n");
         return;
@@ -318,7 +319,7 @@ static int cmd_show(int argc, char **argv, bool smaps)
         if (ret < 0 || verbose) {
             char buf[48];
             dc_format_ret(buf, sizeof(buf), &s.ops[i], ret);
-            printf("# line %u: %s: %s\n", s.lines[i], dc_op_name(s.ops[i].kind), buf);
+            printf("# line %u: %s: %s\n", s.lines[i], dc_op_word(&s.ops[i]), buf);
         }
     }
     fflush(stdout);
