@@ -1,0 +1,1122 @@
+/*
+ * vma_tree.c — the ordered set of an mm's VMAs: a B+tree keyed by vm_end,
+ * with per-subtree maximum gaps, read without locks under RCU.
+ *
+ * The ideas everything below rests on:
+ *
+ *  1. One node layout for both levels.  A leaf is a prefix of an internal
+ *     node: both hold sorted keys and pointer slots; an internal node adds a
+ *     gap per child.  Slots past count hold the key VT_KEY_NONE (ULONG_MAX)
+ *     and a NULL pointer, so a search may compare all VT_FANOUT keys without
+ *     looking at count, and a lock-free reader that reads a stale count finds
+ *     NULL rather than garbage.
+ *
+ *  2. Writers change nodes in place, one aligned word at a time, with atomic
+ *     stores; lock-free readers load with atomic loads.  A reader can see a
+ *     half-shifted node (an entry twice, or a NULL slot) and then returns a
+ *     wrong VMA or NULL, which the header allows: the caller revalidates.  A
+ *     node that a reader might still reach is freed only through call_rcu.
+ *
+ *  3. Each node knows its parent and its neighbours on the same level, so a
+ *     change is fixed up by walking upward from the node it touched
+ *     (propagate), and inserts can spill into a neighbour instead of
+ *     splitting.  Only writers use these links; readers never follow them.
+ *
+ *  4. A VMA's gap is not stored: it is vm_start minus the previous key, and
+ *     the previous key of a leaf's first entry is the previous leaf's last
+ *     key.  So changing the last key of a leaf changes the aggregate gap of
+ *     the NEXT leaf; touched() propagates both.
+ *
+ *  5. vt_insert works out how many nodes it will need before it changes
+ *     anything, takes them into the spare list, and then cannot fail.
+ */
+#include <urcu-bp.h>    /* first: maps call_rcu to the bulletproof flavour before
+                           internal.h includes <urcu-call-rcu.h> */
+
+#include "internal.h"
+#include "vma_tree.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Fanout 16: a leaf is 32 + 16 * 16 = 288 bytes, so a full leaf costs 18
+ * bytes per VMA; the 16 keys a search compares fill two cache lines.
+ * Measured against 8 and 32 (see the commit message of this file): 8 costs
+ * a level more and 28 bytes per VMA, 32 saves a byte per VMA but its leaf
+ * search touches four lines and was slower at 1,000 VMAs.
+ */
+#ifndef VT_FANOUT
+#define VT_FANOUT 16
+#endif
+#define VT_MAX_HEIGHT 24         /* with >= 1 entry per node and merges, never reached */
+#define VT_KEY_NONE ULONG_MAX    /* key of an unused slot; no vm_end can be ULONG_MAX */
+
+/* An underfull node (fewer than MERGE_BELOW entries after an erase) merges
+ * with a neighbour when both fit in MERGE_FIT entries.  The slack of F/8
+ * keeps an insert just after a merge from splitting the node at once. */
+#define VT_MERGE_BELOW (VT_FANOUT / 2)
+#define VT_MERGE_FIT   (VT_FANOUT - VT_FANOUT / 8)
+
+_Static_assert(VT_FANOUT >= 4 && (VT_FANOUT & (VT_FANOUT - 1)) == 0,
+               "the branchless search wants a power of two");
+
+/*
+ * A node.
+ *
+ * Invariants (vt_validate checks each):
+ *   0 <  count <= VT_FANOUT, except that an empty tree has no root at all;
+ *        an internal root has count >= 2 (a root with one child is replaced
+ *        by that child);
+ *   key[0] < key[1] < ... < key[count-1];  key[i] == VT_KEY_NONE and
+ *        slot[i] == NULL for count <= i < VT_FANOUT;
+ *   leaf (level 0):     slot[i] is a struct vma, key[i] == its vm_end;
+ *   internal (level L): slot[i] is a node of level L-1 whose parent is this
+ *        node, key[i] == its last key, gap[i] == its largest gap;
+ *   the gap of a VMA == vm_start - previous VMA's vm_end (0 for the first);
+ *   prev/next link every node of one level in key order (NULL at the ends).
+ *
+ * Who reads what:
+ *   count, level, key[], slot[]: lock-free readers (atomic loads).  Writers
+ *       store them with atomic stores once the node is reachable; level
+ *       never changes while it is.
+ *   parent, prev, next, gap[]: the writer only (mmap write lock) and readers
+ *       holding the mmap lock.
+ *   rcu: once the node is unlinked.  It overlays prev/next, which nobody
+ *       follows in an unlinked node, and nothing a lock-free reader loads.
+ */
+struct vt_node {
+    unsigned int count;
+    unsigned int level;              /* 0 for leaves; in a spare: its size class */
+    struct vt_node *parent;          /* NULL for the root */
+    union {
+        struct {
+            struct vt_node *prev, *next;
+        };
+        struct rcu_head rcu;
+    };
+    unsigned long key[VT_FANOUT];
+    void *slot[VT_FANOUT];           /* struct vma * or struct vt_node * */
+};
+
+struct vt_inner {
+    struct vt_node n;
+    unsigned long gap[VT_FANOUT];    /* largest gap of any VMA below slot[i] */
+};
+
+#define VT_LEAF_BYTES  sizeof(struct vt_node)
+#define VT_INNER_BYTES sizeof(struct vt_inner)
+
+/*
+ * Test hook: when >= 0, the number of node allocations that still succeed;
+ * once it reaches 0 every allocation fails.  Only tests set it.
+ */
+long vt_alloc_fail_after = -1;
+
+/* ------------------------------------------------------------ atomics */
+
+/*
+ * Stores to fields a lock-free reader loads.  Keys and counts are plain
+ * values: relaxed is enough, a reader only needs to see some value that was
+ * stored (never a torn one).  Pointers are stored with release, so a reader
+ * that loads one with acquire also sees everything written to the node or
+ * VMA before it was first published — also when a writer moves an existing
+ * pointer to another slot (a relaxed store there would break the chain from
+ * the pointee's initialisation to the reader).  On x86 all of these are plain
+ * moves; they exist for the compiler and the memory model (and TSan).
+ */
+#define store_val(p, v)   __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define store_ptr(p, v)   __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define load_val(p)       __atomic_load_n((p), __ATOMIC_RELAXED)
+#define load_ptr(p)       __atomic_load_n((p), __ATOMIC_ACQUIRE)
+
+static inline bool is_leaf(const struct vt_node *n) { return n->level == 0; }
+static inline struct vt_inner *inner(struct vt_node *n) { return (struct vt_inner *)n; }
+static inline const struct vt_inner *cinner(const struct vt_node *n) { return (const struct vt_inner *)n; }
+static inline struct vt_node *child(const struct vt_node *n, unsigned i) { return n->slot[i]; }
+static inline struct vma *leaf_vma(const struct vt_node *n, unsigned i) { return n->slot[i]; }
+static inline unsigned long last_key(const struct vt_node *n) { return n->key[n->count - 1]; }
+
+/* ------------------------------------------------------------ search */
+
+/*
+ * The number of keys <= addr, which (keys sorted, unused slots VT_KEY_NONE)
+ * is the index of the first key > addr.  Branchless binary search over all
+ * VT_FANOUT slots: log2(F) + 1 dependent loads, no mispredicted branches.
+ * A linear count (16 independent compares) measured within a few percent;
+ * the binary form wins at fanout 32.
+ */
+static inline unsigned node_search(const struct vt_node *n, unsigned long addr)
+{
+    const unsigned long *k = n->key;
+    unsigned i = 0;
+
+    for (unsigned step = VT_FANOUT / 2; step; step >>= 1)
+        i += (k[i + step - 1] <= addr) ? step : 0;
+    return i + (k[i] <= addr);
+}
+
+/* ------------------------------------------------------------ nodes */
+
+static void node_init(struct vt_node *n, unsigned level)
+{
+    n->count = 0;
+    n->level = level;
+    n->parent = n->prev = n->next = NULL;
+    for (unsigned i = 0; i < VT_FANOUT; i++) {
+        n->key[i] = VT_KEY_NONE;
+        n->slot[i] = NULL;
+    }
+    if (level)
+        memset(inner(n)->gap, 0, sizeof(inner(n)->gap));
+}
+
+static struct vt_node *node_malloc(bool leaf)
+{
+    if (vt_alloc_fail_after >= 0) {
+        if (vt_alloc_fail_after == 0)
+            return NULL;
+        vt_alloc_fail_after--;
+    }
+    return malloc(leaf ? VT_LEAF_BYTES : VT_INNER_BYTES);
+}
+
+/* Spare nodes are linked through slot[0]; level holds 0 (leaf-sized) or 1. */
+static void spare_count(const struct vma_tree *t, unsigned *leaves, unsigned *inners)
+{
+    *leaves = *inners = 0;
+    for (const struct vt_node *s = t->spare; s; s = s->slot[0])
+        (*(s->level ? inners : leaves))++;
+}
+
+/* Top the spare list up to @leaves leaf-sized and @inners inner-sized nodes. */
+static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
+{
+    unsigned have_l, have_i;
+
+    spare_count(t, &have_l, &have_i);
+    for (unsigned k = 0; k < 2; k++) {
+        unsigned have = k ? have_i : have_l, want = k ? inners : leaves;
+        for (; have < want; have++) {
+            struct vt_node *s = node_malloc(k == 0);
+            if (!s)
+                return -ENOMEM;     /* what was allocated stays spare */
+            s->level = k;
+            s->slot[0] = t->spare;
+            t->spare = s;
+            t->nr_spare++;
+        }
+    }
+    return 0;
+}
+
+/* A node from the spare list; the caller made sure there is one (spare_fill). */
+static struct vt_node *node_take(struct vma_tree *t, unsigned level)
+{
+    unsigned kind = level ? 1 : 0;
+    struct vt_node **pp = &t->spare;
+
+    while (*pp && (*pp)->level != kind)
+        pp = (struct vt_node **)&(*pp)->slot[0];
+    struct vt_node *n = *pp;
+    VM_BUG_ON(!n);
+    *pp = n->slot[0];
+    t->nr_spare--;
+    node_init(n, level);
+    return n;
+}
+
+static void node_free_cb(struct rcu_head *head)
+{
+    free(caa_container_of(head, struct vt_node, rcu));
+}
+
+/* A node just unlinked: lock-free readers may still be inside it. */
+static void node_free_rcu(struct vt_node *n)
+{
+    call_rcu(&n->rcu, node_free_cb);
+}
+
+/* ------------------------------------------------------------ gaps */
+
+static inline unsigned long vma_gap(const struct vma *vma, unsigned long prev_end)
+{
+    return vma->vm_start - prev_end;
+}
+
+/* End of the VMA before a leaf's first entry. */
+static unsigned long leaf_prev_end(const struct vt_node *leaf)
+{
+    const struct vt_node *p = leaf->prev;
+
+    return p && p->count ? last_key(p) : 0;
+}
+
+static unsigned long node_max_gap(const struct vt_node *n)
+{
+    unsigned long m = 0;
+
+    if (is_leaf(n)) {
+        unsigned long prev = leaf_prev_end(n);
+        for (unsigned i = 0; i < n->count; i++) {
+            m = max(m, vma_gap(leaf_vma(n, i), prev));
+            prev = n->key[i];
+        }
+    } else {
+        for (unsigned i = 0; i < n->count; i++)
+            m = max(m, cinner(n)->gap[i]);
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------ entries */
+
+static unsigned slot_index(const struct vt_node *parent, const struct vt_node *n)
+{
+    unsigned i = 0;
+
+    while (i < parent->count && parent->slot[i] != n)
+        i++;
+    VM_BUG_ON(i == parent->count);
+    return i;
+}
+
+/* Write entry i of n.  For a child, also adopt it and record its aggregates. */
+static void set_entry(struct vt_node *n, unsigned i, unsigned long key, void *ptr)
+{
+    store_val(&n->key[i], key);
+    store_ptr(&n->slot[i], ptr);
+    if (!is_leaf(n)) {
+        struct vt_node *c = ptr;
+        c->parent = n;
+        inner(n)->gap[i] = node_max_gap(c);
+    }
+}
+
+static void copy_entry(struct vt_node *dst, unsigned di, const struct vt_node *src, unsigned si)
+{
+    store_val(&dst->key[di], src->key[si]);
+    store_ptr(&dst->slot[di], src->slot[si]);
+    if (!is_leaf(dst)) {
+        child(src, si)->parent = dst;
+        inner(dst)->gap[di] = cinner(src)->gap[si];
+    }
+}
+
+static void clear_entry(struct vt_node *n, unsigned i)
+{
+    store_ptr(&n->slot[i], NULL);
+    store_val(&n->key[i], VT_KEY_NONE);
+    if (!is_leaf(n))
+        inner(n)->gap[i] = 0;
+}
+
+/*
+ * Insert at pos into a node with room.  Entries move up one by one from the
+ * top (not memmove): each slot always holds some entry that is or was in the
+ * node, so a concurrent reader sees the keys sorted, perhaps one twice.
+ * count goes up last; a reader that still sees the old count just cannot
+ * reach the top entry for a moment.
+ */
+static void insert_at(struct vt_node *n, unsigned pos, unsigned long key, void *ptr)
+{
+    unsigned cnt = n->count;
+
+    VM_BUG_ON(cnt >= VT_FANOUT || pos > cnt);
+    for (unsigned j = cnt; j > pos; j--)
+        copy_entry(n, j, n, j - 1);
+    set_entry(n, pos, key, ptr);
+    store_val(&n->count, cnt + 1);
+}
+
+/* Remove entry pos; entries above move down one by one, as in insert_at. */
+static void remove_at(struct vt_node *n, unsigned pos)
+{
+    unsigned cnt = n->count;
+
+    for (unsigned j = pos; j + 1 < cnt; j++)
+        copy_entry(n, j, n, j + 1);
+    clear_entry(n, cnt - 1);
+    store_val(&n->count, cnt - 1);
+}
+
+/*
+ * Recompute n's entry in its parent, and so on upward while something
+ * changed.  Every node whose entries changed must be propagated; the early
+ * stop is sound because each step recomputes the whole aggregate.
+ */
+static void propagate(struct vt_node *n)
+{
+    struct vt_node *p;
+
+    while ((p = n->parent) != NULL) {
+        unsigned i = slot_index(p, n);
+        unsigned long k = last_key(n), g = node_max_gap(n);
+        if (p->key[i] == k && inner(p)->gap[i] == g)
+            return;
+        store_val(&p->key[i], k);
+        inner(p)->gap[i] = g;
+        n = p;
+    }
+}
+
+/* n's entries changed.  A leaf's last key is the next leaf's first gap's base. */
+static void touched(struct vt_node *n)
+{
+    propagate(n);
+    if (is_leaf(n) && n->next)
+        propagate(n->next);
+}
+
+static void link_after(struct vt_node *n, struct vt_node *nn)
+{
+    nn->prev = n;
+    nn->next = n->next;
+    if (n->next)
+        n->next->prev = nn;
+    n->next = nn;
+}
+
+static void link_before(struct vt_node *n, struct vt_node *nn)
+{
+    nn->next = n;
+    nn->prev = n->prev;
+    if (n->prev)
+        n->prev->next = nn;
+    n->prev = nn;
+}
+
+static void unlink_node(struct vt_node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+}
+
+/* ------------------------------------------------------------ insert */
+
+static void node_insert(struct vma_tree *t, struct vt_node *n, unsigned pos,
+                        unsigned long key, void *ptr);
+
+static inline bool has_room(const struct vt_node *n)
+{
+    return n && n->count < VT_FANOUT;
+}
+
+/*
+ * Nodes an insert into this leaf will allocate: walk up while the node is
+ * full and neither neighbour can take an entry (node_insert's own test).
+ */
+static void nodes_needed(const struct vt_node *leaf, unsigned *leaves, unsigned *inners)
+{
+    *leaves = *inners = 0;
+    for (const struct vt_node *n = leaf; n; n = n->parent) {
+        if (n->count < VT_FANOUT || has_room(n->prev) || has_room(n->next))
+            return;
+        (*(is_leaf(n) ? leaves : inners))++;
+        if (!n->parent)
+            (*inners)++;                /* a new root */
+    }
+}
+
+/* Give the root a parent: a new root whose only child is the old one. */
+static void grow_root(struct vma_tree *t)
+{
+    struct vt_node *old = t->root;
+    struct vt_node *r = node_take(t, old->level + 1);
+
+    set_entry(r, 0, last_key(old), old);
+    r->count = 1;
+    /* r is complete before readers can reach it. */
+    store_ptr(&t->root, r);
+    t->height++;
+}
+
+/*
+ * Split full node n to make room for (key, ptr) at pos.
+ *
+ * At either end the new entry alone goes into a new node beside n, which
+ * stays full: VMAs placed top-down arrive at the front of a leaf again and
+ * again, appends at the back, and both then fill the new node completely
+ * (an even split would leave every leaf half empty).
+ *
+ *     pos == 0:        [E] [a b c ... p]        pos == F:  [a b c ... p] [E]
+ *
+ * Elsewhere n keeps the lower half and the new node the upper half:
+ *
+ *     [a b c d e f g h i j k l m n o p] + E at 5
+ *  -> [a b c d e E f g] [h i j k l m n o p]     (new node built first, then
+ *                                               published, then n trimmed)
+ */
+static void split(struct vma_tree *t, struct vt_node *n, unsigned pos,
+                  unsigned long key, void *ptr)
+{
+    struct vt_node *nn;
+    unsigned ni;
+
+    if (!n->parent)
+        grow_root(t);
+    nn = node_take(t, n->level);
+    ni = slot_index(n->parent, n);
+
+    if (pos == 0 || pos == VT_FANOUT) {
+        set_entry(nn, 0, key, ptr);
+        nn->count = 1;
+        if (pos == 0) {
+            link_before(n, nn);
+            node_insert(t, n->parent, ni, key, nn);
+        } else {
+            link_after(n, nn);
+            node_insert(t, n->parent, ni + 1, key, nn);
+        }
+        touched(nn);
+        touched(n);
+        return;
+    }
+
+    const unsigned half = VT_FANOUT / 2;
+    unsigned j = 0;
+    for (unsigned i = half; i < VT_FANOUT; i++) {
+        if (i == pos)
+            set_entry(nn, j++, key, ptr);
+        copy_entry(nn, j++, n, i);
+    }
+    nn->count = j;
+    link_after(n, nn);
+    /* Until n is trimmed below, both hold the upper half: a reader finds it
+     * through either. */
+    node_insert(t, n->parent, ni + 1, last_key(nn), nn);
+
+    store_val(&n->count, half);
+    for (unsigned i = VT_FANOUT; i-- > half;)
+        clear_entry(n, i);
+    if (pos < half)
+        insert_at(n, pos, key, ptr);
+    touched(n);
+    touched(nn);
+}
+
+/*
+ * Put (key, ptr) at position pos of n.  A full node first tries to hand an
+ * entry to a neighbour on its level (which may have another parent):
+ *
+ *   pos at the front, room before:  the new entry goes to prev's end;
+ *   pos at the back, room after:    the new entry goes to next's front;
+ *   room before: n's first entry moves to prev, the new one goes into n;
+ *   room after:  n's last entry moves to next, the new one goes into n;
+ *   no room anywhere: split.
+ *
+ * Moves copy the entry to its new node and propagate that node before the
+ * entry leaves n, so a reader finds it at one place or the other.
+ */
+static void node_insert(struct vma_tree *t, struct vt_node *n, unsigned pos,
+                        unsigned long key, void *ptr)
+{
+    struct vt_node *pv = n->prev, *nx = n->next;
+    unsigned cnt = n->count;
+
+    if (cnt < VT_FANOUT) {
+        insert_at(n, pos, key, ptr);
+        touched(n);
+    } else if (pos == 0 && has_room(pv)) {
+        insert_at(pv, pv->count, key, ptr);
+        touched(pv);
+    } else if (pos == cnt && has_room(nx)) {
+        insert_at(nx, 0, key, ptr);
+        touched(nx);
+    } else if (has_room(pv)) {
+        insert_at(pv, pv->count, n->key[0], n->slot[0]);
+        propagate(pv);
+        remove_at(n, 0);
+        insert_at(n, pos - 1, key, ptr);
+        touched(n);
+    } else if (has_room(nx)) {
+        /* nx's last key does not change, so its parent already sends readers
+         * looking for the moved entry to n or nx; propagate nx once n, the
+         * base of nx's first gap, is final. */
+        insert_at(nx, 0, n->key[cnt - 1], n->slot[cnt - 1]);
+        remove_at(n, cnt - 1);
+        insert_at(n, pos, key, ptr);
+        touched(n);
+        propagate(nx);
+    } else {
+        split(t, n, pos, key, ptr);
+    }
+}
+
+/* ------------------------------------------------------------ erase */
+
+static void remove_entry(struct vma_tree *t, struct vt_node *n, unsigned pos);
+
+static void shrink_root(struct vma_tree *t)
+{
+    struct vt_node *r = t->root;
+
+    if (r->count == 0) {
+        store_ptr(&t->root, NULL);
+        t->height = 0;
+        node_free_rcu(r);
+        return;
+    }
+    /* A reader already in the old root still finds the child through it. */
+    while (!is_leaf(r) && r->count == 1) {
+        struct vt_node *c = child(r, 0);
+        c->parent = NULL;
+        store_ptr(&t->root, c);
+        t->height--;
+        node_free_rcu(r);
+        r = c;
+    }
+}
+
+/* n is empty, or its entries were moved away: take it out of the tree. */
+static void drop_node(struct vma_tree *t, struct vt_node *n)
+{
+    struct vt_node *p = n->parent, *nx = n->next;
+
+    unlink_node(n);
+    remove_entry(t, p, slot_index(p, n));
+    node_free_rcu(n);
+    /* The leaf after n now follows n's predecessor. */
+    if (nx && is_leaf(nx))
+        propagate(nx);
+}
+
+/*
+ * Move all of right's entries to the end of left, its neighbour, then drop
+ * right.  left and right may have different parents.
+ *
+ *     [a b c] [d e]      ->   [a b c d e] (right unlinked, freed after a
+ *                                          grace period)
+ */
+static void merge_into(struct vma_tree *t, struct vt_node *left, struct vt_node *right)
+{
+    unsigned lc = left->count;
+
+    for (unsigned i = 0; i < right->count; i++)
+        copy_entry(left, lc + i, right, i);
+    store_val(&left->count, lc + right->count);
+    /* Not touched(): right, still linked after left, would get a gap
+     * computed against its own last key.  drop_node fixes the leaf after it. */
+    propagate(left);
+    drop_node(t, right);
+}
+
+static void remove_entry(struct vma_tree *t, struct vt_node *n, unsigned pos)
+{
+    remove_at(n, pos);
+    if (!n->parent) {
+        shrink_root(t);
+        return;
+    }
+    if (n->count == 0) {
+        drop_node(t, n);
+        return;
+    }
+    if (n->count < VT_MERGE_BELOW) {
+        if (n->prev && n->prev->count + n->count <= VT_MERGE_FIT) {
+            merge_into(t, n->prev, n);
+            return;
+        }
+        if (n->next && n->next->count + n->count <= VT_MERGE_FIT) {
+            merge_into(t, n, n->next);
+            return;
+        }
+    }
+    touched(n);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+/*
+ * The leaf and index of the first key > addr.  *idx == leaf->count only when
+ * no key is > addr; then the leaf is the last one.
+ */
+static struct vt_node *descend(const struct vma_tree *t, unsigned long addr, unsigned *idx)
+{
+    struct vt_node *n = t->root;
+    unsigned i;
+
+    if (!n)
+        return NULL;
+    for (;;) {
+        i = node_search(n, addr);
+        if (i >= n->count) {
+            /* Past the last key: only possible at the root; go to the last leaf. */
+            while (!is_leaf(n))
+                n = child(n, n->count - 1);
+            *idx = n->count;
+            return n;
+        }
+        if (is_leaf(n))
+            break;
+        n = child(n, i);
+    }
+    *idx = i;
+    return n;
+}
+
+/* The leaf holding vma, by its (current) vm_end. */
+static struct vt_node *find_slot(const struct vma_tree *t, const struct vma *vma, unsigned *idx)
+{
+    struct vt_node *leaf = descend(t, vma->vm_end - 1, idx);
+
+    VM_BUG_ON(!leaf || *idx >= leaf->count || leaf->slot[*idx] != vma);
+    return leaf;
+}
+
+/*
+ * The hot path (page faults, syscalls): no writer runs, so plain loads, and
+ * the height instead of each node's level.  Below the root the index is
+ * always valid: a parent's key is its child's largest, and it was > addr.
+ */
+struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr)
+{
+    const struct vt_node *n = t->root;
+    unsigned i, h = t->height;
+
+    if (unlikely(!n))
+        return NULL;
+    i = node_search(n, addr);
+    if (unlikely(i >= n->count))
+        return NULL;
+    while (--h) {
+        n = child(n, i);
+        i = node_search(n, addr);
+    }
+    struct vma *v = leaf_vma(n, i);
+    return v->vm_start <= addr ? v : NULL;
+}
+
+struct vma *vt_find(const struct vma_tree *t, unsigned long addr)
+{
+    const struct vt_node *n = t->root;
+    unsigned i, h = t->height;
+
+    if (unlikely(!n))
+        return NULL;
+    i = node_search(n, addr);
+    if (unlikely(i >= n->count))
+        return NULL;
+    while (--h) {
+        n = child(n, i);
+        i = node_search(n, addr);
+    }
+    return leaf_vma(n, i);
+}
+
+/*
+ * Lock-free lookup.  Everything loaded from a node may be stale or mid-change:
+ * counts are clamped to the capacity, NULL slots end the search, and the
+ * walk stops at level 0.  Levels strictly decrease along child pointers (a
+ * node's level never changes while it is reachable, and a node only ever
+ * points to nodes one level down), so the walk ends; the depth bound is a
+ * second guard against a corrupted tree.  acquire on each pointer pairs with
+ * the writer's release, so the node or VMA behind it is initialised.
+ */
+struct vma *vt_lookup_rcu(const struct vma_tree *t, unsigned long addr)
+{
+    const struct vt_node *n = load_ptr(&t->root);
+
+    for (unsigned depth = 0; n && depth < VT_MAX_HEIGHT; depth++) {
+        unsigned level = load_val(&n->level);
+        unsigned cnt = load_val(&n->count);
+        unsigned i = 0;
+
+        if (cnt > VT_FANOUT)
+            cnt = VT_FANOUT;
+        while (i < cnt && load_val(&n->key[i]) <= addr)
+            i++;
+        if (i >= cnt)
+            return NULL;
+        void *p = load_ptr(&n->slot[i]);
+        if (level == 0) {
+            struct vma *v = p;
+            if (v && __atomic_load_n(&v->vm_start, __ATOMIC_RELAXED) <= addr &&
+                addr < __atomic_load_n(&v->vm_end, __ATOMIC_RELAXED))
+                return v;
+            return NULL;
+        }
+        n = p;
+    }
+    return NULL;
+}
+
+struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr)
+{
+    unsigned i;
+    struct vt_node *leaf = descend(t, addr, &i);
+
+    if (!leaf)
+        return NULL;
+    if (i < leaf->count && leaf_vma(leaf, i)->vm_start < addr)
+        return leaf_vma(leaf, i);
+    if (i > 0)
+        return leaf_vma(leaf, i - 1);
+    return leaf->prev ? leaf_vma(leaf->prev, leaf->prev->count - 1) : NULL;
+}
+
+struct vma *vt_first(const struct vma_tree *t)
+{
+    const struct vt_node *n = t->root;
+
+    if (!n)
+        return NULL;
+    while (!is_leaf(n))
+        n = child(n, 0);
+    return leaf_vma(n, 0);
+}
+
+struct vma *vt_last(const struct vma_tree *t)
+{
+    const struct vt_node *n = t->root;
+
+    if (!n)
+        return NULL;
+    while (!is_leaf(n))
+        n = child(n, n->count - 1);
+    return leaf_vma(n, n->count - 1);
+}
+
+/* The next VMA is the first whose end is past this one's end. */
+struct vma *vt_next(const struct vma_tree *t, const struct vma *vma)
+{
+    return vt_find(t, vma->vm_end);
+}
+
+/* The previous VMA is the last that starts before this one. */
+struct vma *vt_prev(const struct vma_tree *t, const struct vma *vma)
+{
+    return vt_find_prev(t, vma->vm_start);
+}
+
+/* ------------------------------------------------------------ changes */
+
+void vt_init(struct vma_tree *t)
+{
+    t->root = NULL;
+    t->height = 0;
+    t->count = 0;
+    t->spare = NULL;
+    t->nr_spare = 0;
+}
+
+static void free_subtree(struct vt_node *n)
+{
+    if (!is_leaf(n))
+        for (unsigned i = 0; i < n->count; i++)
+            free_subtree(child(n, i));
+    free(n);
+}
+
+void vt_destroy(struct vma_tree *t)
+{
+    if (t->root)
+        free_subtree(t->root);
+    while (t->spare) {
+        struct vt_node *s = t->spare;
+        t->spare = s->slot[0];
+        free(s);
+    }
+    vt_init(t);
+}
+
+/*
+ * One insert at height h allocates at most a leaf and h internal nodes (a
+ * split on every level plus a new root).  The height grows by at most one
+ * per VT_FANOUT - 2 inserts: a new root has two children and splits again
+ * only when full, and each insert adds at most one child to it.  Erases
+ * never raise the height.
+ */
+int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
+{
+    unsigned long inners = 0;
+
+    for (unsigned i = 0; i < nr_inserts; i++)
+        inners += t->height + (i + VT_FANOUT - 3) / (VT_FANOUT - 2);
+    if (inners > UINT_MAX)
+        return -ENOMEM;
+    return spare_fill(t, nr_inserts, (unsigned)inners);
+}
+
+int vt_insert(struct vma_tree *t, struct vma *vma)
+{
+    unsigned long key = vma->vm_end;
+    unsigned leaves, inners, pos;
+    struct vt_node *leaf;
+    struct vma *succ;
+
+    VM_BUG_ON(vma->vm_start >= vma->vm_end || vma->vm_end == VT_KEY_NONE);
+    if (!t->root) {
+        if (spare_fill(t, 1, 0))
+            return -ENOMEM;
+        leaf = node_take(t, 0);
+        set_entry(leaf, 0, key, vma);
+        leaf->count = 1;
+        store_ptr(&t->root, leaf);   /* the leaf and the VMA are complete */
+        t->height = 1;
+        t->count = 1;
+        return 0;
+    }
+    if (t->height >= VT_MAX_HEIGHT - 1)
+        return -ENOMEM;              /* unreachable in practice; keeps paths in bounds */
+
+    leaf = descend(t, key, &pos);
+    VM_BUG_ON(pos < leaf->count && leaf_vma(leaf, pos)->vm_start < vma->vm_end);
+    nodes_needed(leaf, &leaves, &inners);
+    if (spare_fill(t, leaves, inners))
+        return -ENOMEM;
+
+    /* The VMA after the new one gets a new gap, wherever it ends up. */
+    succ = pos < leaf->count ? leaf_vma(leaf, pos) : NULL;
+    node_insert(t, leaf, pos, key, vma);
+    t->count++;
+    if (succ) {
+        unsigned i;
+        touched(find_slot(t, succ, &i));
+    }
+    return 0;
+}
+
+void vt_erase(struct vma_tree *t, struct vma *vma)
+{
+    unsigned i;
+    struct vt_node *leaf = find_slot(t, vma, &i);
+    struct vma *succ;
+
+    if (i + 1 < leaf->count)
+        succ = leaf_vma(leaf, i + 1);
+    else
+        succ = leaf->next ? leaf_vma(leaf->next, 0) : NULL;
+    remove_entry(t, leaf, i);
+    t->count--;
+    if (succ)
+        touched(find_slot(t, succ, &i));
+}
+
+/*
+ * The order of the VMAs does not change (the caller guarantees no overlap),
+ * so only one key and two gaps change: this VMA's, and the next one's when
+ * vm_end moves.  vm_start and vm_end are stored atomically because
+ * vt_lookup_rcu reads them without the lock.
+ */
+void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigned long end)
+{
+    unsigned i;
+    struct vt_node *leaf = find_slot(t, vma, &i);
+
+    VM_BUG_ON(start >= end || end == VT_KEY_NONE);
+    __atomic_store_n(&vma->vm_start, start, __ATOMIC_RELAXED);
+    __atomic_store_n(&vma->vm_end, end, __ATOMIC_RELAXED);
+    store_val(&leaf->key[i], end);
+    touched(leaf);
+}
+
+/* ------------------------------------------------------------ gaps */
+
+struct gap_req {
+    unsigned long low, high, length;
+};
+
+#define GAP_NONE ULONG_MAX
+
+/*
+ * Highest gap below n that, clipped to [low, high), holds length bytes; its
+ * clipped end, or GAP_NONE.  lo is the end of the VMA before n's first.
+ * Children are tried right to left; a child is skipped when its largest gap
+ * is too small or all its gaps lie at or above high, and the search stops at
+ * the first child whose gaps all lie at or below low.  Only the children
+ * straddling low or high can be entered in vain, so the cost stays O(log n).
+ */
+static unsigned long topdown(const struct vt_node *n, unsigned long lo, const struct gap_req *r)
+{
+    for (unsigned i = n->count; i-- > 0;) {
+        unsigned long before = i ? n->key[i - 1] : lo;
+        if (before >= r->high)
+            continue;
+        if (is_leaf(n)) {
+            unsigned long start = leaf_vma(n, i)->vm_start;
+            if (start <= r->low)
+                return GAP_NONE;
+            unsigned long gs = max(before, r->low), ge = min(start, r->high);
+            if (ge - gs >= r->length)
+                return ge;
+        } else {
+            if (n->key[i] <= r->low)
+                return GAP_NONE;
+            if (cinner(n)->gap[i] < r->length)
+                continue;
+            unsigned long res = topdown(child(n, i), before, r);
+            if (res != GAP_NONE)
+                return res;
+        }
+    }
+    return GAP_NONE;
+}
+
+/* Lowest such gap; its clipped start, or GAP_NONE.  Mirror of topdown. */
+static unsigned long bottomup(const struct vt_node *n, unsigned long lo, const struct gap_req *r)
+{
+    for (unsigned i = 0; i < n->count; i++) {
+        unsigned long before = i ? n->key[i - 1] : lo;
+        if (before >= r->high)
+            return GAP_NONE;
+        if (is_leaf(n)) {
+            unsigned long start = leaf_vma(n, i)->vm_start;
+            if (start <= r->low)
+                continue;
+            unsigned long gs = max(before, r->low), ge = min(start, r->high);
+            if (ge - gs >= r->length)
+                return gs;
+        } else {
+            if (n->key[i] <= r->low)
+                continue;
+            if (cinner(n)->gap[i] < r->length)
+                continue;
+            unsigned long res = bottomup(child(n, i), before, r);
+            if (res != GAP_NONE)
+                return res;
+        }
+    }
+    return GAP_NONE;
+}
+
+/* Common argument checks; false if no range can fit.  Results must fit a long. */
+static bool gap_args(struct gap_req *r, unsigned long low, unsigned long high, unsigned long length)
+{
+    if (high > (unsigned long)LONG_MAX)
+        high = LONG_MAX;
+    r->low = low;
+    r->high = high;
+    r->length = length;
+    return length && low < high && high - low >= length;
+}
+
+long vt_gap_topdown(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length)
+{
+    struct gap_req r;
+
+    if (!gap_args(&r, low, high, length))
+        return -ENOMEM;
+    if (!t->root)
+        return (long)r.high;
+    /* The free space after the last VMA is the highest of all. */
+    unsigned long end = last_key(t->root);
+    if (end < r.high && r.high - max(end, r.low) >= r.length)
+        return (long)r.high;
+    unsigned long res = topdown(t->root, 0, &r);
+    return res == GAP_NONE ? -ENOMEM : (long)res;
+}
+
+long vt_gap_bottomup(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length)
+{
+    struct gap_req r;
+
+    if (!gap_args(&r, low, high, length))
+        return -ENOMEM;
+    if (!t->root)
+        return (long)r.low;
+    unsigned long res = bottomup(t->root, 0, &r);
+    if (res != GAP_NONE)
+        return (long)res;
+    unsigned long gs = max(last_key(t->root), r.low);
+    if (gs < r.high && r.high - gs >= r.length)
+        return (long)gs;
+    return -ENOMEM;
+}
+
+/* ------------------------------------------------------------ checking */
+
+static size_t subtree_bytes(const struct vt_node *n)
+{
+    if (is_leaf(n))
+        return VT_LEAF_BYTES;
+    size_t b = VT_INNER_BYTES;
+    for (unsigned i = 0; i < n->count; i++)
+        b += subtree_bytes(child(n, i));
+    return b;
+}
+
+size_t vt_node_bytes(const struct vma_tree *t)
+{
+    return t->root ? subtree_bytes(t->root) : 0;
+}
+
+struct vcheck {
+    const struct vt_node *last[VT_MAX_HEIGHT];  /* last node seen per level */
+    unsigned long prev_end;                     /* end of the last VMA seen */
+    unsigned long count;
+};
+
+#define CHECK(cond) do { if (!(cond)) return -__LINE__; } while (0)
+
+/* Check n and below; *maxgap gets n's largest gap. */
+static int check_node(const struct vt_node *n, const struct vt_node *parent,
+                      unsigned level, struct vcheck *c, unsigned long *maxgap)
+{
+    int err;
+
+    CHECK(n->level == level);
+    CHECK(n->parent == parent);
+    CHECK(n->count >= 1 && n->count <= VT_FANOUT);
+    CHECK(parent || is_leaf(n) || n->count >= 2);
+    CHECK(n->prev == c->last[level]);
+    CHECK(!c->last[level] || c->last[level]->next == n);
+    c->last[level] = n;
+    for (unsigned i = 0; i < VT_FANOUT; i++) {
+        if (i >= n->count) {
+            CHECK(n->key[i] == VT_KEY_NONE && n->slot[i] == NULL);
+            continue;
+        }
+        CHECK(n->slot[i] != NULL);
+        CHECK(i == 0 || n->key[i - 1] < n->key[i]);
+    }
+    *maxgap = 0;
+    for (unsigned i = 0; i < n->count; i++) {
+        unsigned long g;
+        if (is_leaf(n)) {
+            const struct vma *v = leaf_vma(n, i);
+            CHECK(v->vm_end == n->key[i]);
+            CHECK(v->vm_start < v->vm_end);
+            CHECK(v->vm_start >= c->prev_end);
+            g = v->vm_start - c->prev_end;
+            c->prev_end = v->vm_end;
+            c->count++;
+        } else {
+            const struct vt_node *ch = child(n, i);
+            if ((err = check_node(ch, n, level - 1, c, &g)))
+                return err;
+            CHECK(n->key[i] == last_key(ch));
+            CHECK(cinner(n)->gap[i] == g);
+        }
+        *maxgap = max(*maxgap, g);
+    }
+    return 0;
+}
+
+int vt_validate(const struct vma_tree *t)
+{
+    struct vcheck c;
+    unsigned long g;
+    int err;
+
+    memset(&c, 0, sizeof(c));
+    if (!t->root) {
+        CHECK(t->height == 0 && t->count == 0);
+        return 0;
+    }
+    CHECK(t->height >= 1 && t->height < VT_MAX_HEIGHT);
+    if ((err = check_node(t->root, NULL, t->height - 1, &c, &g)))
+        return err;
+    for (unsigned l = 0; l < t->height; l++)
+        CHECK(c.last[l] && c.last[l]->next == NULL);
+    CHECK(c.count == t->count);
+    unsigned n = 0;
+    for (const struct vt_node *s = t->spare; s; s = s->slot[0])
+        n++;
+    CHECK(n == t->nr_spare);
+    return 0;
+}
