@@ -186,6 +186,8 @@ static void replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --shared-anon");
     if (o->extra_advice)
         ADD(" --extra-advice");
+    if (o->mlockall && o->mlock != DC_MLOCK_NONE)
+        ADD(" --mlockall");
     if (o->compare_rss)
         ADD(" --rss");
     if (o->window != DEFAULT_WINDOW)
@@ -482,6 +484,20 @@ static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     }
 }
 
+/* Plain MCL_CURRENT faults in every page of the child (its stacks are
+ * megabytes): rare.  ONFAULT and FUTURE cost nothing. */
+static void gen_mlockall(struct gen *g, struct dc_op *op)
+{
+    static const int flags[] = {
+        MCL_FUTURE, MCL_FUTURE, MCL_FUTURE, MCL_CURRENT | MCL_ONFAULT, MCL_CURRENT | MCL_ONFAULT,
+        MCL_FUTURE | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT, MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT,
+    };
+    static const int bad[] = { 0, MCL_ONFAULT, 8, 0x100 | MCL_FUTURE };
+    op->kind = DC_MLOCKALL;
+    unsigned r = (unsigned)rnd(g, 1000);
+    op->flags = r < 30 ? MCL_CURRENT : r < 100 ? PICK(g, bad) : PICK(g, flags);
+}
+
 /* What the op probably did to the window: a guess, only to aim later ops. */
 static void model_update(struct gen *g, const struct dc_op *op)
 {
@@ -515,11 +531,13 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
     g.rng.state = seed;
     g.c = &c;
     bool mlock = c.o.mlock != DC_MLOCK_NONE;
-    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock */
-    static const unsigned w[] = { 28, 12, 20, 18, 7, 7, 8 };
+    bool mlockall = mlock && c.o.mlockall;
+    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall */
+    const unsigned w[] = { 28, 12, 20, 18, mlock ? 7 : 0, mlock ? 7 : 0, mlock ? 8 : 0,
+                           mlockall ? 2 : 0, mlockall ? 2 : 0 };
     unsigned total = 0;
-    for (unsigned k = 0; k < 7; k++)
-        total += (k >= 4 && !mlock) ? 0 : w[k];
+    for (unsigned k = 0; k < sizeof(w) / sizeof(w[0]); k++)
+        total += w[k];
 
     for (unsigned i = 0; i < c.o.ops_per_seq; i++) {
         struct dc_op *op = &ops[i];
@@ -540,7 +558,9 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case 3: gen_madvise(&g, op); break;
         case 4: gen_mlock(&g, op, DC_MLOCK); break;
         case 5: gen_mlock(&g, op, DC_MLOCK2); break;
-        default: gen_mlock(&g, op, DC_MUNLOCK); break;
+        case 6: gen_mlock(&g, op, DC_MUNLOCK); break;
+        case 7: gen_mlockall(&g, op); break;
+        default: op->kind = DC_MUNLOCKALL; break;
         }
         model_update(&g, op);
         if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
@@ -573,6 +593,10 @@ long dc_vmarea_apply(struct mm *mm, const struct dc_op *op)
         return mm_mlock(mm, op->addr, op->len, (unsigned)op->flags);
     case DC_MUNLOCK:
         return mm_munlock(mm, op->addr, op->len);
+    case DC_MLOCKALL:
+        return mm_mlockall(mm, op->flags);
+    case DC_MUNLOCKALL:
+        return mm_munlockall(mm);
     default:
         return -EINVAL;
     }
@@ -600,6 +624,10 @@ static long kernel_apply(const struct dc_op *op)
         return sysret(syscall(SYS_mlock2, op->addr, op->len, op->flags));
     case DC_MUNLOCK:
         return sysret(syscall(SYS_munlock, op->addr, op->len));
+    case DC_MLOCKALL:
+        return sysret(syscall(SYS_mlockall, op->flags));
+    case DC_MUNLOCKALL:
+        return sysret(syscall(SYS_munlockall));
     default:
         return -EINVAL;
     }

@@ -43,6 +43,8 @@ enum dc_op_kind {
     DC_MLOCK,       /* addr len: the mlock syscall */
     DC_MLOCK2,      /* addr len flags: the mlock2 syscall */
     DC_MUNLOCK,     /* addr len */
+    DC_MLOCKALL,    /* flags: MCL_* */
+    DC_MUNLOCKALL,  /* nothing */
     DC_NR_OP_KINDS
 };
 
@@ -51,7 +53,7 @@ struct dc_op {
     unsigned long addr;
     unsigned long len;
     int prot;               /* DC_MMAP, DC_MPROTECT */
-    int flags;              /* DC_MMAP: MAP_*; DC_MLOCK2: MLOCK_* */
+    int flags;              /* DC_MMAP: MAP_*; DC_MLOCK2: MLOCK_*; DC_MLOCKALL: MCL_* */
     int advice;             /* DC_MADVISE */
     unsigned long offset;   /* DC_MMAP */
 };
@@ -223,6 +225,7 @@ struct dc_options {
     enum dc_mlock_mode mlock;
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
+    bool mlockall;              /* also mlockall and munlockall (not with DC_MLOCK_NONE) */
     /* comparison */
     bool compare_rss;           /* compare Rss: and Locked: too */
     unsigned timeout_seconds;   /* per side per sequence; 0: 20 */

@@ -30,6 +30,10 @@
  *      0), or a start inside the window: like mprotect they stop at a hole.
  *      mlock of a huge length also meets RLIMIT_MEMLOCK, so only with
  *      CAP_IPC_LOCK.
+ *  mlockall, munlockall: they change every VMA of the process, but only
+ *      lock or unlock: nothing is unmapped or zapped.  Whether they succeed
+ *      depends on the process's other mappings only through RLIMIT_MEMLOCK,
+ *      so mlockall needs CAP_IPC_LOCK too.
  *
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
@@ -129,6 +133,12 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
             return false;
         return op->kind == DC_MUNLOCK || mlock_unlimited;
     }
+    case DC_MLOCKALL:
+        /* Changes flags and populates the whole process, but takes nothing
+         * away; the program locked in memory runs on. */
+        return mlock_unlimited || !(op->flags & (MCL_CURRENT | MCL_FUTURE));
+    case DC_MUNLOCKALL:
+        return true;
     default:
         return false;
     }

@@ -101,7 +101,12 @@ static const struct name_val errnos[] = {
 static const char *const op_names[DC_NR_OP_KINDS] = {
     [DC_MMAP] = "mmap", [DC_MUNMAP] = "munmap", [DC_MPROTECT] = "mprotect",
     [DC_MADVISE] = "madvise", [DC_MLOCK] = "mlock", [DC_MLOCK2] = "mlock2",
-    [DC_MUNLOCK] = "munlock",
+    [DC_MUNLOCK] = "munlock", [DC_MLOCKALL] = "mlockall", [DC_MUNLOCKALL] = "munlockall",
+};
+
+static const struct name_val mcl_flags[] = {
+    { "current", MCL_CURRENT }, { "future", MCL_FUTURE }, { "onfault", MCL_ONFAULT },
+    { NULL, 0 },
 };
 
 const char *dc_op_name(enum dc_op_kind kind)
@@ -222,6 +227,19 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
     if (size)
         buf[0] = '\0';
     put(&o, "%s", dc_op_word(op));
+    if (op->kind == DC_MLOCKALL) {
+        unsigned rest = (unsigned)op->flags;
+        for (const struct name_val *f = mcl_flags; f->name; f++)
+            if (rest & (unsigned)f->val) {
+                put(&o, " %s", f->name);
+                rest &= ~(unsigned)f->val;
+            }
+        if (rest || !op->flags)
+            put(&o, " 0x%x", rest);
+        return (int)o.len;
+    }
+    if (op->kind == DC_MUNLOCKALL)
+        return (int)o.len;
     put(&o, " 0x%lx ", op->addr);
     put_len(&o, op->len);
     switch (op->kind) {
@@ -443,7 +461,8 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         { "mmap", DC_MMAP, 4, 23 }, { "munmap", DC_MUNMAP, 3, 3 },
         { "mprotect", DC_MPROTECT, 4, 4 }, { "madvise", DC_MADVISE, 4, 4 },
         { "mlock", DC_MLOCK, 3, 4 }, { "mlock2", DC_MLOCK2, 4, 4 },
-        { "munlock", DC_MUNLOCK, 3, 3 },
+        { "munlock", DC_MUNLOCK, 3, 3 }, { "mlockall", DC_MLOCKALL, 2, 5 },
+        { "munlockall", DC_MUNLOCKALL, 1, 1 },
     };
     int k;
     for (k = 0; k < (int)(sizeof(syn) / sizeof(syn[0])); k++)
@@ -462,8 +481,26 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             [DC_MLOCK] = "mlock ADDR LEN [onfault]",
             [DC_MLOCK2] = "mlock2 ADDR LEN FLAGS",
             [DC_MUNLOCK] = "munlock ADDR LEN",
+            [DC_MLOCKALL] = "mlockall FLAG... (current, future, onfault, or a number)",
+            [DC_MUNLOCKALL] = "munlockall",
         };
         return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
+    }
+    if (op->kind == DC_MUNLOCKALL)
+        return 1;
+    if (op->kind == DC_MLOCKALL) {
+        for (int i = 1; i < n; i++) {
+            long v;
+            unsigned long num;
+            if (lookup_val(mcl_flags, t[i].s, t[i].len, "MCL_", &v))
+                op->flags |= (int)v;
+            else if (parse_number(t[i], &num) && num <= 0xffffffffUL)
+                op->flags |= (int)(unsigned)num;
+            else
+                return errf(err, errsize, "mlockall: bad flag '" TOKFMT "' (current, future, onfault "
+                            "or a number)", TOKARG(t[i]));
+        }
+        return 1;
     }
     if (!parse_number(t[1], &op->addr))
         return errf(err, errsize, "bad address '" TOKFMT "'", TOKARG(t[1]));

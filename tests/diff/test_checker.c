@@ -61,6 +61,7 @@ static void test_kernel_vs_kernel_matches(void **state)
     o.kernel_vs_kernel = true;
     o.shared_anon = true;
     o.extra_advice = true;
+    o.mlockall = true;
     struct dc_result r;
     int rc = dc_run(&o, &r);
     if (rc != 0) {
@@ -377,6 +378,11 @@ static void test_script_lines(void **state)
     assert_int_equal(op.kind, DC_MLOCK);
     assert_int_equal(dc_parse_line("munlock 0x1000 4097", &op, err, sizeof(err)), 1);
     assert_int_equal(op.len, 4097);
+    assert_int_equal(dc_parse_line("mlockall current MCL_ONFAULT", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MLOCKALL);
+    assert_int_equal(op.flags, MCL_CURRENT | MCL_ONFAULT);
+    assert_int_equal(dc_parse_line("munlockall", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MUNLOCKALL);
 
     static const char *const bad[] = {
         "mmapp 0x1000 4k rw- private",           /* unknown op */
@@ -389,6 +395,8 @@ static void test_script_lines(void **state)
         "madvise 0x1000 4k sometimes",            /* unknown advice */
         "mlock 0x1000 4k now",                    /* not onfault */
         "mprotect 0x1000 4k r--|",                /* dangling | */
+        "munlockall 0x1000",                      /* takes nothing */
+        "mlockall sometimes",                     /* unknown flag */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -444,6 +452,7 @@ static void test_generated_ops_round_trip(void **state)
     o.ops_per_seq = 50;
     o.shared_anon = true;
     o.extra_advice = true;
+    o.mlockall = true;
     o.mlock = DC_MLOCK_FULL;
     static struct dc_op ops[DC_MAX_OPS];
     for (uint64_t seed = 0; seed < 400; seed++) {

@@ -4,8 +4,11 @@
  * by the host kernel and by vmarea, must agree on every return value and on
  * the VMAs they leave (tools/diffcheck.h).
  *
- * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs another
- * 10,000 (VMAREA_SEQUENCES=N another count).  A failure prints each kind of
+ * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS and
+ * mlockall/munlockall.
+ *
+ * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs other
+ * sequences (VMAREA_SEQUENCES=N another count).  A failure prints each kind of
  * mismatch with its first seed, and the full report of the first ones;
  * `vmarea check --seed SEED --sequences 1` replays one.
  */
@@ -37,21 +40,16 @@ static unsigned long env_number(const char *name, unsigned long dflt)
     return v;
 }
 
-static void test_random_sequences(void **state)
+static void run(struct dc_options *o)
 {
-    (void)state;
-    struct dc_options o = { 0 };
-    o.seed = env_number("VMAREA_SEED", DEFAULT_SEED);
-    o.sequences = env_number("VMAREA_SEQUENCES", 10000);
-    o.ops_per_seq = 20;
-    o.max_reports = 3;
-    o.progress = stderr;
+    o->max_reports = 3;
+    o->progress = stderr;
 
     struct dc_result r;
-    int rc = dc_run(&o, &r);
-    print_message("%s: seed 0x%llx: %lu sequences, %lu ops, %lu mismatches (%lu crashes) in %.1f s\n",
-                  r.kernel, (unsigned long long)o.seed, r.sequences, r.operations, r.mismatches,
-                  r.crashes, r.seconds);
+    int rc = dc_run(o, &r);
+    print_message("%s: seed 0x%llx: %lu sequences, %lu ops (%lu failed on Linux), %lu mismatches "
+                  "(%lu crashes) in %.1f s\n", r.kernel, (unsigned long long)o->seed, r.sequences,
+                  r.operations, r.failed, r.mismatches, r.crashes, r.seconds);
     if (rc < 0)
         fail_msg("the checker could not run: %s", r.error);
     if (rc > 0) {
@@ -69,10 +67,36 @@ static void test_random_sequences(void **state)
     assert_int_equal(mismatches, 0);
 }
 
+/* The brief's mix: anonymous private mappings, every flag and error path. */
+static void test_random_sequences(void **state)
+{
+    (void)state;
+    struct dc_options o = { 0 };
+    o.seed = env_number("VMAREA_SEED", DEFAULT_SEED);
+    o.sequences = env_number("VMAREA_SEQUENCES", 10000);
+    o.ops_per_seq = 20;
+    run(&o);
+}
+
+/* Fewer, longer sequences that also map MAP_SHARED|MAP_ANONYMOUS and call
+ * mlockall/munlockall. */
+static void test_random_sequences_extended(void **state)
+{
+    (void)state;
+    struct dc_options o = { 0 };
+    o.seed = env_number("VMAREA_SEED", DEFAULT_SEED) ^ 0xe27e;
+    o.sequences = env_number("VMAREA_SEQUENCES", 10000) / 5 + 1;
+    o.ops_per_seq = 50;
+    o.shared_anon = true;
+    o.mlockall = true;
+    run(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sequences),
+        cmocka_unit_test(test_random_sequences_extended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
