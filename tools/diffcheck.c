@@ -72,7 +72,10 @@
 #define PAGE 4096UL
 #define TASK_SIZE 0x7ffffffff000UL
 
-#define DEFAULT_WINDOW      0x100000000000UL
+/* 32 TiB: below a PIE program (0x55..), the heap and mmap_base (0x7f..), and
+ * clear of AddressSanitizer's shadow (up to 0x10007fff8000) and allocator
+ * (0x600000000000), so sanitizer builds can run the checker too. */
+#define DEFAULT_WINDOW      0x200000000000UL
 #define DEFAULT_PAGES       64
 #define DEFAULT_MARGIN      16
 #define DEFAULT_SEQUENCES   10000
@@ -484,8 +487,7 @@ static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     }
 }
 
-/* Plain MCL_CURRENT faults in every page of the child (its stacks are
- * megabytes): rare.  ONFAULT and FUTURE cost nothing. */
+/* Never MCL_CURRENT without MCL_ONFAULT: see dc_op_safe. */
 static void gen_mlockall(struct gen *g, struct dc_op *op)
 {
     static const int flags[] = {
@@ -494,8 +496,7 @@ static void gen_mlockall(struct gen *g, struct dc_op *op)
     };
     static const int bad[] = { 0, MCL_ONFAULT, 8, 0x100 | MCL_FUTURE };
     op->kind = DC_MLOCKALL;
-    unsigned r = (unsigned)rnd(g, 1000);
-    op->flags = r < 30 ? MCL_CURRENT : r < 100 ? PICK(g, bad) : PICK(g, flags);
+    op->flags = chance(g, 100) ? PICK(g, bad) : PICK(g, flags);
 }
 
 /* What the op probably did to the window: a guess, only to aim later ops. */

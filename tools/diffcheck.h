@@ -219,7 +219,7 @@ struct dc_options {
     unsigned max_reports;       /* mismatches kept with a full report; 0: 1 */
     unsigned long stop_after;   /* stop after this many mismatching sequences; 0: never */
     /* generator */
-    unsigned long window;       /* window base; 0: 0x100000000000 */
+    unsigned long window;       /* window base; 0: 0x200000000000 */
     unsigned window_pages;      /* 0: 64 */
     unsigned margin_pages;      /* free pages compared on each side; 0: 16 */
     enum dc_mlock_mode mlock;

@@ -33,7 +33,9 @@
  *  mlockall, munlockall: they change every VMA of the process, but only
  *      lock or unlock: nothing is unmapped or zapped.  Whether they succeed
  *      depends on the process's other mappings only through RLIMIT_MEMLOCK,
- *      so mlockall needs CAP_IPC_LOCK too.
+ *      so mlockall needs CAP_IPC_LOCK too.  But MCL_CURRENT without
+ *      MCL_ONFAULT faults in every page of the process, and a process may
+ *      have terabytes reserved (AddressSanitizer's shadow): never that.
  *
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
@@ -134,9 +136,11 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
         return op->kind == DC_MUNLOCK || mlock_unlimited;
     }
     case DC_MLOCKALL:
-        /* Changes flags and populates the whole process, but takes nothing
-         * away; the program locked in memory runs on. */
-        return mlock_unlimited || !(op->flags & (MCL_CURRENT | MCL_FUTURE));
+        if (!(op->flags & (MCL_CURRENT | MCL_FUTURE)) || (op->flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)))
+            return true;    /* EINVAL */
+        if ((op->flags & MCL_CURRENT) && !(op->flags & MCL_ONFAULT))
+            return false;
+        return mlock_unlimited;
     case DC_MUNLOCKALL:
         return true;
     default:
