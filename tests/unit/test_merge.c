@@ -2407,7 +2407,11 @@ static int group_setup(void **state)
     }
     munmap(p, 2 * PG);
 
+    /* A read-write host file for file_pgoff_contiguity; a memfd if /tmp
+     * cannot give an unnamed one. */
     g_fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+    if (g_fd < 0)
+        g_fd = memfd_create("test_merge", 0);
     if (g_fd < 0 || ftruncate(g_fd, 64 * PG))
         return -1;
     return 0;
