@@ -24,7 +24,7 @@
  *
  * The wire format child -> parent is a stream of records, native byte order:
  *   'R' int64 ret                      one per op, in order
- *   'L' uint32 n, uint32 truncated, n * struct dc_vma
+ *   'L' uint32 n, uint32 truncated, uint32 outside, n * struct dc_vma
  *                                      a layout: after every op (replay), or
  *                                      once after the last op
  *   'E' char msg[160]                  the side could not run; stop
@@ -752,8 +752,14 @@ static void child_snapshot(struct child *ch)
         vmarea_snapshot(ch);
     else
         kernel_snapshot(ch);
-    const struct dc_layout *l = &ch->s->layout;
-    uint32_t hdr[2] = { l->n, l->truncated };
+    struct dc_layout *l = &ch->s->layout;
+    /* The vmarea mm holds nothing but what the ops mapped in the window (a
+     * mapping that lands elsewhere is unmapped at once), so any VMA outside
+     * the view is a bug.  The process on the kernel side has its program
+     * out there, and reads only as far as the view: it counts none. */
+    if (!ch->vmarea)
+        l->outside = 0;
+    uint32_t hdr[3] = { l->n, l->truncated, l->outside };
     child_tag(ch, 'L');
     child_put(ch, hdr, sizeof(hdr));
     child_put(ch, l->v, l->n * sizeof(l->v[0]));
@@ -971,11 +977,11 @@ static bool decode(struct side_out *o, const char *b, size_t len)
             break;
         }
         case 'L': {
-            uint32_t hdr[2];
-            if (len - i < 8)
+            uint32_t hdr[3];
+            if (len - i < 12)
                 return false;
-            memcpy(hdr, b + i, 8);
-            i += 8;
+            memcpy(hdr, b + i, 12);
+            i += 12;
             if (hdr[0] > DC_MAX_VMAS || len - i < hdr[0] * sizeof(struct dc_vma))
                 return false;
             struct dc_layout *l = next_layout(o);
@@ -983,6 +989,7 @@ static bool decode(struct side_out *o, const char *b, size_t len)
                 return false;
             l->n = hdr[0];
             l->truncated = hdr[1];
+            l->outside = hdr[2];
             memcpy(l->v, b + i, hdr[0] * sizeof(struct dc_vma));
             i += hdr[0] * sizeof(struct dc_vma);
             break;
@@ -1101,7 +1108,7 @@ static void diff_words(unsigned d, char *buf, size_t size)
     static const struct { unsigned bit; const char *word; } words[] = {
         { DC_DIFF_COUNT, "VMA count" }, { DC_DIFF_BOUNDS, "bounds" }, { DC_DIFF_PERMS, "perms" },
         { DC_DIFF_FLAGS, "VmFlags" }, { DC_DIFF_OFFSET, "offset" }, { DC_DIFF_NAME, "name" },
-        { DC_DIFF_RSS, "Rss/Locked" },
+        { DC_DIFF_RSS, "Rss/Locked" }, { DC_DIFF_OUTSIDE, "VMAs outside the window" },
     };
     size_t n = 0;
     buf[0] = '\0';

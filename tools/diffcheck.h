@@ -112,6 +112,8 @@ struct dc_vma {
 struct dc_layout {
     unsigned n;
     bool truncated;                 /* more than DC_MAX_VMAS, or a field too long */
+    unsigned outside;               /* VMAs seen outside [lo, hi) (all of them only if
+                                       the text was read to the end) */
     struct dc_vma v[DC_MAX_VMAS];
 };
 
@@ -148,6 +150,7 @@ enum dc_vma_diff {
     DC_DIFF_OFFSET = 1 << 4,
     DC_DIFF_NAME = 1 << 5,
     DC_DIFF_RSS = 1 << 6,       /* Rss or Locked, only when asked for */
+    DC_DIFF_OUTSIDE = 1 << 7,   /* VMAs outside the view */
 };
 /* Bitmask of dc_vma_diff: how a differs from b. */
 unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_rss);

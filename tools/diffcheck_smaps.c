@@ -94,8 +94,10 @@ static void header_line(struct dc_smaps_parser *p, const char *s, const char *en
 
     if (start >= p->hi)
         p->past = true;
-    if (!(start < p->hi && vend > p->lo))
+    if (!(start < p->hi && vend > p->lo)) {
+        p->out->outside++;
         return;
+    }
     struct dc_layout *l = p->out;
     if (l->n >= DC_MAX_VMAS) {
         l->truncated = true;
@@ -169,6 +171,7 @@ void dc_smaps_begin(struct dc_smaps_parser *p, unsigned long lo, unsigned long h
     p->carry_len = 0;
     out->n = 0;
     out->truncated = false;
+    out->outside = 0;
 }
 
 void dc_smaps_feed(struct dc_smaps_parser *p, const char *buf, size_t len)
@@ -238,6 +241,8 @@ unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b,
     unsigned d = 0;
     if (a->n != b->n)
         d |= DC_DIFF_COUNT;
+    if (a->outside != b->outside)
+        d |= DC_DIFF_OUTSIDE;
     unsigned n = a->n < b->n ? a->n : b->n;
     for (unsigned i = 0; i < n; i++)
         d |= vma_compare(&a->v[i], &b->v[i], compare_rss);
@@ -270,4 +275,6 @@ void dc_layout_print(FILE *out, const struct dc_layout *l, const struct dc_layou
     }
     if (l->truncated)
         fprintf(out, "%s  (truncated)\n", indent);
+    if (l->outside)
+        fprintf(out, "%s  (and %u VMAs outside the view)\n", indent, l->outside);
 }

@@ -165,6 +165,30 @@ static void test_wrong_vmarea_layout_found(void **state)
     dc_result_free(&r);
 }
 
+/* A VMA the vmarea side leaves far from the window is found too. */
+static long stray_vma(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                      const struct dc_op *op, long ret)
+{
+    (void)arg; (void)seed; (void)op;
+    if (mm && index == 4)
+        mm_mmap(mm, 0x300000000000UL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+    return ret;
+}
+
+static void test_stray_vmarea_vma_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.perturb = stray_vma;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    assert_int_equal(r.mismatches, 1);
+    assert_true(r.reports[0].first_op >= 0 && r.reports[0].first_op <= 4);
+    if (r.reports[0].first_op == 4)
+        assert_non_null(strstr(r.reports[0].category, "outside the window"));
+    dc_result_free(&r);
+}
+
 /* --------------------------------------------------- a side dies or hangs */
 
 static long crash(void *arg, struct mm *mm, uint64_t seed, unsigned index,
@@ -550,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_wrong_return_value_found),
         cmocka_unit_test(test_wrong_layout_found),
         cmocka_unit_test(test_wrong_vmarea_layout_found),
+        cmocka_unit_test(test_stray_vmarea_vma_found),
         cmocka_unit_test(test_crash_reported),
         cmocka_unit_test(test_hang_reported),
         cmocka_unit_test(test_reports_are_the_lowest_seeds),
