@@ -45,6 +45,7 @@ enum dc_op_kind {
     DC_MUNLOCK,     /* addr len */
     DC_MLOCKALL,    /* flags: MCL_* */
     DC_MUNLOCKALL,  /* nothing */
+    DC_MREMAP,      /* addr len(old) new_len flags(MREMAP_*) new_addr */
     DC_NR_OP_KINDS
 };
 
@@ -56,10 +57,12 @@ struct dc_op {
     int flags;              /* DC_MMAP: MAP_*; DC_MLOCK2: MLOCK_*; DC_MLOCKALL: MCL_* */
     int advice;             /* DC_MADVISE */
     unsigned long offset;   /* DC_MMAP */
+    unsigned long new_len;  /* DC_MREMAP */
+    unsigned long new_addr; /* DC_MREMAP */
 };
 
 /*
- * A successful mmap whose address lies outside the compared view (a hint the
+ * A successful mmap (or mremap) whose address lies outside the compared view (a hint the
  * kernel did not take, or no hint) returns this instead of the address: the
  * two address spaces differ outside the window, so where such a mapping
  * lands is not comparable.  The checker unmaps it at once on both sides.
@@ -229,6 +232,7 @@ struct dc_options {
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (not with DC_MLOCK_NONE) */
+    bool mremap;                /* also mremap (vmarea: -ENOSYS until mm_mremap links) */
     /* comparison */
     bool compare_rss;           /* compare Rss: and Locked: too */
     unsigned timeout_seconds;   /* per side per sequence; 0: 20 */

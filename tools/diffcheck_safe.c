@@ -37,6 +37,15 @@
  *      MCL_ONFAULT faults in every page of the process, and a process may
  *      have terabytes reserved (AddressSanitizer's shadow): never that.
  *
+ *  mremap: invalid flags, an unaligned address, a new length of 0 or beyond
+ *      TASK_SIZE (EINVAL first).  Otherwise the old range inside the window
+ *      (shrinking unmaps its tail, moving unmaps all of it, whatever VMAs it
+ *      spans); with MREMAP_FIXED the new range inside the window (it is
+ *      unmapped first); without it, addr + new length inside the window, so
+ *      that growing in place meets the same free space on both sides (the
+ *      child's program lies beyond); a move without MREMAP_FIXED lands
+ *      where get_unmapped_area puts it, outside: DC_RET_ELSEWHERE.
+ *
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
  */
@@ -49,6 +58,15 @@
 #endif
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
 #endif
 
 #define PAGE 4096UL
@@ -143,6 +161,20 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
         return mlock_unlimited;
     case DC_MUNLOCKALL:
         return true;
+    case DC_MREMAP: {
+        unsigned long oldl = page_align(op->len), newl = page_align(op->new_len);
+        if (op->flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+            return true;
+        if ((op->flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && !(op->flags & MREMAP_MAYMOVE))
+            return true;
+        if (a & (PAGE - 1) || newl == 0 || newl > TASK_SIZE || op->new_len > TASK_SIZE)
+            return true;
+        if (op->len > TASK_SIZE || !inside(a, oldl, lo, hi))
+            return false;
+        if (op->flags & MREMAP_FIXED)
+            return (op->new_addr & (PAGE - 1)) || inside(op->new_addr, newl, lo, hi);
+        return inside(a, newl, lo, hi);
+    }
     default:
         return false;
     }

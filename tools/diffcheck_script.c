@@ -32,6 +32,15 @@
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
 #endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #ifndef PROT_SEM
 #define PROT_SEM 0x8
 #endif
@@ -102,6 +111,12 @@ static const char *const op_names[DC_NR_OP_KINDS] = {
     [DC_MMAP] = "mmap", [DC_MUNMAP] = "munmap", [DC_MPROTECT] = "mprotect",
     [DC_MADVISE] = "madvise", [DC_MLOCK] = "mlock", [DC_MLOCK2] = "mlock2",
     [DC_MUNLOCK] = "munlock", [DC_MLOCKALL] = "mlockall", [DC_MUNLOCKALL] = "munlockall",
+    [DC_MREMAP] = "mremap",
+};
+
+static const struct name_val mremap_flags[] = {
+    { "maymove", MREMAP_MAYMOVE }, { "fixed", MREMAP_FIXED }, { "dontunmap", MREMAP_DONTUNMAP },
+    { NULL, 0 },
 };
 
 static const struct name_val mcl_flags[] = {
@@ -269,6 +284,21 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         else
             put(&o, " 0x%x", (unsigned)op->flags);
         break;
+    case DC_MREMAP: {
+        unsigned rest = (unsigned)op->flags;
+        put(&o, " ");
+        put_len(&o, op->new_len);
+        for (const struct name_val *f = mremap_flags; f->name; f++)
+            if (rest & (unsigned)f->val) {
+                put(&o, " %s", f->name);
+                rest &= ~(unsigned)f->val;
+            }
+        if (rest)
+            put(&o, " 0x%x", rest);
+        if (op->new_addr)
+            put(&o, " to=0x%lx", op->new_addr);
+        break;
+    }
     default:
         break;
     }
@@ -279,9 +309,10 @@ int dc_format_ret(char *buf, size_t size, const struct dc_op *op, long ret)
 {
     if (ret < 0 && ret > -4096)
         return snprintf(buf, size, "-%s", dc_errno_name((int)-ret));
-    if (op->kind == DC_MMAP && ret == DC_RET_ELSEWHERE)
+    bool addr = op->kind == DC_MMAP || op->kind == DC_MREMAP;
+    if (addr && ret == DC_RET_ELSEWHERE)
         return snprintf(buf, size, "elsewhere");
-    if (op->kind == DC_MMAP)
+    if (addr)
         return snprintf(buf, size, "0x%lx", (unsigned long)ret);
     return snprintf(buf, size, "%ld", ret);
 }
@@ -421,6 +452,42 @@ static bool parse_prot(struct tok t, int *out)
     return true;
 }
 
+/* Names from tables (NULL-terminated list) or numbers, joined by '|', OR-ed
+ * into *flags.  False, with the offending word in *bad, on a word it does
+ * not know. */
+static bool parse_flag_words(struct tok t, const struct name_val *const *tables, const char *prefix,
+                             int *flags, struct tok *bad)
+{
+    size_t a = 0;
+    while (a < t.len) {
+        size_t b = a;
+        while (b < t.len && t.s[b] != '|')
+            b++;
+        const char *w = t.s + a;
+        size_t wl = b - a;
+        long v;
+        unsigned long num;
+        bool ok = false;
+        for (const struct name_val *const *tb = tables; *tb && !ok && wl; tb++)
+            ok = lookup_val(*tb, w, wl, prefix, &v);
+        if (ok)
+            *flags |= (int)v;
+        else if (wl && isdigit((unsigned char)w[0]) && parse_number((struct tok){ w, wl }, &num) &&
+                 num <= 0xffffffffUL)
+            *flags |= (int)(unsigned)num;
+        else {
+            *bad = (struct tok){ w, wl };
+            return false;
+        }
+        a = b + 1;
+        if (b < t.len && a == t.len) {
+            *bad = t;   /* trailing '|' */
+            return false;
+        }
+    }
+    return true;
+}
+
 static int tokenize(const char *line, struct tok *toks, int max)
 {
     int n = 0;
@@ -462,7 +529,7 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         { "mprotect", DC_MPROTECT, 4, 4 }, { "madvise", DC_MADVISE, 4, 4 },
         { "mlock", DC_MLOCK, 3, 4 }, { "mlock2", DC_MLOCK2, 4, 4 },
         { "munlock", DC_MUNLOCK, 3, 3 }, { "mlockall", DC_MLOCKALL, 2, 5 },
-        { "munlockall", DC_MUNLOCKALL, 1, 1 },
+        { "munlockall", DC_MUNLOCKALL, 1, 1 }, { "mremap", DC_MREMAP, 4, 8 },
     };
     int k;
     for (k = 0; k < (int)(sizeof(syn) / sizeof(syn[0])); k++)
@@ -470,7 +537,8 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             break;
     if (k == (int)(sizeof(syn) / sizeof(syn[0])))
         return errf(err, errsize, "unknown operation '" TOKFMT "' (expected mmap, munmap, "
-                    "mprotect, madvise, mlock, mlock2 or munlock)", TOKARG(t[0]));
+                    "mprotect, madvise, mlock, mlock2, munlock, mlockall, munlockall or mremap)",
+                    TOKARG(t[0]));
     op->kind = syn[k].kind;
     if (n < syn[k].min || n > syn[k].max) {
         static const char *const usage[DC_NR_OP_KINDS] = {
@@ -483,22 +551,19 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             [DC_MUNLOCK] = "munlock ADDR LEN",
             [DC_MLOCKALL] = "mlockall FLAG... (current, future, onfault, or a number)",
             [DC_MUNLOCKALL] = "munlockall",
+            [DC_MREMAP] = "mremap ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]",
         };
         return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
     }
     if (op->kind == DC_MUNLOCKALL)
         return 1;
     if (op->kind == DC_MLOCKALL) {
+        static const struct name_val *const tables[] = { mcl_flags, NULL };
         for (int i = 1; i < n; i++) {
-            long v;
-            unsigned long num;
-            if (lookup_val(mcl_flags, t[i].s, t[i].len, "MCL_", &v))
-                op->flags |= (int)v;
-            else if (parse_number(t[i], &num) && num <= 0xffffffffUL)
-                op->flags |= (int)(unsigned)num;
-            else
+            struct tok bad;
+            if (!parse_flag_words(t[i], tables, "MCL_", &op->flags, &bad))
                 return errf(err, errsize, "mlockall: bad flag '" TOKFMT "' (current, future, onfault "
-                            "or a number)", TOKARG(t[i]));
+                            "or a number)", TOKARG(bad));
         }
         return 1;
     }
@@ -515,7 +580,6 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
                         TOKARG(t[3]));
         for (int i = 4; i < n; i++) {
             /* each flag word may itself be a|b|c */
-            size_t a = 0;
             if (t[i].len > 4 && strncasecmp(t[i].s, "off=", 4) == 0) {
                 if (!parse_number((struct tok){ t[i].s + 4, t[i].len - 4 }, &op->offset))
                     return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
@@ -526,26 +590,10 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
                     return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
                 continue;
             }
-            while (a < t[i].len) {
-                size_t b = a;
-                while (b < t[i].len && t[i].s[b] != '|')
-                    b++;
-                long v;
-                unsigned long num;
-                const char *w = t[i].s + a;
-                size_t wl = b - a;
-                if (wl && (lookup_val(map_types, w, wl, "MAP_", &v) ||
-                           lookup_val(map_flags, w, wl, "MAP_", &v) ||
-                           lookup_val(map_aliases, w, wl, "MAP_", &v))) {
-                    op->flags |= (int)v;
-                } else if (wl && isdigit((unsigned char)w[0]) &&
-                           parse_number((struct tok){ w, wl }, &num) && num <= 0xffffffffUL) {
-                    op->flags |= (int)(unsigned)num;
-                } else {
-                    return errf(err, errsize, "unknown mmap flag '%.*s'", (int)wl, w);
-                }
-                a = b + 1;
-            }
+            static const struct name_val *const tables[] = { map_types, map_flags, map_aliases, NULL };
+            struct tok bad;
+            if (!parse_flag_words(t[i], tables, "MAP_", &op->flags, &bad))
+                return errf(err, errsize, "unknown mmap flag '" TOKFMT "'", TOKARG(bad));
         }
         break;
     case DC_MADVISE: {
@@ -565,6 +613,21 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
                 return errf(err, errsize, "mlock: expected 'onfault', not '" TOKFMT "'", TOKARG(t[3]));
             op->kind = DC_MLOCK2;
             op->flags = MLOCK_ONFAULT;
+        }
+        break;
+    case DC_MREMAP:
+        if (!parse_number(t[3], &op->new_len))
+            return errf(err, errsize, "bad new length '" TOKFMT "'", TOKARG(t[3]));
+        for (int i = 4; i < n; i++) {
+            static const struct name_val *const tables[] = { mremap_flags, NULL };
+            struct tok bad;
+            if (t[i].len > 3 && strncasecmp(t[i].s, "to=", 3) == 0) {
+                if (!parse_number((struct tok){ t[i].s + 3, t[i].len - 3 }, &op->new_addr))
+                    return errf(err, errsize, "bad new address '" TOKFMT "'", TOKARG(t[i]));
+            } else if (!parse_flag_words(t[i], tables, "MREMAP_", &op->flags, &bad)) {
+                return errf(err, errsize, "mremap: bad flag '" TOKFMT "' (maymove, fixed, dontunmap, "
+                            "a number, or to=NEW_ADDR)", TOKARG(bad));
+            }
         }
         break;
     case DC_MLOCK2: {

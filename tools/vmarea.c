@@ -47,6 +47,7 @@ static void usage(FILE *f)
 "  --shared-anon     also map MAP_SHARED|MAP_ANONYMOUS\n"
 "  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
 "  --mlockall        also mlockall and munlockall\n"
+"  --mremap          also mremap\n"
 "  --rss             compare Rss and Locked too\n"
 "  --window ADDR, --window-pages N, --margin-pages N\n"
 "                    where the ops run (default 0x200000000000, 64 pages, 16 free pages\n"
@@ -112,7 +113,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 static int cmd_check(int argc, char **argv)
 {
     enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
-           O_EXTRA, O_MLOCKALL, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
+           O_EXTRA, O_MLOCKALL, O_MREMAP, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
     static const struct option longopts[] = {
         { "sequences", required_argument, NULL, O_SEQ },
         { "seed", required_argument, NULL, O_SEED },
@@ -125,6 +126,7 @@ static int cmd_check(int argc, char **argv)
         { "shared-anon", no_argument, NULL, O_SHARED },
         { "extra-advice", no_argument, NULL, O_EXTRA },
         { "mlockall", no_argument, NULL, O_MLOCKALL },
+        { "mremap", no_argument, NULL, O_MREMAP },
         { "rss", no_argument, NULL, O_RSS },
         { "window", required_argument, NULL, O_WINDOW },
         { "window-pages", required_argument, NULL, O_WPAGES },
@@ -199,6 +201,9 @@ static int cmd_check(int argc, char **argv)
             break;
         case O_MLOCKALL:
             o.mlockall = true;
+            break;
+        case O_MREMAP:
+            o.mremap = true;
             break;
         case O_RSS:
             o.compare_rss = true;

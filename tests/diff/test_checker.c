@@ -409,6 +409,13 @@ static void test_script_lines(void **state)
     assert_int_equal(op.flags, MCL_CURRENT | MCL_ONFAULT);
     assert_int_equal(dc_parse_line("munlockall", &op, err, sizeof(err)), 1);
     assert_int_equal(op.kind, DC_MUNLOCKALL);
+    assert_int_equal(dc_parse_line("mremap 0x2000 4k 8k maymove|fixed to=0x9000", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_MREMAP);
+    assert_int_equal(op.addr, 0x2000);
+    assert_int_equal(op.len, 4096);
+    assert_int_equal(op.new_len, 8192);
+    assert_int_equal(op.flags, MREMAP_MAYMOVE | MREMAP_FIXED);
+    assert_int_equal(op.new_addr, 0x9000);
 
     static const char *const bad[] = {
         "mmapp 0x1000 4k rw- private",           /* unknown op */
@@ -423,6 +430,8 @@ static void test_script_lines(void **state)
         "mprotect 0x1000 4k r--|",                /* dangling | */
         "munlockall 0x1000",                      /* takes nothing */
         "mlockall sometimes",                     /* unknown flag */
+        "mremap 0x1000 4k",                       /* no new length */
+        "mremap 0x1000 4k 8k anywhere",           /* unknown flag */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -479,6 +488,7 @@ static void test_generated_ops_round_trip(void **state)
     o.shared_anon = true;
     o.extra_advice = true;
     o.mlockall = true;
+    o.mremap = true;
     o.mlock = DC_MLOCK_FULL;
     static struct dc_op ops[DC_MAX_OPS];
     for (uint64_t seed = 0; seed < 400; seed++) {
@@ -550,6 +560,21 @@ static void test_safety_rule(void **state)
     assert_false(dc_op_safe(&op, lo, hi, false));
     op.flags = MCL_ONFAULT;                         /* EINVAL */
     assert_true(dc_op_safe(&op, lo, hi, false));
+
+    op = (struct dc_op){ .kind = DC_MREMAP, .addr = WIN, .len = 8 * PAGE, .new_len = PAGE };
+    assert_true(dc_op_safe(&op, lo, hi, true));     /* shrinks: unmaps 7 window pages */
+    op.len = 1UL << 40;                             /* would unmap what follows */
+    assert_false(dc_op_safe(&op, lo, hi, true));
+    op = (struct dc_op){ .kind = DC_MREMAP, .addr = WIN, .len = PAGE, .new_len = 1UL << 40 };
+    assert_false(dc_op_safe(&op, lo, hi, true));    /* could grow in place past the window */
+    op.flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+    op.new_addr = WIN + PAGE;
+    assert_false(dc_op_safe(&op, lo, hi, true));    /* unmaps the new range first */
+    op.new_len = 4 * PAGE;
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    op.flags = MREMAP_FIXED;                        /* EINVAL without MAYMOVE */
+    op.new_addr = 0x1000;
+    assert_true(dc_op_safe(&op, lo, hi, true));
 
     op = (struct dc_op){ .kind = DC_MMAP, .addr = WIN, .len = 1UL << 40,
                          .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED };
