@@ -1205,6 +1205,7 @@ static void diff_words(unsigned d, char *buf, size_t size)
         { DC_DIFF_COUNT, "VMA count" }, { DC_DIFF_BOUNDS, "bounds" }, { DC_DIFF_PERMS, "perms" },
         { DC_DIFF_FLAGS, "VmFlags" }, { DC_DIFF_OFFSET, "offset" }, { DC_DIFF_NAME, "name" },
         { DC_DIFF_RSS, "Rss/Locked" }, { DC_DIFF_OUTSIDE, "VMAs outside the window" },
+        { DC_DIFF_FIELDS, "ProtectionKey/THPeligible" },
     };
     size_t n = 0;
     buf[0] = '\0';

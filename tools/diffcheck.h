@@ -106,6 +106,7 @@ struct dc_vma {
     uint64_t start, end;            /* from the header line */
     uint64_t offset;                /* the header's offset column */
     uint64_t rss_kb, locked_kb;     /* "Rss:" and "Locked:" */
+    int32_t pkey, thp_eligible;     /* "ProtectionKey:", "THPeligible:"; -1 if absent */
     char perms[5];                  /* "rw-p" */
     char flags[DC_FLAGS_MAX];       /* VmFlags tokens, one space apart, no trailing space */
     char name[DC_NAME_MAX];         /* pathname column, "" for none (truncated) */
@@ -154,6 +155,7 @@ enum dc_vma_diff {
     DC_DIFF_NAME = 1 << 5,
     DC_DIFF_RSS = 1 << 6,       /* Rss or Locked, only when asked for */
     DC_DIFF_OUTSIDE = 1 << 7,   /* VMAs outside the view */
+    DC_DIFF_FIELDS = 1 << 8,    /* ProtectionKey or THPeligible */
 };
 /* Bitmask of dc_vma_diff: how a differs from b. */
 unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_rss);

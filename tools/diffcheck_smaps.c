@@ -108,6 +108,7 @@ static void header_line(struct dc_smaps_parser *p, const char *s, const char *en
     v->start = start;
     v->end = vend;
     v->offset = offset;
+    v->pkey = v->thp_eligible = -1;
     memcpy(v->perms, perms, 4);
     v->perms[4] = '\0';
     copy_field(v->name, sizeof(v->name), q, end, &l->truncated);
@@ -156,6 +157,10 @@ static void one_line(struct dc_smaps_parser *p, const char *s, const char *end)
         v->rss_kb = parse_kb(s + 4, end);
     else if (starts_with(s, end, "Locked:"))
         v->locked_kb = parse_kb(s + 7, end);
+    else if (starts_with(s, end, "ProtectionKey:"))
+        v->pkey = (int32_t)parse_kb(s + 14, end);
+    else if (starts_with(s, end, "THPeligible:"))
+        v->thp_eligible = (int32_t)parse_kb(s + 12, end);
     else if (starts_with(s, end, "VmFlags:"))
         flags_line(p, s, end);
 }
@@ -233,6 +238,8 @@ static unsigned vma_compare(const struct dc_vma *a, const struct dc_vma *b, bool
         d |= DC_DIFF_NAME;
     if (compare_rss && (a->rss_kb != b->rss_kb || a->locked_kb != b->locked_kb))
         d |= DC_DIFF_RSS;
+    if (a->pkey != b->pkey || a->thp_eligible != b->thp_eligible)
+        d |= DC_DIFF_FIELDS;
     return d;
 }
 
@@ -268,6 +275,10 @@ void dc_layout_print(FILE *out, const struct dc_layout *l, const struct dc_layou
         fprintf(out, "%s%c %012llx-%012llx %s %08llx %-*s [%s]", indent, mark,
                 (unsigned long long)v->start, (unsigned long long)v->end, v->perms,
                 (unsigned long long)v->offset, v->name[0] ? 20 : 0, v->name, v->flags);
+        if (v->pkey > 0)
+            fprintf(out, " pkey %d", v->pkey);
+        if (v->thp_eligible > 0)
+            fprintf(out, " THPeligible");
         if (with_rss)
             fprintf(out, " Rss %llu kB Locked %llu kB", (unsigned long long)v->rss_kb,
                     (unsigned long long)v->locked_kb);
