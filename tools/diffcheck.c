@@ -198,7 +198,7 @@ static void replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --shared-anon");
     if (o->extra_advice)
         ADD(" --extra-advice");
-    if (o->mlockall && o->mlock != DC_MLOCK_NONE)
+    if (o->mlockall && o->mlock == DC_MLOCK_FULL)
         ADD(" --mlockall");
     if (o->mremap)
         ADD(" --mremap");
@@ -492,9 +492,12 @@ static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     if (r < 25) {
         op->len = 0;
     } else if (r < 55) {
-        bool nonwrap = kind == DC_MUNLOCK || g->c->mlock_unlimited;
-        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, nonwrap ? 1UL << 46 : ~0UL };
-        op->len = PICK(g, huge);
+        /* Without CAP_IPC_LOCK, mlock meets RLIMIT_MEMLOCK first. */
+        bool any = kind == DC_MUNLOCK || g->c->mlock_unlimited;
+        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, 1UL << 46 };
+        op->len = any ? PICK(g, huge) : ~0UL;
+        if (!any)
+            op->addr &= ~(PAGE - 1);
     }
 }
 
@@ -608,7 +611,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
     g.rng.state = seed;
     g.c = &c;
     bool mlock = c.o.mlock != DC_MLOCK_NONE;
-    bool mlockall = mlock && c.o.mlockall;
+    /* mlockall(MCL_CURRENT) weighs the whole child against RLIMIT_MEMLOCK. */
+    bool mlockall = c.mlock_unlimited && c.o.mlockall;
     /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall mremap */
     const unsigned w[] = { 28, 12, 20, 18, mlock ? 7 : 0, mlock ? 7 : 0, mlock ? 8 : 0,
                            mlockall ? 2 : 0, mlockall ? 2 : 0, c.o.mremap ? 14 : 0 };

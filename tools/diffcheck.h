@@ -233,7 +233,7 @@ struct dc_options {
     enum dc_mlock_mode mlock;
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
-    bool mlockall;              /* also mlockall and munlockall (not with DC_MLOCK_NONE) */
+    bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
     bool mremap;                /* also mremap (vmarea: -ENOSYS until mm_mremap links) */
     /* comparison */
     bool compare_rss;           /* compare Rss: and Locked: too */

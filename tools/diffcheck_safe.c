@@ -28,8 +28,9 @@
  *      of the range, holes or not.
  *  mlock, mlock2, munlock: wrapping (EINVAL, or 0 when the rounded length is
  *      0), or a start inside the window: like mprotect they stop at a hole.
- *      mlock of a huge length also meets RLIMIT_MEMLOCK, so only with
- *      CAP_IPC_LOCK.
+ *      But mlock checks a huge length against RLIMIT_MEMLOCK before it
+ *      checks the wrap, so without CAP_IPC_LOCK only a range inside the
+ *      window, or a length that rounds to 0, gives a comparable result.
  *  mlockall, munlockall: they change every VMA of the process, but only
  *      lock or unlock: nothing is unmapped or zapped.  Whether they succeed
  *      depends on the process's other mappings only through RLIMIT_MEMLOCK,
@@ -145,6 +146,10 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
     case DC_MUNLOCK: {
         unsigned long start = a & ~(PAGE - 1);
         len = page_align(op->len + (a & (PAGE - 1)));
+        if (len == 0)
+            return true;
+        if (op->kind != DC_MUNLOCK && !mlock_unlimited)
+            return inside(start, len, lo, hi);
         if (start + len <= start)
             return true;
         if (inside(start, len, lo, hi))

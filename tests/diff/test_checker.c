@@ -489,9 +489,12 @@ static void test_generated_ops_round_trip(void **state)
     o.extra_advice = true;
     o.mlockall = true;
     o.mremap = true;
-    o.mlock = DC_MLOCK_FULL;
     static struct dc_op ops[DC_MAX_OPS];
-    for (uint64_t seed = 0; seed < 400; seed++) {
+    /* (dc_generate also aborts on an op that dc_op_safe refuses, so this
+     * checks the generator against the safety rule in every mlock mode) */
+    static const enum dc_mlock_mode modes[] = { DC_MLOCK_FULL, DC_MLOCK_LIMITED, DC_MLOCK_NONE };
+    for (uint64_t seed = 0; seed < 600; seed++) {
+        o.mlock = modes[seed % 3];
         unsigned n = dc_generate(&o, seed, ops);
         assert_int_equal(n, 50);
         for (unsigned i = 0; i < n; i++) {
