@@ -1,7 +1,8 @@
 /*
  * bench_vma — vmarea's VMA operations side by side with baselines measured
  * in the same run, against the goals in shared/DESIGN.md ("Fast where it
- * matters").  Prints one table; every figure is the median of several runs.
+ * matters").  Prints one table; every figure is the median of several runs,
+ * the variants of a row taking turns so that they share the machine's mood.
  *
  *   bench_vma [--quick] [--runs N]
  *
@@ -55,15 +56,28 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median of opt_runs runs of fn(ctx), each returning ns per operation. */
-static double median_of(double (*fn)(void *), void *ctx)
+struct variant {
+    double (*fn)(void *ctx);      /* one run: ns per operation */
+    void *ctx;
+    double result;                /* median over the runs */
+};
+
+/*
+ * Run every variant opt_runs times, round-robin (A B C A B C ...), so that
+ * whatever else the machine is doing slows them alike, and keep each one's
+ * median.
+ */
+static void measure(struct variant *v, int nv)
 {
-    double v[64];
-    int n = opt_runs < 64 ? opt_runs : 64;
-    for (int i = 0; i < n; i++)
-        v[i] = fn(ctx);
-    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    double t[8][64];
+    int runs = opt_runs < 64 ? opt_runs : 64;
+    for (int r = 0; r < runs; r++)
+        for (int i = 0; i < nv && i < 8; i++)
+            t[i][r] = v[i].fn(v[i].ctx);
+    for (int i = 0; i < nv && i < 8; i++) {
+        qsort(t[i], (size_t)runs, sizeof(double), cmp_double);
+        v[i].result = runs % 2 ? t[i][runs / 2] : (t[i][runs / 2 - 1] + t[i][runs / 2]) / 2;
+    }
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -381,19 +395,26 @@ static void bench_lookups(unsigned long nr, const char *label)
     space_build(&s, nr);
     check_lookups(&s);
 
-    double held = median_of(lookup_held, &s);
-    double locked = median_of(lookup_locked, &s);
-    rcu_fallbacks = 0;
-    double pervma = median_of(lookup_per_vma_lock, &s);
-    double array = median_of(lookup_array, &s);
-    double rb = 0, rb_bare = 0;
+    struct variant v[6] = {
+        { lookup_held, &s, 0 },
+        { lookup_locked, &s, 0 },
+        { lookup_per_vma_lock, &s, 0 },
+        { lookup_array, &s, 0 },
+    };
+    int nv = 4;
 #ifdef HAVE_RB_BASELINE
     struct rb_space rs;
     rb_build(&rs, &s);
-    rb = median_of(lookup_rb_locked, &rs);
-    rb_bare = median_of(lookup_rb, &rs);
+    v[nv++] = (struct variant){ lookup_rb_locked, &rs, 0 };
+    v[nv++] = (struct variant){ lookup_rb, &rs, 0 };
+#endif
+    rcu_fallbacks = 0;
+    measure(v, nv);
+#ifdef HAVE_RB_BASELINE
     rb_free(&rs);
 #endif
+    double held = v[0].result, locked = v[1].result, pervma = v[2].result, array = v[3].result;
+    double rb = nv > 4 ? v[4].result : 0, rb_bare = nv > 5 ? v[5].result : 0;
     char op[48];
     struct row *r;
 
@@ -484,9 +505,10 @@ static void bench_mmap(void)
     struct mm *mm = mm_create(NULL);
     if (!mm)
         die("mm_create", 0);
-    double ours = median_of(mmap_ours, mm);
-    double host = median_of(mmap_host, NULL);
+    struct variant v[2] = { { mmap_ours, mm, 0 }, { mmap_host, NULL, 0 } };
+    measure(v, 2);
     mmput(mm);
+    double ours = v[0].result, host = v[1].result;
 
     struct row *r = add_row("mm_mmap+mm_munmap, 1 anon page", ours, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "host mmap+munmap %.1f ns", host);
@@ -547,14 +569,14 @@ static void bench_mprotect(void)
     if (mm_mprotect(c.mm, c.addr + PG, PG, PROT_READ) || map_count(c.mm) != 3 ||
         mm_mprotect(c.mm, c.addr + PG, PG, PROT_READ | PROT_WRITE) || map_count(c.mm) != 1)
         die("mm_mprotect splitting and merging back", (long)map_count(c.mm));
-    double ours = median_of(mprotect_ours, &c);
-    mmput(c.mm);
-
     void *h = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h == MAP_FAILED)
         die("host mmap", -1);
-    double host = median_of(mprotect_host, h);
+    struct variant v[2] = { { mprotect_ours, &c, 0 }, { mprotect_host, h, 0 } };
+    measure(v, 2);
+    mmput(c.mm);
     munmap(h, 3 * PG);
+    double ours = v[0].result, host = v[1].result;
 
     struct row *r = add_row("mm_mprotect split+merge back (2 calls)", ours, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "host mprotect x2 %.1f ns", host);
