@@ -8,7 +8,8 @@
  *
  * Invariants (checked by vt_validate()):
  *   - every leaf is at the same depth; entries in a node are sorted by key;
- *   - a node other than the root holds at least one entry;
+ *   - a node other than the root holds at least one entry; an internal root
+ *     holds at least two (a root with one child is replaced by the child);
  *   - an internal node's key for child i equals the largest vm_end in it,
  *     and its gap for child i equals the largest gap of any VMA in it;
  *   - the gap of a VMA is vm_start - (previous VMA's vm_end, or 0);
@@ -45,9 +46,18 @@ void vt_init(struct vma_tree *t);
 /* Free every node at once; the VMAs are the caller's.  No reader may remain. */
 void vt_destroy(struct vma_tree *t);
 
-/* Make sure the next @nr_inserts calls of vt_insert cannot fail.  -ENOMEM. */
+/*
+ * Make sure the next @nr_inserts calls of vt_insert cannot fail: 0 or
+ * -ENOMEM.  The nodes stay in t->spare until inserts use them or vt_destroy;
+ * a later call only tops the list up.  The bound is worst case (a split on
+ * every level), about nr_inserts * height nodes: meant for a few inserts.
+ */
 int  vt_reserve(struct vma_tree *t, unsigned int nr_inserts);
-/* Insert a VMA that overlaps none in the tree.  0 or -ENOMEM (never after vt_reserve). */
+/*
+ * Insert a VMA that overlaps none in the tree (vm_start < vm_end < ULONG_MAX,
+ * both set by the caller).  0, or -ENOMEM with the tree unchanged (never
+ * after vt_reserve).
+ */
 int  vt_insert(struct vma_tree *t, struct vma *vma);
 /* Remove a VMA that is in the tree.  Never fails. */
 void vt_erase(struct vma_tree *t, struct vma *vma);
@@ -66,6 +76,7 @@ struct vma *vt_find(const struct vma_tree *t, unsigned long addr);
 struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr);
 struct vma *vt_first(const struct vma_tree *t);
 struct vma *vt_last(const struct vma_tree *t);
+/* Neighbours of a VMA in the tree, or NULL: a descent each, O(log n). */
 struct vma *vt_next(const struct vma_tree *t, const struct vma *vma);
 struct vma *vt_prev(const struct vma_tree *t, const struct vma *vma);
 
@@ -74,6 +85,9 @@ struct vma *vt_prev(const struct vma_tree *t, const struct vma *vma);
  * @length bytes inside [low, high) that no VMA covers.  Returns its end
  * (topdown: the free range is [ret - length, ret), and ret is as high as
  * possible) or its start (bottomup: [ret, ret + length)), or -ENOMEM.
+ * The space after the last VMA counts, up to high.  -ENOMEM too when length
+ * is 0 or does not fit in [low, high).  high is lowered to LONG_MAX so that
+ * the result fits a long.  O(log n).
  */
 long vt_gap_topdown(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length);
 long vt_gap_bottomup(const struct vma_tree *t, unsigned long low, unsigned long high, unsigned long length);
