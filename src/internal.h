@@ -170,9 +170,10 @@ struct mm {
 
     atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
 
-    /* VMAs detached in this write section, freed after a grace period once the
-     * write lock is dropped; linked through rcu.next. (L) */
+    /* Detached VMAs waiting to be handed to RCU in one batch, when a write
+     * unlock finds enough of them (or at teardown); linked through free_next. (L) */
     struct vma *free_list;
+    unsigned long nr_free_pending;
 
     mm_warn_fn warn_fn;
     void *warn_arg;
@@ -246,7 +247,7 @@ void vma_free_unused(struct vma *vma);
 /* Remove a detached VMA's references and free it after a grace period. */
 void vma_release(struct vma *vma);
 struct vma *vma_dup(struct vma *orig);
-void mm_free_deferred(struct mm *mm);   /* at write unlock */
+void mm_free_deferred(struct mm *mm, bool force);   /* at write unlock */
 
 void anon_vma_put(struct anon_vma *av);
 void anon_name_get(struct anon_name *n);

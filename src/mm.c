@@ -187,6 +187,7 @@ void mmput(struct mm *mm)
      * debug assertions of the teardown path hold. */
     struct mmap_write_guard g = mmap_write_lock(mm);
     mm_unmap_all(mm);
+    mm_free_deferred(mm, true);
     (mmap_write_unlock)(&g);
     mmdrop(mm);
 }

@@ -93,6 +93,7 @@ static void vma_defer_free(struct vma *vma)
     vma_drop_refs(vma);
     vma->free_next = mm->free_list;
     mm->free_list = vma;
+    mm->nr_free_pending++;
 }
 
 void vma_release(struct vma *vma)
@@ -112,14 +113,20 @@ static void free_vma_chain_rcu(struct rcu_head *head)
     }
 }
 
-void mm_free_deferred(struct mm *mm)
+/*
+ * Hand the detached VMAs to RCU.  One callback per batch: rcu overlays vm_ops
+ * and vm_private_data of the batch's first VMA, dead since the close hooks
+ * ran.  Batches wait for VMA_FREE_BATCH VMAs (call_rcu costs more than the
+ * rest of an munmap), unless @force (teardown).
+ */
+#define VMA_FREE_BATCH 64
+void mm_free_deferred(struct mm *mm, bool force)
 {
     struct vma *list = mm->free_list;
-    if (!list)
+    if (!list || (!force && mm->nr_free_pending < VMA_FREE_BATCH))
         return;
     mm->free_list = NULL;
-    /* One callback for the whole write section; rcu overlays vm_ops and
-     * vm_private_data, dead since the close hooks ran. */
+    mm->nr_free_pending = 0;
     call_rcu(&list->rcu, free_vma_chain_rcu);
 }
 
