@@ -174,6 +174,12 @@ struct mm {
      * unlock finds enough of them (or at teardown); linked through free_next. (L) */
     struct vma *free_list;
     unsigned long nr_free_pending;
+    /* Freed VMAs past their grace period, for vma_alloc: vma_ready is filled
+     * by RCU callbacks (lock-free push), vma_cache is the writer's (L). */
+    struct vma *_Atomic vma_ready;
+    atomic_ulong nr_vma_ready;
+    struct vma *vma_cache;
+    unsigned long nr_vma_cache;
 
     mm_warn_fn warn_fn;
     void *warn_arg;
@@ -248,6 +254,7 @@ void vma_free_unused(struct vma *vma);
 void vma_release(struct vma *vma);
 struct vma *vma_dup(struct vma *orig);
 void mm_free_deferred(struct mm *mm, bool force);   /* at write unlock */
+void mm_free_vma_cache(struct mm *mm);               /* at the last mmdrop */
 
 void anon_vma_put(struct anon_vma *av);
 void anon_name_get(struct anon_name *n);

@@ -174,6 +174,7 @@ void mmdrop(struct mm *mm)
     atomic_thread_fence(memory_order_acquire);
     VM_BUG_ON(mm->mm_mt.count != 0);
     vt_destroy(&mm->mm_mt);
+    mm_free_vma_cache(mm);
     pthread_rwlock_destroy(&mm->mmap_lock);
     free(mm);
 }

@@ -15,14 +15,59 @@
 
 /* ------------------------------------------------------------- objects */
 
+/*
+ * VMAs are recycled within their mm: a VMA freed by munmap or a merge waits
+ * for an RCU grace period (lock-free readers may still look at it), then
+ * goes to mm->vma_ready, and the next vma_alloc under the write lock takes
+ * it from there.  Reusing memory in the thread that frees it most keeps
+ * malloc's cross-thread frees (the call_rcu thread) off the mmap path.
+ */
+#define VMA_CACHE_MAX 4096
+
+static struct vma *vma_cache_pop(struct mm *mm)
+{
+    if (!mm->vma_cache) {
+        if (!atomic_load_explicit(&mm->vma_ready, memory_order_relaxed))
+            return NULL;
+        /* Acquire: the callback's unlinking happens before our reuse. */
+        mm->vma_cache = atomic_exchange_explicit(&mm->vma_ready, NULL, memory_order_acquire);
+        mm->nr_vma_cache = atomic_exchange_explicit(&mm->nr_vma_ready, 0, memory_order_relaxed);
+    }
+    struct vma *vma = mm->vma_cache;
+    if (vma) {
+        mm->vma_cache = vma->free_next;
+        mm->nr_vma_cache--;
+    }
+    return vma;
+}
+
 struct vma *vma_alloc(struct mm *mm)
 {
-    struct vma *vma = calloc(1, sizeof(*vma));
-    if (!vma)
+    struct vma *vma = mm ? vma_cache_pop(mm) : NULL;
+    if (vma)
+        memset(vma, 0, sizeof(*vma));
+    else if (!(vma = calloc(1, sizeof(*vma))))
         return NULL;
     vma->vm_mm = mm;
     vma->vm_lock_seq = UINT_MAX;
     return vma;
+}
+
+static void vma_free_chain(struct vma *vma)
+{
+    while (vma) {
+        struct vma *next = vma->free_next;
+        free(vma);
+        vma = next;
+    }
+}
+
+/* At the last mmdrop: nothing can be in flight any more. */
+void mm_free_vma_cache(struct mm *mm)
+{
+    vma_free_chain(mm->vma_cache);
+    vma_free_chain(atomic_exchange(&mm->vma_ready, NULL));
+    mm->vma_cache = NULL;
 }
 
 void anon_vma_put(struct anon_vma *av)
@@ -58,7 +103,7 @@ bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
 
 struct vma *vma_dup(struct vma *orig)
 {
-    struct vma *vma = malloc(sizeof(*vma));
+    struct vma *vma = vma_alloc(orig->vm_mm);
     if (!vma)
         return NULL;
     *vma = *orig;
@@ -103,14 +148,28 @@ void vma_release(struct vma *vma)
     vma_defer_free(vma);
 }
 
+/* After the grace period: the batch is reusable by its mm. */
 static void free_vma_chain_rcu(struct rcu_head *head)
 {
-    struct vma *vma = caa_container_of(head, struct vma, rcu);
-    while (vma) {
-        struct vma *next = vma->free_next;
-        free(vma);
-        vma = next;
+    struct vma *first = caa_container_of(head, struct vma, rcu);
+    struct mm *mm = first->vm_mm;
+    unsigned long n = 1;
+    struct vma *last = first;
+    while (last->free_next) {
+        last = last->free_next;
+        n++;
     }
+    if (atomic_load_explicit(&mm->nr_vma_ready, memory_order_relaxed) + n > VMA_CACHE_MAX) {
+        vma_free_chain(first);
+    } else {
+        struct vma *old = atomic_load_explicit(&mm->vma_ready, memory_order_relaxed);
+        do {
+            last->free_next = old;
+        } while (!atomic_compare_exchange_weak_explicit(&mm->vma_ready, &old, first,
+                                                        memory_order_release, memory_order_relaxed));
+        atomic_fetch_add_explicit(&mm->nr_vma_ready, n, memory_order_relaxed);
+    }
+    mmdrop(mm);
 }
 
 /*
@@ -127,6 +186,7 @@ void mm_free_deferred(struct mm *mm, bool force)
         return;
     mm->free_list = NULL;
     mm->nr_free_pending = 0;
+    mmgrab(mm);   /* the callback hands the batch back to this mm */
     call_rcu(&list->rcu, free_vma_chain_rcu);
 }
 
