@@ -109,7 +109,7 @@ struct vt_ent {
 struct vt_node {
     unsigned long key[VT_FANOUT];
     unsigned int count;
-    unsigned int level;              /* 0 for leaves; in a spare: its size class */
+    unsigned int level;              /* 0 for leaves */
     struct vt_node *parent;          /* NULL for the root */
     union {
         struct {
@@ -122,8 +122,8 @@ struct vt_node {
 
 #define VT_NODE_ALIGN  64
 #define VT_NODE_BYTES  ((sizeof(struct vt_node) + VT_NODE_ALIGN - 1) & ~(size_t)(VT_NODE_ALIGN - 1))
-#define VT_LEAF_BYTES  VT_NODE_BYTES
-#define VT_INNER_BYTES VT_NODE_BYTES
+
+
 
 /*
  * Test hook: when >= 0, the number of node allocations that still succeed;
@@ -210,41 +210,32 @@ static void node_init(struct vt_node *n, unsigned level)
     }
 }
 
-static struct vt_node *node_malloc(bool leaf)
+static struct vt_node *node_malloc(void)
 {
     if (vt_alloc_fail_after >= 0) {
         if (vt_alloc_fail_after == 0)
             return NULL;
         vt_alloc_fail_after--;
     }
-    return aligned_alloc(VT_NODE_ALIGN, leaf ? VT_LEAF_BYTES : VT_INNER_BYTES);
+    return aligned_alloc(VT_NODE_ALIGN, VT_NODE_BYTES);
 }
 
-/* Spare nodes are linked through slot[0]; level holds 0 (leaf-sized) or 1. */
-static void spare_count(const struct vma_tree *t, unsigned *leaves, unsigned *inners)
-{
-    *leaves = *inners = 0;
-    for (const struct vt_node *s = t->spare; s; s = s->ent[0].slot)
-        (*(s->level ? inners : leaves))++;
-}
-
-/* Top the spare list up to @leaves leaf-sized and @inners inner-sized nodes. */
+/*
+ * Spare nodes are linked through slot[0].  Leaves and internal nodes have one
+ * size, so the spare list needs only its length: topping it up costs nothing
+ * when it is already full enough (every mmap reserves).
+ */
 static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
 {
-    unsigned have_l, have_i;
+    unsigned want = leaves + inners;
 
-    spare_count(t, &have_l, &have_i);
-    for (unsigned k = 0; k < 2; k++) {
-        unsigned have = k ? have_i : have_l, want = k ? inners : leaves;
-        for (; have < want; have++) {
-            struct vt_node *s = node_malloc(k == 0);
-            if (!s)
-                return -ENOMEM;     /* what was allocated stays spare */
-            s->level = k;
-            s->ent[0].slot = t->spare;
-            t->spare = s;
-            t->nr_spare++;
-        }
+    while (t->nr_spare < want) {
+        struct vt_node *s = node_malloc();
+        if (!s)
+            return -ENOMEM;     /* what was allocated stays spare */
+        s->ent[0].slot = t->spare;
+        t->spare = s;
+        t->nr_spare++;
     }
     return 0;
 }
@@ -252,14 +243,9 @@ static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
 /* A node from the spare list; the caller made sure there is one (spare_fill). */
 static struct vt_node *node_take(struct vma_tree *t, unsigned level)
 {
-    unsigned kind = level ? 1 : 0;
-    struct vt_node **pp = &t->spare;
-
-    while (*pp && (*pp)->level != kind)
-        pp = (struct vt_node **)&(*pp)->ent[0].slot;
-    struct vt_node *n = *pp;
+    struct vt_node *n = t->spare;
     VM_BUG_ON(!n);
-    *pp = n->ent[0].slot;
+    t->spare = n->ent[0].slot;
     t->nr_spare--;
     node_init(n, level);
     return n;
@@ -1142,8 +1128,8 @@ long vt_gap_bottomup(const struct vma_tree *t, unsigned long low, unsigned long 
 static size_t subtree_bytes(const struct vt_node *n)
 {
     if (is_leaf(n))
-        return VT_LEAF_BYTES;
-    size_t b = VT_INNER_BYTES;
+        return VT_NODE_BYTES;
+    size_t b = VT_NODE_BYTES;
     for (unsigned i = 0; i < n->count; i++)
         b += subtree_bytes(child(n, i));
     return b;
