@@ -91,9 +91,9 @@ struct anon_name {
  *       the tree (vt_update), which knows them as keys.
  *   vm_ops, vm_private_data: set once before the VMA is inserted.
  *   vm_lock_seq, vm_refcnt: the per-VMA lock (mmap_lock.c), atomics.
- *   rcu: used only once the VMA is detached, so it overlays vm_ops and
- *       vm_private_data, which no reader touches after detach (a reader must
- *       first take the VMA's read lock, and that fails for a detached VMA).
+ *   free_next: only once the VMA is detached and released, so it overlays
+ *       anon_name, which no reader touches after detach (a reader must first
+ *       take the VMA's read lock, and that fails for a detached VMA).
  */
 struct vma {
     unsigned long vm_start;
@@ -105,15 +105,10 @@ struct vma {
     struct anon_vma *anon_vma;
     union {
         struct anon_name *anon_name;
-        struct vma *free_next;     /* once released: the mm's deferred-free chain */
+        struct vma *free_next;     /* while free: the mm's vma_cache */
     };
-    union {
-        struct {
-            const struct vm_operations *vm_ops;
-            void *vm_private_data;
-        };
-        struct rcu_head rcu;
-    };
+    const struct vm_operations *vm_ops;
+    void *vm_private_data;
     unsigned int vm_lock_seq;      /* == mm->mm_lock_seq: write-locked in this write section */
     unsigned int vm_refcnt;        /* readers + VMA_ATTACHED bit (0 when detached) */
 };
@@ -170,16 +165,13 @@ struct mm {
 
     atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
 
-    /* Detached VMAs waiting to be handed to RCU in one batch, when a write
-     * unlock finds enough of them (or at teardown); linked through free_next. (L) */
-    struct vma *free_list;
-    unsigned long nr_free_pending;
-    /* Freed VMAs past their grace period, for vma_alloc: vma_ready is filled
-     * by RCU callbacks (lock-free push), vma_cache is the writer's (L). */
-    struct vma *_Atomic vma_ready;
-    atomic_ulong nr_vma_ready;
-    struct vma *vma_cache;
+    /* Node batches back from RCU (vma.c, "objects"): pushed by callbacks,
+     * taken by the next write lock. */
+    struct reclaim_batch *_Atomic reclaimed;
+    struct vma *vma_cache;         /* (L) free VMAs, reused at once (type-stable) */
     unsigned long nr_vma_cache;
+    struct vma_chunk *vma_chunks;  /* (L) where VMAs come from; freed at the last mmdrop */
+    unsigned int vma_chunk_used;
 
     mm_warn_fn warn_fn;
     void *warn_arg;
@@ -255,6 +247,7 @@ void vma_release(struct vma *vma);
 struct vma *vma_dup(struct vma *orig);
 void mm_free_deferred(struct mm *mm, bool force);   /* at write unlock */
 void mm_free_vma_cache(struct mm *mm);               /* at the last mmdrop */
+void mm_reclaim(struct mm *mm);                      /* at write lock */
 
 void anon_vma_put(struct anon_vma *av);
 void anon_name_get(struct anon_name *n);

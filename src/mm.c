@@ -142,6 +142,7 @@ struct mm *mm_create(const struct mm_config *cfg)
     atomic_init(&mm->mm_users, 1);
     atomic_init(&mm->mm_count, 1);
     vt_init(&mm->mm_mt);
+    vt_set_defer_free(&mm->mm_mt);   /* nodes are reclaimed with the VMAs */
     return mm;
 }
 
@@ -168,10 +169,10 @@ void mmgrab(struct mm *mm)
 
 void mmdrop(struct mm *mm)
 {
-    /* Release: everything this holder did happens before the free. */
-    if (atomic_fetch_sub_explicit(&mm->mm_count, 1, memory_order_release) != 1)
+    /* acq_rel: everything each holder did happens before the free (one
+     * RMW rather than release + fence, which ThreadSanitizer cannot see). */
+    if (atomic_fetch_sub_explicit(&mm->mm_count, 1, memory_order_acq_rel) != 1)
         return;
-    atomic_thread_fence(memory_order_acquire);
     VM_BUG_ON(mm->mm_mt.count != 0);
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);

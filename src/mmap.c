@@ -202,7 +202,7 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
             return err;
     }
     /* Split the end first: once VMAs leave the tree nothing can fail. */
-    struct vma *last = vt_find(&mm->mm_mt, end - 1);
+    struct vma *last = vma->vm_end >= end ? vma : vt_find(&mm->mm_mt, end - 1);
     if (last && last->vm_start < end && last->vm_end > end) {
         int err = __split_vma(last, end, 0);
         if (err)
@@ -298,7 +298,7 @@ static bool vma_supports_mlock(const struct vma *vma)
  * merged into a neighbour when Linux would.  Returns addr or -errno.
  */
 static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr, unsigned long len,
-                        vm_flags_t vm_flags, unsigned long pgoff)
+                        vm_flags_t vm_flags, unsigned long pgoff, bool replace)
 {
     unsigned long end = addr + len;
     unsigned long pglen = len >> PAGE_SHIFT;
@@ -307,7 +307,8 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
      * before anything changes. */
     if (vt_reserve(&mm->mm_mt, 3))
         return -ENOMEM;
-    int err = munmap_range(mm, addr, end);
+    /* Only MAP_FIXED replaces: every other address was found free. */
+    int err = replace ? munmap_range(mm, addr, end) : 0;
     if (err)
         return err;
 
@@ -315,8 +316,8 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
     if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
         vm_flags |= VM_ACCOUNT;
 
-    struct vma *prev = vt_find_prev(&mm->mm_mt, addr);
-    struct vma *next = vt_find(&mm->mm_mt, addr);
+    struct vma *prev;
+    struct vma *next = vt_find_and_prev(&mm->mm_mt, addr, &prev);
     struct vma *vma = NULL;
     if (prev || next) {
         struct vma_merge_struct vmg = {
@@ -480,7 +481,8 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
     if (flags & MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;   /* we always overcommit */
 
-    ret = mmap_region(mm, file, addr, len, vm_flags, pgoff);
+    ret = mmap_region(mm, file, addr, len, vm_flags, pgoff,
+                      (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == MAP_FIXED);
     if (ret >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         mm_populate_locked(mm, addr, addr + len, true);
     return ret;

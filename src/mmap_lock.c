@@ -129,6 +129,8 @@ struct mmap_write_guard mmap_write_lock(struct mm *mm)
 {
     pthread_rwlock_wrlock(&mm->mmap_lock);
     held_push(mm, HELD_MMAP_WRITE);
+    if (atomic_load_explicit(&mm->reclaimed, memory_order_relaxed))
+        mm_reclaim(mm);
     return (struct mmap_write_guard){ .read = { .mm = mm } };
 }
 
@@ -163,10 +165,19 @@ void vma_mark_attached(struct vma *vma)
     __atomic_store_n(&vma->vm_refcnt, VMA_ATTACHED, __ATOMIC_RELEASE);
 }
 
-/* The VMA is write-locked (no reader inside); new readers will fail. */
+/*
+ * The VMA is write-locked, so no reader is inside; new readers will fail.
+ * A reader may still hold a transient count: it raised vm_refcnt after our
+ * wait in vma_start_write and is about to see the write lock and drop it
+ * again.  Wait for that, so that a detached VMA has vm_refcnt 0 and can be
+ * reused at once (vma.c) without anyone's count landing in its next life.
+ */
 void vma_mark_detached(struct vma *vma)
 {
-    __atomic_fetch_and(&vma->vm_refcnt, ~VMA_ATTACHED, __ATOMIC_SEQ_CST);
+    if (__atomic_and_fetch(&vma->vm_refcnt, ~VMA_ATTACHED, __ATOMIC_SEQ_CST) == 0)
+        return;
+    while (__atomic_load_n(&vma->vm_refcnt, __ATOMIC_ACQUIRE) != 0)
+        sched_yield();
 }
 
 static bool vma_start_read(struct mm *mm, struct vma *vma)

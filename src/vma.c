@@ -16,58 +16,143 @@
 /* ------------------------------------------------------------- objects */
 
 /*
- * VMAs are recycled within their mm: a VMA freed by munmap or a merge waits
- * for an RCU grace period (lock-free readers may still look at it), then
- * goes to mm->vma_ready, and the next vma_alloc under the write lock takes
- * it from there.  Reusing memory in the thread that frees it most keeps
- * malloc's cross-thread frees (the call_rcu thread) off the mmap path.
+ * VMAs are type-stable, as Linux's are (SLAB_TYPESAFE_BY_RCU): they come
+ * from per-mm chunks and return to mm->vma_cache, never to malloc, until the
+ * last mmdrop.  So a freed VMA can be reused at once, with no grace period,
+ * although a lock-free reader (lock_vma_under_rcu) may still hold a pointer
+ * to it: that reader can only take the read lock of an attached VMA, then
+ * checks that the VMA covers its address, so it either gets a VMA of this
+ * mm that is right for it, whatever the memory was before, or falls back.
+ * For this to hold, vm_refcnt and vm_lock_seq are only ever written
+ * atomically, also when the memory is reused (vma_alloc, vma_dup).
+ *
+ * Tree nodes are not type-stable (a node read at the wrong level would send
+ * a reader astray), so unlinked nodes wait for an RCU grace period.  They
+ * wait in batches: once a write unlock finds RECLAIM_BATCH of them (the
+ * tree's freed list), one call_rcu takes them all; after the grace period
+ * the callback hands the batch back to its mm (mm->reclaimed, a lock-free
+ * stack) and the next write lock turns the nodes into tree spares.
  */
-#define VMA_CACHE_MAX 4096
+#define RECLAIM_BATCH 64
+#define VMA_CHUNK 63
 
-static struct vma *vma_cache_pop(struct mm *mm)
+struct vma_chunk {
+    struct vma_chunk *next;
+    struct vma vmas[VMA_CHUNK];
+};
+
+struct reclaim_batch {
+    struct rcu_head rcu;
+    struct mm *mm;
+    struct vt_node *nodes;            /* the tree's chain */
+    struct reclaim_batch *next;       /* in mm->reclaimed */
+};
+
+static void reclaim_batch_cb(struct rcu_head *head)
 {
-    if (!mm->vma_cache) {
-        if (!atomic_load_explicit(&mm->vma_ready, memory_order_relaxed))
-            return NULL;
-        /* Acquire: the callback's unlinking happens before our reuse. */
-        mm->vma_cache = atomic_exchange_explicit(&mm->vma_ready, NULL, memory_order_acquire);
-        mm->nr_vma_cache = atomic_exchange_explicit(&mm->nr_vma_ready, 0, memory_order_relaxed);
+    struct reclaim_batch *b = caa_container_of(head, struct reclaim_batch, rcu);
+    struct mm *mm = b->mm;
+    struct reclaim_batch *old = atomic_load_explicit(&mm->reclaimed, memory_order_relaxed);
+    do {
+        b->next = old;
+    } while (!atomic_compare_exchange_weak_explicit(&mm->reclaimed, &old, b,
+                                                    memory_order_release, memory_order_relaxed));
+    mmdrop(mm);   /* the reference the batch held; may free the mm, batch and all */
+}
+
+/* At mmap write lock: take back the nodes RCU has released.  Write lock held. */
+void mm_reclaim(struct mm *mm)
+{
+    /* Acquire: pairs with the callback's release push. */
+    struct reclaim_batch *b = atomic_exchange_explicit(&mm->reclaimed, NULL, memory_order_acquire);
+    while (b) {
+        struct reclaim_batch *next = b->next;
+        vt_give_spares(&mm->mm_mt, b->nodes);
+        free(b);
+        b = next;
     }
+}
+
+void mm_free_deferred(struct mm *mm, bool force)
+{
+    if (mm->mm_mt.nr_freed < (force ? 1 : RECLAIM_BATCH))
+        return;
+    struct vt_node *nodes = vt_take_freed(&mm->mm_mt);
+    struct reclaim_batch *b = malloc(sizeof(*b));
+    if (!b) {
+        /* No memory for the batch: wait for the grace period here instead. */
+        synchronize_rcu();
+        vt_give_spares(&mm->mm_mt, nodes);
+        return;
+    }
+    b->mm = mm;
+    b->nodes = nodes;
+    mmgrab(mm);
+    call_rcu(&b->rcu, reclaim_batch_cb);
+}
+
+/* At the last mmdrop: every batch has come back, nothing is in flight. */
+void mm_free_vma_cache(struct mm *mm)
+{
+    struct reclaim_batch *b = atomic_exchange(&mm->reclaimed, NULL);
+    while (b) {
+        struct reclaim_batch *next = b->next;
+        vt_free_chain(b->nodes);
+        free(b);
+        b = next;
+    }
+    while (mm->vma_chunks) {
+        struct vma_chunk *c = mm->vma_chunks;
+        mm->vma_chunks = c->next;
+        free(c);
+    }
+    mm->vma_cache = NULL;
+}
+
+/* Clear or copy a VMA's plain fields; the lock words come last and are left
+ * to atomic stores (see above). */
+#define VMA_PLAIN_BYTES offsetof(struct vma, vm_lock_seq)
+
+static struct vma *vma_get_free(struct mm *mm)
+{
     struct vma *vma = mm->vma_cache;
     if (vma) {
         mm->vma_cache = vma->free_next;
         mm->nr_vma_cache--;
+        return vma;
     }
-    return vma;
+    if (!mm->vma_chunks || mm->vma_chunk_used == VMA_CHUNK) {
+        struct vma_chunk *c = malloc(sizeof(*c));
+        if (!c)
+            return NULL;
+        c->next = mm->vma_chunks;
+        mm->vma_chunks = c;
+        mm->vma_chunk_used = 0;
+        /* Fresh memory: no reader has ever seen these lock words. */
+        memset(c->vmas, 0, sizeof(c->vmas));
+    }
+    return &mm->vma_chunks->vmas[mm->vma_chunk_used++];
 }
 
 struct vma *vma_alloc(struct mm *mm)
 {
-    struct vma *vma = mm ? vma_cache_pop(mm) : NULL;
-    if (vma)
-        memset(vma, 0, sizeof(*vma));
-    else if (!(vma = calloc(1, sizeof(*vma))))
+    struct vma *vma = vma_get_free(mm);
+    if (!vma)
         return NULL;
+    memset(vma, 0, VMA_PLAIN_BYTES);
     vma->vm_mm = mm;
-    vma->vm_lock_seq = UINT_MAX;
+    __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
     return vma;
 }
 
-static void vma_free_chain(struct vma *vma)
+/* A VMA is free once detached (vm_refcnt 0): no reader can lock it. */
+static void vma_put_free(struct vma *vma)
 {
-    while (vma) {
-        struct vma *next = vma->free_next;
-        free(vma);
-        vma = next;
-    }
-}
-
-/* At the last mmdrop: nothing can be in flight any more. */
-void mm_free_vma_cache(struct mm *mm)
-{
-    vma_free_chain(mm->vma_cache);
-    vma_free_chain(atomic_exchange(&mm->vma_ready, NULL));
-    mm->vma_cache = NULL;
+    struct mm *mm = vma->vm_mm;
+    VM_BUG_ON(__atomic_load_n(&vma->vm_refcnt, __ATOMIC_RELAXED) != 0);
+    vma->free_next = mm->vma_cache;
+    mm->vma_cache = vma;
+    mm->nr_vma_cache++;
 }
 
 void anon_vma_put(struct anon_vma *av)
@@ -106,9 +191,7 @@ struct vma *vma_dup(struct vma *orig)
     struct vma *vma = vma_alloc(orig->vm_mm);
     if (!vma)
         return NULL;
-    *vma = *orig;
-    vma->vm_lock_seq = UINT_MAX;
-    vma->vm_refcnt = 0;
+    memcpy(vma, orig, VMA_PLAIN_BYTES);
     if (vma->vm_file)
         vm_file_get(vma->vm_file);
     anon_vma_get(vma->anon_vma);
@@ -127,18 +210,14 @@ static void vma_drop_refs(struct vma *vma)
 void vma_free_unused(struct vma *vma)
 {
     vma_drop_refs(vma);
-    free(vma);
+    vma_put_free(vma);
 }
 
-/* The VMA left the tree: drop its references now, free it after a grace
- * period (a lock_vma_under_rcu caller may still be looking at it). */
+/* The VMA left the tree (detached): reusable at once, see "objects". */
 static void vma_defer_free(struct vma *vma)
 {
-    struct mm *mm = vma->vm_mm;
     vma_drop_refs(vma);
-    vma->free_next = mm->free_list;
-    mm->free_list = vma;
-    mm->nr_free_pending++;
+    vma_put_free(vma);
 }
 
 void vma_release(struct vma *vma)
@@ -146,48 +225,6 @@ void vma_release(struct vma *vma)
     if (vma->vm_ops && vma->vm_ops->close)
         vma->vm_ops->close(to_ref(vma));
     vma_defer_free(vma);
-}
-
-/* After the grace period: the batch is reusable by its mm. */
-static void free_vma_chain_rcu(struct rcu_head *head)
-{
-    struct vma *first = caa_container_of(head, struct vma, rcu);
-    struct mm *mm = first->vm_mm;
-    unsigned long n = 1;
-    struct vma *last = first;
-    while (last->free_next) {
-        last = last->free_next;
-        n++;
-    }
-    if (atomic_load_explicit(&mm->nr_vma_ready, memory_order_relaxed) + n > VMA_CACHE_MAX) {
-        vma_free_chain(first);
-    } else {
-        struct vma *old = atomic_load_explicit(&mm->vma_ready, memory_order_relaxed);
-        do {
-            last->free_next = old;
-        } while (!atomic_compare_exchange_weak_explicit(&mm->vma_ready, &old, first,
-                                                        memory_order_release, memory_order_relaxed));
-        atomic_fetch_add_explicit(&mm->nr_vma_ready, n, memory_order_relaxed);
-    }
-    mmdrop(mm);
-}
-
-/*
- * Hand the detached VMAs to RCU.  One callback per batch: rcu overlays vm_ops
- * and vm_private_data of the batch's first VMA, dead since the close hooks
- * ran.  Batches wait for VMA_FREE_BATCH VMAs (call_rcu costs more than the
- * rest of an munmap), unless @force (teardown).
- */
-#define VMA_FREE_BATCH 64
-void mm_free_deferred(struct mm *mm, bool force)
-{
-    struct vma *list = mm->free_list;
-    if (!list || (!force && mm->nr_free_pending < VMA_FREE_BATCH))
-        return;
-    mm->free_list = NULL;
-    mm->nr_free_pending = 0;
-    mmgrab(mm);   /* the callback hands the batch back to this mm */
-    call_rcu(&list->rcu, free_vma_chain_rcu);
 }
 
 bool vma_is_anonymous(const struct vma *vma)
@@ -198,7 +235,8 @@ bool vma_is_anonymous(const struct vma *vma)
 void vma_link(struct mm *mm, struct vma *vma)
 {
     mmap_assert_write_locked(mm);
-    vma->vm_lock_seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed);
+    __atomic_store_n(&vma->vm_lock_seq, atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed),
+                     __ATOMIC_RELAXED);
     int err = vt_insert(&mm->mm_mt, vma);
     VM_BUG_ON(err);   /* callers reserve tree space first */
     (void)err;

@@ -285,11 +285,64 @@ static void node_free_cb(struct rcu_head *head)
     free(n);
 }
 
-/* A node just unlinked: lock-free readers may still be inside it. */
-static void node_free_rcu(struct vt_node *n)
+/*
+ * A node just unlinked: lock-free readers may still be inside it.  Its parent
+ * field is free for the owner's chain: no lock-free reader loads it.
+ */
+static void node_free_rcu(struct vma_tree *t, struct vt_node *n)
 {
     __tsan_release(n);
+    if (t->defer_free) {
+        n->parent = t->freed;
+        t->freed = n;
+        t->nr_freed++;
+        return;
+    }
     call_rcu(&n->rcu, node_free_cb);
+}
+
+void vt_set_defer_free(struct vma_tree *t)
+{
+    t->defer_free = true;
+}
+
+struct vt_node *vt_take_freed(struct vma_tree *t)
+{
+    struct vt_node *chain = t->freed;
+    t->freed = NULL;
+    t->nr_freed = 0;
+    return chain;
+}
+
+/* Spares kept from reclaimed nodes: enough for a burst of splits. */
+#define VT_SPARE_KEEP 64
+
+void vt_give_spares(struct vma_tree *t, struct vt_node *chain)
+{
+    while (chain) {
+        struct vt_node *next = chain->parent;
+        __tsan_acquire(chain);
+        __tsan_acquire(&vt_tsan_grace);
+        if (t->nr_spare < VT_SPARE_KEEP) {
+            chain->ent[0].slot = t->spare;
+            t->spare = chain;
+            t->nr_spare++;
+        } else {
+            free(chain);
+        }
+        chain = next;
+    }
+}
+
+void vt_free_chain(struct vt_node *chain)
+{
+    while (chain) {
+        struct vt_node *next = chain->parent;
+        __tsan_acquire(chain);
+        __tsan_acquire(&vt_tsan_grace);
+        free(chain);
+        chain = next;
+    }
 }
 
 /* ------------------------------------------------------------ gaps */
@@ -493,12 +546,15 @@ static void grow_root(struct vma_tree *t)
 /*
  * Split full node n to make room for (key, ptr) at pos.
  *
- * At either end the new entry alone goes into a new node beside n, which
- * stays full: VMAs placed top-down arrive at the front of a leaf again and
- * again, appends at the back, and both then fill the new node completely
- * (an even split would leave every leaf half empty).
+ * At either end the new entry and n's nearest one go into a new node beside
+ * n, which keeps the rest: VMAs placed top-down arrive at the front of a leaf
+ * again and again, appends at the back, and both then fill the new node up
+ * (an even split would leave every leaf half empty).  The second entry is
+ * hysteresis: removing the new entry again leaves the new node non-empty and
+ * the pair too full to merge, so an mmap+munmap at a leaf's edge does not
+ * allocate and free a node each time.
  *
- *     pos == 0:        [E] [a b c ... p]        pos == F:  [a b c ... p] [E]
+ *     pos == 0:  [E a] [b c ... p]        pos == F:  [a b c ... o] [p E]
  *
  * Elsewhere n keeps the lower half and the new node the upper half:
  *
@@ -517,18 +573,28 @@ static void split(struct vma_tree *t, struct vt_node *n, unsigned pos,
     nn = node_take(t, n->level);
     ni = slot_index(n->parent, n);
 
-    if (pos == 0 || pos == VT_FANOUT) {
+    if (pos == 0) {
+        /* [E a] is complete before readers can reach it; until n drops a,
+         * both nodes hold it and a reader finds it through either. */
         set_entry(nn, 0, key, ptr);
-        nn->count = 1;
-        if (pos == 0) {
-            link_before(n, nn);
-            node_insert(t, n->parent, ni, key, nn);
-        } else {
-            link_after(n, nn);
-            node_insert(t, n->parent, ni + 1, key, nn);
-        }
+        copy_entry(nn, 1, n, 0);
+        nn->count = 2;
+        link_before(n, nn);
+        node_insert(t, n->parent, ni, last_key(nn), nn);
+        remove_at(n, 0);
         touched(nn);
         touched(n);
+        return;
+    }
+    if (pos == VT_FANOUT) {
+        copy_entry(nn, 0, n, VT_FANOUT - 1);
+        set_entry(nn, 1, key, ptr);
+        nn->count = 2;
+        link_after(n, nn);
+        node_insert(t, n->parent, ni + 1, key, nn);
+        remove_at(n, VT_FANOUT - 1);
+        touched(n);
+        touched(nn);
         return;
     }
 
@@ -613,7 +679,7 @@ static void shrink_root(struct vma_tree *t)
     if (r->count == 0) {
         store_ptr(&t->root, NULL);
         t->height = 0;
-        node_free_rcu(r);
+        node_free_rcu(t, r);
         return;
     }
     /* A reader already in the old root still finds the child through it. */
@@ -622,7 +688,7 @@ static void shrink_root(struct vma_tree *t)
         c->parent = NULL;
         store_ptr(&t->root, c);
         t->height--;
-        node_free_rcu(r);
+        node_free_rcu(t, r);
         r = c;
     }
 }
@@ -634,7 +700,7 @@ static void drop_node(struct vma_tree *t, struct vt_node *n)
 
     unlink_node(n);
     remove_entry(t, p, slot_index(p, n));
-    node_free_rcu(n);
+    node_free_rcu(t, n);
     /* The leaf after n now follows n's predecessor. */
     if (nx && is_leaf(nx))
         propagate(nx);
@@ -821,10 +887,11 @@ static inline struct vma *lookup_rcu(const struct vma_tree *t, unsigned long add
         if (!p)
             return NULL;
         if (level-- == 0) {
-            struct vma *v = p;
-            if (__atomic_load_n(&v->vm_start, __ATOMIC_RELAXED) <= addr &&
-                addr < __atomic_load_n(&v->vm_end, __ATOMIC_RELAXED))
-                return v;
+            /* The leaf's own copy of the bounds: the VMA itself may be free
+             * and being reused (type-stable VMAs, see vma.c), and is not to
+             * be read before its owner locks it. */
+            if (load_val(&n->ent[i].start) <= addr && addr < load_val(&n->key[i]))
+                return p;
             return NULL;
         }
         n = p;
@@ -841,16 +908,29 @@ struct vma *vt_lookup_rcu(const struct vma_tree *t, unsigned long addr)
 
 struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr)
 {
+    struct vma *prev;
+
+    vt_find_and_prev(t, addr, &prev);
+    return prev;
+}
+
+/* One descent serves both: the leaf holds the entry before the one found. */
+struct vma *vt_find_and_prev(const struct vma_tree *t, unsigned long addr, struct vma **pprev)
+{
     unsigned i;
     struct vt_node *leaf = descend(t, addr, &i);
 
+    *pprev = NULL;
     if (!leaf)
         return NULL;
-    if (i < leaf->count && leaf_vma(leaf, i)->vm_start < addr)
-        return leaf_vma(leaf, i);
-    if (i > 0)
-        return leaf_vma(leaf, i - 1);
-    return leaf->prev ? leaf_vma(leaf->prev, leaf->prev->count - 1) : NULL;
+    struct vma *next = i < leaf->count ? leaf_vma(leaf, i) : NULL;
+    if (next && leaf->ent[i].start < addr)
+        *pprev = next;
+    else if (i > 0)
+        *pprev = leaf_vma(leaf, i - 1);
+    else if (leaf->prev)
+        *pprev = leaf_vma(leaf->prev, leaf->prev->count - 1);
+    return next;
 }
 
 struct vma *vt_first(const struct vma_tree *t)
@@ -896,6 +976,9 @@ void vt_init(struct vma_tree *t)
     t->count = 0;
     t->spare = NULL;
     t->nr_spare = 0;
+    t->defer_free = false;
+    t->freed = NULL;
+    t->nr_freed = 0;
 }
 
 static void free_subtree(struct vt_node *n)
@@ -908,14 +991,18 @@ static void free_subtree(struct vt_node *n)
 
 void vt_destroy(struct vma_tree *t)
 {
+    bool defer = t->defer_free;
+
     if (t->root)
         free_subtree(t->root);
+    vt_free_chain(t->freed);
     while (t->spare) {
         struct vt_node *s = t->spare;
         t->spare = s->ent[0].slot;
         free(s);
     }
     vt_init(t);
+    t->defer_free = defer;
 }
 
 /*

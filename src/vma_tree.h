@@ -40,11 +40,28 @@ struct vma_tree {
     unsigned long count;         /* VMAs in the tree */
     struct vt_node *spare;       /* nodes reserved by vt_reserve, linked through their first child */
     unsigned int nr_spare;
+    /* With defer_free set (vt_set_defer_free), unlinked nodes wait here for
+     * their owner to hand them to RCU (vt_take_freed) instead of each going
+     * through call_rcu; linked through their parent field. */
+    bool defer_free;
+    struct vt_node *freed;
+    unsigned long nr_freed;
 };
 
 void vt_init(struct vma_tree *t);
 /* Free every node at once; the VMAs are the caller's.  No reader may remain. */
 void vt_destroy(struct vma_tree *t);
+
+/*
+ * Node reclamation by the owner, which batches it with its own RCU frees:
+ * vt_take_freed() returns the nodes unlinked since the last call (a chain);
+ * once a grace period has passed, vt_give_spares() makes them spares again
+ * (keeping a few, freeing the rest) and vt_free_chain() frees them.
+ */
+void vt_set_defer_free(struct vma_tree *t);
+struct vt_node *vt_take_freed(struct vma_tree *t);
+void vt_give_spares(struct vma_tree *t, struct vt_node *chain);
+void vt_free_chain(struct vt_node *chain);
 
 /*
  * Make sure the next @nr_inserts calls of vt_insert cannot fail: 0 or
@@ -74,6 +91,8 @@ struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr);
 struct vma *vt_find(const struct vma_tree *t, unsigned long addr);
 /* The last VMA with vm_start < addr (the one before vt_find(addr)'s gap), or NULL. */
 struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr);
+/* Both at once: returns vt_find(addr) and sets *prev to vt_find_prev(addr). */
+struct vma *vt_find_and_prev(const struct vma_tree *t, unsigned long addr, struct vma **prev);
 struct vma *vt_first(const struct vma_tree *t);
 struct vma *vt_last(const struct vma_tree *t);
 /* Neighbours of a VMA in the tree, or NULL: a descent each, O(log n). */
