@@ -2,10 +2,12 @@
 # Install the built project into a temporary prefix and build a program
 # against it with nothing but pkg-config, linking vmarea statically and then
 # as a shared library; run both.
-#   consumer_test.sh BUILD_DIR CONSUMER_C CC [EXTRA_CFLAGS...]
+# Then build README.md's example the same way and check it prints what the
+# README says it prints.
+#   consumer_test.sh BUILD_DIR CONSUMER_C README CC [EXTRA_CFLAGS...]
 set -euo pipefail
-build=$1 src=$2 cc=$3
-shift 3
+build=$1 src=$2 readme=$3 cc=$4
+shift 4
 extra=("$@")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmarea-pc.XXXXXX")
@@ -46,3 +48,18 @@ LD_LIBRARY_PATH=$libdir "$tmp/consumer_shared"
 # and it really loaded the installed copy
 LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer_shared" | grep -F "$libdir/libvmarea.so" >/dev/null ||
     { echo "the shared consumer did not resolve libvmarea.so in $libdir"; exit 1; }
+
+# README.md: the first ```c block is the example; the ``` block after the line
+# "prints" is its output.
+awk '/^```c$/ { f = 1; next } f && /^```$/ { exit } f' "$readme" >"$tmp/readme_example.c"
+awk '/^prints$/ { p = 1; next } p && /^```$/ { if (f) exit; f = 1; next } f' "$readme" \
+    >"$tmp/readme_expected.txt"
+[ -s "$tmp/readme_example.c" ] && [ -s "$tmp/readme_expected.txt" ] ||
+    { echo "README.md: no example or no expected output found"; exit 1; }
+# shellcheck disable=SC2046
+"$cc" "${extra[@]}" -o "$tmp/readme_example" "$tmp/readme_example.c" $(pkg-config --cflags --libs vmarea)
+echo "== README example"
+LD_LIBRARY_PATH=$libdir "$tmp/readme_example" >"$tmp/readme_actual.txt"
+cat "$tmp/readme_actual.txt"
+diff -u "$tmp/readme_expected.txt" "$tmp/readme_actual.txt" ||
+    { echo "README.md's example does not print what README.md says"; exit 1; }
