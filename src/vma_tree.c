@@ -59,6 +59,8 @@
  * with a neighbour when both fit in MERGE_FIT entries.  The slack of F/8
  * keeps an insert just after a merge from splitting the node at once. */
 #define VT_MERGE_BELOW (VT_FANOUT / 2)
+/* Spares kept from reclaimed nodes (each list): enough for a burst of splits. */
+#define VT_SPARE_KEEP 64
 #define VT_MERGE_FIT   (VT_FANOUT - VT_FANOUT / 8)
 
 _Static_assert(VT_FANOUT >= 4 && VT_FANOUT % 4 == 0 && VT_FANOUT < 256,
@@ -198,15 +200,16 @@ static inline unsigned node_search_rcu(const struct vt_node *n, unsigned long ad
 
 /* ------------------------------------------------------------ nodes */
 
+/* Atomic stores: a reused leaf may still have lock-free readers inside. */
 static void node_init(struct vt_node *n, unsigned level)
 {
-    n->count = 0;
-    n->level = level;
+    store_val(&n->count, 0);
+    store_val(&n->level, level);
     n->parent = n->prev = n->next = NULL;
     for (unsigned i = 0; i < VT_FANOUT; i++) {
-        n->key[i] = VT_KEY_NONE;
-        n->ent[i].slot = NULL;
-        n->ent[i].gap = 0;
+        store_val(&n->key[i], VT_KEY_NONE);
+        store_ptr(&n->ent[i].slot, NULL);
+        store_val(&n->ent[i].gap, 0);
     }
 }
 
@@ -227,7 +230,7 @@ static struct vt_node *node_malloc(void)
  */
 static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
 {
-    unsigned want = leaves + inners;
+    unsigned want = inners + (leaves > t->nr_leaf_spare ? leaves - t->nr_leaf_spare : 0);
 
     while (t->nr_spare < want) {
         struct vt_node *s = node_malloc();
@@ -243,7 +246,14 @@ static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
 /* A node from the spare list; the caller made sure there is one (spare_fill). */
 static struct vt_node *node_take(struct vma_tree *t, unsigned level)
 {
-    struct vt_node *n = t->spare;
+    struct vt_node *n = t->leaf_spare;
+    if (level == 0 && n) {
+        t->leaf_spare = n->parent;
+        t->nr_leaf_spare--;
+        node_init(n, level);
+        return n;
+    }
+    n = t->spare;
     VM_BUG_ON(!n);
     t->spare = n->ent[0].slot;
     t->nr_spare--;
@@ -292,6 +302,12 @@ static void node_free_cb(struct rcu_head *head)
 static void node_free_rcu(struct vma_tree *t, struct vt_node *n)
 {
     __tsan_release(n);
+    if (t->defer_free && is_leaf(n) && t->nr_leaf_spare < VT_SPARE_KEEP) {
+        n->parent = t->leaf_spare;
+        t->leaf_spare = n;
+        t->nr_leaf_spare++;
+        return;
+    }
     if (t->defer_free) {
         n->parent = t->freed;
         t->freed = n;
@@ -314,8 +330,6 @@ struct vt_node *vt_take_freed(struct vma_tree *t)
     return chain;
 }
 
-/* Spares kept from reclaimed nodes: enough for a burst of splits. */
-#define VT_SPARE_KEEP 64
 
 void vt_give_spares(struct vma_tree *t, struct vt_node *chain)
 {
@@ -976,6 +990,8 @@ void vt_init(struct vma_tree *t)
     t->count = 0;
     t->spare = NULL;
     t->nr_spare = 0;
+    t->leaf_spare = NULL;
+    t->nr_leaf_spare = 0;
     t->defer_free = false;
     t->freed = NULL;
     t->nr_freed = 0;
@@ -996,6 +1012,7 @@ void vt_destroy(struct vma_tree *t)
     if (t->root)
         free_subtree(t->root);
     vt_free_chain(t->freed);
+    vt_free_chain(t->leaf_spare);
     while (t->spare) {
         struct vt_node *s = t->spare;
         t->spare = s->ent[0].slot;
@@ -1301,5 +1318,9 @@ int vt_validate(const struct vma_tree *t)
     for (const struct vt_node *s = t->spare; s; s = s->ent[0].slot)
         n++;
     CHECK(n == t->nr_spare);
+    n = 0;
+    for (const struct vt_node *s = t->leaf_spare; s; s = s->parent)
+        n++;
+    CHECK(n == t->nr_leaf_spare);
     return 0;
 }

@@ -46,6 +46,11 @@ struct vma_tree {
     bool defer_free;
     struct vt_node *freed;
     unsigned long nr_freed;
+    /* In defer_free mode, unlinked leaves are reused at once, as leaves only:
+     * a lock-free reader still inside one finds a leaf either way (a VMA
+     * pointer or NULL, which it validates).  Linked through parent. */
+    struct vt_node *leaf_spare;
+    unsigned int nr_leaf_spare;
 };
 
 void vt_init(struct vma_tree *t);
