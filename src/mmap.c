@@ -209,9 +209,11 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
             return err;
     }
 
+    /* The splits kept vma as the first VMA of the range (new_below=1 gives
+     * the new VMA the part below start). */
     struct vma *detached = NULL, **tail = &detached;
-    for (vma = vt_find(&mm->mm_mt, start); vma && vma->vm_start < end;) {
-        struct vma *next = vt_next(&mm->mm_mt, vma);
+    while (vma && vma->vm_start < end) {
+        struct vma *next = vma->vm_end < end ? vt_next(&mm->mm_mt, vma) : NULL;
         long pages = (long)vma_pages(vma);
         vma_unlink(mm, vma);
         vm_stat_account(mm, vma->vm_flags, -pages);

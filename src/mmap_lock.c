@@ -141,7 +141,9 @@ void (mmap_write_unlock)(struct mmap_write_guard *g)
     mm_free_deferred(mm, false);
     /* Ends every VMA write lock of this section (see the top of the file).
      * Release: a reader that sees the new sequence sees the VMAs' new state. */
-    atomic_fetch_add_explicit(&mm->mm_lock_seq, 1, memory_order_release);
+    atomic_store_explicit(&mm->mm_lock_seq,
+                          atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) + 1,
+                          memory_order_release);   /* the only writer: no locked RMW needed */
     held_pop(mm, HELD_MMAP_WRITE);
     pthread_rwlock_unlock(&mm->mmap_lock);
     g->read.mm = NULL;
