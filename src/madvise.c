@@ -235,8 +235,8 @@ static int madvise_walk_vmas(struct mm *mm, unsigned long start, unsigned long e
                              int behavior, struct anon_name *name)
 {
     int unmapped_error = 0, error = 0;
-    struct vma *vma = vt_find(&mm->mm_mt, start);
-    struct vma *prev = vma && start > vma->vm_start ? vma : vma ? vt_prev(&mm->mm_mt, vma) : NULL;
+    struct vma *prev;
+    struct vma *vma = vt_find_and_prev(&mm->mm_mt, start, &prev);
     for (;;) {
         if (!vma)
             return -ENOMEM;

@@ -48,10 +48,10 @@ static int apply_vma_lock_flags(struct mm *mm, unsigned long start, unsigned lon
         return -EINVAL;
     if (end == start)
         return 0;
-    struct vma *vma = vt_lookup(&mm->mm_mt, start);
-    if (!vma)
-        return -ENOMEM;
-    struct vma *prev = start > vma->vm_start ? vma : vt_prev(&mm->mm_mt, vma);
+    struct vma *prev;
+    struct vma *vma = vt_find_and_prev(&mm->mm_mt, start, &prev);
+    if (!vma || vma->vm_start > start)
+        return -ENOMEM;   /* start must be mapped (vma_iter_load) */
     unsigned long nstart = start, tmp = vma->vm_start;
     while (vma && vma->vm_start < end) {
         if (vma->vm_start != tmp)
@@ -63,7 +63,7 @@ static int apply_vma_lock_flags(struct mm *mm, unsigned long start, unsigned lon
             return err;
         tmp = prev->vm_end;
         nstart = tmp;
-        vma = vt_next(&mm->mm_mt, prev);
+        vma = tmp < end ? vt_next(&mm->mm_mt, prev) : NULL;
     }
     if (tmp < end)
         return -ENOMEM;

@@ -75,10 +75,15 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
         return -EINVAL;
 
     MMAP_WRITE_GUARD(g, mm);
-    struct vma *vma = vt_find(&mm->mm_mt, start);
+    /* prev: the VMA before start, or the one holding start when start is
+     * inside it (then the range is offset into it). */
+    struct vma *prev;
+    struct vma *vma = vt_find_and_prev(&mm->mm_mt, start, &prev);
     if (!vma || vma->vm_start >= end)
         return -ENOMEM;
     if (grows & PROT_GROWSDOWN) {
+        if (start != vma->vm_start)
+            prev = vt_prev(&mm->mm_mt, vma);
         start = vma->vm_start;
         if (!(vma->vm_flags & VM_GROWSDOWN))
             return -EINVAL;
@@ -89,7 +94,6 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
             return -EINVAL;   /* no VM_GROWSUP on x86 */
     }
 
-    struct vma *prev = start > vma->vm_start ? vma : vt_prev(&mm->mm_mt, vma);
     unsigned long nstart = start, tmp = vma->vm_start;
     int error = 0;
     while (vma && vma->vm_start < end) {
@@ -119,7 +123,7 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
             break;
         tmp = prev->vm_end;      /* the VMA now covering the range may be a merged one */
         nstart = tmp;
-        vma = vt_next(&mm->mm_mt, prev);
+        vma = tmp < end ? vt_next(&mm->mm_mt, prev) : NULL;
     }
     if (!error && tmp < end)
         error = -ENOMEM;
