@@ -159,6 +159,8 @@ struct mm {
     struct vma_tree mm_mt;         /* (L) */
     struct mm_config cfg;          /* defaults filled in; constant */
     unsigned long map_count;       /* (L) VMAs, as Linux counts them */
+    unsigned long nr_growsdown;    /* (L) VMAs with VM_GROWSDOWN, which no operation sets
+                                      or clears after mmap: counted at link and unlink */
     unsigned long total_vm, locked_vm, data_vm, exec_vm, stack_vm;   /* (L) pages */
     vm_flags_t def_flags;          /* (L) mlockall(MCL_FUTURE) */
     struct mm_layout layout;       /* (L) */

@@ -46,9 +46,8 @@ static long unmapped_area_topdown(struct mm *mm, const struct unmapped_area_info
             return -ENOMEM;
         unsigned long gap = (unsigned long)end - info->length;
         gap -= (gap - info->align_offset) & info->align_mask;
-        struct vma *next = vt_find(&mm->mm_mt, (unsigned long)end - 1);
-        if (next && next->vm_start < (unsigned long)end)
-            next = vt_next(&mm->mm_mt, next);   /* cannot happen for a free range; be safe */
+        /* Only a stack's guard gap can push the fit lower; most mms have none. */
+        struct vma *next = mm->nr_growsdown ? vt_find(&mm->mm_mt, (unsigned long)end) : NULL;
         if (next && (next->vm_flags & VM_GROWSDOWN) && vm_start_gap(next) < (unsigned long)end) {
             high = vm_start_gap(next);
             continue;
@@ -73,7 +72,7 @@ static long unmapped_area(struct mm *mm, const struct unmapped_area_info *info)
             return -ENOMEM;
         unsigned long gap = (unsigned long)start;
         gap += (info->align_offset - gap) & info->align_mask;
-        struct vma *next = vt_find(&mm->mm_mt, gap);
+        struct vma *next = mm->nr_growsdown ? vt_find(&mm->mm_mt, gap) : NULL;
         if (next && (next->vm_flags & VM_GROWSDOWN) && vm_start_gap(next) < gap + length - 1) {
             low = next->vm_end;
             continue;

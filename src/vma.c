@@ -242,6 +242,7 @@ void vma_link(struct mm *mm, struct vma *vma)
     (void)err;
     vma_mark_attached(vma);
     mm->map_count++;
+    mm->nr_growsdown += !!(vma->vm_flags & VM_GROWSDOWN);
 }
 
 void vma_unlink(struct mm *mm, struct vma *vma)
@@ -250,6 +251,7 @@ void vma_unlink(struct mm *mm, struct vma *vma)
     vma_mark_detached(vma);
     vt_erase(&mm->mm_mt, vma);
     mm->map_count--;
+    mm->nr_growsdown -= !!(vma->vm_flags & VM_GROWSDOWN);
 }
 
 /* ------------------------------------------------------------- splitting */
