@@ -53,32 +53,7 @@
 /* Messages and categories are cut to their buffers on purpose. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_UNINITIALIZED
-#define MAP_UNINITIALIZED 0x4000000
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE 1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED 2
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
-#ifndef PROT_SEM
-#define PROT_SEM 0x8
-#endif
 
-#define PAGE 4096UL
 #define TASK_SIZE 0x7ffffffff000UL
 
 /* 32 TiB: below a PIE program (0x55..), the heap and mmap_base (0x7f..), and

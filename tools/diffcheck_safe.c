@@ -54,23 +54,7 @@
 
 #include <sys/mman.h>
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE 1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED 2
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
 
-#define PAGE 4096UL
 #define TASK_SIZE 0x7ffffffff000UL
 
 static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
