@@ -171,7 +171,6 @@ struct mm {
      * taken by the next write lock. */
     struct reclaim_batch *_Atomic reclaimed;
     struct vma *vma_cache;         /* (L) free VMAs, reused at once (type-stable) */
-    unsigned long nr_vma_cache;
     struct vma_chunk *vma_chunks;  /* (L) where VMAs come from; freed at the last mmdrop */
     unsigned int vma_chunk_used;
 

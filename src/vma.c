@@ -26,8 +26,9 @@
  * For this to hold, vm_refcnt and vm_lock_seq are only ever written
  * atomically, also when the memory is reused (vma_alloc, vma_dup).
  *
- * Tree nodes are not type-stable (a node read at the wrong level would send
- * a reader astray), so unlinked nodes wait for an RCU grace period.  They
+ * Tree leaves are reused at once too, but only as leaves (vma_tree.c).
+ * Internal nodes are not type-stable (a node read at the wrong level would
+ * send a reader astray), so unlinked ones wait for an RCU grace period.  They
  * wait in batches: once a write unlock finds RECLAIM_BATCH of them (the
  * tree's freed list), one call_rcu takes them all; after the grace period
  * the callback hands the batch back to its mm (mm->reclaimed, a lock-free
@@ -118,7 +119,6 @@ static struct vma *vma_get_free(struct mm *mm)
     struct vma *vma = mm->vma_cache;
     if (vma) {
         mm->vma_cache = vma->free_next;
-        mm->nr_vma_cache--;
         return vma;
     }
     if (!mm->vma_chunks || mm->vma_chunk_used == VMA_CHUNK) {
@@ -152,7 +152,6 @@ static void vma_put_free(struct vma *vma)
     VM_BUG_ON(__atomic_load_n(&vma->vm_refcnt, __ATOMIC_RELAXED) != 0);
     vma->free_next = mm->vma_cache;
     mm->vma_cache = vma;
-    mm->nr_vma_cache++;
 }
 
 void anon_vma_put(struct anon_vma *av)
