@@ -218,6 +218,9 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
+        /* free_next shares its word with anon_name: drop the name first. */
+        anon_name_put(vma->anon_name);
+        vma->anon_name = NULL;
         *tail = vma;
         tail = &vma->free_next;
         vma = next;
