@@ -1,0 +1,254 @@
+/*
+ * page.c — page frames: chunks from the host, a lock-free free list, the
+ * memory limit, and the shared zero page.  The rules are in page.h.
+ *
+ * The free list is a Treiber stack whose head packs a descriptor pointer with
+ * a generation tag, so that a pop that read head A and A->next B cannot
+ * succeed after A was popped, B popped, and A pushed again (ABA): each push
+ * and pop changes the tag.  A popper may read free_next of a descriptor that
+ * another thread has just taken; that is harmless because descriptors live
+ * until page_pool_destroy (type-stable) and the stale value is discarded
+ * when the CAS fails.
+ *
+ * Head encoding (64 bits): descriptor address >> 5 in the low 43 bits
+ * (descriptors are 32-byte aligned and below 2^48), tag in the high 21.
+ */
+#include "internal.h"
+#include "page.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_SIZE   PMD_SIZE                      /* one huge page when THP allows */
+#define CHUNK_FRAMES (CHUNK_SIZE / PAGE_SIZE)
+
+/*
+ * 2 MiB of frames and their descriptors.  Descriptors are a separate
+ * allocation so that frame data stays huge-page backed and descriptors of
+ * neighbouring frames share cache lines.  Guarded by the pool's grow_lock
+ * (next); frames and pages are constant once carved.
+ */
+struct page_chunk {
+    struct page_chunk *next;
+    void *frames;
+    struct vm_page pages[CHUNK_FRAMES];
+};
+
+#define FL_SHIFT    5
+#define FL_PTR_BITS 43
+#define FL_PTR_MASK ((UINT64_C(1) << FL_PTR_BITS) - 1)
+
+static inline struct vm_page *fl_ptr(uint64_t head)
+{
+    return (struct vm_page *)(uintptr_t)((head & FL_PTR_MASK) << FL_SHIFT);
+}
+
+static inline uint64_t fl_next_head(uint64_t old, struct vm_page *p)
+{
+    /* The tag wraps at 2^21; an ABA would need that many operations while
+     * one popper sits between its load and its CAS. */
+    uint64_t tag = (old >> FL_PTR_BITS) + 1;
+    return ((uint64_t)(uintptr_t)p >> FL_SHIFT) | (tag << FL_PTR_BITS);
+}
+
+/* Push first..last (already linked through free_next), last's flag bit
+ * given by zeroed. */
+static void fl_push(struct page_pool *pool, struct vm_page *first, struct vm_page *last, bool zeroed)
+{
+    uint64_t old = atomic_load_explicit(&pool->free_head, memory_order_relaxed);
+    uint64_t new;
+    do {
+        atomic_store_explicit(&last->free_next, (uintptr_t)fl_ptr(old) | (zeroed ? PAGE_FREE_ZEROED : 0),
+                              memory_order_relaxed);
+        new = fl_next_head(old, first);
+        /* release: the frame's data and free_next are written before a
+         * popper can see the frame. */
+    } while (!atomic_compare_exchange_weak_explicit(&pool->free_head, &old, new,
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+static inline struct vm_page *fl_pop(struct page_pool *pool, bool *zeroed)
+{
+    /* acquire (on load and on CAS failure): the free_next we read is the
+     * one the pusher of this head wrote. */
+    uint64_t old = atomic_load_explicit(&pool->free_head, memory_order_acquire);
+    for (;;) {
+        struct vm_page *p = fl_ptr(old);
+        if (!p)
+            return NULL;
+        uintptr_t next = atomic_load_explicit(&p->free_next, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&pool->free_head, &old,
+                                                  fl_next_head(old, (struct vm_page *)(next & ~PAGE_FREE_ZEROED)),
+                                                  memory_order_acquire, memory_order_acquire)) {
+            *zeroed = next & PAGE_FREE_ZEROED;
+            return p;
+        }
+    }
+}
+
+int page_pool_init(struct page_pool *pool, unsigned long limit_bytes)
+{
+    memset(pool, 0, sizeof(*pool));
+    atomic_init(&pool->free_head, 0);
+    atomic_init(&pool->nr_used, 0);
+    atomic_init(&pool->nr_frames, 0);
+    pool->limit = limit_bytes ? limit_bytes / PAGE_SIZE : ULONG_MAX;
+    pool->chunks = NULL;
+    return -pthread_mutex_init(&pool->grow_lock, NULL);
+}
+
+unsigned long page_pool_destroy(struct page_pool *pool)
+{
+    unsigned long leaked = page_pool_in_use(pool);
+    while (pool->chunks) {
+        struct page_chunk *c = pool->chunks;
+        pool->chunks = c->next;
+        munmap(c->frames, CHUNK_SIZE);
+        free(c);
+    }
+    pthread_mutex_destroy(&pool->grow_lock);
+    atomic_store_explicit(&pool->free_head, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->nr_frames, 0, memory_order_relaxed);
+    return leaked;
+}
+
+/* 2 MiB of host memory at a 2 MiB boundary (so THP can back it), faulted in
+ * now rather than one host fault per frame later.  NULL on failure. */
+static void *chunk_map_frames(void)
+{
+    size_t len = 2 * CHUNK_SIZE;
+    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *start = (char *)(((uintptr_t)raw + CHUNK_SIZE - 1) & ~(uintptr_t)(CHUNK_SIZE - 1));
+    if (start > raw)
+        munmap(raw, start - raw);
+    if (raw + len > start + CHUNK_SIZE)
+        munmap(start + CHUNK_SIZE, raw + len - (start + CHUNK_SIZE));
+#ifdef MADV_HUGEPAGE
+    madvise(start, CHUNK_SIZE, MADV_HUGEPAGE);      /* a hint; THP may be off */
+#endif
+#ifdef MADV_POPULATE_WRITE
+    /* Linux >= 5.14; where it fails the first touch of each frame faults
+     * instead, which is slower but correct. */
+    madvise(start, CHUNK_SIZE, MADV_POPULATE_WRITE);
+#endif
+    return start;
+}
+
+/*
+ * The free list was empty: carve a chunk, keep one frame, push the rest.
+ * Fresh host memory is zero, so the frames are pushed as known-zero.
+ */
+static struct vm_page *page_pool_grow(struct page_pool *pool, bool *zeroed)
+{
+    pthread_mutex_lock(&pool->grow_lock);
+    /* Another thread may have carved a chunk while we waited. */
+    struct vm_page *p = fl_pop(pool, zeroed);
+    if (p)
+        goto out;
+
+    struct page_chunk *c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+    if (!c)
+        goto out;
+    c->frames = chunk_map_frames();
+    if (!c->frames || (uintptr_t)&c->pages[CHUNK_FRAMES] > (UINT64_C(1) << (FL_PTR_BITS + FL_SHIFT))) {
+        if (c->frames)
+            munmap(c->frames, CHUNK_SIZE);
+        free(c);
+        goto out;
+    }
+    for (unsigned long i = 0; i < CHUNK_FRAMES; i++) {
+        struct vm_page *pg = &c->pages[i];
+        atomic_init(&pg->refcount, 0);
+        atomic_init(&pg->mapcount, 0);
+        pg->virtual = (char *)c->frames + i * PAGE_SIZE;
+        pg->pool = pool;
+        atomic_init(&pg->free_next, i + 1 < CHUNK_FRAMES ? (uintptr_t)&c->pages[i + 1] | PAGE_FREE_ZEROED : 0);
+    }
+    c->next = pool->chunks;
+    pool->chunks = c;
+    atomic_fetch_add_explicit(&pool->nr_frames, CHUNK_FRAMES, memory_order_relaxed);
+    fl_push(pool, &c->pages[1], &c->pages[CHUNK_FRAMES - 1], true);
+    p = &c->pages[0];
+    *zeroed = true;
+out:
+    pthread_mutex_unlock(&pool->grow_lock);
+    return p;
+}
+
+static inline struct vm_page *page_alloc_frame(struct page_pool *pool, bool *zeroed)
+{
+    /* Reserve first, so concurrent allocators never pass the limit together;
+     * relaxed: the count orders nothing, the free list does. */
+    unsigned long used = atomic_fetch_add_explicit(&pool->nr_used, 1, memory_order_relaxed);
+    if (unlikely(used >= pool->limit))
+        goto fail;
+    struct vm_page *p = fl_pop(pool, zeroed);
+    if (unlikely(!p)) {
+        p = page_pool_grow(pool, zeroed);
+        if (!p)
+            goto fail;
+    }
+    VM_BUG_ON(page_count(p) != 0 || page_mapcount(p) != 0);
+    atomic_store_explicit(&p->refcount, 1, memory_order_relaxed);
+    return p;
+fail:
+    atomic_fetch_sub_explicit(&pool->nr_used, 1, memory_order_relaxed);
+    return NULL;
+}
+
+struct vm_page *page_alloc(struct page_pool *pool)
+{
+    bool zeroed;
+    struct vm_page *p = page_alloc_frame(pool, &zeroed);
+    if (p && !zeroed)
+        memset(p->virtual, 0, PAGE_SIZE);
+    return p;
+}
+
+struct vm_page *page_alloc_nozero(struct page_pool *pool)
+{
+    bool zeroed;
+    return page_alloc_frame(pool, &zeroed);
+}
+
+void __page_free(struct vm_page *page)
+{
+    VM_BUG_ON(page_mapcount(page) != 0);   /* mappings hold references */
+    struct page_pool *pool = page->pool;
+    if (unlikely(!pool)) {
+        /* The zero page: its references are unbalanced; keep it alive. */
+        VM_BUG_ON(is_zero_page(page));
+        atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
+        return;
+    }
+    fl_push(pool, page, page, false);
+    /* After the push: a racing allocator may see the limit still reached for
+     * a moment (a transient -ENOMEM), but never more frames in use than it. */
+    atomic_fetch_sub_explicit(&pool->nr_used, 1, memory_order_relaxed);
+}
+
+unsigned long page_pool_count_free(struct page_pool *pool)
+{
+    unsigned long n = 0;
+    for (struct vm_page *p = fl_ptr(atomic_load(&pool->free_head)); p;
+         p = (struct vm_page *)(atomic_load(&p->free_next) & ~PAGE_FREE_ZEROED))
+        n++;
+    return n;
+}
+
+/* In .rodata (const, zero): a stray write faults on the host instead of
+ * corrupting every process-wide read of zero memory. */
+static const unsigned char zero_frame[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+struct vm_page vmarea_zero_page = {
+    .refcount = 1,                 /* the process's own reference, never dropped */
+    .mapcount = 0,
+    .virtual = (void *)(uintptr_t)zero_frame,
+    .pool = NULL,
+    .free_next = 0,
+};

@@ -1,0 +1,184 @@
+/*
+ * page.h — page frames: where the memory behind an address space comes from.
+ *
+ * Glossary:
+ *   frame        4 KiB of host memory that backs one guest page
+ *   struct vm_page   a frame's descriptor (refcount, mapcount, address);
+ *                kept apart from the frame data, 32 bytes
+ *   chunk        2 MiB of host memory carved into 512 frames, with its
+ *                512 descriptors in a separate array (one host mmap per chunk)
+ *   struct page_pool  the frames of one mm: a free list, a limit, counts
+ *   zero page    one read-only, zero-filled frame per process, never freed
+ *
+ * Include internal.h first: this file uses its PAGE_SIZE and VM_BUG_ON, and
+ * internal.h may include it (for struct mm's pool) once those are defined.
+ *
+ * Ideas the code rests on:
+ *   - Frames never go back to the host while the pool lives; a freed frame is
+ *     pushed on the pool's free list and reused.  A chunk is prefaulted when
+ *     carved (MADV_HUGEPAGE + MADV_POPULATE_WRITE) so no host page fault or
+ *     syscall happens per frame afterwards.
+ *   - Descriptors are type-stable: they live until page_pool_destroy, which is
+ *     what makes the lock-free free list safe to read (see page.c).
+ *   - The limit counts frames in use, not frames carved: a reservation on
+ *     pool->nr_used comes first and is undone on any failure, so a failed
+ *     allocation changes nothing.
+ */
+#ifndef VMAREA_PAGE_H
+#define VMAREA_PAGE_H
+
+#ifndef VMAREA_INTERNAL_H
+#error "include internal.h before page.h"
+#endif
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * A frame descriptor.
+ *
+ * Invariants:
+ *   free (on a free list)  <=>  refcount == 0;  then mapcount == 0.
+ *   in use                 <=>  refcount >= 1;  mapcount <= refcount
+ *       (each page-table mapping holds one reference of its own, as in Linux;
+ *       the mapcount says how many of the references are mappings).
+ *   virtual, pool: set when the chunk is carved, constant until
+ *       page_pool_destroy.  pool == NULL only for the zero page.
+ *   free_next: meaningful only while free; written by the pusher, read by a
+ *       popper that may race with a pop of the same frame (hence atomic).  Its
+ *       bit 0 (PAGE_FREE_ZEROED) says the frame's data is known to be zero.
+ *
+ * Locking: none.  refcount and mapcount are atomics changed by whoever holds
+ * a reference; the frame data belongs to the holders of references (for a
+ * mapped page, access is ordered by the page-table lock of the mapping).
+ */
+struct vm_page {
+    atomic_uint refcount;
+    atomic_int mapcount;              /* 0-based (Linux's _mapcount is -1-based) */
+    void *virtual;                    /* the frame's 4 KiB, PAGE_SIZE-aligned */
+    struct page_pool *pool;
+    _Atomic uintptr_t free_next;      /* struct vm_page * | PAGE_FREE_ZEROED */
+} __attribute__((aligned(32)));
+
+#define PAGE_FREE_ZEROED ((uintptr_t)1)
+
+/*
+ * A pool of frames (one per mm).
+ *
+ * Invariants (when no call is in progress):
+ *   nr_frames == 512 * (chunks on the chunk list)
+ *   nr_frames == nr_used + (descriptors on the free list)
+ *   nr_used   <= limit                     (limit == ULONG_MAX: none)
+ *
+ * Locking:
+ *   free_head, nr_used: lock-free atomics, any thread, any number at once
+ *       (faults run in parallel under the mmap read lock).
+ *   chunks, nr_frames (writes): grow_lock, taken only when the free list is
+ *       empty, so a chunk is carved once even if several threads find it so.
+ *   limit: constant after page_pool_init.
+ * Lifetime: every frame must be put before page_pool_destroy; a frame put
+ * afterwards touches freed memory.
+ */
+struct page_pool {
+    _Atomic uint64_t free_head;       /* tagged pointer: see page.c */
+    atomic_ulong nr_used;             /* frames allocated and not yet freed */
+    unsigned long limit;              /* frames */
+    atomic_ulong nr_frames;           /* frames carved */
+    struct page_chunk *chunks;
+    pthread_mutex_t grow_lock;
+};
+
+/* Pool lifetime.  limit_bytes: 0 for none, else rounded down to frames.
+ * page_pool_init returns 0 or -errno; it takes no host memory yet.
+ * page_pool_destroy returns all memory to the host and the number of frames
+ * that were still in use (0 unless someone leaked a reference). */
+int page_pool_init(struct page_pool *pool, unsigned long limit_bytes);
+unsigned long page_pool_destroy(struct page_pool *pool);
+
+/*
+ * One frame with one reference, mapcount 0; NULL means -ENOMEM (the limit
+ * is reached, or the host gave no memory), and then nothing changed.
+ * page_alloc: zero-filled.  page_alloc_nozero: contents undefined, for a
+ * caller that overwrites all 4 KiB (copy-on-write, file read).
+ * Locks: none needed; any thread.  Ordering: a frame's previous owner's
+ * writes happen before the new owner's (release at free, acquire at alloc).
+ */
+struct vm_page *page_alloc(struct page_pool *pool);
+struct vm_page *page_alloc_nozero(struct page_pool *pool);
+
+/* Out-of-line end of page_put: back to the free list. */
+void __page_free(struct vm_page *page);
+
+/* The process's shared zero page: read-only (writes fault on the host),
+ * never freed, in no pool.  Map it with a special PTE and do not take
+ * references on it (a shared refcount would bounce between CPUs). */
+extern struct vm_page vmarea_zero_page;
+static inline struct vm_page *zero_page(void) { return &vmarea_zero_page; }
+static inline bool is_zero_page(const struct vm_page *page) { return page == &vmarea_zero_page; }
+
+static inline void *page_address(const struct vm_page *page) { return page->virtual; }
+
+static inline unsigned int page_count(struct vm_page *page)
+{
+    return atomic_load_explicit(&page->refcount, memory_order_relaxed);
+}
+
+static inline int page_mapcount(struct vm_page *page)
+{
+    return atomic_load_explicit(&page->mapcount, memory_order_relaxed);
+}
+
+/* Locks: the caller already holds a reference (or the mapping that holds
+ * one, under its page-table lock).  No ordering: a new reference publishes
+ * nothing. */
+static inline void page_get(struct vm_page *page)
+{
+    VM_BUG_ON(page_count(page) == 0);
+    atomic_fetch_add_explicit(&page->refcount, 1, memory_order_relaxed);
+}
+
+/*
+ * Drop a reference; the last one frees the frame to its pool.  A frame
+ * still mapped when its last reference goes is a bug (mappings hold
+ * references).  acq_rel: every holder's writes to the frame happen before
+ * its reuse (one RMW rather than release + fence, which TSan cannot see).
+ */
+static inline void page_put(struct vm_page *page)
+{
+    unsigned int old = atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel);
+    VM_BUG_ON(old == 0);
+    if (old == 1)
+        __page_free(page);
+}
+
+/* A page-table entry now points at (no longer points at) the frame.  The
+ * caller holds the page-table lock and, for add, a reference for the mapping. */
+static inline void page_mapcount_inc(struct vm_page *page)
+{
+    atomic_fetch_add_explicit(&page->mapcount, 1, memory_order_relaxed);
+}
+
+static inline void page_mapcount_dec(struct vm_page *page)
+{
+    int old = atomic_fetch_sub_explicit(&page->mapcount, 1, memory_order_relaxed);
+    VM_BUG_ON(old <= 0);
+    (void)old;
+}
+
+/* Counts, for stats; exact only when no call is in progress. */
+static inline unsigned long page_pool_in_use(struct page_pool *pool)
+{
+    return atomic_load_explicit(&pool->nr_used, memory_order_relaxed);
+}
+
+static inline unsigned long page_pool_frames(struct page_pool *pool)
+{
+    return atomic_load_explicit(&pool->nr_frames, memory_order_relaxed);
+}
+
+/* Frames on the free list.  Quiescent pool only (tests, debug checks). */
+unsigned long page_pool_count_free(struct page_pool *pool);
+
+#endif
