@@ -1,0 +1,483 @@
+/*
+ * pgtable.c — four-level page tables: walk, allocate, iterate, clear, free.
+ *
+ * The rules (entry format, invariants, locking) are in pgtable.h, once.
+ *
+ * Levels are numbered by what their entries map: 3 is the PGD (512 GiB per
+ * entry), 2 the PUD (1 GiB), 1 the PMD (2 MiB), 0 the PTE table (4 KiB).  An
+ * upper-level entry is the child table's address, 0 when there is none; the
+ * child's contents were zeroed before the entry was published with release,
+ * and every walker loads entries with acquire.
+ */
+#include "pgtable.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+_Atomic long pgt_alloc_fail_after = -1;
+
+typedef pte_t _Atomic entry_t;
+
+#define LEVEL_SHIFT(l)  (PGT_PAGE_SHIFT + 9 * (l))
+#define LEVEL_SPAN(l)   (1UL << LEVEL_SHIFT(l))
+#define IDX(addr, l)    (((addr) >> LEVEL_SHIFT(l)) & (PGT_ENTRIES - 1))
+#define PGT_PAGE_SIZE   (1UL << PGT_PAGE_SHIFT)
+
+static inline entry_t *child_of(pte_t e) { return (entry_t *)(uintptr_t)e; }
+
+#define likely(x) __builtin_expect(!!(x), 1)
+static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
+    __attribute__((noinline));
+
+/* ------------------------------------------------------- table pool */
+
+/*
+ * Tables come from a process-wide pool, not from malloc: glibc serves each
+ * page-aligned 4 KiB block from fresh heap memory (a host page fault, often
+ * a brk call: about 7 us a table measured here) and trims on free (another
+ * host call, about 1 us).  The pool takes chunks of host memory with
+ * MAP_POPULATE (one call per chunk, growing from 64 KiB to 2 MiB) and keeps
+ * freed tables on a free list for reuse.
+ *
+ * Invariant: every table on the free list is zero except its first word,
+ * the link; tables in new chunks are zero.  So taking a table needs no
+ * memset: pgtable_free_range frees only tables it found empty, and the rest
+ * (destroy, unused spares) are zeroed on the way in.
+ *
+ * One mutex guards the pool: a table is taken once per 512 pages faulted,
+ * and pgtable_free_range returns its tables in one batch.
+ *
+ * Pool memory is kept for reuse and never given back to the host.
+ */
+struct free_table { struct free_table *next; };
+
+#define POOL_CHUNK_MIN (64UL << 10)
+#define POOL_CHUNK_MAX (2UL << 20)
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct free_table *pool_free;        /* guarded by pool_lock */
+static char *pool_next, *pool_end;          /* guarded by pool_lock: rest of the chunk */
+static size_t pool_chunk = POOL_CHUNK_MIN;  /* guarded by pool_lock */
+static _Atomic long tables_in_use;          /* for tests: taken and not returned */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PGT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PGT_ASAN 1
+#endif
+#endif
+#ifdef PGT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define PGT_VALGRIND 1
+#endif
+
+/* A table on the free list is off limits except for its link: the memory
+ * checkers then catch a walker that uses a freed table. */
+static void poison_free(struct free_table *f)
+{
+    (void)f;
+#ifdef PGT_ASAN
+    ASAN_POISON_MEMORY_REGION((char *)f + sizeof(*f), PGT_TABLE_SIZE - sizeof(*f));
+#endif
+#ifdef PGT_VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS((char *)f + sizeof(*f), PGT_TABLE_SIZE - sizeof(*f));
+#endif
+}
+
+static void unpoison(void *t)
+{
+    (void)t;
+#ifdef PGT_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(t, PGT_TABLE_SIZE);
+#endif
+#ifdef PGT_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(t, PGT_TABLE_SIZE);
+#endif
+}
+
+static bool alloc_should_fail(void)
+{
+    long n = atomic_load_explicit(&pgt_alloc_fail_after, memory_order_relaxed);
+    while (n >= 0) {
+        if (n == 0)
+            return true;
+        if (atomic_compare_exchange_weak_explicit(&pgt_alloc_fail_after, &n, n - 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    return false;
+}
+
+/* A zeroed, page-aligned table, or NULL. */
+static entry_t *table_alloc(void)
+{
+    if (alloc_should_fail())
+        return NULL;
+    void *t = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_free) {
+        struct free_table *f = pool_free;
+        pool_free = f->next;
+        t = f;
+    } else {
+        if (pool_next == pool_end) {
+            void *c = mmap(NULL, pool_chunk, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+            if (c == MAP_FAILED) {
+                pthread_mutex_unlock(&pool_lock);
+                return NULL;
+            }
+            pool_next = c;
+            pool_end = pool_next + pool_chunk;
+            if (pool_chunk < POOL_CHUNK_MAX)
+                pool_chunk *= 2;
+        }
+        t = pool_next;
+        pool_next += PGT_TABLE_SIZE;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    unpoison(t);
+    ((struct free_table *)t)->next = NULL;    /* the link was the one non-zero word */
+    atomic_fetch_add_explicit(&tables_in_use, 1, memory_order_relaxed);
+    return t;
+}
+
+/* A list of zeroed tables (but for their links) being returned together. */
+struct table_list {
+    struct free_table *head, *tail;
+    long n;
+};
+
+/* t must be zero: found empty, or zeroed by the caller. */
+static void table_list_add(struct table_list *l, entry_t *t)
+{
+    struct free_table *f = (struct free_table *)t;
+    f->next = l->head;
+    if (!l->head)
+        l->tail = f;
+    l->head = f;
+    l->n++;
+    poison_free(f);
+}
+
+static void table_list_release(struct table_list *l)
+{
+    if (!l->head)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    l->tail->next = pool_free;
+    pool_free = l->head;
+    pthread_mutex_unlock(&pool_lock);
+    atomic_fetch_sub_explicit(&tables_in_use, l->n, memory_order_relaxed);
+    *l = (struct table_list){ 0 };
+}
+
+static void table_free_one(entry_t *t)
+{
+    struct table_list l = { 0 };
+    table_list_add(&l, t);
+    table_list_release(&l);
+}
+
+long pgt_tables_in_use(void)
+{
+    return atomic_load_explicit(&tables_in_use, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ tables */
+
+int pgtable_init(struct pgtable *pt)
+{
+    pt->pgd = table_alloc();
+    atomic_init(&pt->bytes, 0);
+    return pt->pgd ? 0 : -ENOMEM;
+}
+
+static void free_tables(struct table_list *l, entry_t *t, int level)
+{
+    if (level > 0) {
+        for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+            pte_t e = atomic_load_explicit(&t[i], memory_order_relaxed);
+            if (e) {
+                free_tables(l, child_of(e), level - 1);
+                atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+            }
+        }
+    } else {
+        memset((void *)t, 0, PGT_TABLE_SIZE);   /* no one else sees it any more */
+    }
+    table_list_add(l, t);
+}
+
+void pgtable_destroy(struct pgtable *pt)
+{
+    struct table_list l = { 0 };
+    if (pt->pgd)
+        free_tables(&l, pt->pgd, 3);
+    table_list_release(&l);
+    pt->pgd = NULL;
+    atomic_store_explicit(&pt->bytes, 0, memory_order_relaxed);
+}
+
+static inline __attribute__((always_inline)) entry_t *walk(struct pgtable *pt, unsigned long addr)
+{
+    entry_t *t = pt->pgd;
+    for (int l = 3; l > 0; l--) {
+        pte_t e = atomic_load_explicit(&t[IDX(addr, l)], memory_order_acquire);
+        if (!e)
+            return NULL;
+        t = child_of(e);
+    }
+    return &t[IDX(addr, 0)];
+}
+
+pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr)
+{
+    return walk(pt, addr);
+}
+
+int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
+{
+    /* Nearly every call finds all tables there (one in 512 pages does not). */
+    entry_t *slot = walk(pt, addr);
+    if (likely(slot)) {
+        *out = slot;
+        return 0;
+    }
+    return walk_alloc_slow(pt, addr, out);
+}
+
+static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
+{
+    /*
+     * The first missing entry at level l means at most l tables to install
+     * (one per level below it).  All l are allocated before any is installed,
+     * so -ENOMEM leaves the tables as they were; tables that lose a race
+     * or are not needed after one are freed on the way out.
+     */
+    entry_t *spare[3];
+    int nspare = 0;
+    entry_t *t = pt->pgd;
+
+    for (int l = 3; l > 0; l--) {
+        entry_t *slot = &t[IDX(addr, l)];
+        pte_t e = atomic_load_explicit(slot, memory_order_acquire);
+        if (!e) {
+            if (!nspare) {
+                for (; nspare < l; nspare++) {
+                    spare[nspare] = table_alloc();
+                    if (!spare[nspare]) {
+                        while (nspare)
+                            table_free_one(spare[--nspare]);
+                        return -ENOMEM;
+                    }
+                }
+            }
+            entry_t *fresh = spare[nspare - 1];
+            /* Release: a walker that finds the entry sees the zeroed table.
+             * On failure e gets the winner's table (acquire: its zeroing). */
+            if (atomic_compare_exchange_strong_explicit(slot, &e, (pte_t)(uintptr_t)fresh,
+                                                        memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                nspare--;
+                atomic_fetch_add_explicit(&pt->bytes, PGT_TABLE_SIZE, memory_order_relaxed);
+                e = (pte_t)(uintptr_t)fresh;
+            }
+        }
+        t = child_of(e);
+    }
+    while (nspare)
+        table_free_one(spare[--nspare]);   /* never published: still zero */
+    *out = &t[IDX(addr, 0)];
+    return 0;
+}
+
+/* [start, end) page-aligned and clamped to what the tables map; false if empty. */
+static bool clamp_range(unsigned long *start, unsigned long *end)
+{
+    if (*end > PGT_ADDR_LIMIT)
+        *end = PGT_ADDR_LIMIT;
+    *start &= ~(PGT_PAGE_SIZE - 1);
+    *end = (*end + PGT_PAGE_SIZE - 1) & ~(PGT_PAGE_SIZE - 1);
+    return *start < *end;
+}
+
+/* ------------------------------------------------------------ iterate */
+
+static int each_level(entry_t *t, int level, unsigned long start, unsigned long end,
+                      pgt_pte_fn fn, void *arg)
+{
+    unsigned i = IDX(start, level);
+    if (level == 0) {
+        for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
+            pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
+            if (e) {
+                int r = fn(arg, addr, &t[i], e);
+                if (r)
+                    return r;
+            }
+        }
+        return 0;
+    }
+    /* A missing entry costs one load: a 1 GiB hole is one PUD entry. */
+    unsigned long span = LEVEL_SPAN(level);
+    for (unsigned long addr = start; addr < end; i++) {
+        unsigned long next = (addr & ~(span - 1)) + span;
+        if (next > end)
+            next = end;
+        pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
+        if (e) {
+            int r = each_level(child_of(e), level - 1, addr, next, fn, arg);
+            if (r)
+                return r;
+        }
+        addr = next;
+    }
+    return 0;
+}
+
+int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
+                     pgt_pte_fn fn, void *arg)
+{
+    if (!clamp_range(&start, &end))
+        return 0;
+    return each_level(pt->pgd, 3, start, end, fn, arg);
+}
+
+/* ------------------------------------------------------------- clear */
+
+struct clear_ctx {
+    struct pgtable *pt;
+    pgt_clear_fn fn;
+    void *arg;
+    unsigned long floor, ceiling;   /* ceiling: exclusive, PGT_ADDR_LIMIT for none */
+    bool free_tables;
+    unsigned long cleared;
+    struct table_list freed;        /* returned to the pool in one batch */
+};
+
+static bool table_empty(entry_t *t)
+{
+    /* OR-reduce in blocks: a full table usually fails in the first block. */
+    for (unsigned i = 0; i < PGT_ENTRIES; i += 16) {
+        pte_t acc = 0;
+        for (unsigned j = 0; j < 16; j++)
+            acc |= atomic_load_explicit(&t[i + j], memory_order_relaxed);
+        if (acc)
+            return false;
+    }
+    return true;
+}
+
+static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned long start,
+                        unsigned long end)
+{
+    unsigned i = IDX(start, level);
+    if (level == 0) {
+        for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
+            /* A load first: most holes cost no locked instruction. */
+            if (!atomic_load_explicit(&t[i], memory_order_relaxed))
+                continue;
+            /* An exchange, not a store: under the mmap read lock a racing
+             * clearer or a DIRTY/ACCESSED update may touch the same entry,
+             * and exactly one clearer must get the page. */
+            pte_t old = atomic_exchange_explicit(&t[i], 0, memory_order_acq_rel);
+            if (!old)
+                continue;
+            c->cleared++;
+            if (c->fn)
+                c->fn(c->arg, addr, old);
+        }
+        return;
+    }
+    unsigned long span = LEVEL_SPAN(level);
+    for (unsigned long addr = start; addr < end; i++) {
+        unsigned long base = addr & ~(span - 1);
+        unsigned long next = base + span;
+        if (next > end)
+            next = end;
+        pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
+        if (e) {
+            entry_t *child = child_of(e);
+            clear_level(c, child, level - 1, addr, next);
+            /* Linux's free_pgtables rule: only a table whose whole span lies
+             * in [floor, ceiling) may go; one shared with a neighbouring VMA
+             * stays even if empty now.  Emptiness is checked too, so a table
+             * still mapping something outside [start, end) never goes. */
+            if (c->free_tables && base >= c->floor && base + span <= c->ceiling &&
+                table_empty(child)) {
+                atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+                table_list_add(&c->freed, child);
+                atomic_fetch_sub_explicit(&c->pt->bytes, PGT_TABLE_SIZE, memory_order_relaxed);
+            }
+        }
+        addr = next;
+    }
+}
+
+unsigned long pgtable_clear_range(struct pgtable *pt, unsigned long start, unsigned long end,
+                                  pgt_clear_fn fn, void *arg)
+{
+    struct clear_ctx c = { .pt = pt, .fn = fn, .arg = arg };
+    if (!clamp_range(&start, &end))
+        return 0;
+    clear_level(&c, pt->pgd, 3, start, end);
+    return c.cleared;
+}
+
+unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsigned long end,
+                                 unsigned long floor, unsigned long ceiling,
+                                 pgt_clear_fn fn, void *arg)
+{
+    if (ceiling == 0 || ceiling > PGT_ADDR_LIMIT)
+        ceiling = PGT_ADDR_LIMIT;
+    struct clear_ctx c = { .pt = pt, .fn = fn, .arg = arg, .floor = floor, .ceiling = ceiling,
+                           .free_tables = true };
+    if (!clamp_range(&start, &end))
+        return 0;
+    clear_level(&c, pt->pgd, 3, start, end);
+    table_list_release(&c.freed);
+    return c.cleared;
+}
+
+/* ---------------------------------------------------------- protection */
+
+struct prot_ctx {
+    pte_t clear, set;
+    unsigned long changed;
+};
+
+static int change_prot_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct prot_ctx *p = arg;
+    (void)addr;
+    /* A CAS loop although the caller holds the write lock: cheap when
+     * uncontended, and a flag update that slipped in is never undone. */
+    for (;;) {
+        pte_t want = (pte & ~p->clear) | p->set;
+        if (want == pte || !pte)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(ptep, &pte, want, memory_order_release,
+                                                  memory_order_relaxed)) {
+            p->changed++;
+            return 0;
+        }
+    }
+}
+
+unsigned long pgtable_change_prot(struct pgtable *pt, unsigned long start, unsigned long end,
+                                  pte_t clear, pte_t set)
+{
+    /* Flags only, never PRESENT: the frame reference must survive. */
+    struct prot_ctx p = { .clear = clear & PTE_FLAGS & ~PTE_PRESENT,
+                          .set = set & PTE_FLAGS & ~PTE_PRESENT };
+    pgtable_for_each(pt, start, end, change_prot_one, &p);
+    return p.changed;
+}

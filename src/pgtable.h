@@ -1,0 +1,226 @@
+/*
+ * pgtable.h — four-level page tables as on x86-64 (internal).
+ *
+ * Glossary:
+ *   struct pgtable  one address space's tables (one per mm)
+ *   table           4 KiB, 512 entries of 64 bits; levels PGD (root), PUD, PMD, PTE
+ *   pte_t           the value of a last-level entry: a frame reference plus flags
+ *   slot            a pte_t _Atomic * into a PTE table (what pgtable_walk returns)
+ *
+ * Address split (48 bits, 4 KiB pages):
+ *   47..39 PGD index | 38..30 PUD index | 29..21 PMD index | 20..12 PTE index | 11..0 offset
+ * One PGD entry covers 512 GiB, one PUD entry 1 GiB, one PMD entry 2 MiB.
+ *
+ * PTE format (one 64-bit word, so one atomic load/store/exchange reads or
+ * changes a whole entry and no lock is needed between faults on different
+ * addresses):
+ *
+ *   63      62    61    60       59      58   57       56    55 ............ 0
+ *   PRESENT WRITE DIRTY ACCESSED SPECIAL FILE PROTNONE (free) struct vm_page *
+ *
+ * The frame reference is the descriptor pointer itself, stored unshifted in
+ * the low 56 bits: getting the page back is one AND, and no index table is
+ * needed between page.c and here.  User-space pointers on x86-64 (4- or
+ * 5-level paging) and on arm64 without top-byte tags are below 2^56, so the
+ * top byte is free for flags; pte_mk checks it in debug builds.  (The low
+ * bits would give only 3 flags with 8-byte aligned descriptors.)  PRESENT is
+ * bit 63 so that pte_present is a sign test.
+ *
+ * Invariant: an entry is either 0 (none) or has PTE_PRESENT.  PRESENT is a
+ * bit rather than "non-zero page" so that a special mapping may carry a NULL
+ * page (a PFN-map entry without a descriptor).  PROT_NONE pages stay present,
+ * with PTE_PROTNONE, as Linux keeps them mapped: the fault code must check it.
+ *
+ * Locking rules (the caller holds the mmap lock; the tables have no lock of
+ * their own):
+ *   - Walking, reading, and populating entries: the mmap read lock, or a VMA
+ *     read lock covering the address.  Missing tables are installed with a
+ *     compare-and-swap, so two faults racing to allocate the same table both
+ *     end up using the one that won; the loser frees its own.
+ *   - A fault installs an entry with ptep_cmpxchg(slot, 0, new): a racing
+ *     fault on the same address loses and finds the winner's entry.
+ *   - Clearing entries (pgtable_clear_range, ptep_get_and_clear) may run under
+ *     the mmap read lock (vma_zap_page_range_single): each clear is an atomic
+ *     exchange, so a page is handed to exactly one clearer's callback and a
+ *     concurrently set DIRTY/ACCESSED bit is not lost.
+ *   - Changing protections (pgtable_change_prot): mmap write lock, the VMAs
+ *     of the range write-locked.
+ *   - Freeing tables (pgtable_free_range): mmap write lock, and no VMA left in
+ *     [floor, ceiling) that a lock-free reader could fault in.  Tables are
+ *     freed at once, not after a grace period: every table freed lies inside
+ *     [floor, ceiling), so no walker for an address outside it reads the freed
+ *     table, and no walker may be inside it.
+ */
+#ifndef VMAREA_PGTABLE_H
+#define VMAREA_PGTABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_page;
+
+typedef uint64_t pte_t;
+
+#define PTE_PRESENT   (1ULL << 63)
+#define PTE_WRITE     (1ULL << 62)
+#define PTE_DIRTY     (1ULL << 61)
+#define PTE_ACCESSED  (1ULL << 60)
+#define PTE_SPECIAL   (1ULL << 59)   /* zero page, mixed-map page: not a normal anon/file page */
+#define PTE_FILE      (1ULL << 58)   /* page cache page (else anonymous) */
+#define PTE_PROTNONE  (1ULL << 57)   /* mapped, but PROT_NONE: no access */
+#define PTE_FLAGS     (0xffULL << 56)
+#define PTE_PAGE_MASK (~PTE_FLAGS)
+
+#define PGT_ENTRIES     512
+#define PGT_TABLE_SIZE  4096UL                 /* bytes of one table */
+#define PGT_PAGE_SHIFT  12
+#define PGT_PMD_SHIFT   21                     /* one PTE table maps 2 MiB */
+#define PGT_PUD_SHIFT   30                     /* one PMD table maps 1 GiB */
+#define PGT_PGD_SHIFT   39                     /* one PUD table maps 512 GiB */
+#define PGT_ADDR_LIMIT  (1UL << 48)            /* addresses the tables can map */
+
+/* ------------------------------------------------------------ entries */
+
+static inline pte_t pte_mk(struct vm_page *page, pte_t flags)
+{
+#ifdef VMAREA_DEBUG
+    if (((uintptr_t)page & PTE_FLAGS) || (flags & PTE_PAGE_MASK) || !(flags & PTE_PRESENT))
+        __builtin_trap();
+#endif
+    return (pte_t)(uintptr_t)page | flags;
+}
+static inline struct vm_page *pte_page(pte_t pte) { return (struct vm_page *)(uintptr_t)(pte & PTE_PAGE_MASK); }
+static inline bool pte_none(pte_t pte)     { return pte == 0; }
+static inline bool pte_present(pte_t pte)  { return (int64_t)pte < 0; }
+static inline bool pte_write(pte_t pte)    { return pte & PTE_WRITE; }
+static inline bool pte_dirty(pte_t pte)    { return pte & PTE_DIRTY; }
+static inline bool pte_young(pte_t pte)    { return pte & PTE_ACCESSED; }
+static inline bool pte_special(pte_t pte)  { return pte & PTE_SPECIAL; }
+static inline bool pte_file(pte_t pte)     { return pte & PTE_FILE; }
+static inline bool pte_protnone(pte_t pte) { return pte & PTE_PROTNONE; }
+
+/*
+ * One entry, atomically.  Ordering: a store publishes with release and a load
+ * acquires, so whoever finds an entry also sees what was written to its page
+ * (descriptor and contents) before it was installed.
+ */
+static inline pte_t ptep_get(pte_t _Atomic *ptep)
+{
+    return atomic_load_explicit(ptep, memory_order_acquire);
+}
+static inline void ptep_set(pte_t _Atomic *ptep, pte_t pte)
+{
+    atomic_store_explicit(ptep, pte, memory_order_release);
+}
+/* Install only if the entry is still *expected; else *expected gets what is there. */
+static inline bool ptep_cmpxchg(pte_t _Atomic *ptep, pte_t *expected, pte_t pte)
+{
+    return atomic_compare_exchange_strong_explicit(ptep, expected, pte, memory_order_acq_rel,
+                                                   memory_order_acquire);
+}
+static inline pte_t ptep_get_and_clear(pte_t _Atomic *ptep)
+{
+    return atomic_exchange_explicit(ptep, 0, memory_order_acq_rel);
+}
+/* Set ACCESSED/DIRTY the way hardware does: no lost update against a clear. */
+static inline void ptep_set_flags(pte_t _Atomic *ptep, pte_t flags)
+{
+    pte_t old = atomic_load_explicit(ptep, memory_order_relaxed);
+    /* A CAS, not fetch_or: an entry cleared meanwhile must stay 0. */
+    while (old && (old & flags) != flags &&
+           !atomic_compare_exchange_weak_explicit(ptep, &old, old | flags, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+/* -------------------------------------------------------------- tables */
+
+/*
+ * One address space's tables.
+ *
+ * Invariants:
+ *   bytes == PGT_TABLE_SIZE * (number of PUD, PMD and PTE tables reachable
+ *            from pgd)   (the root is not counted, as in Linux's pgtables_bytes)
+ *   every table reachable from pgd was allocated here, zeroed, and is
+ *   reachable through exactly one entry.
+ * pgd is set by pgtable_init and constant until pgtable_destroy; bytes is an
+ * atomic because racing faults install tables under the mmap read lock.
+ */
+struct pgtable {
+    pte_t _Atomic *pgd;
+    atomic_long bytes;
+};
+
+/* -ENOMEM, or 0 with an empty root table.  Locks: none (the mm is new). */
+int  pgtable_init(struct pgtable *pt);
+/* Free every table.  Entries still present are dropped without a callback:
+ * clear the ranges first.  Locks: none (the last user is gone). */
+void pgtable_destroy(struct pgtable *pt);
+
+static inline unsigned long pgtable_bytes(const struct pgtable *pt)
+{
+    return (unsigned long)atomic_load_explicit(&pt->bytes, memory_order_relaxed);
+}
+
+/*
+ * The slot for addr (< PGT_ADDR_LIMIT), or NULL if a table on the way is
+ * missing.  Locks: mmap read lock, or a VMA read lock covering addr.
+ */
+pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr);
+/*
+ * The slot for addr, allocating missing tables: 0 and *out, or -ENOMEM with
+ * nothing changed (every table it needs is allocated before the first one is
+ * installed).  Locks: as pgtable_walk.
+ */
+int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
+
+/*
+ * Call fn for every present entry in [start, end) in address order, with its
+ * slot and the value loaded.  A missing table is skipped in one step, so the
+ * cost follows the populated tables, not the range.  A non-zero return from
+ * fn stops the walk and is returned.  fn may change the entry through the
+ * slot (with the ptep_ functions).  Locks: mmap read lock, or a VMA read lock
+ * covering the range; entries may change under a reader (fn gets one value).
+ */
+typedef int (*pgt_pte_fn)(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte);
+int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
+                     pgt_pte_fn fn, void *arg);
+
+/*
+ * Clear every entry in [start, end); fn (may be NULL) gets each present one
+ * that was cleared, after the clear.  Tables stay (vma_zap_page_range_single,
+ * MADV_DONTNEED).  Returns the number of entries cleared.
+ * Locks: mmap read lock is enough (atomic exchange per entry).
+ */
+typedef void (*pgt_clear_fn)(void *arg, unsigned long addr, pte_t old);
+unsigned long pgtable_clear_range(struct pgtable *pt, unsigned long start, unsigned long end,
+                                  pgt_clear_fn fn, void *arg);
+/*
+ * As pgtable_clear_range, then free each table that intersects [start, end),
+ * is now empty, and maps only addresses inside [floor, ceiling) (munmap,
+ * Linux's free_pgtables rule: floor is the previous VMA's end or 0, ceiling
+ * the next VMA's start or 0 for "no next VMA", so a table shared with a
+ * neighbour stays).  Emptied upper tables are freed by the same rule.
+ * Locks: mmap write lock; no VMA in [floor, ceiling) a reader could fault in.
+ */
+unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsigned long end,
+                                 unsigned long floor, unsigned long ceiling,
+                                 pgt_clear_fn fn, void *arg);
+
+/*
+ * For every present entry in [start, end): entry = (entry & ~clear) | set
+ * (flag bits only).  Returns the number of entries that changed.
+ * Locks: mmap write lock, the range's VMAs write-locked (mprotect).
+ */
+unsigned long pgtable_change_prot(struct pgtable *pt, unsigned long start, unsigned long end,
+                                  pte_t clear, pte_t set);
+
+/* Test hook: when >= 0, table allocations succeed this many more times, then
+ * fail (every one) until it is set back to -1. */
+extern _Atomic long pgt_alloc_fail_after;
+/* Tables taken from the process-wide pool and not yet returned, roots
+ * included (for leak checks in tests: pool memory itself stays mapped). */
+long pgt_tables_in_use(void);
+
+#endif
