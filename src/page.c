@@ -1,8 +1,9 @@
 /*
- * page.c — page frames: chunks from the host, a lock-free free list, the
- * memory limit, and the shared zero page.  The rules are in page.h.
+ * page.c — page frames: chunks from the host, lock-free free lists (one
+ * per shard), the memory limit, and the shared zero page.  The rules are in
+ * page.h.
  *
- * The free list is a Treiber stack whose head packs a descriptor pointer with
+ * Each free list is a Treiber stack whose head packs a descriptor pointer with
  * a generation tag, so that a pop that read head A and A->next B cannot
  * succeed after A was popped, B popped, and A pushed again (ABA): each push
  * and pop changes the tag.  A popper may read free_next of a descriptor that
@@ -53,11 +54,11 @@ static inline uint64_t fl_next_head(uint64_t old, struct vm_page *p)
     return ((uint64_t)(uintptr_t)p >> FL_SHIFT) | (tag << FL_PTR_BITS);
 }
 
-/* Push first..last (already linked through free_next), last's flag bit
- * given by zeroed. */
-static void fl_push(struct page_pool *pool, struct vm_page *first, struct vm_page *last, bool zeroed)
+/* Push first..last (already linked through free_next); zeroed is the flag
+ * bit for last's own data. */
+static void fl_push(_Atomic uint64_t *head, struct vm_page *first, struct vm_page *last, bool zeroed)
 {
-    uint64_t old = atomic_load_explicit(&pool->free_head, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(head, memory_order_relaxed);
     uint64_t new;
     do {
         atomic_store_explicit(&last->free_next, (uintptr_t)fl_ptr(old) | (zeroed ? PAGE_FREE_ZEROED : 0),
@@ -65,21 +66,22 @@ static void fl_push(struct page_pool *pool, struct vm_page *first, struct vm_pag
         new = fl_next_head(old, first);
         /* release: the frame's data and free_next are written before a
          * popper can see the frame. */
-    } while (!atomic_compare_exchange_weak_explicit(&pool->free_head, &old, new,
+    } while (!atomic_compare_exchange_weak_explicit(head, &old, new,
                                                     memory_order_release, memory_order_relaxed));
 }
 
-static inline struct vm_page *fl_pop(struct page_pool *pool, bool *zeroed)
+static inline struct vm_page *fl_pop(_Atomic uint64_t *head, bool *zeroed)
 {
     /* acquire (on load and on CAS failure): the free_next we read is the
-     * one the pusher of this head wrote. */
-    uint64_t old = atomic_load_explicit(&pool->free_head, memory_order_acquire);
+     * one the pusher of this head wrote (a pop's CAS continues the release
+     * sequence of the push before it). */
+    uint64_t old = atomic_load_explicit(head, memory_order_acquire);
     for (;;) {
         struct vm_page *p = fl_ptr(old);
         if (!p)
             return NULL;
         uintptr_t next = atomic_load_explicit(&p->free_next, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(&pool->free_head, &old,
+        if (atomic_compare_exchange_weak_explicit(head, &old,
                                                   fl_next_head(old, (struct vm_page *)(next & ~PAGE_FREE_ZEROED)),
                                                   memory_order_acquire, memory_order_acquire)) {
             *zeroed = next & PAGE_FREE_ZEROED;
@@ -88,11 +90,42 @@ static inline struct vm_page *fl_pop(struct page_pool *pool, bool *zeroed)
     }
 }
 
+/* Take a whole list (no free_next is read, so no ABA concern beyond the tag). */
+static struct vm_page *fl_take_all(_Atomic uint64_t *head)
+{
+    uint64_t old = atomic_load_explicit(head, memory_order_acquire);
+    while (fl_ptr(old)) {
+        if (atomic_compare_exchange_weak_explicit(head, &old, fl_next_head(old, NULL),
+                                                  memory_order_acquire, memory_order_acquire))
+            return fl_ptr(old);
+    }
+    return NULL;
+}
+
+/*
+ * Which shard this thread uses: assigned round-robin at its first
+ * allocation or free, so up to PAGE_POOL_SHARDS threads never share one.
+ * initial-exec: a plain %fs-relative load even in the shared library.
+ */
+static atomic_uint next_shard;
+static __thread unsigned int this_shard __attribute__((tls_model("initial-exec")));
+
+static inline struct page_shard *my_shard(struct page_pool *pool)
+{
+    unsigned int s = this_shard;
+    if (unlikely(!s))
+        this_shard = s = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % PAGE_POOL_SHARDS + 1;
+    return &pool->shard[s - 1];
+}
+
 int page_pool_init(struct page_pool *pool, unsigned long limit_bytes)
 {
     memset(pool, 0, sizeof(*pool));
-    atomic_init(&pool->free_head, 0);
-    atomic_init(&pool->nr_used, 0);
+    for (int i = 0; i < PAGE_POOL_SHARDS; i++) {
+        atomic_init(&pool->shard[i].free_head, 0);
+        atomic_init(&pool->shard[i].nr_used, 0);
+    }
+    atomic_init(&pool->nr_reserved, 0);
     atomic_init(&pool->nr_frames, 0);
     pool->limit = limit_bytes ? limit_bytes / PAGE_SIZE : ULONG_MAX;
     pool->chunks = NULL;
@@ -109,7 +142,8 @@ unsigned long page_pool_destroy(struct page_pool *pool)
         free(c);
     }
     pthread_mutex_destroy(&pool->grow_lock);
-    atomic_store_explicit(&pool->free_head, 0, memory_order_relaxed);
+    for (int i = 0; i < PAGE_POOL_SHARDS; i++)
+        atomic_store_explicit(&pool->shard[i].free_head, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->nr_frames, 0, memory_order_relaxed);
     return leaked;
 }
@@ -140,14 +174,48 @@ static void *chunk_map_frames(void)
 }
 
 /*
- * The free list was empty: carve a chunk, keep one frame, push the rest.
- * Fresh host memory is zero, so the frames are pushed as known-zero.
+ * Another shard's whole list: keep its first frame, and give the rest to our
+ * shard (in one step when ours is still empty, the usual case, so frames are
+ * out of every list only for a moment).  NULL if every other list is empty.
  */
-static struct vm_page *page_pool_grow(struct page_pool *pool, bool *zeroed)
+static struct vm_page *page_steal(struct page_pool *pool, struct page_shard *sh, bool *zeroed)
+{
+    size_t me = sh - pool->shard;
+    for (size_t i = 1; i < PAGE_POOL_SHARDS; i++) {
+        struct vm_page *p = fl_take_all(&pool->shard[(me + i) % PAGE_POOL_SHARDS].free_head);
+        if (!p)
+            continue;
+        uintptr_t next = atomic_load_explicit(&p->free_next, memory_order_relaxed);
+        *zeroed = next & PAGE_FREE_ZEROED;
+        struct vm_page *rest = (struct vm_page *)(next & ~PAGE_FREE_ZEROED);
+        if (!rest)
+            return p;
+        uint64_t old = atomic_load_explicit(&sh->free_head, memory_order_relaxed);
+        if (!fl_ptr(old) && atomic_compare_exchange_strong_explicit(&sh->free_head, &old,
+                                                                    fl_next_head(old, rest),
+                                                                    memory_order_release, memory_order_relaxed))
+            return p;
+        struct vm_page *last = rest;
+        uintptr_t ln;
+        while ((ln = atomic_load_explicit(&last->free_next, memory_order_relaxed)) & ~PAGE_FREE_ZEROED)
+            last = (struct vm_page *)(ln & ~PAGE_FREE_ZEROED);
+        fl_push(&sh->free_head, rest, last, ln & PAGE_FREE_ZEROED);
+        return p;
+    }
+    return NULL;
+}
+
+/*
+ * Every free list looked empty: carve a chunk, keep one frame, push the rest
+ * on our shard.  Fresh host memory is zero, so they are pushed as known-zero.
+ */
+static struct vm_page *page_pool_grow(struct page_pool *pool, struct page_shard *sh, bool *zeroed)
 {
     pthread_mutex_lock(&pool->grow_lock);
-    /* Another thread may have carved a chunk while we waited. */
-    struct vm_page *p = fl_pop(pool, zeroed);
+    /* Another thread may have carved a chunk, or freed, while we waited. */
+    struct vm_page *p = fl_pop(&sh->free_head, zeroed);
+    if (!p)
+        p = page_steal(pool, sh, zeroed);
     if (p)
         goto out;
 
@@ -172,7 +240,7 @@ static struct vm_page *page_pool_grow(struct page_pool *pool, bool *zeroed)
     c->next = pool->chunks;
     pool->chunks = c;
     atomic_fetch_add_explicit(&pool->nr_frames, CHUNK_FRAMES, memory_order_relaxed);
-    fl_push(pool, &c->pages[1], &c->pages[CHUNK_FRAMES - 1], true);
+    fl_push(&sh->free_head, &c->pages[1], &c->pages[CHUNK_FRAMES - 1], true);
     p = &c->pages[0];
     *zeroed = true;
 out:
@@ -182,22 +250,30 @@ out:
 
 static inline struct vm_page *page_alloc_frame(struct page_pool *pool, bool *zeroed)
 {
+    bool limited = pool->limit != ULONG_MAX;
     /* Reserve first, so concurrent allocators never pass the limit together;
-     * relaxed: the count orders nothing, the free list does. */
-    unsigned long used = atomic_fetch_add_explicit(&pool->nr_used, 1, memory_order_relaxed);
-    if (unlikely(used >= pool->limit))
-        goto fail;
-    struct vm_page *p = fl_pop(pool, zeroed);
+     * relaxed: the count orders nothing, the free lists do. */
+    if (limited) {
+        unsigned long used = atomic_fetch_add_explicit(&pool->nr_reserved, 1, memory_order_relaxed);
+        if (unlikely(used >= pool->limit))
+            goto fail;
+    }
+    struct page_shard *sh = my_shard(pool);
+    struct vm_page *p = fl_pop(&sh->free_head, zeroed);
     if (unlikely(!p)) {
-        p = page_pool_grow(pool, zeroed);
+        p = page_steal(pool, sh, zeroed);
+        if (!p)
+            p = page_pool_grow(pool, sh, zeroed);
         if (!p)
             goto fail;
     }
     VM_BUG_ON(page_count(p) != 0 || page_mapcount(p) != 0);
     atomic_store_explicit(&p->refcount, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sh->nr_used, 1, memory_order_relaxed);
     return p;
 fail:
-    atomic_fetch_sub_explicit(&pool->nr_used, 1, memory_order_relaxed);
+    if (limited)
+        atomic_fetch_sub_explicit(&pool->nr_reserved, 1, memory_order_relaxed);
     return NULL;
 }
 
@@ -226,18 +302,22 @@ void __page_free(struct vm_page *page)
         atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
         return;
     }
-    fl_push(pool, page, page, false);
+    struct page_shard *sh = my_shard(pool);
+    fl_push(&sh->free_head, page, page, false);
+    atomic_fetch_sub_explicit(&sh->nr_used, 1, memory_order_relaxed);
     /* After the push: a racing allocator may see the limit still reached for
      * a moment (a transient -ENOMEM), but never more frames in use than it. */
-    atomic_fetch_sub_explicit(&pool->nr_used, 1, memory_order_relaxed);
+    if (pool->limit != ULONG_MAX)
+        atomic_fetch_sub_explicit(&pool->nr_reserved, 1, memory_order_relaxed);
 }
 
 unsigned long page_pool_count_free(struct page_pool *pool)
 {
     unsigned long n = 0;
-    for (struct vm_page *p = fl_ptr(atomic_load(&pool->free_head)); p;
-         p = (struct vm_page *)(atomic_load(&p->free_next) & ~PAGE_FREE_ZEROED))
-        n++;
+    for (int i = 0; i < PAGE_POOL_SHARDS; i++)
+        for (struct vm_page *p = fl_ptr(atomic_load(&pool->shard[i].free_head)); p;
+             p = (struct vm_page *)(atomic_load(&p->free_next) & ~PAGE_FREE_ZEROED))
+            n++;
     return n;
 }
 

@@ -21,8 +21,8 @@
  *   - Descriptors are type-stable: they live until page_pool_destroy, which is
  *     what makes the lock-free free list safe to read (see page.c).
  *   - The limit counts frames in use, not frames carved: a reservation on
- *     pool->nr_used comes first and is undone on any failure, so a failed
- *     allocation changes nothing.
+ *     pool->nr_reserved comes first and is undone on any failure, so a failed
+ *     allocation changes nothing.  Without a limit there is no shared count.
  */
 #ifndef VMAREA_PAGE_H
 #define VMAREA_PAGE_H
@@ -65,26 +65,43 @@ struct vm_page {
 #define PAGE_FREE_ZEROED ((uintptr_t)1)
 
 /*
+ * One free list and one in-use count, on a cache line of its own.  A thread
+ * allocates from and frees to its own shard (chosen once per thread), so
+ * threads faulting in parallel do not bounce one line between CPUs; a
+ * thread whose shard is empty takes another shard's whole list.
+ */
+#define PAGE_POOL_SHARDS 8
+
+struct page_shard {
+    _Atomic uint64_t free_head;       /* tagged pointer: see page.c */
+    atomic_long nr_used;              /* allocations minus frees through this
+                                         shard; may be negative, sums exact */
+} __attribute__((aligned(64)));
+
+/*
  * A pool of frames (one per mm).
  *
  * Invariants (when no call is in progress):
  *   nr_frames == 512 * (chunks on the chunk list)
- *   nr_frames == nr_used + (descriptors on the free list)
- *   nr_used   <= limit                     (limit == ULONG_MAX: none)
+ *   nr_frames == in_use + (descriptors on all free lists)
+ *       where in_use == sum of shard[i].nr_used
+ *   in_use == nr_reserved <= limit       (with a limit; else nr_reserved == 0)
  *
  * Locking:
- *   free_head, nr_used: lock-free atomics, any thread, any number at once
+ *   shard[], nr_reserved: lock-free atomics, any thread, any number at once
  *       (faults run in parallel under the mmap read lock).
- *   chunks, nr_frames (writes): grow_lock, taken only when the free list is
- *       empty, so a chunk is carved once even if several threads find it so.
+ *   chunks, nr_frames (writes): grow_lock, taken only when every free list
+ *       looked empty; it is rechecked under the lock, so a chunk is carved
+ *       at most once per such race (carving may overshoot by a chunk while
+ *       another thread moves a list between shards; the limit never does).
  *   limit: constant after page_pool_init.
  * Lifetime: every frame must be put before page_pool_destroy; a frame put
  * afterwards touches freed memory.
  */
 struct page_pool {
-    _Atomic uint64_t free_head;       /* tagged pointer: see page.c */
-    atomic_ulong nr_used;             /* frames allocated and not yet freed */
-    unsigned long limit;              /* frames */
+    struct page_shard shard[PAGE_POOL_SHARDS];
+    atomic_ulong nr_reserved;         /* frames in use, kept only with a limit */
+    unsigned long limit;              /* frames; ULONG_MAX: none */
     atomic_ulong nr_frames;           /* frames carved */
     struct page_chunk *chunks;
     pthread_mutex_t grow_lock;
@@ -170,7 +187,10 @@ static inline void page_mapcount_dec(struct vm_page *page)
 /* Counts, for stats; exact only when no call is in progress. */
 static inline unsigned long page_pool_in_use(struct page_pool *pool)
 {
-    return atomic_load_explicit(&pool->nr_used, memory_order_relaxed);
+    long n = 0;
+    for (int i = 0; i < PAGE_POOL_SHARDS; i++)
+        n += atomic_load_explicit(&pool->shard[i].nr_used, memory_order_relaxed);
+    return n < 0 ? 0 : (unsigned long)n;   /* a racing read may see a free before its alloc */
 }
 
 static inline unsigned long page_pool_frames(struct page_pool *pool)

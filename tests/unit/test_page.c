@@ -236,6 +236,49 @@ static void test_free_mapped_asserts(void **state)
 }
 #endif
 
+/* Frames freed by one thread land on its shard; another thread takes them
+ * from there (whole list) rather than carving more, and their "dirty" mark
+ * travels with them, so the zeroing allocator still zeroes them. */
+#define STEAL_N (CHUNK_FRAMES + 100)
+static struct vm_page *steal_v[STEAL_N];
+
+static void *put_all(void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < STEAL_N; i += 2)      /* half dirty, half... */
+        page_put(steal_v[i]);
+    return NULL;
+}
+
+static void test_free_in_other_thread(void **state)
+{
+    (void)state;
+    struct page_pool pool;
+    assert_int_equal(page_pool_init(&pool, 0), 0);
+    for (size_t i = 0; i < STEAL_N; i++) {
+        steal_v[i] = page_alloc_nozero(&pool);
+        assert_non_null(steal_v[i]);
+        memset(page_address(steal_v[i]), 0xee, PAGE_SIZE);
+    }
+    for (size_t i = 1; i < STEAL_N; i += 2)      /* ...freed here */
+        page_put(steal_v[i]);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, put_all, NULL), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(page_pool_in_use(&pool), 0);
+    unsigned long frames = page_pool_frames(&pool);
+    for (size_t i = 0; i < STEAL_N; i++) {
+        steal_v[i] = page_alloc(&pool);
+        assert_non_null(steal_v[i]);
+        assert_true(all_zero(page_address(steal_v[i])));
+    }
+    assert_int_equal(page_pool_frames(&pool), frames);   /* nothing new carved */
+    for (size_t i = 0; i < STEAL_N; i++)
+        page_put(steal_v[i]);
+    assert_balanced(&pool);
+    assert_int_equal(page_pool_destroy(&pool), 0);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 #define NTHREADS 4
@@ -307,8 +350,10 @@ static void run_threads(unsigned long limit_frames)
     assert_int_equal(page_pool_in_use(&pool), 0);
     assert_balanced(&pool);
     if (limit_frames) {
-        /* The limit holds under races: never more frames carved than needed. */
-        assert_true(page_pool_frames(&pool) <= ((limit_frames + CHUNK_FRAMES - 1) / CHUNK_FRAMES + 1) * CHUNK_FRAMES);
+        /* Carving is driven by empty free lists, not by failures at the
+         * limit: a few chunks at most (a race may carve one more than
+         * needed while a list moves between shards; page.h). */
+        assert_true(page_pool_frames(&pool) <= 4 * CHUNK_FRAMES);
         assert_true(failed > 0);
     } else {
         assert_int_equal(failed, 0);
@@ -334,6 +379,47 @@ static double now_ns(void)
 
 #define BENCH_N 200000
 
+struct bench_arg {
+    struct page_pool *pool;
+    pthread_barrier_t *start;
+    bool zeroed;
+    double ns;
+};
+
+static double now_ns(void);
+
+static void *bench_thread(void *arg)
+{
+    struct bench_arg *a = arg;
+    pthread_barrier_wait(a->start);
+    double t0 = now_ns();
+    for (int i = 0; i < BENCH_N; i++) {
+        struct vm_page *p = a->zeroed ? page_alloc(a->pool) : page_alloc_nozero(a->pool);
+        ((char *)page_address(p))[i & (PAGE_SIZE - 1)] = 1;
+        page_put(p);
+    }
+    a->ns = (now_ns() - t0) / BENCH_N;
+    return NULL;
+}
+
+/* Two threads allocating and freeing from one pool at once: the free list's
+ * head and the in-use count bounce between CPUs. */
+static double bench_contended(struct page_pool *pool, bool zeroed)
+{
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    pthread_t t[2];
+    struct bench_arg a[2];
+    for (int i = 0; i < 2; i++) {
+        a[i] = (struct bench_arg){ .pool = pool, .start = &start, .zeroed = zeroed };
+        pthread_create(&t[i], NULL, bench_thread, &a[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    return max(a[0].ns, a[1].ns);
+}
+
 static void test_bench(void **state)
 {
     (void)state;
@@ -342,7 +428,7 @@ static void test_bench(void **state)
     struct vm_page *warm = page_alloc(&pool);   /* carve the first chunk outside the timing */
     page_put(warm);
 
-    double best_nz = 1e9, best_z = 1e9, best_ms = 1e9, best_mx = 1e9;
+    double best_nz = 1e9, best_z = 1e9, best_ms = 1e9, best_mx = 1e9, best_2t = 1e9, best_2tz = 1e9;
     static char buf[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
     pthread_mutex_t mx = PTHREAD_MUTEX_INITIALIZER;
     for (int rep = 0; rep < 5; rep++) {
@@ -373,10 +459,13 @@ static void test_bench(void **state)
         best_z = min(best_z, (t2 - t1) / BENCH_N);
         best_ms = min(best_ms, (t3 - t2) / BENCH_N);
         best_mx = min(best_mx, (t4 - t3) / BENCH_N);
+        best_2t = min(best_2t, bench_contended(&pool, false));
+        best_2tz = min(best_2tz, bench_contended(&pool, true));
     }
     printf("page: alloc_nozero+put %.1f ns; alloc(zeroed)+put %.1f ns; "
-           "4 KiB memset %.1f ns; (uncontended mutex lock+unlock %.1f ns)\n",
-           best_nz, best_z, best_ms, best_mx);
+           "4 KiB memset %.1f ns; (uncontended mutex lock+unlock %.1f ns); "
+           "in each of 2 threads at once: alloc_nozero+put %.1f ns, alloc(zeroed)+put %.1f ns\n",
+           best_nz, best_z, best_ms, best_mx, best_2t, best_2tz);
     assert_int_equal(page_pool_destroy(&pool), 0);
 }
 
@@ -391,6 +480,7 @@ int main(void)
 #if defined(VMAREA_DEBUG) && !defined(NDEBUG)   /* VM_BUG_ON is assert() */
         cmocka_unit_test(test_free_mapped_asserts),
 #endif
+        cmocka_unit_test(test_free_in_other_thread),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_bench),
     };
