@@ -124,6 +124,30 @@ static void test_zeroing(void **state)
     assert_int_equal(page_pool_destroy(&pool), 0);
 }
 
+/* A destroyed pool's memory goes to the next pool (the chunk cache), dirty:
+ * the zeroing allocator must still zero every frame of it. */
+static void test_reuse_after_destroy(void **state)
+{
+    (void)state;
+    enum { N = 3 * CHUNK_FRAMES };
+    static struct vm_page *v[N];
+    for (int round = 0; round < 3; round++) {
+        struct page_pool pool;
+        assert_int_equal(page_pool_init(&pool, 0), 0);
+        for (size_t i = 0; i < N; i++) {
+            v[i] = page_alloc(&pool);
+            assert_non_null(v[i]);
+            assert_true(all_zero(page_address(v[i])));
+            memset(page_address(v[i]), 0x77, PAGE_SIZE);
+        }
+        assert_int_equal(page_pool_frames(&pool), N);
+        for (size_t i = 0; i < N; i++)
+            page_put(v[i]);
+        assert_balanced(&pool);
+        assert_int_equal(page_pool_destroy(&pool), 0);
+    }
+}
+
 static void fill_to_limit(unsigned long nframes, unsigned long extra_bytes)
 {
     struct page_pool pool;
@@ -474,6 +498,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_get_put),
         cmocka_unit_test(test_zeroing),
+        cmocka_unit_test(test_reuse_after_destroy),
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_destroy_reports_leak),
         cmocka_unit_test(test_zero_page),
