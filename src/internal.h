@@ -42,9 +42,13 @@
 #define min(a, b) ((a) < (b) ? (a) : (b))
 #define max(a, b) ((a) > (b) ? (a) : (b))
 
+/*
+ * Debug checks.  Not assert(): a debug build may still define NDEBUG (CMake's
+ * RelWithDebInfo does), and the lock checks must run there too.
+ */
 #ifdef VMAREA_DEBUG
-#include <assert.h>
-#define VM_BUG_ON(cond) assert(!(cond))
+void vmarea_bug(const char *cond, const char *file, int line) __attribute__((noreturn, cold));
+#define VM_BUG_ON(cond) do { if (__builtin_expect(!!(cond), 0)) vmarea_bug(#cond, __FILE__, __LINE__); } while (0)
 #else
 #define VM_BUG_ON(cond) ((void)0)
 #endif
@@ -138,6 +142,8 @@ struct vma_new {
     struct vma *vma;
 };
 
+#include "page.h"   /* struct page_pool, embedded in struct mm */
+
 /*
  * An address space.
  *
@@ -166,6 +172,7 @@ struct mm {
     struct mm_layout layout;       /* (L) */
 
     atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
+    struct page_pool pages;        /* frames (page.c); its own rules, page.h */
 
     /* Node batches back from RCU (vma.c, "objects"): pushed by callbacks,
      * taken by the next write lock. */

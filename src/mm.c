@@ -125,9 +125,15 @@ struct mm *mm_create(const struct mm_config *cfg)
     if (mm_config_resolve(&c))
         return NULL;
 
-    struct mm *mm = calloc(1, sizeof(*mm));
+    /* aligned_alloc: the frame pool's shards sit on their own cache lines. */
+    struct mm *mm = aligned_alloc(_Alignof(struct mm), sizeof(*mm));
     if (!mm)
         return NULL;
+    memset(mm, 0, sizeof(*mm));
+    if (page_pool_init(&mm->pages, c.memory_limit)) {
+        free(mm);
+        return NULL;
+    }
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* Writers must not starve behind a stream of readers, as with rwsem. */
@@ -135,6 +141,7 @@ struct mm *mm_create(const struct mm_config *cfg)
     int err = pthread_rwlock_init(&mm->mmap_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     if (err) {
+        page_pool_destroy(&mm->pages);
         free(mm);
         return NULL;
     }
@@ -177,6 +184,7 @@ void mmdrop(struct mm *mm)
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);
     pthread_rwlock_destroy(&mm->mmap_lock);
+    page_pool_destroy(&mm->pages);
     free(mm);
 }
 
@@ -249,3 +257,11 @@ int mm_set_layout(struct mm *mm, const struct mm_layout *l)
     mm->layout = *l;
     return 0;
 }
+
+#ifdef VMAREA_DEBUG
+void vmarea_bug(const char *cond, const char *file, int line)
+{
+    fprintf(stderr, "vmarea: %s:%d: VM_BUG_ON(%s)\n", file, line, cond);
+    abort();
+}
+#endif

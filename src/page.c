@@ -379,3 +379,10 @@ struct vm_page vmarea_zero_page = {
     .pool = NULL,
     .free_next = 0,
 };
+
+/* ------------------------------------------------------------ public */
+
+struct vm_page *vm_page_alloc(struct mm *mm) { return page_alloc(&mm->pages); }
+void *vm_page_address(struct vm_page *page) { return page_address(page); }
+void vm_page_get(struct vm_page *page) { page_get(page); }
+void vm_page_put(struct vm_page *page) { page_put(page); }
