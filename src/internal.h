@@ -142,7 +142,8 @@ struct vma_new {
     struct vma *vma;
 };
 
-#include "page.h"   /* struct page_pool, embedded in struct mm */
+#include "page.h"      /* struct page_pool, embedded in struct mm */
+#include "pgtable.h"   /* struct pgtable, embedded in struct mm */
 
 /*
  * An address space.
@@ -173,6 +174,7 @@ struct mm {
 
     atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
     struct page_pool pages;        /* frames (page.c); its own rules, page.h */
+    struct pgtable pgt;            /* page tables (pgtable.c); its own rules, pgtable.h */
 
     /* Node batches back from RCU (vma.c, "objects"): pushed by callbacks,
      * taken by the next write lock. */

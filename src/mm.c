@@ -134,6 +134,11 @@ struct mm *mm_create(const struct mm_config *cfg)
         free(mm);
         return NULL;
     }
+    if (pgtable_init(&mm->pgt)) {
+        page_pool_destroy(&mm->pages);
+        free(mm);
+        return NULL;
+    }
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* Writers must not starve behind a stream of readers, as with rwsem. */
@@ -141,6 +146,7 @@ struct mm *mm_create(const struct mm_config *cfg)
     int err = pthread_rwlock_init(&mm->mmap_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     if (err) {
+        pgtable_destroy(&mm->pgt);
         page_pool_destroy(&mm->pages);
         free(mm);
         return NULL;
@@ -184,6 +190,7 @@ void mmdrop(struct mm *mm)
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);
     pthread_rwlock_destroy(&mm->mmap_lock);
+    pgtable_destroy(&mm->pgt);
     page_pool_destroy(&mm->pages);
     free(mm);
 }

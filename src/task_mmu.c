@@ -530,8 +530,8 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
     out->map_count = mm->map_count;
     out->total_vm = mm->total_vm;
     out->locked_vm = mm->locked_vm;
-    /* rss_anon, rss_file, rss_shmem and pgtable_bytes stay 0 until page
-     * tables and frames exist (a later step fills them from their counters). */
+    /* rss_anon, rss_file and rss_shmem stay 0 until faults map frames. */
+    out->pgtable_bytes = pgtable_bytes(&mm->pgt);
     mmap_read_unlock(&guard);
 
     out->faults = atomic_load_explicit(&mm->stat_faults, memory_order_relaxed);
