@@ -804,13 +804,6 @@ static struct vt_node *find_slot(const struct vma_tree *t, const struct vma *vma
 }
 
 /*
- * A miss in vt_lookup goes through a call so that the compiler cannot turn
- * the final check into a conditional move: as a predicted branch it hands v
- * to the caller before the VMA's cache line arrives, and the caller's own
- * loads of the VMA overlap with it (dependent lookups: 26 ns against 30 at
- * 1,000 VMAs).
- */
-/*
  * Ask for all of a node's lines at once: its second key line and its entry
  * lines would otherwise be fetched one after another, each waiting for the
  * search that picks it.
@@ -822,17 +815,15 @@ static inline void node_prefetch(const struct vt_node *n)
         __builtin_prefetch(&n->ent[i]);
 }
 
-static __attribute__((noinline, cold)) struct vma *no_vma(void)
-{
-    return NULL;
-}
-
 /*
  * The hot path (page faults, syscalls): no writer runs, so plain loads, and
  * the height instead of each node's level.  Below the root the index is
  * always valid: a parent's key is its child's largest, and it was > addr.
+ * Returns the leaf and sets *idx to the first entry with vm_end > addr, or
+ * NULL when every VMA ends at or below addr.
  */
-struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr)
+static inline const struct vt_node *leaf_for(const struct vma_tree *t, unsigned long addr,
+                                             unsigned *idx)
 {
     const struct vt_node *n = t->root;
     unsigned i, h = t->height;
@@ -847,26 +838,27 @@ struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr)
         node_prefetch(n);
         i = node_search(n, addr);
     }
-    if (unlikely(n->ent[i].start > addr))
-        return no_vma();
+    *idx = i;
+    return n;
+}
+
+struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr)
+{
+    unsigned i;
+    const struct vt_node *n = leaf_for(t, addr, &i);
+
+    /* The leaf's copy of vm_start: no load of the VMA itself. */
+    if (!n || n->ent[i].start > addr)
+        return NULL;
     return leaf_vma(n, i);
 }
 
 struct vma *vt_find(const struct vma_tree *t, unsigned long addr)
 {
-    const struct vt_node *n = t->root;
-    unsigned i, h = t->height;
+    unsigned i;
+    const struct vt_node *n = leaf_for(t, addr, &i);
 
-    if (unlikely(!n))
-        return NULL;
-    i = node_search(n, addr);
-    if (unlikely(i >= n->count))
-        return NULL;
-    while (--h) {
-        n = child(n, i);
-        i = node_search(n, addr);
-    }
-    return leaf_vma(n, i);
+    return n ? leaf_vma(n, i) : NULL;
 }
 
 /*
