@@ -292,6 +292,8 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out);
     struct vma_mixedmap *: (const struct vma_mixedmap *)(v), \
     const struct vma_mixedmap *: (v))
 #define VMAREA_WRITE_GUARD_(g) _Generic((g), struct mmap_write_guard *: (g))
+/* VmaNew access exists only inside a mappable's mmap hook. */
+#define VMAREA_NEW_(v) _Generic((v), struct vma_new *: (v))
 #define VMAREA_ONLY_READ_GUARD_(g) _Generic((g), struct mmap_read_guard *: (g))
 
 #define vma_lookup(g, addr)      (vma_lookup)(VMAREA_READ_GUARD_(g), (addr))
@@ -301,6 +303,16 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out);
 #define mmap_write_unlock(g)     (mmap_write_unlock)(VMAREA_WRITE_GUARD_(g))
 #define mmap_read_unlock(g)      (mmap_read_unlock)(VMAREA_ONLY_READ_GUARD_(g))
 #define vma_insert_page(v, a, p) (vma_insert_page)(VMAREA_MIXEDMAP_(v), (a), (p))
+#define vma_new_ref(v)                (vma_new_ref)(VMAREA_NEW_(v))
+#define vma_new_set_mixedmap(v)       (vma_new_set_mixedmap)(VMAREA_NEW_(v))
+#define vma_new_set_io(v)             (vma_new_set_io)(VMAREA_NEW_(v))
+#define vma_new_set_dontexpand(v)     (vma_new_set_dontexpand)(VMAREA_NEW_(v))
+#define vma_new_set_dontcopy(v)       (vma_new_set_dontcopy)(VMAREA_NEW_(v))
+#define vma_new_set_dontdump(v)       (vma_new_set_dontdump)(VMAREA_NEW_(v))
+#define vma_new_try_clear_mayread(v)  (vma_new_try_clear_mayread)(VMAREA_NEW_(v))
+#define vma_new_try_clear_maywrite(v) (vma_new_try_clear_maywrite)(VMAREA_NEW_(v))
+#define vma_new_try_clear_mayexec(v)  (vma_new_try_clear_mayexec)(VMAREA_NEW_(v))
+#define vma_new_set_ops(v, o, p)      (vma_new_set_ops)(VMAREA_NEW_(v), (o), (p))
 
 /* Scoped guards: the lock is released when NAME goes out of scope, on every
  * path out of the block (as the kernel's guard(mmap_read_lock)). */

@@ -262,13 +262,13 @@ void mm_unmap_all(struct mm *mm)
 
 /* ------------------------------------------------------------- mmap */
 
-const struct vma_ref *vma_new_ref(struct vma_new *v) { return to_ref(v->vma); }
-void vma_new_set_io(struct vma_new *v) { v->vma->vm_flags |= VM_IO; }
-void vma_new_set_dontexpand(struct vma_new *v) { v->vma->vm_flags |= VM_DONTEXPAND; }
-void vma_new_set_dontcopy(struct vma_new *v) { v->vma->vm_flags |= VM_DONTCOPY; }
-void vma_new_set_dontdump(struct vma_new *v) { v->vma->vm_flags |= VM_DONTDUMP; }
+const struct vma_ref *(vma_new_ref)(struct vma_new *v) { return to_ref(v->vma); }
+void (vma_new_set_io)(struct vma_new *v) { v->vma->vm_flags |= VM_IO; }
+void (vma_new_set_dontexpand)(struct vma_new *v) { v->vma->vm_flags |= VM_DONTEXPAND; }
+void (vma_new_set_dontcopy)(struct vma_new *v) { v->vma->vm_flags |= VM_DONTCOPY; }
+void (vma_new_set_dontdump)(struct vma_new *v) { v->vma->vm_flags |= VM_DONTDUMP; }
 
-const struct vma_mixedmap *vma_new_set_mixedmap(struct vma_new *v)
+const struct vma_mixedmap *(vma_new_set_mixedmap)(struct vma_new *v)
 {
     v->vma->vm_flags |= VM_MIXEDMAP;
     return (const struct vma_mixedmap *)v->vma;
@@ -282,11 +282,11 @@ static int try_clear(struct vma_new *v, vm_flags_t access, vm_flags_t may)
     return 0;
 }
 
-int vma_new_try_clear_mayread(struct vma_new *v) { return try_clear(v, VM_READ, VM_MAYREAD); }
-int vma_new_try_clear_maywrite(struct vma_new *v) { return try_clear(v, VM_WRITE, VM_MAYWRITE); }
-int vma_new_try_clear_mayexec(struct vma_new *v) { return try_clear(v, VM_EXEC, VM_MAYEXEC); }
+int (vma_new_try_clear_mayread)(struct vma_new *v) { return try_clear(v, VM_READ, VM_MAYREAD); }
+int (vma_new_try_clear_maywrite)(struct vma_new *v) { return try_clear(v, VM_WRITE, VM_MAYWRITE); }
+int (vma_new_try_clear_mayexec)(struct vma_new *v) { return try_clear(v, VM_EXEC, VM_MAYEXEC); }
 
-void vma_new_set_ops(struct vma_new *v, const struct vm_operations *ops, void *priv)
+void (vma_new_set_ops)(struct vma_new *v, const struct vm_operations *ops, void *priv)
 {
     v->vma->vm_ops = ops;
     v->vma->vm_private_data = priv;
