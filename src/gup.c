@@ -19,7 +19,7 @@
 static bool anon_vma_compatible(const struct vma *a, const struct vma *b)
 {
     return a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
-           !((a->vm_flags ^ b->vm_flags) & ~((VM_READ | VM_WRITE | VM_EXEC) | VM_SOFTDIRTY)) &&
+           !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
            b->vm_pgoff == a->vm_pgoff + ((b->vm_start - a->vm_start) >> PAGE_SHIFT);
 }
 
@@ -71,7 +71,7 @@ int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bo
             continue;
         if (f & VM_LOCKONFAULT)
             continue;
-        if (!(f & (VM_READ | VM_WRITE | VM_EXEC)) ||
+        if (!(f & VM_ACCESS_FLAGS) ||
             (!(f & (VM_READ | VM_WRITE)) && vma_pkey_of(f) == EXECUTE_ONLY_PKEY)) {
             if (ignore_errors)
                 continue;

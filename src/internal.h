@@ -65,6 +65,15 @@ void vmarea_bug(const char *cond, const char *file, int line) __attribute__((nor
  */
 #define EXECUTE_ONLY_PKEY 1UL
 static inline unsigned long vma_pkey_of(vm_flags_t flags) { return (flags & VM_PKEY_MASK) >> VM_PKEY_SHIFT; }
+
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+/* PROT_* to VM_* (calc_vm_prot_bits, without the key). */
+static inline vm_flags_t calc_vm_prot_bits(int prot)
+{
+    return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+           ((prot & PROT_EXEC) ? VM_EXEC : 0);
+}
 #define VM_STACK_FLAGS_MASK VM_GROWSDOWN
 /* VM_DATA_DEFAULT_FLAGS on x86-64 is VM_DATA_FLAGS_TSK_EXEC minus exec. */
 #define VM_DATA_DEFAULT_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
@@ -216,7 +225,6 @@ void vma_mark_detached(struct vma *vma);
  * start/end/pgoff/flags/file/anon_vma/anon_name describe the range as it
  * should become.  The __ fields are set by the merge logic.
  */
-enum vma_merge_state { VMA_MERGE_START, VMA_MERGE_ERROR_NOMEM, VMA_MERGE_NOMERGE, VMA_MERGE_SUCCESS };
 struct vma_merge_struct {
     struct mm *mm;
     struct vma *prev, *middle, *next, *target;
@@ -227,7 +235,6 @@ struct vma_merge_struct {
     struct anon_name *anon_name;
     bool just_expand;
     bool __remove_middle, __remove_next, __adjust_middle_start, __adjust_next_start;
-    enum vma_merge_state state;
 };
 
 int  split_vma(struct vma *vma, unsigned long addr, int new_below);
@@ -248,13 +255,17 @@ void vma_link(struct mm *mm, struct vma *vma);
 /* Take a VMA out of the tree (write-locked, detached, uncounted). */
 void vma_unlink(struct mm *mm, struct vma *vma);
 bool vma_is_anonymous(const struct vma *vma);
+/* Special and hugetlb VMAs never take VM_LOCKED (vma_supports_mlock). */
+static inline bool vma_supports_mlock(const struct vma *vma)
+{
+    return !(vma->vm_flags & (VM_SPECIAL | VM_HUGETLB));
+}
 
 struct vma *vma_alloc(struct mm *mm);
 /* Free a VMA that was never in the tree (no close hook, no grace period). */
 void vma_free_unused(struct vma *vma);
 /* Remove a detached VMA's references and free it after a grace period. */
 void vma_release(struct vma *vma);
-struct vma *vma_dup(struct vma *orig);
 void mm_free_deferred(struct mm *mm, bool force);   /* at write unlock */
 void mm_free_vma_cache(struct mm *mm);               /* at the last mmdrop */
 void mm_reclaim(struct mm *mm);                      /* at write lock */

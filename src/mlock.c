@@ -4,11 +4,6 @@
  */
 #include "internal.h"
 
-static bool vma_supports_mlock(const struct vma *vma)
-{
-    return !(vma->vm_flags & (VM_SPECIAL | VM_HUGETLB));
-}
-
 static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
                        unsigned long end, vm_flags_t newflags)
 {

@@ -292,11 +292,6 @@ void (vma_new_set_ops)(struct vma_new *v, const struct vm_operations *ops, void 
     v->vma->vm_private_data = priv;
 }
 
-static bool vma_supports_mlock(const struct vma *vma)
-{
-    return !(vma->vm_flags & (VM_SPECIAL | VM_HUGETLB));
-}
-
 /*
  * mmap_region: replace whatever is in [addr, addr + len) with a new mapping,
  * merged into a neighbour when Linux would.  Returns addr or -errno.
@@ -382,10 +377,7 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
 /* calc_vm_prot_bits + calc_vm_flag_bits */
 static vm_flags_t calc_vm_bits(int prot, int flags)
 {
-    vm_flags_t vm = 0;
-    if (prot & PROT_READ) vm |= VM_READ;
-    if (prot & PROT_WRITE) vm |= VM_WRITE;
-    if (prot & PROT_EXEC) vm |= VM_EXEC;
+    vm_flags_t vm = calc_vm_prot_bits(prot);
     if (flags & MAP_GROWSDOWN) vm |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED) vm |= VM_LOCKED;
     if (flags & MAP_SYNC) vm |= VM_SYNC;

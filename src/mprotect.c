@@ -5,14 +5,6 @@
 #include "internal.h"
 
 #define PROT_SEM_ 0x8
-#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
-
-static vm_flags_t calc_vm_prot_bits(int prot)
-{
-    return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
-           ((prot & PROT_EXEC) ? VM_EXEC : 0);
-}
-
 /*
  * Give [start, end) of vma the new flags; *pprev becomes the VMA that covers
  * the range afterwards.

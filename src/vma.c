@@ -185,7 +185,7 @@ bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
     return a && b && strcmp(a->name, b->name) == 0;
 }
 
-struct vma *vma_dup(struct vma *orig)
+static struct vma *vma_dup(struct vma *orig)
 {
     struct vma *vma = vma_alloc(orig->vm_mm);
     if (!vma)
@@ -439,7 +439,6 @@ static struct vma *vma_merge_existing_range(struct vma_merge_struct *vmg)
     bool merge_left, merge_right, merge_both;
 
     mmap_assert_write_locked(vmg->mm);
-    vmg->state = VMA_MERGE_NOMERGE;
     if ((vmg->flags & VM_SPECIAL) || (!left_side && !right_side))
         return NULL;
 
@@ -499,7 +498,6 @@ static struct vma *vma_merge_existing_range(struct vma_merge_struct *vmg)
         dup_anon_vma(next, middle);
     }
     commit_merge(vmg);
-    vmg->state = VMA_MERGE_SUCCESS;
     return vmg->target;
 }
 
@@ -513,7 +511,6 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
     unsigned long end = vmg->end;
 
     mmap_assert_write_locked(vmg->mm);
-    vmg->state = VMA_MERGE_NOMERGE;
     if ((vmg->flags & VM_SPECIAL) || (!prev && !next))
         return NULL;
 
@@ -542,7 +539,6 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
         dup_anon_vma(vmg->target, next);
     }
     commit_merge(vmg);
-    vmg->state = VMA_MERGE_SUCCESS;
     return vmg->target;
 }
 
