@@ -23,10 +23,13 @@
  * fresh mm of their own (vmarea side; glibc's fork leaves malloc usable).
  *
  * The wire format child -> parent is a stream of records, native byte order:
- *   'R' int64 ret                      one per op, in order
+ *   'R' int64 ret, uint64 aux          one per op, in order; aux is the hash
+ *                                      of the bytes a DC_READ read, else 0
  *   'L' uint32 n, uint32 truncated, uint32 outside, n * struct dc_vma
  *                                      a layout: after every op (replay), or
  *                                      once after the last op
+ *   'H' uint32 n, n * struct dc_page   the contents of the view's pages after
+ *                                      the last layout (memory ops on)
  *   'E' char msg[160]                  the side could not run; stop
  *   'D'                                done (absent: the child died)
  */
@@ -43,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -66,6 +70,7 @@
 #define DEFAULT_OPS         20
 #define DEFAULT_TIMEOUT     20
 #define MODEL_PAGES         1024    /* the largest window */
+#define STACK_GUARD_GAP     (256 * PAGE)    /* Linux's default stack_guard_gap */
 
 static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
 
@@ -84,6 +89,9 @@ struct cfg {
     unsigned long win_lo, win_hi;       /* ops stay in here */
     unsigned long view_lo, view_hi;     /* compared, and probed free */
     bool mlock_unlimited;
+    bool memory;                        /* memory ops, counters and contents */
+    bool compare_mem;                   /* per-VMA memory counters */
+    unsigned view_pages;
     struct mm_config mmcfg;
 };
 
@@ -112,6 +120,8 @@ static void resolve(const struct dc_options *in, struct cfg *c)
         o->window_pages = MODEL_PAGES;
     if (!o->margin_pages)
         o->margin_pages = DEFAULT_MARGIN;
+    if (o->margin_pages > 1024)
+        o->margin_pages = 1024;
     if (!o->timeout_seconds)
         o->timeout_seconds = DEFAULT_TIMEOUT;
     if (o->mlock == DC_MLOCK_AUTO) {
@@ -129,6 +139,9 @@ static void resolve(const struct dc_options *in, struct cfg *c)
     c->view_lo = c->win_lo - (unsigned long)o->margin_pages * PAGE;
     c->view_hi = c->win_hi + (unsigned long)o->margin_pages * PAGE;
     c->mlock_unlimited = o->mlock == DC_MLOCK_FULL;
+    c->memory = !o->no_memory;
+    c->compare_mem = c->memory || o->compare_rss;
+    c->view_pages = (unsigned)((c->view_hi - c->view_lo) / PAGE);
 }
 
 bool dc_have_cap_ipc_lock(void)
@@ -177,7 +190,9 @@ static void replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --mlockall");
     if (o->mremap)
         ADD(" --mremap");
-    if (o->compare_rss)
+    if (o->no_memory)
+        ADD(" --no-memory");
+    if (o->compare_rss && o->no_memory)
         ADD(" --rss");
     if (o->window != DEFAULT_WINDOW)
         ADD(" --window 0x%lx", o->window);
@@ -320,6 +335,11 @@ static const int extra_advice[] = {
     MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_PAGEOUT, 102 /* GUARD_INSTALL */, 103 /* GUARD_REMOVE */,
 };
 static const int invalid_advice[] = { 5, 6, 7, 999, -1, 0x7fffffff };
+/* With memory ops: the advices that zap, populate or age pages. */
+static const int memory_advice[] = {
+    MADV_DONTNEED, MADV_DONTNEED, MADV_DONTNEED, 24 /* DONTNEED_LOCKED */,
+    22 /* POPULATE_READ */, 23 /* POPULATE_WRITE */, 23, MADV_FREE, MADV_COLD,
+};
 
 #define PICK(g, arr) ((arr)[rnd((g), sizeof(arr) / sizeof((arr)[0]))])
 
@@ -377,6 +397,14 @@ static void gen_mmap(struct gen *g, struct dc_op *op)
         flags |= MAP_EXECUTABLE;
     if (chance(g, 5))
         flags |= MAP_UNINITIALIZED;
+    /* With memory ops, populate more often: MAP_LOCKED populates too.  (Drawn
+     * only then, so that a seed means the same sequence without them.) */
+    if (g->c->memory) {
+        if (chance(g, 120))
+            flags |= MAP_POPULATE;
+        if (g->c->o.mlock != DC_MLOCK_NONE && chance(g, 40))
+            flags |= MAP_LOCKED;
+    }
     op->flags = flags;
 
     if (chance(g, 20))
@@ -452,6 +480,19 @@ static void gen_madvise(struct gen *g, struct dc_op *op)
         unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE };
         op->len = PICK(g, huge);
     }
+    if (g->c->memory && chance(g, 300))
+        op->advice = PICK(g, memory_advice);
+}
+
+/* A store or a load: around a mapping most of the time (gen_range). */
+static void gen_access(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
+{
+    op->kind = kind;
+    gen_range(g, &op->addr, &op->len);
+    if (kind == DC_WRITE)
+        op->fill = chance(g, 50) ? 0 : 1 + (int)rnd(g, 255);
+    if (chance(g, 10))
+        op->len = 0;
 }
 
 static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
@@ -588,9 +629,11 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
     bool mlock = c.o.mlock != DC_MLOCK_NONE;
     /* mlockall(MCL_CURRENT) weighs the whole child against RLIMIT_MEMLOCK. */
     bool mlockall = c.mlock_unlimited && c.o.mlockall;
-    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall mremap */
+    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall mremap
+     * write read */
     const unsigned w[] = { 28, 12, 20, 18, mlock ? 7 : 0, mlock ? 7 : 0, mlock ? 8 : 0,
-                           mlockall ? 2 : 0, mlockall ? 2 : 0, c.o.mremap ? 14 : 0 };
+                           mlockall ? 2 : 0, mlockall ? 2 : 0, c.o.mremap ? 14 : 0,
+                           c.memory ? 22 : 0, c.memory ? 10 : 0 };
     unsigned total = 0;
     for (unsigned k = 0; k < sizeof(w) / sizeof(w[0]); k++)
         total += w[k];
@@ -617,7 +660,9 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case 6: gen_mlock(&g, op, DC_MUNLOCK); break;
         case 7: gen_mlockall(&g, op); break;
         case 8: op->kind = DC_MUNLOCKALL; break;
-        default: gen_mremap(&g, op); break;
+        case 9: gen_mremap(&g, op); break;
+        case 10: gen_access(&g, op, DC_WRITE); break;
+        default: gen_access(&g, op, DC_READ); break;
         }
         model_update(&g, op);
         if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
@@ -640,9 +685,34 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
  * mm_mremap comes in a file of its own that nothing else needs, drop this.)
  */
 #pragma weak mm_mremap
+/* The same for the memory code, while it is being written. */
+#pragma weak mm_read
+#pragma weak mm_write
 
-long dc_vmarea_apply(struct mm *mm, const struct dc_op *op)
+static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
 {
+    if (op->kind == DC_WRITE ? !mm_write : !mm_read)
+        return -ENOSYS;
+    void *buf = malloc(op->len ? op->len : 1);
+    if (!buf)
+        return -ENOMEM;
+    long r;
+    if (op->kind == DC_WRITE) {
+        memset(buf, op->fill, op->len);
+        r = mm_write(mm, op->addr, buf, op->len);
+    } else {
+        r = mm_read(mm, op->addr, buf, op->len);
+        if (r >= 0 && aux)
+            *aux = dc_hash_bytes(buf, (size_t)r);
+    }
+    free(buf);
+    return r;
+}
+
+long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
+{
+    if (aux)
+        *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
         return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, NULL, op->offset);
@@ -666,6 +736,9 @@ long dc_vmarea_apply(struct mm *mm, const struct dc_op *op)
         if (!mm_mremap)
             return -ENOSYS;
         return mm_mremap(mm, op->addr, op->len, op->new_len, op->flags, op->new_addr);
+    case DC_WRITE:
+    case DC_READ:
+        return vmarea_access(mm, op, aux);
     default:
         return -EINVAL;
     }
@@ -676,8 +749,9 @@ static long sysret(long r)
     return r == -1 ? -errno : r;
 }
 
-static long kernel_apply(const struct dc_op *op)
+static long kernel_apply(const struct dc_op *op, uint64_t *aux)
 {
+    *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
         return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, -1, op->offset));
@@ -699,14 +773,23 @@ static long kernel_apply(const struct dc_op *op)
         return sysret(syscall(SYS_munlockall));
     case DC_MREMAP:
         return sysret(syscall(SYS_mremap, op->addr, op->len, op->new_len, op->flags, op->new_addr));
+    case DC_WRITE:
+        return dc_kernel_write(op->addr, op->len, op->fill);
+    case DC_READ:
+        return dc_kernel_read(op->addr, op->len, aux);
     default:
         return -EINVAL;
     }
 }
 
+/* The most pages a view has: the largest window and margins. */
+#define MAX_VIEW_PAGES (MODEL_PAGES + 2 * 1024)
+
 /* Memory a child uses, allocated by the parent before fork. */
 struct scratch {
     struct dc_layout layout;
+    struct dc_page pages[MAX_VIEW_PAGES];
+    unsigned char pagebuf[PAGE];
     char rbuf[4096];            /* /proc/self/smaps, a few VMAs at a time */
     size_t olen;
     char obuf[1 << 17];         /* records not yet written */
@@ -847,6 +930,47 @@ static void kernel_begin(struct child *ch)
     if (r != (long)lo)
         child_fail(ch, "linux: the window %#lx-%#lx is not free in the child (%s)", lo, lo + len,
                    r < 0 ? dc_errno_name((int)-r) : "MAP_FIXED_NOREPLACE unsupported");
+    /* vmarea does not model huge-page faults yet: with memory ops both
+     * sides are a Linux without THP (the vmarea mm is created with
+     * MM_THP_NEVER, which shows THPeligible 0 as this does). */
+    if (ch->c->memory && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        child_fail(ch, "linux: prctl(PR_SET_THP_DISABLE): %s", dc_errno_name(errno));
+}
+
+/*
+ * The contents of every page of the view that a VMA of the last snapshot
+ * covers: read after that snapshot, because reading maps pages (the zero
+ * page; a shared anonymous page is even allocated).  Pages outside every
+ * VMA are not touched: a load below a VM_GROWSDOWN VMA would grow it.
+ */
+static void child_pages(struct child *ch)
+{
+    const struct cfg *c = ch->c;
+    const struct dc_layout *l = &ch->s->layout;
+    struct dc_page *pages = ch->s->pages;
+    unsigned n = c->view_pages;
+    for (unsigned i = 0; i < n; i++)
+        pages[i] = (struct dc_page){ .fill = DC_PAGE_UNREADABLE };
+    for (unsigned k = 0; k < l->n; k++) {
+        unsigned long s = l->v[k].start < c->view_lo ? c->view_lo : l->v[k].start;
+        unsigned long e = l->v[k].end > c->view_hi ? c->view_hi : l->v[k].end;
+        for (unsigned long a = s; a < e; a += PAGE) {
+            struct dc_page *pg = &pages[(a - c->view_lo) / PAGE];
+            if (ch->vmarea) {
+                if (!mm_read || mm_read(ch->mm, a, ch->s->pagebuf, PAGE) != (ssize_t)PAGE)
+                    continue;
+                dc_page_summarize(ch->s->pagebuf, pg);
+            } else {
+                if (!dc_kernel_page_readable(a))
+                    continue;
+                dc_page_summarize((const void *)a, pg);
+            }
+        }
+    }
+    uint32_t hdr = n;
+    child_tag(ch, 'H');
+    child_put(ch, &hdr, sizeof(hdr));
+    child_put(ch, pages, n * sizeof(pages[0]));
 }
 
 static __attribute__((noreturn)) void child_main(struct child *ch, const struct dc_op *ops,
@@ -863,15 +987,16 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
     }
     for (unsigned i = 0; i < n; i++) {
         const struct dc_op *op = &ops[i];
-        long ret = ch->vmarea ? dc_vmarea_apply(ch->mm, op) : kernel_apply(op);
+        uint64_t aux = 0, unused;
+        long ret = ch->vmarea ? dc_vmarea_apply(ch->mm, op, &aux) : kernel_apply(op, &aux);
         if ((op->kind == DC_MMAP || op->kind == DC_MREMAP) && ret >= 0 &&
             ((unsigned long)ret < c->view_lo || (unsigned long)ret >= c->view_hi)) {
             unsigned long len = op->kind == DC_MMAP ? op->len : op->new_len;
             struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(len) };
             if (ch->vmarea)
-                dc_vmarea_apply(ch->mm, &un);
+                dc_vmarea_apply(ch->mm, &un, &unused);
             else
-                kernel_apply(&un);
+                kernel_apply(&un, &unused);
             ret = DC_RET_ELSEWHERE;
         }
         if (ch->perturbed && c->o.perturb)
@@ -879,6 +1004,7 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
         int64_t r64 = ret;
         child_tag(ch, 'R');
         child_put(ch, &r64, sizeof(r64));
+        child_put(ch, &aux, sizeof(aux));
         if (per_op) {
             child_snapshot(ch);
             child_flush(ch);
@@ -886,6 +1012,8 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
     }
     if (!per_op)
         child_snapshot(ch);
+    if (c->memory)
+        child_pages(ch);
     child_flush(ch);
     if (ch->vmarea)
         mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
@@ -904,6 +1032,9 @@ struct side_out {
     char msg[160];
     unsigned nrets;
     long rets[DC_MAX_OPS];
+    uint64_t aux[DC_MAX_OPS];       /* DC_READ: hash of the bytes read */
+    unsigned npages;                /* 'H': contents at the end (memory ops on) */
+    struct dc_page pages[MAX_VIEW_PAGES];
     unsigned nlayouts, cap_layouts;
     struct dc_layout *layouts;      /* parent_alloc'd, DC_MAX_OPS + 1 of them */
     bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
@@ -977,7 +1108,8 @@ static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n,
 }
 
 /* The longest stream a child writes: a result and a full layout per op. */
-#define RBUF_CAP ((DC_MAX_OPS + 1) * (sizeof(struct dc_layout) + 64) + 4096)
+#define RBUF_CAP ((DC_MAX_OPS + 1) * (sizeof(struct dc_layout) + 64) + \
+                  MAX_VIEW_PAGES * sizeof(struct dc_page) + 4096)
 
 /*
  * Memory only the parent uses.  Every fork copies the page tables of what
@@ -1031,6 +1163,7 @@ static bool decode(struct side_out *o, const char *b, size_t len)
     size_t i = 0;
     o->nrets = 0;
     o->nlayouts = 0;
+    o->npages = 0;
     o->msg[0] = '\0';
     o->status = SIDE_DIED;
     while (len - i >= 4) {
@@ -1040,11 +1173,25 @@ static bool decode(struct side_out *o, const char *b, size_t len)
         switch (tag) {
         case 'R': {
             int64_t r;
-            if (len - i < 8 || o->nrets >= DC_MAX_OPS)
+            if (len - i < 16 || o->nrets >= DC_MAX_OPS)
                 return false;
             memcpy(&r, b + i, 8);
-            i += 8;
+            memcpy(&o->aux[o->nrets], b + i + 8, 8);
+            i += 16;
             o->rets[o->nrets++] = (long)r;
+            break;
+        }
+        case 'H': {
+            uint32_t np;
+            if (len - i < 4)
+                return false;
+            memcpy(&np, b + i, 4);
+            i += 4;
+            if (np > MAX_VIEW_PAGES || len - i < np * sizeof(struct dc_page))
+                return false;
+            memcpy(o->pages, b + i, np * sizeof(struct dc_page));
+            o->npages = np;
+            i += np * sizeof(struct dc_page);
             break;
         }
         case 'L': {
@@ -1132,6 +1279,47 @@ static void describe_death(int st, unsigned timeout, char *buf, size_t size)
 
 /* ---------------------------------------------------- parent: comparing */
 
+static bool pages_equal(const struct side_out *a, const struct side_out *b)
+{
+    return a->npages == b->npages && memcmp(a->pages, b->pages, a->npages * sizeof(a->pages[0])) == 0;
+}
+
+/* "all 0x5a", "mixed bytes", "unreadable" */
+static void page_words(const struct dc_page *p, char *buf, size_t size)
+{
+    if (p->fill == DC_PAGE_UNREADABLE)
+        snprintf(buf, size, "unreadable");
+    else if (p->fill == DC_PAGE_MIXED)
+        snprintf(buf, size, "mixed bytes (hash %016llx)", (unsigned long long)p->hash);
+    else
+        snprintf(buf, size, "all 0x%02x", (unsigned)p->fill);
+}
+
+/* How the first differing page differs, for the category. */
+static void pages_category(const struct side_out *a, const struct side_out *b, const char *bname,
+                           char *buf, size_t size)
+{
+    if (a->npages != b->npages) {
+        snprintf(buf, size, "page contents at the end: not reported by both sides");
+        return;
+    }
+    for (unsigned i = 0; i < a->npages; i++) {
+        const struct dc_page *x = &a->pages[i], *y = &b->pages[i];
+        if (!memcmp(x, y, sizeof(*x)))
+            continue;
+        if (x->fill == DC_PAGE_UNREADABLE || y->fill == DC_PAGE_UNREADABLE)
+            snprintf(buf, size, "page contents at the end: readable on %s only",
+                     x->fill == DC_PAGE_UNREADABLE ? bname : "linux");
+        else if (y->fill == 0)
+            snprintf(buf, size, "page contents at the end: zeros on %s", bname);
+        else if (x->fill == 0)
+            snprintf(buf, size, "page contents at the end: zeros on linux");
+        else
+            snprintf(buf, size, "page contents at the end: data differs");
+        return;
+    }
+}
+
 static bool outcomes_equal(const struct cfg *c, const struct side_out *a, const struct side_out *b)
 {
     if (a->status != SIDE_OK || b->status != SIDE_OK)
@@ -1139,12 +1327,12 @@ static bool outcomes_equal(const struct cfg *c, const struct side_out *a, const 
     if (a->nrets != b->nrets || a->nlayouts != b->nlayouts)
         return false;
     for (unsigned i = 0; i < a->nrets; i++)
-        if (a->rets[i] != b->rets[i])
+        if (a->rets[i] != b->rets[i] || a->aux[i] != b->aux[i])
             return false;
     for (unsigned i = 0; i < a->nlayouts; i++)
-        if (dc_layout_compare(&a->layouts[i], &b->layouts[i], c->o.compare_rss))
+        if (dc_layout_compare(&a->layouts[i], &b->layouts[i], c->compare_mem))
             return false;
-    return true;
+    return pages_equal(a, b);
 }
 
 static void ret_class(const struct dc_op *op, long ret, char *buf, size_t size)
@@ -1183,8 +1371,10 @@ static void diff_words(unsigned d, char *buf, size_t size)
     static const struct { unsigned bit; const char *word; } words[] = {
         { DC_DIFF_COUNT, "VMA count" }, { DC_DIFF_BOUNDS, "bounds" }, { DC_DIFF_PERMS, "perms" },
         { DC_DIFF_FLAGS, "VmFlags" }, { DC_DIFF_OFFSET, "offset" }, { DC_DIFF_NAME, "name" },
-        { DC_DIFF_RSS, "Rss/Locked" }, { DC_DIFF_OUTSIDE, "VMAs outside the window" },
-        { DC_DIFF_FIELDS, "ProtectionKey/THPeligible" },
+        { DC_DIFF_RSS, "Rss" }, { DC_DIFF_OUTSIDE, "VMAs outside the window" },
+        { DC_DIFF_FIELDS, "ProtectionKey/THPeligible" }, { DC_DIFF_ANON, "Anonymous" },
+        { DC_DIFF_DIRTY, "Private_Dirty" }, { DC_DIFF_LOCKED, "Locked" }, { DC_DIFF_PSS, "Pss" },
+        { DC_DIFF_CLEAN, "Private_Clean/Shared" },
     };
     size_t n = 0;
     buf[0] = '\0';
@@ -1230,7 +1420,11 @@ static int first_difference(struct worker *w, unsigned n, char *category, size_t
                 snprintf(category, size, "%s: return %s, %s %s", lab, a, side_name(c, 1), b);
             return (int)i;
         }
-        unsigned d = dc_layout_compare(&k->layouts[i], &v->layouts[i], c->o.compare_rss);
+        if (k->aux[i] != v->aux[i]) {
+            snprintf(category, size, "%s: the bytes read differ", lab);
+            return (int)i;
+        }
+        unsigned d = dc_layout_compare(&k->layouts[i], &v->layouts[i], c->compare_mem);
         if (d) {
             char dw[96];
             diff_words(d, dw, sizeof(dw));
@@ -1250,6 +1444,10 @@ static int first_difference(struct worker *w, unsigned n, char *category, size_t
             return (int)n - 1;
         }
     }
+    if (!pages_equal(k, v)) {
+        pages_category(k, v, side_name(c, 1), category, size);
+        return -1;
+    }
     snprintf(category, size, "difference not reproduced in the per-op replay");
     return -1;
 }
@@ -1257,23 +1455,30 @@ static int first_difference(struct worker *w, unsigned n, char *category, size_t
 #define SCRIPT_INDEX (~0UL)
 
 /* The first n ops in script form, each with both sides' results. */
+/* A result as the report shows it: a read's hash after its byte count. */
+static void format_result(const struct side_out *o, const struct dc_op *op, unsigned i, char *buf,
+                          size_t size)
+{
+    if (i >= o->nrets) {
+        snprintf(buf, size, "(none)");
+        return;
+    }
+    int k = dc_format_ret(buf, size, op, o->rets[i]);
+    if (op->kind == DC_READ && o->rets[i] >= 0 && k > 0 && (size_t)k < size)
+        snprintf(buf + k, size - (size_t)k, " hash %016llx", (unsigned long long)o->aux[i]);
+}
+
 static void print_ops(struct worker *w, FILE *f, unsigned n)
 {
     const struct cfg *c = w->c;
     const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char line[200], ra[48], rb[48];
+    char line[200], ra[64], rb[64];
     fprintf(f, "  ops (script form for `vmarea maps`), then the results: %s | %s\n",
             side_name(c, 0), side_name(c, 1));
     for (unsigned i = 0; i < n; i++) {
         dc_format_op(line, sizeof(line), &w->ops[i]);
-        if (i < k->nrets)
-            dc_format_ret(ra, sizeof(ra), &w->ops[i], k->rets[i]);
-        else
-            snprintf(ra, sizeof(ra), "(none)");
-        if (i < v->nrets)
-            dc_format_ret(rb, sizeof(rb), &w->ops[i], v->rets[i]);
-        else
-            snprintf(rb, sizeof(rb), "(none)");
+        format_result(k, &w->ops[i], i, ra, sizeof(ra));
+        format_result(v, &w->ops[i], i, rb, sizeof(rb));
         bool differs = strcmp(ra, rb) != 0;
         fprintf(f, "  %s%3u  %-64s # %s | %s\n", differs ? "!" : " ", i, line, ra, rb);
     }
@@ -1284,7 +1489,7 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
 {
     const struct cfg *c = w->c;
     const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char rflags[96];
+    char rflags[256];
     replay_flags(c, rflags, sizeof(rflags));
 
     bool script = index == SCRIPT_INDEX;
@@ -1302,7 +1507,7 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
     print_ops(w, f, first >= 0 ? (unsigned)first + 1 : n);
     if (first > 0 && k->nlayouts >= (unsigned)first) {
         fprintf(f, "  layout after op %d (the same on both sides):\n", first - 1);
-        dc_layout_print(f, &k->layouts[first - 1], NULL, "    ", c->o.compare_rss);
+        dc_layout_print(f, &k->layouts[first - 1], NULL, "    ", c->compare_mem);
     }
     const struct dc_layout *la = NULL, *lb = NULL;
     if (first >= 0) {
@@ -1310,11 +1515,13 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
             la = &k->layouts[first];
         if (v->nlayouts > (unsigned)first)
             lb = &v->layouts[first];
-    } else if (final) {
-        if (final[0].nlayouts)
-            la = &final[0].layouts[final[0].nlayouts - 1];
-        if (final[1].nlayouts)
-            lb = &final[1].layouts[final[1].nlayouts - 1];
+    } else {
+        /* the final run's layouts; a script has only the replay's */
+        const struct side_out *fs = final ? final : w->side;
+        if (fs[0].nlayouts)
+            la = &fs[0].layouts[fs[0].nlayouts - 1];
+        if (fs[1].nlayouts)
+            lb = &fs[1].layouts[fs[1].nlayouts - 1];
     }
     const char *when = first >= 0 ? "after op" : "at the end";
     for (int s = 0; s < 2; s++) {
@@ -1324,9 +1531,27 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
         else
             fprintf(f, "  layout %s, %s:\n", when, side_name(c, s));
         if (l)
-            dc_layout_print(f, l, s ? la : lb, "    ", c->o.compare_rss);
+            dc_layout_print(f, l, s ? la : lb, "    ", c->compare_mem);
         else
             fprintf(f, "    (none: the side stopped)\n");
+    }
+    if (first < 0 && !pages_equal(k, v) && k->npages == v->npages) {
+        unsigned shown = 0, ndiff = 0;
+        for (unsigned i = 0; i < k->npages; i++)
+            ndiff += memcmp(&k->pages[i], &v->pages[i], sizeof(k->pages[i])) != 0;
+        fprintf(f, "  page contents at the end: %u page%s differ (%s | %s):\n", ndiff,
+                ndiff == 1 ? "" : "s", side_name(c, 0), side_name(c, 1));
+        for (unsigned i = 0; i < k->npages && shown < 8; i++) {
+            if (!memcmp(&k->pages[i], &v->pages[i], sizeof(k->pages[i])))
+                continue;
+            char pa[64], pb[64];
+            page_words(&k->pages[i], pa, sizeof(pa));
+            page_words(&v->pages[i], pb, sizeof(pb));
+            fprintf(f, "    %012lx  %s | %s\n", c->view_lo + i * PAGE, pa, pb);
+            shown++;
+        }
+        if (shown < ndiff)
+            fprintf(f, "    (and %u more)\n", ndiff - shown);
     }
     fprintf(f, "  ('*': no identical VMA on the other side; view %#lx-%#lx, window %#lx-%#lx)\n",
             c->view_lo, c->view_hi, c->win_lo, c->win_hi);
@@ -1566,12 +1791,21 @@ int dc_window_check(const struct dc_options *opt, char *err, size_t errsize)
     }
     char line[512];
     int rc = 0;
+    /* With memory ops, a load or store below a VM_GROWSDOWN VMA in the
+     * window grows it only if no VMA ends within stack_guard_gap below:
+     * keep that much free below the window too. */
+    unsigned long need_lo = c.view_lo;
+    if (!c.o.no_memory)
+        need_lo = c.win_lo > STACK_GUARD_GAP ? c.win_lo - STACK_GUARD_GAP : 0;
+    if (need_lo > c.view_lo)
+        need_lo = c.view_lo;
     while (fgets(line, sizeof(line), f)) {
         unsigned long s, e;
-        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c.view_hi && e > c.view_lo) {
+        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c.view_hi && e > need_lo) {
             line[strcspn(line, "\n")] = '\0';
-            snprintf(err, errsize, "the window %#lx-%#lx (with margins) is not free in this "
-                     "process: %s", c.view_lo, c.view_hi, line);
+            snprintf(err, errsize, "the window %#lx-%#lx (with margins%s) is not free in this "
+                     "process: %s", need_lo, c.view_hi,
+                     need_lo < c.view_lo ? " and the stack guard gap below" : "", line);
             rc = -1;
             break;
         }
@@ -1594,6 +1828,8 @@ static int prepare(const struct dc_options *opt, struct cfg *c, char *err, size_
     if (r < 0 && notes)
         snprintf(notes, notessize, "mm_config_from_host: -%s; the vmarea side uses defaults",
                  dc_errno_name(-r));
+    if (c->memory)
+        c->mmcfg.thp = MM_THP_NEVER;    /* as the kernel side's PR_SET_THP_DISABLE */
     return 0;
 }
 
@@ -1782,7 +2018,14 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
         fprintf(out, "  layout at the end (the same on both sides):\n");
         if (w->side[0].nlayouts)
             dc_layout_print(out, &w->side[0].layouts[w->side[0].nlayouts - 1], NULL, "    ",
-                            c->o.compare_rss);
+                            c->compare_mem);
+        if (c->memory) {
+            unsigned readable = 0;
+            for (unsigned i = 0; i < w->side[0].npages; i++)
+                readable += w->side[0].pages[i].fill != DC_PAGE_UNREADABLE;
+            fprintf(out, "  page contents at the end: %u readable page%s, the same on both sides\n",
+                    readable, readable == 1 ? "" : "s");
+        }
         rc = 0;
     } else {
         write_report(w, out, 0, SCRIPT_INDEX, n, first, category, NULL);

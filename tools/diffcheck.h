@@ -12,6 +12,15 @@
  * sequence is replayed with a snapshot after every call, to name the first
  * call where the two sides part.
  *
+ * Memory (on unless no_memory): the sequences also store into and load from
+ * the window (the kernel side with its own loads and stores, vmarea with
+ * mm_write and mm_read), zap and populate it (MADV_DONTNEED and friends,
+ * MAP_POPULATE, MAP_LOCKED, mlock); each VMA's Rss, Pss, Anonymous,
+ * Private_Dirty, Private_Clean, Shared_* and Locked are compared, so is the
+ * hash of every read, and at the end the contents of every readable page.
+ * Both sides run without transparent huge pages (PR_SET_THP_DISABLE,
+ * MM_THP_NEVER): huge-page faults are not covered.
+ *
  * Sequence i of a run uses the seed (run seed + i); a sequence is a pure
  * function of its seed and the generator options, so
  *     vmarea check --seed S --sequences 1
@@ -81,6 +90,8 @@ enum dc_op_kind {
     DC_MLOCKALL,    /* flags: MCL_* */
     DC_MUNLOCKALL,  /* nothing */
     DC_MREMAP,      /* addr len(old) new_len flags(MREMAP_*) new_addr */
+    DC_WRITE,       /* addr len fill: store the byte fill into [addr, addr + len) */
+    DC_READ,        /* addr len: load [addr, addr + len); the result carries a hash */
     DC_NR_OP_KINDS
 };
 
@@ -94,6 +105,7 @@ struct dc_op {
     unsigned long offset;   /* DC_MMAP */
     unsigned long new_len;  /* DC_MREMAP */
     unsigned long new_addr; /* DC_MREMAP */
+    int fill;               /* DC_WRITE: the byte stored */
 };
 
 /*
@@ -126,9 +138,51 @@ const char *dc_errno_name(int err);
  */
 bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool mlock_unlimited);
 
-/* Run op on a vmarea mm, as the syscall would run it in a process: the
- * return value is the address or 0, or -errno. */
-long dc_vmarea_apply(struct mm *mm, const struct dc_op *op);
+/*
+ * Run op on a vmarea mm, as the syscall would run it in a process: the
+ * return value is the address or 0, or -errno.  DC_WRITE and DC_READ go
+ * through mm_write and mm_read: the bytes done before a failure, or -errno
+ * when none were; a read also puts dc_hash of the bytes read in *aux (if not
+ * NULL; 0 for every other op).
+ */
+long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux);
+
+/* ------------------------------------------------------------- memory */
+
+/*
+ * DC_WRITE and DC_READ on the kernel side are plain loads and stores by the
+ * process itself, guarded against SIGSEGV/SIGBUS (diffcheck_mem.c): the
+ * result is what mm_write/mm_read report for the same access, the bytes done
+ * before the first page that faulted, or when none were done, -EFAULT for
+ * SEGV_MAPERR (no VMA, or nothing Linux would map there: a guard region),
+ * -EACCES for SEGV_ACCERR or SEGV_PKUERR, -EIO for SIGBUS.
+ * Not thread-safe (one signal handler, one jump buffer); meant for the
+ * checker's single-threaded children.
+ */
+long dc_kernel_write(unsigned long addr, unsigned long len, int fill);
+long dc_kernel_read(unsigned long addr, unsigned long len, uint64_t *hash);
+
+/* A 64-bit hash of bytes, the same however the bytes are split into
+ * dc_hash_update calls. */
+struct dc_hash { uint64_t h, carry, total; unsigned ncarry; };
+void     dc_hash_init(struct dc_hash *s);
+void     dc_hash_update(struct dc_hash *s, const void *p, size_t len);
+uint64_t dc_hash_final(const struct dc_hash *s);
+uint64_t dc_hash_bytes(const void *p, size_t len);
+
+/* One page of the view at the end of a sequence. */
+#define DC_PAGE_MIXED       (-1)    /* fill: bytes of more than one value */
+#define DC_PAGE_UNREADABLE  (-2)    /* fill: no VMA there, or a load faults */
+struct dc_page {
+    uint64_t hash;                  /* dc_hash_bytes of the page; 0 if unreadable */
+    int32_t fill;                   /* 0-255: every byte has this value; or DC_PAGE_* */
+    int32_t pad;
+};
+/* Fill *out from the PAGE bytes at page. */
+void dc_page_summarize(const void *page, struct dc_page *out);
+/* Is the page at a readable by a load in this process?  (Faults it in, the
+ * zero page for untouched private anonymous memory, if it is.) */
+bool dc_kernel_page_readable(unsigned long a);
 
 /* ------------------------------------------------------------- layouts */
 
@@ -141,6 +195,9 @@ struct dc_vma {
     uint64_t start, end;            /* from the header line */
     uint64_t offset;                /* the header's offset column */
     uint64_t rss_kb, locked_kb;     /* "Rss:" and "Locked:" */
+    uint64_t pss_kb, anon_kb;       /* "Pss:", "Anonymous:" */
+    uint64_t private_clean_kb, private_dirty_kb, shared_clean_kb, shared_dirty_kb;
+    uint64_t referenced_kb, lazyfree_kb; /* parsed and printed, not compared: see dc_layout_compare */
     int32_t pkey, thp_eligible;     /* "ProtectionKey:", "THPeligible:"; -1 if absent */
     char perms[5];                  /* "rw-p" */
     char flags[DC_FLAGS_MAX];       /* VmFlags tokens, one space apart, no trailing space */
@@ -160,8 +217,8 @@ struct dc_layout {
  * The smaps parser, fed line by line (or in arbitrary chunks), so the
  * kernel-side child can run it on /proc/self/smaps without allocating.
  * Lines whose first character is a lowercase hex digit are VMA headers;
- * "Rss:", "Locked:" and "VmFlags:" lines fill in the current VMA; other lines
- * are ignored.  Only VMAs intersecting [lo, hi) are kept.
+ * the memory counters (Rss:, Pss:, ..., Locked:), ProtectionKey:, THPeligible:
+ * and VmFlags: lines fill in the current VMA; other lines are ignored.  Only VMAs intersecting [lo, hi) are kept.
  */
 struct dc_smaps_parser {
     unsigned long lo, hi;
@@ -188,12 +245,21 @@ enum dc_vma_diff {
     DC_DIFF_FLAGS = 1 << 3,     /* VmFlags */
     DC_DIFF_OFFSET = 1 << 4,
     DC_DIFF_NAME = 1 << 5,
-    DC_DIFF_RSS = 1 << 6,       /* Rss or Locked, only when asked for */
+    DC_DIFF_RSS = 1 << 6,       /* the memory counters below, only when asked for: Rss */
     DC_DIFF_OUTSIDE = 1 << 7,   /* VMAs outside the view */
     DC_DIFF_FIELDS = 1 << 8,    /* ProtectionKey or THPeligible */
+    DC_DIFF_ANON = 1 << 9,      /* Anonymous */
+    DC_DIFF_DIRTY = 1 << 10,    /* Private_Dirty */
+    DC_DIFF_LOCKED = 1 << 11,   /* Locked */
+    DC_DIFF_PSS = 1 << 12,      /* Pss */
+    DC_DIFF_CLEAN = 1 << 13,    /* Private_Clean, Shared_Clean, Shared_Dirty */
 };
-/* Bitmask of dc_vma_diff: how a differs from b. */
-unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_rss);
+#define DC_DIFF_MEMORY (DC_DIFF_RSS | DC_DIFF_ANON | DC_DIFF_DIRTY | DC_DIFF_LOCKED | \
+                        DC_DIFF_PSS | DC_DIFF_CLEAN)
+/* Bitmask of dc_vma_diff: how a differs from b.  compare_mem: the memory
+ * counters too (not Referenced or LazyFree: Linux updates them when per-CPU
+ * LRU batches drain, which no sequence of calls decides). */
+unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_mem);
 /* maps-like lines with VmFlags, each prefixed by indent; VMAs marked '*' that
  * have no identical twin in other (NULL: mark none). */
 void dc_layout_print(FILE *out, const struct dc_layout *l, const struct dc_layout *other,
@@ -270,8 +336,12 @@ struct dc_options {
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
     bool mremap;                /* also mremap (vmarea: -ENOSYS until mm_mremap links) */
+    bool no_memory;             /* no memory ops (write, read, and the madvise and mmap
+                                   flags that fault or zap pages come up no more often
+                                   than in the VMA-only mix), no per-VMA memory counters
+                                   (unless compare_rss), no page contents, host THP */
     /* comparison */
-    bool compare_rss;           /* compare Rss: and Locked: too */
+    bool compare_rss;           /* compare the memory counters even with no_memory */
     unsigned timeout_seconds;   /* per side per sequence; 0: 20 */
     /* test-only */
     bool kernel_vs_kernel;      /* second side is the kernel too: checks the checker */
@@ -308,7 +378,7 @@ struct dc_result {
     double seconds;
     char kernel[128];           /* uname -r of the host */
     enum dc_mlock_mode mlock;   /* the mode used (AUTO resolved) */
-    char replay_flags[96];      /* generator options to add to a replay command line */
+    char replay_flags[256];      /* generator options to add to a replay command line */
     /* the lowest-index mismatches with full reports, sorted by index */
     struct dc_mismatch *reports;
     unsigned nreports;

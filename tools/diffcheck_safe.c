@@ -47,6 +47,13 @@
  *      child's program lies beyond); a move without MREMAP_FIXED lands
  *      where get_unmapped_area puts it, outside: DC_RET_ELSEWHERE.
  *
+ *  write, read: only inside the window.  They are the process's own loads
+ *      and stores.  One touches what lies outside: an access below a
+ *      VM_GROWSDOWN VMA grows the VMA only if no other VMA ends within
+ *      stack_guard_gap (1 MiB) below the access; dc_window_check, when
+ *      memory ops are on, makes sure no VMA of the checker's process is
+ *      there.
+ *
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
  */
@@ -164,6 +171,9 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
             return (op->new_addr & (PAGE - 1)) || inside(op->new_addr, newl, lo, hi);
         return inside(a, newl, lo, hi);
     }
+    case DC_WRITE:
+    case DC_READ:
+        return inside(a, op->len, lo, hi);
     default:
         return false;
     }

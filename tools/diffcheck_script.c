@@ -80,7 +80,7 @@ static const char *const op_names[DC_NR_OP_KINDS] = {
     [DC_MMAP] = "mmap", [DC_MUNMAP] = "munmap", [DC_MPROTECT] = "mprotect",
     [DC_MADVISE] = "madvise", [DC_MLOCK] = "mlock", [DC_MLOCK2] = "mlock2",
     [DC_MUNLOCK] = "munlock", [DC_MLOCKALL] = "mlockall", [DC_MUNLOCKALL] = "munlockall",
-    [DC_MREMAP] = "mremap",
+    [DC_MREMAP] = "mremap", [DC_WRITE] = "write", [DC_READ] = "read",
 };
 
 static const struct name_val mremap_flags[] = {
@@ -252,6 +252,9 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
             put(&o, " onfault");
         else
             put(&o, " 0x%x", (unsigned)op->flags);
+        break;
+    case DC_WRITE:
+        put(&o, " 0x%02x", (unsigned)op->fill);
         break;
     case DC_MREMAP: {
         unsigned rest = (unsigned)op->flags;
@@ -499,6 +502,7 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         { "mlock", DC_MLOCK, 3, 4 }, { "mlock2", DC_MLOCK2, 4, 4 },
         { "munlock", DC_MUNLOCK, 3, 3 }, { "mlockall", DC_MLOCKALL, 2, 5 },
         { "munlockall", DC_MUNLOCKALL, 1, 1 }, { "mremap", DC_MREMAP, 4, 8 },
+        { "write", DC_WRITE, 4, 4 }, { "read", DC_READ, 3, 3 },
     };
     int k;
     for (k = 0; k < (int)(sizeof(syn) / sizeof(syn[0])); k++)
@@ -506,7 +510,8 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             break;
     if (k == (int)(sizeof(syn) / sizeof(syn[0])))
         return errf(err, errsize, "unknown operation '" TOKFMT "' (expected mmap, munmap, "
-                    "mprotect, madvise, mlock, mlock2, munlock, mlockall, munlockall or mremap)",
+                    "mprotect, madvise, mlock, mlock2, munlock, mlockall, munlockall, mremap, "
+                    "write or read)",
                     TOKARG(t[0]));
     op->kind = syn[k].kind;
     if (n < syn[k].min || n > syn[k].max) {
@@ -521,6 +526,8 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             [DC_MLOCKALL] = "mlockall FLAG... (current, future, onfault, or a number)",
             [DC_MUNLOCKALL] = "munlockall",
             [DC_MREMAP] = "mremap ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]",
+            [DC_WRITE] = "write ADDR LEN BYTE",
+            [DC_READ] = "read ADDR LEN",
         };
         return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
     }
@@ -599,6 +606,14 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             }
         }
         break;
+    case DC_WRITE: {
+        unsigned long num;
+        if (!parse_number(t[3], &num) || num > 0xff)
+            return errf(err, errsize, "write: bad byte '" TOKFMT "' (0 to 255, or 0x00 to 0xff)",
+                        TOKARG(t[3]));
+        op->fill = (int)num;
+        break;
+    }
     case DC_MLOCK2: {
         unsigned long num;
         if (tok_is(t[3], "onfault") || tok_is(t[3], "MLOCK_ONFAULT"))

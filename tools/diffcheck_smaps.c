@@ -7,6 +7,7 @@
  */
 #include "diffcheck.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static int hexval(char c)
@@ -153,11 +154,25 @@ static void one_line(struct dc_smaps_parser *p, const char *s, const char *end)
     if (!p->in_view)
         return;
     struct dc_vma *v = &p->out->v[p->out->n - 1];
-    if (starts_with(s, end, "Rss:"))
-        v->rss_kb = parse_kb(s + 4, end);
-    else if (starts_with(s, end, "Locked:"))
-        v->locked_kb = parse_kb(s + 7, end);
-    else if (starts_with(s, end, "ProtectionKey:"))
+    static const struct { const char *key; size_t off; } kb[] = {
+        { "Rss:", offsetof(struct dc_vma, rss_kb) },
+        { "Pss:", offsetof(struct dc_vma, pss_kb) },
+        { "Shared_Clean:", offsetof(struct dc_vma, shared_clean_kb) },
+        { "Shared_Dirty:", offsetof(struct dc_vma, shared_dirty_kb) },
+        { "Private_Clean:", offsetof(struct dc_vma, private_clean_kb) },
+        { "Private_Dirty:", offsetof(struct dc_vma, private_dirty_kb) },
+        { "Referenced:", offsetof(struct dc_vma, referenced_kb) },
+        { "Anonymous:", offsetof(struct dc_vma, anon_kb) },
+        { "LazyFree:", offsetof(struct dc_vma, lazyfree_kb) },
+        { "Locked:", offsetof(struct dc_vma, locked_kb) },
+    };
+    for (size_t i = 0; i < sizeof(kb) / sizeof(kb[0]); i++)
+        if (starts_with(s, end, kb[i].key)) {
+            uint64_t val = parse_kb(s + strlen(kb[i].key), end);
+            memcpy((char *)v + kb[i].off, &val, sizeof(val));
+            return;
+        }
+    if (starts_with(s, end, "ProtectionKey:"))
         v->pkey = (int32_t)parse_kb(s + 14, end);
     else if (starts_with(s, end, "THPeligible:"))
         v->thp_eligible = (int32_t)parse_kb(s + 12, end);
@@ -223,7 +238,7 @@ int dc_smaps_parse(const char *text, size_t len, unsigned long lo, unsigned long
     return dc_smaps_end(&p);
 }
 
-static unsigned vma_compare(const struct dc_vma *a, const struct dc_vma *b, bool compare_rss)
+static unsigned vma_compare(const struct dc_vma *a, const struct dc_vma *b, bool compare_mem)
 {
     unsigned d = 0;
     if (a->start != b->start || a->end != b->end)
@@ -236,14 +251,27 @@ static unsigned vma_compare(const struct dc_vma *a, const struct dc_vma *b, bool
         d |= DC_DIFF_OFFSET;
     if (strcmp(a->name, b->name))
         d |= DC_DIFF_NAME;
-    if (compare_rss && (a->rss_kb != b->rss_kb || a->locked_kb != b->locked_kb))
-        d |= DC_DIFF_RSS;
+    if (compare_mem) {
+        if (a->rss_kb != b->rss_kb)
+            d |= DC_DIFF_RSS;
+        if (a->anon_kb != b->anon_kb)
+            d |= DC_DIFF_ANON;
+        if (a->private_dirty_kb != b->private_dirty_kb)
+            d |= DC_DIFF_DIRTY;
+        if (a->locked_kb != b->locked_kb)
+            d |= DC_DIFF_LOCKED;
+        if (a->pss_kb != b->pss_kb)
+            d |= DC_DIFF_PSS;
+        if (a->private_clean_kb != b->private_clean_kb || a->shared_clean_kb != b->shared_clean_kb ||
+            a->shared_dirty_kb != b->shared_dirty_kb)
+            d |= DC_DIFF_CLEAN;
+    }
     if (a->pkey != b->pkey || a->thp_eligible != b->thp_eligible)
         d |= DC_DIFF_FIELDS;
     return d;
 }
 
-unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_rss)
+unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b, bool compare_mem)
 {
     unsigned d = 0;
     if (a->n != b->n)
@@ -252,7 +280,7 @@ unsigned dc_layout_compare(const struct dc_layout *a, const struct dc_layout *b,
         d |= DC_DIFF_OUTSIDE;
     unsigned n = a->n < b->n ? a->n : b->n;
     for (unsigned i = 0; i < n; i++)
-        d |= vma_compare(&a->v[i], &b->v[i], compare_rss);
+        d |= vma_compare(&a->v[i], &b->v[i], compare_mem);
     return d;
 }
 
@@ -279,9 +307,24 @@ void dc_layout_print(FILE *out, const struct dc_layout *l, const struct dc_layou
             fprintf(out, " pkey %d", v->pkey);
         if (v->thp_eligible > 0)
             fprintf(out, " THPeligible");
-        if (with_rss)
-            fprintf(out, " Rss %llu kB Locked %llu kB", (unsigned long long)v->rss_kb,
+        if (with_rss) {
+            /* Rss and the counters compared, then the others when not 0 */
+            fprintf(out, " | Rss %llu Anon %llu Dirty %llu Locked %llu", (unsigned long long)v->rss_kb,
+                    (unsigned long long)v->anon_kb, (unsigned long long)v->private_dirty_kb,
                     (unsigned long long)v->locked_kb);
+            if (v->pss_kb != v->rss_kb)
+                fprintf(out, " Pss %llu", (unsigned long long)v->pss_kb);
+            if (v->private_clean_kb)
+                fprintf(out, " Private_Clean %llu", (unsigned long long)v->private_clean_kb);
+            if (v->shared_clean_kb || v->shared_dirty_kb)
+                fprintf(out, " Shared_Clean %llu Shared_Dirty %llu", (unsigned long long)v->shared_clean_kb,
+                        (unsigned long long)v->shared_dirty_kb);
+            if (v->referenced_kb != v->rss_kb)
+                fprintf(out, " (Referenced %llu)", (unsigned long long)v->referenced_kb);
+            if (v->lazyfree_kb)
+                fprintf(out, " (LazyFree %llu)", (unsigned long long)v->lazyfree_kb);
+            fprintf(out, " kB");
+        }
         fputc('\n', out);
     }
     if (l->truncated)

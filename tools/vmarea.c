@@ -26,14 +26,17 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: %s check [OPTIONS]       compare vmarea with this kernel on random op sequences\n"
-"       %s maps [-v] FILE        run an op script on a vmarea mm, print /proc/PID/maps\n"
+"       %s maps [-v] [-m] FILE   run an op script on a vmarea mm, print /proc/PID/maps\n"
 "       %s smaps [-v] FILE       the same, printing /proc/PID/smaps\n"
-"       %s diff FILE             run an op script on this kernel and on vmarea, compare\n"
+"       %s diff [--no-memory] FILE  run an op script on this kernel and on vmarea, compare\n"
 "       %s --help | --version\n"
 "\n"
 "FILE '-' is standard input; the script language is in docs/maps-script.md:\n"
 "  mmap 0x200000000000 16k rw- private anonymous fixed\n"
 "  mprotect 0x200000001000 4k r--\n"
+"  write 0x200000000000 8k 0x5a\n"
+"maps -v prints every call's result (a read's always), -m the VMAs with their memory\n"
+"counters (Rss, Anonymous, Private_Dirty, Locked) in the form check reports them.\n"
 "\n"
 "check options:\n"
 "  --sequences N     sequences to run (default 10000)\n"
@@ -49,7 +52,10 @@ static void usage(FILE *f)
 "  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
 "  --mlockall        also mlockall and munlockall\n"
 "  --mremap          also mremap\n"
-"  --rss             compare Rss and Locked too\n"
+"  --no-memory       no memory ops: no loads and stores, no page contents or per-VMA\n"
+"                    memory counters compared, the host's THP mode (default: memory ops\n"
+"                    on, THP off on both sides)\n"
+"  --rss             with --no-memory: compare the memory counters anyway\n"
 "  --window ADDR, --window-pages N, --margin-pages N\n"
 "                    where the ops run (default 0x200000000000, 64 pages, 16 free pages\n"
 "                    on each side)\n"
@@ -85,10 +91,11 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 {
     printf("kernel:     %s\n", r->kernel);
     printf("vmarea:     %s\n", VMAREA_VERSION);
-    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s\n",
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            r->mlock == DC_MLOCK_FULL ? "full" : r->mlock == DC_MLOCK_LIMITED ? "limited" : "none",
-           o->shared_anon ? ", shared anonymous" : "", o->kernel_vs_kernel ? ", kernel vs kernel" : "");
+           o->shared_anon ? ", shared anonymous" : "", o->no_memory ? ", no memory ops" : "",
+           o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
            r->sequences, r->operations, r->operations ? 100.0 * r->failed / r->operations : 0.0,
            r->seconds, r->seconds > 0 ? r->sequences / r->seconds : 0.0);
@@ -114,7 +121,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 static int cmd_check(int argc, char **argv)
 {
     enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
-           O_EXTRA, O_MLOCKALL, O_MREMAP, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
+           O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
     static const struct option longopts[] = {
         { "sequences", required_argument, NULL, O_SEQ },
         { "seed", required_argument, NULL, O_SEED },
@@ -128,6 +135,7 @@ static int cmd_check(int argc, char **argv)
         { "extra-advice", no_argument, NULL, O_EXTRA },
         { "mlockall", no_argument, NULL, O_MLOCKALL },
         { "mremap", no_argument, NULL, O_MREMAP },
+        { "no-memory", no_argument, NULL, O_NOMEM },
         { "rss", no_argument, NULL, O_RSS },
         { "window", required_argument, NULL, O_WINDOW },
         { "window-pages", required_argument, NULL, O_WPAGES },
@@ -205,6 +213,9 @@ static int cmd_check(int argc, char **argv)
             break;
         case O_MREMAP:
             o.mremap = true;
+            break;
+        case O_NOMEM:
+            o.no_memory = true;
             break;
         case O_RSS:
             o.compare_rss = true;
@@ -289,13 +300,39 @@ static int read_script(const char *file, struct dc_script *s)
     return 0;
 }
 
+/* maps -m: every VMA as check's reports show it, with its memory counters
+ * (kB), as comment lines after the maps text. */
+static int show_memory(struct mm *mm)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -ENOMEM;
+    int r = mm_show_smaps(mm, f);
+    fclose(f);
+    static struct dc_layout l;
+    if (r >= 0 && dc_smaps_parse(text, len, 0, ~0UL, &l) < 0)
+        r = -EINVAL;
+    free(text);
+    if (r < 0) {
+        fprintf(stderr, "%s: mm_show_smaps: -%s\n", prog, dc_errno_name(-r));
+        return r;
+    }
+    printf("# memory (kB):\n");
+    dc_layout_print(stdout, &l, NULL, "#", true);
+    return 0;
+}
+
 static int cmd_show(int argc, char **argv, bool smaps)
 {
-    bool verbose = false;
+    bool verbose = false, memory = false;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             verbose = true;
+        else if (!smaps && (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--memory")))
+            memory = true;
         else if (!strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -319,6 +356,11 @@ static int cmd_show(int argc, char **argv, bool smaps)
     if (cr < 0)
         fprintf(stderr, "%s: mm_config_from_host: -%s; using Linux's defaults\n", prog,
                 dc_errno_name(-cr));
+    /* A script with loads or stores is a memory check: no THP, as in
+     * `vmarea check` and `vmarea diff`. */
+    for (size_t i = 0; i < s.n; i++)
+        if (s.ops[i].kind == DC_WRITE || s.ops[i].kind == DC_READ)
+            cfg.thp = MM_THP_NEVER;
     struct mm *mm = mm_create(&cfg);
     if (!mm) {
         fprintf(stderr, "%s: mm_create failed\n", prog);
@@ -326,17 +368,24 @@ static int cmd_show(int argc, char **argv, bool smaps)
         return 1;
     }
     for (size_t i = 0; i < s.n; i++) {
-        long ret = dc_vmarea_apply(mm, &s.ops[i]);
-        if (ret < 0 || verbose) {
+        uint64_t hash;
+        long ret = dc_vmarea_apply(mm, &s.ops[i], &hash);
+        bool read = s.ops[i].kind == DC_READ && ret >= 0;
+        if (ret < 0 || verbose || read) {
             char buf[48];
             dc_format_ret(buf, sizeof(buf), &s.ops[i], ret);
-            printf("# line %u: %s: %s\n", s.lines[i], dc_op_word(&s.ops[i]), buf);
+            printf("# line %u: %s: %s", s.lines[i], dc_op_word(&s.ops[i]), buf);
+            if (read)
+                printf(" hash %016llx", (unsigned long long)hash);
+            putchar('\n');
         }
     }
     fflush(stdout);
     int r = smaps ? mm_show_smaps(mm, stdout) : mm_show_maps(mm, stdout);
     if (r < 0)
         fprintf(stderr, "%s: mm_show_%s: -%s\n", prog, smaps ? "smaps" : "maps", dc_errno_name(-r));
+    if (r >= 0 && memory)
+        r = show_memory(mm);
     mmput(mm);
     dc_script_free(&s);
     return r < 0 ? 1 : 0;
@@ -344,6 +393,12 @@ static int cmd_show(int argc, char **argv, bool smaps)
 
 static int cmd_diff(int argc, char **argv)
 {
+    struct dc_options o = { 0 };
+    if (argc == 3 && !strcmp(argv[1], "--no-memory")) {
+        o.no_memory = true;
+        argc--;
+        argv++;
+    }
     if (argc != 2)
         return usage_error("%s", "diff needs exactly one script FILE (or - for standard input)");
     if (!strcmp(argv[1], "--help")) {
@@ -359,7 +414,6 @@ static int cmd_diff(int argc, char **argv)
         dc_script_free(&s);
         return 2;
     }
-    struct dc_options o = { 0 };
     int r = dc_check_ops(&o, s.ops, (unsigned)s.n, stdout);
     dc_script_free(&s);
     return r == 0 ? 0 : r == 1 ? 1 : 2;

@@ -288,6 +288,152 @@ static void test_reports_are_the_lowest_seeds(void **state)
     dc_result_free(&r);
 }
 
+/* ------------------------------------------------ planted memory faults */
+
+/*
+ * A zap the other side does not make: after op 10, the second kernel side
+ * drops every page of the window (DONTNEED_LOCKED: locked VMAs too).  The
+ * VMAs stay as they are, so only the memory comparison can see it: Rss and
+ * the other counters, a later read, or the page contents at the end.
+ */
+static long zap_window(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                       const struct dc_op *op, long ret)
+{
+    (void)arg; (void)seed; (void)op;
+    if (index == 10 && !mm)
+        for (unsigned long a = WIN; a < WIN + 64 * PAGE; a += PAGE)
+            syscall(SYS_madvise, a, PAGE, 24 /* MADV_DONTNEED_LOCKED */);
+    return ret;
+}
+
+static void test_planted_zap_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(40);
+    o.kernel_vs_kernel = true;
+    o.perturb = zap_window;
+    o.max_reports = 40;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    print_message("planted zap: %lu of 40 sequences differ\n", r.mismatches);
+    /* not every sequence has memory in the window by op 10 */
+    assert_true(r.mismatches >= 5);
+    assert_int_equal(r.crashes, 0);
+    for (unsigned i = 0; i < r.nreports; i++) {
+        const struct dc_mismatch *m = &r.reports[i];
+        if (m->first_op >= 0 && m->first_op < 10)
+            fail_msg("seed 0x%llx: difference at op %d, before the zap", (unsigned long long)m->seed,
+                     m->first_op);
+        bool memory = strstr(m->category, "Rss") || strstr(m->category, "Private_Dirty") ||
+                      strstr(m->category, "bytes read") || strstr(m->category, "page contents");
+        if (!memory)
+            fail_msg("seed 0x%llx: '%s' is no memory difference", (unsigned long long)m->seed,
+                     m->category);
+    }
+    dc_result_free(&r);
+
+    /* without memory ops and counters the zap goes unseen */
+    o.no_memory = true;
+    assert_int_equal(dc_run(&o, &r), 0);
+    dc_result_free(&r);
+}
+
+/*
+ * One byte changed after the last op, in a page that already held data, so
+ * no counter moves: only the comparison of contents at the end sees it.
+ */
+static long poke_byte(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                      const struct dc_op *op, long ret)
+{
+    (void)arg; (void)seed; (void)op;
+    if (index != 19 || mm)
+        return ret;
+    for (unsigned long a = WIN; a < WIN + 64 * PAGE; a += PAGE) {
+        unsigned char vec;
+        uint64_t h;
+        if (mincore((void *)a, PAGE, &vec) != 0 || !(vec & 1))
+            continue;
+        if (dc_kernel_read(a, 1, &h) != 1 || *(volatile unsigned char *)a == 0)
+            continue;
+        if (dc_kernel_write(a, 1, *(volatile unsigned char *)a ^ 0x80) == 1)
+            break;
+    }
+    return ret;
+}
+
+static void test_planted_byte_found(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(40);
+    o.kernel_vs_kernel = true;
+    o.perturb = poke_byte;
+    o.max_reports = 40;
+    struct dc_result r;
+    assert_int_equal(dc_run(&o, &r), 1);
+    print_message("planted byte: %lu of 40 sequences differ\n", r.mismatches);
+    assert_true(r.mismatches >= 5);
+    for (unsigned i = 0; i < r.nreports; i++) {
+        const struct dc_mismatch *m = &r.reports[i];
+        assert_int_equal(m->first_op, -1);
+        assert_non_null(strstr(m->category, "page contents at the end"));
+        assert_non_null(strstr(m->text, "page contents at the end: 1 page differ"));
+    }
+    dc_result_free(&r);
+}
+
+/* ------------------------------------------------ loads, stores, hashes */
+
+static void test_guarded_access(void **state)
+{
+    (void)state;
+    /* rw page, rw page, PROT_NONE page, hole */
+    unsigned char *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    unsigned long a = (unsigned long)p;
+    assert_int_equal(mprotect(p + 2 * PAGE, PAGE, PROT_NONE), 0);
+    assert_int_equal(munmap(p + 3 * PAGE, PAGE), 0);
+
+    assert_int_equal(dc_kernel_write(a + 100, 3 * PAGE, 0x5a), 2 * PAGE - 100);
+    assert_int_equal(p[100], 0x5a);
+    assert_int_equal(p[2 * PAGE - 1], 0x5a);
+    assert_int_equal(p[99], 0);
+    assert_int_equal(dc_kernel_write(a + 2 * PAGE, 10, 1), -EACCES);
+    assert_int_equal(dc_kernel_write(a + 3 * PAGE, 10, 1), -EFAULT);
+    assert_int_equal(dc_kernel_write(a, 0, 1), 0);
+
+    uint64_t h, h2;
+    assert_int_equal(dc_kernel_read(a + 50, 4 * PAGE, &h), 2 * PAGE - 50);
+    assert_true(h == dc_hash_bytes(p + 50, 2 * PAGE - 50));
+    assert_int_equal(dc_kernel_read(a + 2 * PAGE + 1, 1, &h2), -EACCES);
+    assert_int_equal(dc_kernel_read(a + 3 * PAGE, PAGE, &h2), -EFAULT);
+    assert_true(dc_kernel_page_readable(a));
+    assert_false(dc_kernel_page_readable(a + 2 * PAGE));
+    /* the handler is gone again: the test framework's own is back */
+    struct sigaction sa;
+    sigaction(SIGSEGV, NULL, &sa);
+    assert_true(sa.sa_sigaction != NULL || sa.sa_handler == SIG_DFL);
+
+    /* the hash does not depend on how the bytes are split */
+    struct dc_hash s;
+    dc_hash_init(&s);
+    for (size_t off = 50, k = 1; off < 2 * PAGE; k = k * 3 + 1) {
+        size_t n = k % 37;
+        if (n > 2 * PAGE - off)
+            n = 2 * PAGE - off;
+        dc_hash_update(&s, p + off, n);
+        off += n;
+    }
+    assert_true(dc_hash_final(&s) == h);
+    assert_true(dc_hash_bytes(p, 7) != dc_hash_bytes(p, 8));   /* the length counts */
+
+    struct dc_page pg;
+    dc_page_summarize(p + PAGE, &pg);
+    assert_int_equal(pg.fill, 0x5a);
+    dc_page_summarize(p, &pg);
+    assert_int_equal(pg.fill, DC_PAGE_MIXED);
+    munmap(p, 3 * PAGE);
+}
+
 /* ---------------------------------------------------- window in the way */
 
 static void test_window_busy(void **state)
@@ -317,7 +463,13 @@ static const char smaps_text[] =
     "100000000000-100000004000 rw-p 00000000 00:00 0 \n"
     "Size:                 16 kB\n"
     "Rss:                   8 kB\n"
+    "Pss:                   8 kB\n"
+    "Pss_Dirty:             4 kB\n"
+    "Private_Clean:         4 kB\n"
+    "Private_Dirty:         4 kB\n"
+    "Referenced:            8 kB\n"
     "Anonymous:             8 kB\n"
+    "Private_Hugetlb:       0 kB\n"
     "Locked:                4 kB\n"
     "VmFlags: rd wr mr mw me lo ac \n"
     "100000030000-100000032000 rw-s 00001000 00:01 1033                       /dev/zero (deleted)\n"
@@ -339,6 +491,11 @@ static void test_smaps_parser(void **state)
     assert_string_equal(a.v[0].name, "");
     assert_int_equal(a.v[0].rss_kb, 8);
     assert_int_equal(a.v[0].locked_kb, 4);
+    assert_int_equal(a.v[0].anon_kb, 8);
+    assert_int_equal(a.v[0].pss_kb, 8);
+    assert_int_equal(a.v[0].private_dirty_kb, 4);
+    assert_int_equal(a.v[0].private_clean_kb, 4);
+    assert_int_equal(a.v[0].referenced_kb, 8);
     assert_string_equal(a.v[1].perms, "rw-s");
     assert_int_equal(a.v[1].offset, 0x1000);
     assert_string_equal(a.v[1].name, "/dev/zero (deleted)");
@@ -357,6 +514,11 @@ static void test_smaps_parser(void **state)
     b.v[0].end -= PAGE;
     strcat(b.v[1].flags, " lo");
     assert_int_equal(dc_layout_compare(&a, &b, false), DC_DIFF_BOUNDS | DC_DIFF_FLAGS);
+    /* the memory counters count only when asked for; Referenced never */
+    b.v[0].private_dirty_kb = 8;
+    b.v[0].referenced_kb = 0;
+    assert_int_equal(dc_layout_compare(&a, &b, false), DC_DIFF_BOUNDS | DC_DIFF_FLAGS);
+    assert_int_equal(dc_layout_compare(&a, &b, true), DC_DIFF_BOUNDS | DC_DIFF_FLAGS | DC_DIFF_DIRTY);
     b.n = 1;
     assert_true(dc_layout_compare(&a, &b, false) & DC_DIFF_COUNT);
 
@@ -416,6 +578,14 @@ static void test_script_lines(void **state)
     assert_int_equal(op.new_len, 8192);
     assert_int_equal(op.flags, MREMAP_MAYMOVE | MREMAP_FIXED);
     assert_int_equal(op.new_addr, 0x9000);
+    assert_int_equal(dc_parse_line("write 0x2000+5 3p 0x5a", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_WRITE);
+    assert_int_equal(op.addr, 0x2005);
+    assert_int_equal(op.len, 3 * PAGE);
+    assert_int_equal(op.fill, 0x5a);
+    assert_int_equal(dc_parse_line("read 0x2000 100", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.kind, DC_READ);
+    assert_int_equal(op.len, 100);
 
     static const char *const bad[] = {
         "mmapp 0x1000 4k rw- private",           /* unknown op */
@@ -432,6 +602,10 @@ static void test_script_lines(void **state)
         "mlockall sometimes",                     /* unknown flag */
         "mremap 0x1000 4k",                       /* no new length */
         "mremap 0x1000 4k 8k anywhere",           /* unknown flag */
+        "write 0x1000 4k",                        /* no byte */
+        "write 0x1000 4k 256",                    /* not a byte */
+        "read 0x1000",                            /* no length */
+        "read 0x1000 4k 0x5a",                    /* reads take no byte */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -579,6 +753,13 @@ static void test_safety_rule(void **state)
     op.new_addr = 0x1000;
     assert_true(dc_op_safe(&op, lo, hi, true));
 
+    op = (struct dc_op){ .kind = DC_WRITE, .addr = WIN + PAGE, .len = 63 * PAGE };
+    assert_true(dc_op_safe(&op, lo, hi, true));
+    op.len++;                   /* one byte past the window */
+    assert_false(dc_op_safe(&op, lo, hi, true));
+    op = (struct dc_op){ .kind = DC_READ, .addr = WIN - 1, .len = 2 };
+    assert_false(dc_op_safe(&op, lo, hi, true));
+
     op = (struct dc_op){ .kind = DC_MMAP, .addr = WIN, .len = 1UL << 40,
                          .flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED };
     assert_false(dc_op_safe(&op, lo, hi, true));
@@ -606,6 +787,9 @@ int main(void)
         cmocka_unit_test(test_crash_reported),
         cmocka_unit_test(test_hang_reported),
         cmocka_unit_test(test_reports_are_the_lowest_seeds),
+        cmocka_unit_test(test_planted_zap_found),
+        cmocka_unit_test(test_planted_byte_found),
+        cmocka_unit_test(test_guarded_access),
         cmocka_unit_test(test_window_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,18 @@
 /*
  * test_random — the project's main differential test: 10,000 random
- * sequences of 20 mmap/munmap/mprotect/madvise/mlock/munlock calls, each run
- * by the host kernel and by vmarea, must agree on every return value and on
- * the VMAs they leave (tools/diffcheck.h).
+ * sequences of 20 mmap/munmap/mprotect/madvise/mlock/munlock calls and
+ * loads and stores, each run by the host kernel and by vmarea, must agree on
+ * every return value and every hash of bytes read, on the VMAs they leave
+ * with their memory counters (Rss, Anonymous, Private_Dirty, Locked, ...),
+ * and on the contents of every page at the end (tools/diffcheck.h).  Both
+ * sides run without THP; huge-page faults are not covered.
  *
  * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS and
  * mlockall/munlockall.
  *
  * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs other
- * sequences (VMAREA_SEQUENCES=N another count).  A failure prints each kind of
+ * sequences (VMAREA_SEQUENCES=N another count, VMAREA_NO_MEMORY=1 the
+ * VMA-only mix, as `vmarea check --no-memory`).  A failure prints each kind of
  * mismatch with its first seed, and the full report of the first ones;
  * `vmarea check --seed SEED --sequences 1` replays one.
  */
@@ -42,6 +46,7 @@ static unsigned long env_number(const char *name, unsigned long dflt)
 
 static void run(struct dc_options *o)
 {
+    o->no_memory = env_number("VMAREA_NO_MEMORY", 0) != 0;
     o->max_reports = 3;
     o->progress = stderr;
 
