@@ -40,14 +40,68 @@ struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv,
  * and it is unlinked from birth: maps shows "/dev/zero (deleted)". */
 struct vm_file *vm_file_shmem_zero(unsigned long size)
 {
-    (void)size;
     struct vm_file *f = vm_file_new(NULL, NULL, "/dev/zero (deleted)");
-    if (f) {
-        f->anon_shmem = true;
-        f->dev = makedev(0, 1);   /* the shmem superblock's anonymous device */
-        f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
+    if (!f)
+        return NULL;
+    f->anon_shmem = true;
+    f->dev = makedev(0, 1);   /* the shmem superblock's anonymous device */
+    f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
+    f->cache_pages = size >> PAGE_SHIFT;
+    /* One slot per page of the object, allocated lazily would save memory
+     * for huge sparse mappings; the object's size is fixed, so a flat array
+     * keeps lookups to one index. */
+    f->cache = calloc(f->cache_pages ? f->cache_pages : 1, sizeof(*f->cache));
+    if (!f->cache) {
+        free(f->name);
+        free(f);
+        return NULL;
     }
+    pthread_mutex_init(&f->cache_lock, NULL);
     return f;
+}
+
+/*
+ * shmem_get_folio: the page at pgoff, allocated zeroed on first use.  Beyond
+ * the object's size is SIGBUS (a shared anonymous mapping grown by mremap).
+ * Pages come from the faulting mm's pool: an object lives no longer than the
+ * VMAs of its one mm (no fork yet, no memfd), so its pages go back before
+ * the pool does.
+ */
+struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool, int *err)
+{
+    if (pgoff >= f->cache_pages) {
+        *err = -EIO;
+        return NULL;
+    }
+    pthread_mutex_lock(&f->cache_lock);
+    struct vm_page *page = f->cache[pgoff];
+    if (!page) {
+        page = page_alloc(pool);
+        if (!page) {
+            pthread_mutex_unlock(&f->cache_lock);
+            *err = -ENOMEM;
+            return NULL;
+        }
+        f->cache[pgoff] = page;   /* the cache's own reference */
+    }
+    page_get(page);
+    pthread_mutex_unlock(&f->cache_lock);
+    return page;
+}
+
+void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
+{
+    if (pgoff >= f->cache_pages)
+        return;
+    n = min(n, f->cache_pages - pgoff);
+    pthread_mutex_lock(&f->cache_lock);
+    for (unsigned long i = pgoff; i < pgoff + n; i++) {
+        if (f->cache[i]) {
+            page_put(f->cache[i]);
+            f->cache[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&f->cache_lock);
 }
 
 void vm_file_get(struct vm_file *f)
@@ -61,6 +115,11 @@ void vm_file_put(struct vm_file *f)
         return;
     if (f->f_ops && f->f_ops->release)
         f->f_ops->release(f);
+    if (f->cache) {
+        shmem_punch(f, 0, f->cache_pages);
+        pthread_mutex_destroy(&f->cache_lock);
+        free(f->cache);
+    }
     free(f->name);
     free(f);
 }

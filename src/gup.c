@@ -3,10 +3,11 @@
  * populate_vma_page_range in mm/gup.c), for mlock, MAP_POPULATE, MAP_LOCKED
  * and mlockall.
  *
- * Until page tables exist, populating has one visible effect, and it matters
+ * Populating faults pages in as accesses would (memory.c).  It also matters
  * for merging: a write fault on private anonymous memory gives the VMA an
  * anon_vma (anon_vma_prepare), and from then on mprotect keeps VM_ACCOUNT and
- * the VMA merges only with neighbours whose anon_vma is compatible.
+ * the VMA merges only with neighbours whose anon_vma is compatible; a read
+ * fault maps the zero page and gives none.
  */
 #include "internal.h"
 
@@ -38,17 +39,45 @@ static struct anon_vma *find_mergeable_anon_vma(struct mm *mm, struct vma *vma)
 
 int anon_vma_prepare(struct vma *vma)
 {
-    if (vma->anon_vma)
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_locked(mm);
+    if (vma_anon_vma(vma))
         return 0;
-    struct anon_vma *av = find_mergeable_anon_vma(vma->vm_mm, vma);
-    if (!av) {
-        av = calloc(1, sizeof(*av));
+    int err = 0;
+    pthread_mutex_lock(&mm->anon_vma_lock);
+    if (!vma->anon_vma) {
+        struct anon_vma *av = find_mergeable_anon_vma(mm, vma);
         if (!av)
-            return -ENOMEM;
+            av = calloc(1, sizeof(*av));
+        if (av) {
+            av->refcount++;
+            /* Release: a fault that sees it may map pages under it at once. */
+            __atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+        } else {
+            err = -ENOMEM;
+        }
     }
-    av->refcount++;
-    vma_start_write(vma);
-    vma->anon_vma = av;
+    pthread_mutex_unlock(&mm->anon_vma_lock);
+    return err;
+}
+
+/*
+ * Fault in every page of [start, end) inside vma that an access of this kind
+ * would fault (follow_page, then handle_mm_fault).  Mmap lock held.
+ */
+int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool write)
+{
+    struct mm *mm = vma->vm_mm;
+    unsigned flags = write ? FAULT_FLAG_WRITE : 0;
+    for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+        pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
+        pte_t pte = ptep ? ptep_get(ptep) : 0;
+        if (pte_present(pte) && (!write || pte_write(pte)))
+            continue;
+        int err = handle_mm_fault(vma, addr, flags, true);
+        if (err)
+            return err;
+    }
     return 0;
 }
 
@@ -56,7 +85,9 @@ int anon_vma_prepare(struct vma *vma)
  * Fault in [start, end) as mlock and MAP_POPULATE do.  VMAs that lock on
  * fault only, and VM_IO/VM_PFNMAP VMAs, are skipped.  An inaccessible VMA
  * (PROT_NONE, or execute-only behind its protection key, which keeps even the
- * kernel's reads out) fails with -EFAULT unless ignore_errors.
+ * kernel's reads out) fails with -EFAULT unless ignore_errors; so does a page
+ * that cannot be faulted (-ENOMEM when memory ran out).  With ignore_errors a
+ * failing VMA is left where it failed and the next one is tried.
  * Mmap write lock held.
  */
 int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bool ignore_errors)
@@ -71,21 +102,19 @@ int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bo
             continue;
         if (f & VM_LOCKONFAULT)
             continue;
+        int err = 0;
         if (!(f & VM_ACCESS_FLAGS) ||
-            (!(f & (VM_READ | VM_WRITE)) && vma_pkey_of(f) == EXECUTE_ONLY_PKEY)) {
-            if (ignore_errors)
-                continue;
-            return -EFAULT;
-        }
-        /* Private writable memory is populated by write faults. */
-        if ((f & (VM_WRITE | VM_SHARED)) == VM_WRITE && vma_is_anonymous(vma)) {
-            int err = anon_vma_prepare(vma);
-            if (err) {
-                if (ignore_errors)
-                    continue;
-                return err;
-            }
-        }
+            (!(f & (VM_READ | VM_WRITE)) && vma_pkey_of(f) == EXECUTE_ONLY_PKEY))
+            err = -EFAULT;
+        else
+            /* Private writable memory is populated by write faults (its
+             * own pages, not the zero page); all else by reads. */
+            err = populate_vma_range(vma, max(start, vma->vm_start), min(end, vma->vm_end),
+                                     (f & (VM_WRITE | VM_SHARED)) == VM_WRITE);
+        if (err == -EIO || err == -EACCES)
+            err = -EFAULT;
+        if (err && !ignore_errors)
+            return err;
     }
     return 0;
 }

@@ -102,6 +102,9 @@ struct anon_name {
  *       written under the mmap write lock after vma_start_write(); read under
  *       the mmap lock or the VMA's read lock.  vm_start/vm_end are written by
  *       the tree (vt_update), which knows them as keys.
+ *   anon_vma also goes once from NULL to set under the mmap read lock (a
+ *       first write fault), under mm->anon_vma_lock, with a release store:
+ *       readers outside the write lock load it with vma_anon_vma().
  *   vm_ops, vm_private_data: set once before the VMA is inserted.
  *   vm_lock_seq, vm_refcnt: the per-VMA lock (mmap_lock.c), atomics.
  *   free_next: only once the VMA is detached and released, so it overlays
@@ -144,6 +147,11 @@ struct vm_file {
     /* host files and memfds (filemap.c) */
     int fd;
     unsigned long dev, ino;
+    /* shmem pages (anon_shmem): the page cache, one reference per page
+     * held here; slots guarded by cache_lock, size fixed at creation */
+    pthread_mutex_t cache_lock;
+    struct vm_page **cache;
+    unsigned long cache_pages;
 };
 
 /* What a mappable's mmap hook may change (vma_new_set_*). */
@@ -152,6 +160,9 @@ struct vma_new {
 };
 
 #include "page.h"      /* struct page_pool, embedded in struct mm */
+
+/* Linux's MM_*PAGES: what each mapped page counts as in Rss. */
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
 #include "pgtable.h"   /* struct pgtable, embedded in struct mm */
 
 /*
@@ -182,6 +193,9 @@ struct mm {
     struct mm_layout layout;       /* (L) */
 
     atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
+    atomic_long rss_stat[NR_MM_COUNTERS];   /* pages mapped, by kind (memory.c) */
+    pthread_mutex_t anon_vma_lock; /* a fault setting vma->anon_vma under the mmap
+                                      read lock (Linux: page_table_lock) */
     struct page_pool pages;        /* frames (page.c); its own rules, page.h */
     struct pgtable pgt;            /* page tables (pgtable.c); its own rules, pgtable.h */
 
@@ -196,6 +210,12 @@ struct mm {
     void *warn_arg;
     atomic_uint warned;            /* kinds already warned about (WARN_*) */
 };
+
+static inline unsigned long mm_rss(struct mm *mm, int kind)
+{
+    long n = atomic_load_explicit(&mm->rss_stat[kind], memory_order_relaxed);
+    return n < 0 ? 0 : (unsigned long)n;   /* racing updates of other threads */
+}
 
 #define WARN_ZAP_RANGE 0x1U
 void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -276,10 +296,49 @@ void anon_name_put(struct anon_name *n);
 bool anon_name_equal(const struct anon_name *a, const struct anon_name *b);
 
 /* ---- gup.c */
+/* Give vma an anon_vma (a neighbour's when they could merge).  Mmap lock held,
+ * read or write: racing faults serialize on mm->anon_vma_lock. */
 int anon_vma_prepare(struct vma *vma);
+static inline struct anon_vma *vma_anon_vma(const struct vma *vma)
+{
+    return __atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE);
+}
 int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bool ignore_errors);
 
+/* ---- memory.c */
+#define FAULT_RETRY 1   /* internal result: redo the fault under the mmap lock */
+/*
+ * Resolve one fault at addr inside vma (checked by the caller).  0, -errno,
+ * or FAULT_RETRY when it needs the mmap lock and holds only vma's read lock
+ * (mmap_locked false).  Locks: the mmap lock (read or write) or vma's read lock.
+ */
+int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked);
+/* Would an access of this kind be allowed by vma's protections? -EACCES if not. */
+int vma_access_error(const struct vma *vma, unsigned flags);
+/* Clear [start, end) of vma's page tables (tables stay).  Mmap lock, any. */
+void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end);
+/* munmap, after zapping the VMAs: free the tables of [start, end) that no
+ * VMA outside it uses.  floor/ceiling: the neighbouring VMAs' end/start, 0
+ * when there is none.  Mmap write lock. */
+void free_pgtables(struct mm *mm, unsigned long start, unsigned long end,
+                   unsigned long floor, unsigned long ceiling);
+/* MADV_FREE: exclusive anonymous pages of [start, end) become clean, old
+ * and lazily freeable.  Mmap lock, any. */
+void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end);
+/* mprotect: make the present entries of [start, end) agree with new_flags. */
+void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags);
+
+/* ---- gup.c (continued) */
+/* Fault in what an access of this kind would fault in [start, end) of vma. */
+int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool write);
+
 /* ---- filemap.c */
+/* The shmem page at pgoff, found or allocated from pool; referenced for the
+ * caller.  NULL with *err: -EIO beyond the object's size, -ENOMEM. */
+struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool, int *err);
+/* Drop the pages of [pgoff, pgoff + n) from a shmem object (a punched hole). */
+void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n);
+static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->anon_shmem; }
 /* The shmem file behind one MAP_SHARED|MAP_ANONYMOUS mapping. */
 struct vm_file *vm_file_shmem_zero(unsigned long size);
 

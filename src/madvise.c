@@ -59,10 +59,10 @@ static bool vma_ksm_compatible(const struct vma *vma)
 
 /*
  * Advice about contents leaves the VMA as it is.  Each kind refuses the VMAs
- * Linux refuses; what it does to resident pages comes with page tables
- * (until then no page is resident, so there is nothing to drop or reclaim).
+ * Linux refuses.  Without swap or reclaim, MADV_COLD, MADV_PAGEOUT and
+ * MADV_WILLNEED leave every page where it is, as Linux does without swap.
  */
-static int madvise_contents(const struct vma *vma, int behavior)
+static int madvise_contents(struct vma *vma, unsigned long start, unsigned long end, int behavior)
 {
     switch (behavior) {
     case MADV_DONTNEED:
@@ -73,8 +73,14 @@ static int madvise_contents(const struct vma *vma, int behavior)
             forbidden |= VM_LOCKED;
         if (!(vma->vm_flags & VM_HUGETLB) && (vma->vm_flags & forbidden))
             return -EINVAL;
-        if (behavior == MADV_FREE && !vma_is_anonymous(vma))
-            return -EINVAL;   /* MADV_FREE works on anonymous memory only */
+        if (behavior == MADV_FREE) {
+            if (!vma_is_anonymous(vma))
+                return -EINVAL;   /* MADV_FREE works on anonymous memory only */
+            madvise_free_range(vma, start, end);
+        } else {
+            /* Never splits: the mappings go, the VMA stays. */
+            zap_vma_range(vma, start, end);
+        }
         return 0;
     }
     case MADV_COLD:
@@ -88,6 +94,12 @@ static int madvise_contents(const struct vma *vma, int behavior)
             return -EINVAL;
         if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
             return -EACCES;
+        /* A hole punched in the object: only shmem has fallocate here. */
+        if (!vma_is_shmem(vma))
+            return -EOPNOTSUPP;
+        zap_vma_range(vma, start, end);
+        shmem_punch(vma->vm_file, vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
+                    (end - start) >> PAGE_SHIFT);
         return 0;
     default:
         return 0;
@@ -221,7 +233,7 @@ static int madvise_vma_behavior(struct vma *vma, struct vma **prev, unsigned lon
         break;
     default:
         *prev = vma;
-        return madvise_contents(vma, behavior);
+        return madvise_contents(vma, start, end, behavior);
     }
     return madvise_update_vma(vma, prev, start, end, new_flags);
 }

@@ -151,6 +151,8 @@ struct mm *mm_create(const struct mm_config *cfg)
         free(mm);
         return NULL;
     }
+    mm->pgt.charge = &mm->pages;   /* page tables count against memory_limit */
+    pthread_mutex_init(&mm->anon_vma_lock, NULL);
     mm->cfg = c;
     atomic_init(&mm->mm_users, 1);
     atomic_init(&mm->mm_count, 1);
@@ -190,6 +192,7 @@ void mmdrop(struct mm *mm)
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);
     pthread_rwlock_destroy(&mm->mmap_lock);
+    pthread_mutex_destroy(&mm->anon_vma_lock);
     pgtable_destroy(&mm->pgt);
     page_pool_destroy(&mm->pages);
     free(mm);

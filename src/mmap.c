@@ -226,6 +226,12 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         vma = next;
     }
     *tail = NULL;
+    /* unmap_region: the memory goes, then the tables no neighbour uses. */
+    for (struct vma *v = detached; v; v = v->free_next)
+        zap_vma_range(v, v->vm_start, v->vm_end);
+    struct vma *prev;
+    struct vma *next = vt_find_and_prev(&mm->mm_mt, start, &prev);
+    free_pgtables(mm, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
     /* Close hooks run once the tree no longer shows the VMAs. */
     while (detached) {
         struct vma *next = detached->free_next;
@@ -256,8 +262,10 @@ void mm_unmap_all(struct mm *mm)
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
+        zap_vma_range(vma, vma->vm_start, vma->vm_end);
         vma_release(vma);
     }
+    free_pgtables(mm, 0, PGT_ADDR_LIMIT, 0, 0);
 }
 
 /* ------------------------------------------------------------- mmap */

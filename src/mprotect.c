@@ -37,6 +37,8 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
         return err;
     *pprev = vma;
     vma_start_write(vma);
+    if ((oldflags ^ newflags) & VM_ACCESS_FLAGS)
+        change_protection(vma, start, end, newflags);
     vma->vm_flags = newflags;
 
     /* A private locked VMA becoming writable is populated at once (COW), so

@@ -358,6 +358,41 @@ void __page_free(struct vm_page *page)
         atomic_fetch_sub_explicit(&pool->nr_reserved, 1, memory_order_relaxed);
 }
 
+void page_batch_put(struct page_batch *b, struct vm_page *page)
+{
+    unsigned int old = atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel);
+    VM_BUG_ON(old == 0);
+    if (old != 1)
+        return;
+    VM_BUG_ON(page_mapcount(page) != 0);
+    if (unlikely(b->pool != page->pool)) {
+        if (b->pool || !page->pool) {
+            __page_free(page);
+            return;
+        }
+        b->pool = page->pool;
+    }
+    /* Linked like a free list; fl_push writes the last one's link. */
+    atomic_store_explicit(&page->free_next, (uintptr_t)b->first, memory_order_relaxed);
+    if (!b->first)
+        b->last = page;
+    b->first = page;
+    b->n++;
+}
+
+void page_batch_flush(struct page_batch *b)
+{
+    if (!b->n)
+        return;
+    struct page_pool *pool = b->pool;
+    struct page_shard *sh = my_shard(pool);
+    fl_push(&sh->free_head, b->first, b->last, false);
+    atomic_fetch_sub_explicit(&sh->nr_used, (long)b->n, memory_order_relaxed);
+    if (pool->limit != ULONG_MAX)
+        atomic_fetch_sub_explicit(&pool->nr_reserved, b->n, memory_order_relaxed);
+    page_batch_init(b);
+}
+
 unsigned long page_pool_count_free(struct page_pool *pool)
 {
     unsigned long n = 0;

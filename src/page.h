@@ -31,6 +31,7 @@
 #error "include internal.h before page.h"
 #endif
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -85,7 +86,9 @@ struct page_shard {
  *   nr_frames == 512 * (chunks on the chunk list)
  *   nr_frames == in_use + (descriptors on all free lists)
  *       where in_use == sum of shard[i].nr_used
- *   in_use == nr_reserved <= limit       (with a limit; else nr_reserved == 0)
+ *   in_use + charged == nr_reserved <= limit  (with a limit; else nr_reserved == 0)
+ *       where charged is what page_pool_charge took for memory that is not
+ *       frames (page tables), so the limit bounds both
  *
  * Locking:
  *   shard[], nr_reserved: lock-free atomics, any thread, any number at once
@@ -124,6 +127,25 @@ unsigned long page_pool_destroy(struct page_pool *pool);
  */
 struct vm_page *page_alloc(struct page_pool *pool);
 struct vm_page *page_alloc_nozero(struct page_pool *pool);
+
+/* Count n frames' worth of other memory (page tables) against the limit:
+ * false, and nothing charged, if it would pass it.  Locks: none. */
+static inline bool page_pool_charge(struct page_pool *pool, unsigned long n)
+{
+    if (!pool || pool->limit == ULONG_MAX)
+        return true;
+    unsigned long used = atomic_fetch_add_explicit(&pool->nr_reserved, n, memory_order_relaxed);
+    if (used + n > pool->limit) {
+        atomic_fetch_sub_explicit(&pool->nr_reserved, n, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+static inline void page_pool_uncharge(struct page_pool *pool, unsigned long n)
+{
+    if (pool && pool->limit != ULONG_MAX && n)
+        atomic_fetch_sub_explicit(&pool->nr_reserved, n, memory_order_relaxed);
+}
 
 /* Out-of-line end of page_put: back to the free list. */
 void __page_free(struct vm_page *page);
@@ -169,6 +191,40 @@ static inline void page_put(struct vm_page *page)
     if (old == 1)
         __page_free(page);
 }
+
+/*
+ * A reference for someone who found the page through a page-table entry
+ * without owning one: fails if the frame was already freed.  The caller must
+ * then re-read the entry, and use the page only if it still maps it (a frame
+ * freed and reused since would be someone else's).  Descriptors are
+ * type-stable, so the refcount may be read after the free.
+ */
+static inline bool page_try_get(struct vm_page *page)
+{
+    unsigned int c = atomic_load_explicit(&page->refcount, memory_order_relaxed);
+    do {
+        if (c == 0)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&page->refcount, &c, c + 1,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return true;
+}
+
+/*
+ * Frames freed together (a zap of many pages): the last references are
+ * dropped one by one, the frames go back to their pool in one push.
+ * page_batch_put is page_put; page_batch_flush must follow before the batch
+ * goes out of scope.
+ */
+struct page_batch {
+    struct page_pool *pool;
+    struct vm_page *first, *last;
+    unsigned long n;
+};
+
+static inline void page_batch_init(struct page_batch *b) { b->pool = NULL; b->first = b->last = NULL; b->n = 0; }
+void page_batch_put(struct page_batch *b, struct vm_page *page);
+void page_batch_flush(struct page_batch *b);
 
 /* A page-table entry now points at (no longer points at) the frame.  The
  * caller holds the page-table lock and, for add, a reference for the mapping. */

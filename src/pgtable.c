@@ -9,6 +9,7 @@
  * child's contents were zeroed before the entry was published with release,
  * and every walker loads entries with acquire.
  */
+#include "internal.h"   /* page_pool_charge: tables count against the memory limit */
 #include "pgtable.h"
 
 #include <errno.h>
@@ -197,6 +198,7 @@ int pgtable_init(struct pgtable *pt)
 {
     pt->pgd = table_alloc();
     atomic_init(&pt->bytes, 0);
+    pt->charge = NULL;
     return pt->pgd ? 0 : -ENOMEM;
 }
 
@@ -223,6 +225,7 @@ void pgtable_destroy(struct pgtable *pt)
         free_tables(&l, pt->pgd, 3);
     table_list_release(&l);
     pt->pgd = NULL;
+    page_pool_uncharge(pt->charge, pgtable_bytes(pt) / PGT_TABLE_SIZE);
     atomic_store_explicit(&pt->bytes, 0, memory_order_relaxed);
 }
 
@@ -263,7 +266,7 @@ static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic
      * or are not needed after one are freed on the way out.
      */
     entry_t *spare[3];
-    int nspare = 0;
+    int nspare = 0, charged = 0;
     entry_t *t = pt->pgd;
 
     for (int l = 3; l > 0; l--) {
@@ -271,11 +274,15 @@ static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic
         pte_t e = atomic_load_explicit(slot, memory_order_acquire);
         if (!e) {
             if (!nspare) {
+                if (!page_pool_charge(pt->charge, (unsigned long)l))
+                    return -ENOMEM;
+                charged = l;
                 for (; nspare < l; nspare++) {
                     spare[nspare] = table_alloc();
                     if (!spare[nspare]) {
                         while (nspare)
                             table_free_one(spare[--nspare]);
+                        page_pool_uncharge(pt->charge, (unsigned long)charged);
                         return -ENOMEM;
                     }
                 }
@@ -293,6 +300,7 @@ static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic
         }
         t = child_of(e);
     }
+    page_pool_uncharge(pt->charge, (unsigned long)nspare);
     while (nspare)
         table_free_one(spare[--nspare]);   /* never published: still zero */
     *out = &t[IDX(addr, 0)];
@@ -416,6 +424,7 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
                 atomic_store_explicit(&t[i], 0, memory_order_relaxed);
                 table_list_add(&c->freed, child);
                 atomic_fetch_sub_explicit(&c->pt->bytes, PGT_TABLE_SIZE, memory_order_relaxed);
+                page_pool_uncharge(c->pt->charge, 1);
             }
         }
         addr = next;

@@ -15,8 +15,8 @@
  * changes a whole entry and no lock is needed between faults on different
  * addresses):
  *
- *   63      62    61    60       59      58   57       56    55 ............ 0
- *   PRESENT WRITE DIRTY ACCESSED SPECIAL FILE PROTNONE (free) struct vm_page *
+ *   63      62    61    60       59      58   57       56       55 ......... 0
+ *   PRESENT WRITE DIRTY ACCESSED SPECIAL FILE PROTNONE LAZYFREE struct vm_page *
  *
  * The frame reference is the descriptor pointer itself, stored unshifted in
  * the low 56 bits: getting the page back is one AND, and no index table is
@@ -59,6 +59,7 @@
 #include <stdint.h>
 
 struct vm_page;
+struct page_pool;
 
 typedef uint64_t pte_t;
 
@@ -69,6 +70,8 @@ typedef uint64_t pte_t;
 #define PTE_SPECIAL   (1ULL << 59)   /* zero page, mixed-map page: not a normal anon/file page */
 #define PTE_FILE      (1ULL << 58)   /* page cache page (else anonymous) */
 #define PTE_PROTNONE  (1ULL << 57)   /* mapped, but PROT_NONE: no access */
+#define PTE_LAZYFREE  (1ULL << 56)   /* MADV_FREE'd anonymous page (Linux: folio not
+                                        swap-backed); lazily free while clean */
 #define PTE_FLAGS     (0xffULL << 56)
 #define PTE_PAGE_MASK (~PTE_FLAGS)
 
@@ -150,6 +153,8 @@ static inline void ptep_set_flags(pte_t _Atomic *ptep, pte_t flags)
 struct pgtable {
     pte_t _Atomic *pgd;
     atomic_long bytes;
+    struct page_pool *charge;      /* tables count against its limit (NULL: none);
+                                      set once after pgtable_init */
 };
 
 /* -ENOMEM, or 0 with an empty root table.  Locks: none (the mm is new). */

@@ -366,10 +366,60 @@ void vma_show_map(const struct vma *vma, FILE *out)
  * no resident pages and every counter is zero.  This is the one place that
  * will walk the VMA's page tables (as Linux's smap_gather_stats).
  */
+struct smaps_walk {
+    struct smaps_mem *mem;
+    bool locked;
+};
+
+/* smaps_pte_entry + smaps_account for one 4 KiB entry. */
+static int smaps_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct smaps_walk *w = arg;
+    struct smaps_mem *m = w->mem;
+    (void)addr;
+    (void)ptep;
+    if (pte_special(pte))
+        return 0;   /* the zero page is in nobody's Rss */
+    struct vm_page *page = pte_page(pte);
+    bool anon = !pte_file(pte), dirty = pte_dirty(pte);
+    if (anon) {
+        m->anonymous += PAGE_SIZE;
+        if ((pte & PTE_LAZYFREE) && !dirty)
+            m->lazyfree += PAGE_SIZE;
+    }
+    m->resident += PAGE_SIZE;
+    if (pte_young(pte))
+        m->referenced += PAGE_SIZE;
+    /* Only our reference: private without looking at the mapcount. */
+    int mapcount = page_count(page) == 1 ? 1 : page_mapcount(page);
+    uint64_t pss = (uint64_t)PAGE_SIZE << SMAPS_PSS_SHIFT;
+    bool private = mapcount < 2;
+    if (!private)
+        pss /= (uint64_t)mapcount;
+    m->pss += pss;
+    if (w->locked)
+        m->pss_locked += pss;
+    if (dirty) {
+        m->pss_dirty += pss;
+        if (private)
+            m->private_dirty += PAGE_SIZE;
+        else
+            m->shared_dirty += PAGE_SIZE;
+    } else if (private) {
+        m->private_clean += PAGE_SIZE;
+    } else {
+        m->shared_clean += PAGE_SIZE;
+    }
+    return 0;
+}
+
 void smaps_gather_mem(const struct vma *vma, struct smaps_mem *mem)
 {
-    (void)vma;
     memset(mem, 0, sizeof(*mem));
+    if (!vma->vm_mm || !vma->vm_mm->pgt.pgd)
+        return;   /* a VMA outside any address space (the formatter's tests) */
+    struct smaps_walk w = { .mem = mem, .locked = vma->vm_flags & VM_LOCKED };
+    pgtable_for_each(&vma->vm_mm->pgt, vma->vm_start, vma->vm_end, smaps_pte, &w);
 }
 
 /*
@@ -530,7 +580,9 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
     out->map_count = mm->map_count;
     out->total_vm = mm->total_vm;
     out->locked_vm = mm->locked_vm;
-    /* rss_anon, rss_file and rss_shmem stay 0 until faults map frames. */
+    out->rss_anon = mm_rss(mm, MM_ANONPAGES);
+    out->rss_file = mm_rss(mm, MM_FILEPAGES);
+    out->rss_shmem = mm_rss(mm, MM_SHMEMPAGES);
     out->pgtable_bytes = pgtable_bytes(&mm->pgt);
     mmap_read_unlock(&guard);
 

@@ -47,10 +47,24 @@ static unsigned long pick_len(void)
     return rnd() % 3 ? (rnd() % 16) * PAGE_SIZE + (rnd() % 8 == 0 ? rnd() % PAGE_SIZE : 0) : pick();
 }
 
-/* total_vm and locked_vm must equal what the VMAs add up to. */
+static int count_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)addr;
+    (void)ptep;
+    if (!pte_special(pte))
+        ++*(unsigned long *)arg;
+    return 0;
+}
+
+/* total_vm and locked_vm must equal what the VMAs add up to, and Rss the
+ * pages their page tables map. */
 static void check_mm(struct mm *mm)
 {
     MMAP_READ_GUARD(g, mm);
+    unsigned long mapped = 0;
+    pgtable_for_each(&mm->pgt, 0, PGT_ADDR_LIMIT, count_pte, &mapped);
+    assert_int_equal(mapped, mm_rss(mm, MM_ANONPAGES) + mm_rss(mm, MM_FILEPAGES) +
+                                 mm_rss(mm, MM_SHMEMPAGES));
     assert_int_equal(vt_validate(&mm->mm_mt), 0);
     unsigned long total = 0, locked = 0, count = 0;
     for (struct vma *v = vt_first(&mm->mm_mt); v; v = vt_next(&mm->mm_mt, v)) {
@@ -73,7 +87,9 @@ static void test_random_calls(void **state_)
     if (env)
         state = strtoul(env, NULL, 0) | 1;
     print_message("seed 0x%lx (set VMAREA_SEED to replay)\n", state);
-    struct mm_config cfg = { .max_map_count = 200 };   /* reach the limit often */
+    /* Reach the map count limit often, and the memory limit: populating
+     * a huge mapping must stop at -ENOMEM, not take the host's memory. */
+    struct mm_config cfg = { .max_map_count = 200, .memory_limit = 2UL << 20 };
     struct mm *mm = mm_create(&cfg);
     assert_non_null(mm);
     unsigned long ok = 0, peak = 0;
@@ -84,7 +100,7 @@ static void test_random_calls(void **state_)
         int flags = (int)(rnd() % 4 ? MAP_PRIVATE | MAP_ANONYMOUS : rnd());
         if (rnd() % 2)
             flags |= MAP_FIXED;
-        switch (rnd() % 9) {
+        switch (rnd() % 10) {
         case 0: case 1:
             r = mm_mmap(mm, a, len, prot, flags, NULL, rnd() % 8 ? 0 : pick());
             break;
@@ -106,6 +122,20 @@ static void test_random_calls(void **state_)
         case 7:
             r = mm_set_anon_name(mm, a, len, rnd() % 2 ? "fuzz" : NULL);
             break;
+        case 8:
+            if (rnd() % 2) {
+                static char buf[3 * 4096];
+                size_t n = rnd() % 2 ? rnd() % sizeof(buf) : pick_len();
+                if (n > sizeof(buf))
+                    n = sizeof(buf);
+                r = rnd() % 2 ? mm_write(mm, a, buf, n) : mm_read(mm, a, buf, n);
+                break;
+            }
+            if (rnd() % 2) {
+                r = mm_fault(mm, a, (unsigned)(rnd() % 0x200));
+                break;
+            }
+            /* fall through */
         default:
             if (rnd() % 64 == 0)
                 mm_mlockall(mm, (int)(rnd() % 9));
@@ -125,6 +155,10 @@ static void test_random_calls(void **state_)
     /* the mix must really build layouts and reach the limit */
     assert_true(ok > 50000);
     assert_true(peak > 100);
+    /* Unmapping everything gives every frame and table back. */
+    assert_int_equal(mm_munmap(mm, 0, mm->cfg.task_size), 0);
+    assert_int_equal(page_pool_in_use(&mm->pages), 0);
+    assert_int_equal(pgtable_bytes(&mm->pgt), 0);
     mmput(mm);
 }
 
