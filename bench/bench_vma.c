@@ -5,6 +5,7 @@
  * the variants of a row taking turns so that they share the machine's mood.
  *
  *   bench_vma [--quick] [--runs N]
+ *   bench_vma --only mmap|mprotect|rcu1k|lookup1k --ops N   (for callgrind)
  *
  * Baselines:
  *   - a binary search over a sorted array of (start, end) pairs: the fastest
@@ -584,10 +585,57 @@ static void bench_mprotect(void)
     r->met = ours <= 300 ? "yes" : "NO";
 }
 
+/*
+ * --only OP --ops N: run N operations of one kind and print only their time, for
+ * an instruction count (valgrind --tool=callgrind; per operation, the
+ * difference between two values of N divided by their difference, so that
+ * set-up costs cancel).  OP: mmap, mprotect, rcu1k (lock_vma_under_rcu +
+ * vma_end_read at 1,000 VMAs), lookup1k (vma_lookup, guard held).
+ */
+static int run_only(const char *op)
+{
+    double ns;
+
+    if (!strcmp(op, "mmap")) {
+        struct mm *mm = mm_create(NULL);
+        ns = mmap_ours(mm);
+        mmput(mm);
+    } else if (!strcmp(op, "mprotect")) {
+        struct mprot_ctx c = { .mm = mm_create(NULL) };
+        long a = mm_mmap(c.mm, 0, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+        if (a < 0)
+            die("mm_mmap", a);
+        c.addr = (unsigned long)a;
+        ns = mprotect_ours(&c);
+        mmput(c.mm);
+    } else if (!strcmp(op, "rcu1k") || !strcmp(op, "lookup1k")) {
+        struct space s;
+        opt_lookups = opt_ops;
+        space_build(&s, 1000);
+        ns = op[0] == 'r' ? lookup_per_vma_lock(&s) : lookup_held(&s);
+        mmput(s.mm);
+        free(s.sorted);
+        free(s.addrs);
+    } else {
+        fprintf(stderr, "bench_vma: unknown --only %s\n", op);
+        return 2;
+    }
+    printf("%s: %.1f ns per op (one run)\n", op, ns);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *only = NULL;
+
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
+            opt_ops = atol(argv[++i]);
+            if (opt_ops < 1)
+                opt_ops = 1;
+        } else if (!strcmp(argv[i], "--quick")) {
             opt_runs = 3;
             opt_lookups = 1L << 17;
             opt_ops = 20000;
@@ -596,10 +644,12 @@ int main(int argc, char **argv)
             if (opt_runs < 1 || opt_runs > 64)
                 opt_runs = 7;
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--runs N] [--only OP --ops N]\n", argv[0]);
             return argv[i][0] == '-' && argv[i][1] == 'h' ? 0 : 2;
         }
     }
+    if (only)
+        return run_only(only);
 
     bench_lookups(1000, "1,000");
     bench_lookups(100000, "100,000");
