@@ -4,8 +4,8 @@
 #   ./run.sh test     the same build, then every test: ctest, then an
 #                     ASan+UBSan build with debug checks (build-asan/)
 #                     and its ctest
-#   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma)
-# Extra arguments after `bench` go to the benchmark (e.g. --quick).
+#   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory)
+# Extra arguments after `bench` go to each benchmark (e.g. --quick).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -71,5 +71,7 @@ case $mode in
     bench)
         say "build/bench/bench_vma $*"
         build/bench/bench_vma "$@"
+        say "build/bench/bench_memory $*"
+        build/bench/bench_memory "$@"
         ;;
 esac

@@ -105,16 +105,15 @@ static int txbuf_mmap(struct vm_file *f, struct vma_new *vma)
      * hand one address space frames another one owns. */
     if (vma_mm(ref) != tb->mm)
         return -EINVAL;
+    /* Binder refuses PROT_WRITE outright with EPERM, and clears
+     * VM_MAYWRITE so that no later mprotect can add it: the receiver must
+     * never change what the driver wrote for it. */
+    if (vma_new_try_clear_maywrite(vma) != 0)
+        return -EPERM;
     /* The mmap write lock of tb->mm serialises every call of this hook, so a
      * plain flag is enough. */
     if (tb->ever_mapped)
         return -EBUSY;
-
-    /* Binder refuses PROT_WRITE outright with EPERM, then clears
-     * VM_MAYWRITE so that no later mprotect can add it.  The receiver must
-     * never change what the driver wrote for it. */
-    if (vma_new_try_clear_maywrite(vma) != 0)
-        return -EPERM;
 
     /* Pages come from the driver, not from faults: VM_MIXEDMAP is what
      * allows vma_insert_page.  A forked child has no business reading this

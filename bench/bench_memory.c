@@ -1,0 +1,700 @@
+/*
+ * bench_memory — the memory behind vmarea's VMAs (faults, zaps, access, the
+ * per-VMA read lock) side by side with baselines measured in the same run,
+ * against the goals of issue 3.  Prints one table; every figure is the
+ * median of several runs, the variants of a row taking turns so that they
+ * share the machine's mood.
+ *
+ *   bench_memory [--quick] [--runs N]
+ *
+ * Rows and their baselines:
+ *   - anonymous write fault (mm_fault with FAULT_FLAG_WRITE on fresh pages of
+ *     a private anonymous mapping), against memset of 4 KiB pages spread over
+ *     the same amount of memory, and against the host kernel faulting fresh
+ *     pages of an mmap'd region.  Reported in the steady state: each run
+ *     faults every page, then MADV_DONTNEED gives the frames back to the pool,
+ *     so the next run's faults take recycled frames that must be zeroed again
+ *     (the host does the same: madvise, then fault).  A first fault in a new
+ *     mm is shown apart.
+ *   - zap of populated anonymous pages, through mm_madvise(MADV_DONTNEED) and
+ *     through vma_zap_page_range_single under the mmap read lock, against the
+ *     host's madvise(MADV_DONTNEED) on populated pages.
+ *   - mm_read of one byte from a present page, against a memcpy of one byte
+ *     and against the host reading one byte of its own memory through
+ *     process_vm_readv and through pread on /proc/self/mem.
+ *   - lock_vma_under_rcu + vma_end_read at 1,000 VMAs, random addresses,
+ *     against a pthread rwlock taken around vma_lookup (what a plain
+ *     reader-writer mmap lock would cost) and against vmarea's own
+ *     mmap_read_lock + vma_lookup + mmap_read_unlock.
+ *
+ * Uses only the public header, as a user's program would.
+ */
+#define _GNU_SOURCE
+#include <vmarea.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PG 4096UL
+
+static int opt_runs = 7;
+static unsigned long opt_pages = 8192;   /* pages per fault / zap run (32 MiB) */
+static long opt_reads = 1L << 21;        /* mm_read / memcpy calls per run */
+static long opt_syscalls = 100000;       /* host reads per run */
+static long opt_lookups = 1L << 20;      /* per-VMA lock round trips per run */
+
+static volatile uintptr_t sink;          /* keeps results alive */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct variant {
+    double (*fn)(void *ctx);      /* one run: ns per operation */
+    void *ctx;
+    double result;                /* median over the runs */
+};
+
+#define MAX_VARIANTS 8
+
+/*
+ * Run every variant opt_runs times, round-robin (A B C A B C ...), so that
+ * whatever else the machine is doing slows them alike, and keep each one's
+ * median.
+ */
+static void measure(struct variant *v, int nv)
+{
+    double t[MAX_VARIANTS][64];
+    int runs = opt_runs < 64 ? opt_runs : 64;
+    for (int r = 0; r < runs; r++)
+        for (int i = 0; i < nv && i < MAX_VARIANTS; i++)
+            t[i][r] = v[i].fn(v[i].ctx);
+    for (int i = 0; i < nv && i < MAX_VARIANTS; i++) {
+        qsort(t[i], (size_t)runs, sizeof(double), cmp_double);
+        v[i].result = runs % 2 ? t[i][runs / 2] : (t[i][runs / 2 - 1] + t[i][runs / 2]) / 2;
+    }
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void)
+{
+    /* xorshift64*: quick, and good enough to scatter addresses */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void die(const char *what, long err)
+{
+    fprintf(stderr, "bench_memory: %s failed (%ld: %s)\n", what, err,
+            err < 0 ? strerror((int)-err) : "unexpected result");
+    exit(1);
+}
+
+static struct mm *new_mm(void)
+{
+    struct mm *mm = mm_create(NULL);
+    if (!mm)
+        die("mm_create", 0);
+    return mm;
+}
+
+static unsigned long map_anon(struct mm *mm, unsigned long len)
+{
+    long a = mm_mmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+    if (a < 0)
+        die("mm_mmap", a);
+    return (unsigned long)a;
+}
+
+static void *host_map(unsigned long len, int advice)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die("host mmap", -errno);
+    if (advice)
+        madvise(p, len, advice);   /* a hint: its failure changes nothing measured */
+    return p;
+}
+
+static void fault_range(struct mm *mm, unsigned long addr, unsigned long npages)
+{
+    for (unsigned long i = 0; i < npages; i++) {
+        int err = mm_fault(mm, addr + i * PG, FAULT_FLAG_WRITE);
+        if (err)
+            die("mm_fault", err);
+    }
+}
+
+static void zap_range(struct mm *mm, unsigned long addr, unsigned long npages)
+{
+    int err = mm_madvise(mm, addr, npages * PG, MADV_DONTNEED);
+    if (err)
+        die("mm_madvise(MADV_DONTNEED)", err);
+}
+
+static unsigned long rss_anon(struct mm *mm)
+{
+    struct mm_stats st;
+    mm_get_stats(mm, &st);
+    return st.rss_anon;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+struct row {
+    char op[56];
+    double ours;
+    const char *unit;
+    char baselines[112];
+    char goal[40];
+    const char *met;      /* "yes", "NO", or "-" */
+};
+
+static struct row rows[16];
+static int nrows;
+
+static struct row *add_row(const char *op, double ours, const char *unit)
+{
+    struct row *r = &rows[nrows++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->op, sizeof(r->op), "%s", op);
+    r->ours = ours;
+    r->unit = unit;
+    r->met = "-";
+    snprintf(r->goal, sizeof(r->goal), "-");
+    return r;
+}
+
+static void print_table(void)
+{
+    printf("%-48s %12s  %-78s %-24s %s\n", "operation", "vmarea", "baseline(s), same run", "goal",
+           "met");
+    for (int i = 0; i < nrows; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "%.1f %s", rows[i].ours, rows[i].unit);
+        printf("%-48s %12s  %-78s %-24s %s\n", rows[i].op, v, rows[i].baselines, rows[i].goal,
+               rows[i].met);
+    }
+}
+
+/* ------------------------------------------------------ anonymous faults */
+
+struct fault_ctx {
+    struct mm *mm;
+    unsigned long addr;           /* opt_pages pages, private anonymous */
+};
+
+/* Steady state: the previous run (or the warm-up) zapped every page, so
+ * these faults take recycled frames from the pool. */
+static double fault_steady(void *p)
+{
+    struct fault_ctx *c = p;
+    double t0 = now_ns();
+    fault_range(c->mm, c->addr, opt_pages);
+    double t1 = now_ns();
+    zap_range(c->mm, c->addr, opt_pages);
+    return (t1 - t0) / (double)opt_pages;
+}
+
+/* The first faults of a new address space: its pool starts empty. */
+static double fault_new_mm(void *p)
+{
+    (void)p;
+    struct mm *mm = new_mm();
+    unsigned long addr = map_anon(mm, opt_pages * PG);
+    double t0 = now_ns();
+    fault_range(mm, addr, opt_pages);
+    double t1 = now_ns();
+    mmput(mm);
+    return (t1 - t0) / (double)opt_pages;
+}
+
+struct host_ctx {
+    char *mem;                    /* opt_pages pages */
+};
+
+/* memset of each 4 KiB page of a region as large as the faulted one, so that
+ * the zeroing meets the same caches the fault's zeroing meets. */
+static double memset_pages(void *p)
+{
+    struct host_ctx *c = p;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i++)
+        memset(c->mem + i * PG, 0, PG);
+    double t1 = now_ns();
+    sink = (uintptr_t)c->mem[rng() % (opt_pages * PG)];
+    return (t1 - t0) / (double)opt_pages;
+}
+
+/* The same page over and over: zeroing from the L1 cache. */
+static double memset_hot(void *p)
+{
+    struct host_ctx *c = p;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i++) {
+        memset(c->mem, (int)i, PG);
+        __asm__ volatile("" ::"r"(c->mem) : "memory");   /* each memset happens */
+    }
+    double t1 = now_ns();
+    sink = (uintptr_t)c->mem[0];
+    return (t1 - t0) / (double)opt_pages;
+}
+
+/* The host kernel's fault on fresh anonymous pages, in the same steady state
+ * as ours: touch every page, then give them back with MADV_DONTNEED. */
+static double host_fault(void *p)
+{
+    struct host_ctx *c = p;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i++)
+        ((volatile char *)c->mem)[i * PG] = 1;
+    double t1 = now_ns();
+    madvise(c->mem, opt_pages * PG, MADV_DONTNEED);
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static void bench_faults(void)
+{
+    struct fault_ctx fc;
+    fc.mm = new_mm();
+    fc.addr = map_anon(fc.mm, opt_pages * PG);
+    /* Warm-up, and a check that the cycle does what it says: every fault
+     * maps a page, every zap takes it away. */
+    fault_range(fc.mm, fc.addr, opt_pages);
+    if (rss_anon(fc.mm) != opt_pages)
+        die("faulting every page (Rss)", (long)rss_anon(fc.mm));
+    zap_range(fc.mm, fc.addr, opt_pages);
+    if (rss_anon(fc.mm) != 0)
+        die("zapping every page (Rss)", (long)rss_anon(fc.mm));
+
+    /* Frames come from 2 MiB chunks the pool asks THP for: give the memset
+     * region the same page size, so only the zeroing differs. */
+    struct host_ctx zero = { host_map(opt_pages * PG, MADV_HUGEPAGE) };
+    memset(zero.mem, 1, opt_pages * PG);
+    /* 4 KiB pages for the host's faults, whatever THP is set to: the row is
+     * about a fault per page. */
+    struct host_ctx hf = { host_map(opt_pages * PG, MADV_NOHUGEPAGE) };
+    host_fault(&hf);
+
+    struct variant v[5] = {
+        { fault_steady, &fc, 0 },
+        { memset_pages, &zero, 0 },
+        { memset_hot, &zero, 0 },
+        { host_fault, &hf, 0 },
+        { fault_new_mm, NULL, 0 },
+    };
+    measure(v, 5);
+
+    /* The last run left the pages zapped: fault once more and check that
+     * the recycled frames read as zeros. */
+    fault_range(fc.mm, fc.addr, opt_pages);
+    for (unsigned long i = 0; i < opt_pages; i += 97) {
+        uint64_t word = 1;
+        ssize_t n = mm_read(fc.mm, fc.addr + i * PG + (rng() % (PG / 8)) * 8, &word, 8);
+        if (n != 8 || word != 0)
+            die("a recycled frame reading as zeros", (long)n);
+    }
+    mmput(fc.mm);
+    munmap(zero.mem, opt_pages * PG);
+    munmap(hf.mem, opt_pages * PG);
+
+    double ours = v[0].result, ms = v[1].result, hot = v[2].result, host = v[3].result;
+    struct row *r = add_row("anon write fault, steady (fault,zap,fault)", ours, "ns");
+    snprintf(r->baselines, sizeof(r->baselines),
+             "memset 4K %.1f ns (hot %.1f); host fault %.1f ns (ours %.2fx)", ms, hot, host,
+             ours / host);
+    snprintf(r->goal, sizeof(r->goal), "<= memset+50 = %.0f ns", ms + 50);
+    r->met = ours <= ms + 50 ? "yes" : "NO";
+
+    r = add_row("anon write fault, first in a new mm", v[4].result, "ns");
+    snprintf(r->baselines, sizeof(r->baselines), "(frames carved from new chunks)");
+}
+
+/* ------------------------------------------------------------------ zaps */
+
+static double zap_madvise(void *p)
+{
+    struct fault_ctx *c = p;
+    fault_range(c->mm, c->addr, opt_pages);
+    double t0 = now_ns();
+    zap_range(c->mm, c->addr, opt_pages);
+    double t1 = now_ns();
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static double zap_single(void *p)
+{
+    struct fault_ctx *c = p;
+    fault_range(c->mm, c->addr, opt_pages);
+    double t0 = now_ns();
+    {
+        MMAP_READ_GUARD(g, c->mm);
+        const struct vma_ref *vma = vma_lookup(&g, c->addr);
+        if (!vma)
+            die("vma_lookup", 0);
+        vma_zap_page_range_single(vma, c->addr, opt_pages * PG);
+    }
+    double t1 = now_ns();
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static double zap_host(void *p)
+{
+    struct host_ctx *c = p;
+    for (unsigned long i = 0; i < opt_pages; i++)
+        ((volatile char *)c->mem)[i * PG] = 1;
+    double t0 = now_ns();
+    madvise(c->mem, opt_pages * PG, MADV_DONTNEED);
+    double t1 = now_ns();
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static void bench_zaps(void)
+{
+    struct fault_ctx fc;
+    fc.mm = new_mm();
+    fc.addr = map_anon(fc.mm, opt_pages * PG);
+    /* Both zaps must really empty the range before either is timed. */
+    zap_single(&fc);
+    if (rss_anon(fc.mm) != 0)
+        die("vma_zap_page_range_single emptying the range (Rss)", (long)rss_anon(fc.mm));
+    zap_madvise(&fc);
+    if (rss_anon(fc.mm) != 0)
+        die("MADV_DONTNEED emptying the range (Rss)", (long)rss_anon(fc.mm));
+
+    struct host_ctx hz = { host_map(opt_pages * PG, MADV_NOHUGEPAGE) };
+    struct variant v[3] = {
+        { zap_madvise, &fc, 0 },
+        { zap_single, &fc, 0 },
+        { zap_host, &hz, 0 },
+    };
+    measure(v, 3);
+    mmput(fc.mm);
+    munmap(hz.mem, opt_pages * PG);
+
+    char op[56];
+    struct row *r;
+    snprintf(op, sizeof(op), "zap, mm_madvise(DONTNEED), %lu pages", opt_pages);
+    r = add_row(op, v[0].result, "ns/pg");
+    snprintf(r->baselines, sizeof(r->baselines), "host madvise(DONTNEED) %.1f ns/page (ours %.2fx)",
+             v[2].result, v[0].result / v[2].result);
+    snprintf(r->goal, sizeof(r->goal), "<= 10 ns/page");
+    r->met = v[0].result <= 10 ? "yes" : "NO";
+
+    snprintf(op, sizeof(op), "zap, vma_zap_page_range_single, %lu pages", opt_pages);
+    r = add_row(op, v[1].result, "ns/pg");
+    snprintf(r->baselines, sizeof(r->baselines), "(incl. mmap_read_lock + vma_lookup)");
+    snprintf(r->goal, sizeof(r->goal), "<= 10 ns/page");
+    r->met = v[1].result <= 10 ? "yes" : "NO";
+}
+
+/* ------------------------------------------------------- one-byte reads */
+
+#define READ_PAGES 64
+#define READ_ADDRS 4096           /* a power of two */
+
+struct read_ctx {
+    struct mm *mm;
+    unsigned long addr;           /* READ_PAGES present pages */
+    unsigned long off[READ_ADDRS];/* random offsets into them */
+    char *local;                  /* the same bytes in host memory */
+    int memfd;                    /* /proc/self/mem */
+};
+
+static double read_ours(void *p)
+{
+    struct read_ctx *c = p;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_reads; i++) {
+        char b;
+        if (mm_read(c->mm, c->addr + c->off[i & (READ_ADDRS - 1)], &b, 1) != 1)
+            die("mm_read", 0);
+        acc += (unsigned char)b;
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_reads;
+}
+
+/* Called through a volatile pointer so that it stays a real call to the C
+ * library's memcpy, not a single load the compiler folded it into. */
+static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
+
+static double read_memcpy(void *p)
+{
+    struct read_ctx *c = p;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_reads; i++) {
+        char b;
+        memcpy_fn(&b, c->local + c->off[i & (READ_ADDRS - 1)], 1);
+        acc += (unsigned char)b;
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_reads;
+}
+
+static double read_process_vm_readv(void *p)
+{
+    struct read_ctx *c = p;
+    pid_t self = getpid();
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_syscalls; i++) {
+        char b;
+        struct iovec local = { &b, 1 };
+        struct iovec remote = { c->local + c->off[i & (READ_ADDRS - 1)], 1 };
+        if (process_vm_readv(self, &local, 1, &remote, 1, 0) != 1)
+            die("process_vm_readv", -errno);
+        acc += (unsigned char)b;
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_syscalls;
+}
+
+static double read_proc_mem(void *p)
+{
+    struct read_ctx *c = p;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_syscalls; i++) {
+        char b;
+        off_t at = (off_t)(uintptr_t)(c->local + c->off[i & (READ_ADDRS - 1)]);
+        if (pread(c->memfd, &b, 1, at) != 1)
+            die("pread /proc/self/mem", -errno);
+        acc += (unsigned char)b;
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_syscalls;
+}
+
+static void bench_reads(void)
+{
+    static struct read_ctx c;
+    c.mm = new_mm();
+    c.addr = map_anon(c.mm, READ_PAGES * PG);
+    c.local = host_map(READ_PAGES * PG, 0);
+    for (unsigned long i = 0; i < READ_PAGES * PG; i++)
+        c.local[i] = (char)(rng() >> 56);
+    /* mm_write faults every page in: all reads below find them present. */
+    if (mm_write(c.mm, c.addr, c.local, READ_PAGES * PG) != (ssize_t)(READ_PAGES * PG))
+        die("mm_write", 0);
+    for (int i = 0; i < READ_ADDRS; i++)
+        c.off[i] = rng() % (READ_PAGES * PG);
+    for (int i = 0; i < READ_ADDRS; i++) {
+        char b;
+        if (mm_read(c.mm, c.addr + c.off[i], &b, 1) != 1 || b != c.local[c.off[i]])
+            die("mm_read agreeing with what mm_write wrote", i);
+    }
+    c.memfd = open("/proc/self/mem", O_RDONLY);
+
+    struct variant v[4] = {
+        { read_ours, &c, 0 },
+        { read_memcpy, &c, 0 },
+        { read_process_vm_readv, &c, 0 },
+    };
+    int nv = 3;
+    if (c.memfd >= 0)
+        v[nv++] = (struct variant){ read_proc_mem, &c, 0 };
+    measure(v, nv);
+    mmput(c.mm);
+    munmap(c.local, READ_PAGES * PG);
+    if (c.memfd >= 0)
+        close(c.memfd);
+
+    struct row *r = add_row("mm_read, 1 byte of a present page", v[0].result, "ns");
+    int n = snprintf(r->baselines, sizeof(r->baselines),
+                     "memcpy 1 B %.1f ns; host process_vm_readv %.0f ns", v[1].result, v[2].result);
+    if (nv > 3)
+        snprintf(r->baselines + n, sizeof(r->baselines) - (size_t)n,
+                 ", pread /proc/self/mem %.0f ns", v[3].result);
+    snprintf(r->goal, sizeof(r->goal), "<= 25 ns");
+    r->met = v[0].result <= 25 ? "yes" : "NO";
+}
+
+/* ------------------------------------------------- per-VMA read lock */
+
+#define NR_VMAS 1000
+
+struct lock_ctx {
+    struct mm *mm;
+    unsigned long *addrs;         /* opt_lookups random addresses inside VMAs */
+    pthread_rwlock_t rwlock;
+    unsigned long fallbacks;
+};
+
+static double lock_per_vma(void *p)
+{
+    struct lock_ctx *c = p;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_lookups; i++) {
+        const struct vma_ref *v = lock_vma_under_rcu(c->mm, c->addrs[i]);
+        if (v) {
+            acc ^= (uintptr_t)v;
+            vma_end_read(v);
+        } else {
+            /* what a caller does when the lockless path gives up */
+            c->fallbacks++;
+            struct mmap_read_guard g = mmap_read_lock(c->mm);
+            acc ^= (uintptr_t)vma_lookup(&g, c->addrs[i]);
+            mmap_read_unlock(&g);
+        }
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_lookups;
+}
+
+/* A plain reader-writer lock in place of the per-VMA one: the lookup runs
+ * under a read guard held for the whole run, so the pthread lock is the only
+ * lock cost per lookup. */
+static double lock_rwlock(void *p)
+{
+    struct lock_ctx *c = p;
+    uintptr_t acc = 0;
+    MMAP_READ_GUARD(g, c->mm);
+    double t0 = now_ns();
+    for (long i = 0; i < opt_lookups; i++) {
+        pthread_rwlock_rdlock(&c->rwlock);
+        acc ^= (uintptr_t)vma_lookup(&g, c->addrs[i]);
+        pthread_rwlock_unlock(&c->rwlock);
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_lookups;
+}
+
+static double lock_mmap(void *p)
+{
+    struct lock_ctx *c = p;
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < opt_lookups; i++) {
+        struct mmap_read_guard g = mmap_read_lock(c->mm);
+        acc ^= (uintptr_t)vma_lookup(&g, c->addrs[i]);
+        mmap_read_unlock(&g);
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)opt_lookups;
+}
+
+static void bench_vma_lock(void)
+{
+    struct lock_ctx c = { .mm = new_mm() };
+    pthread_rwlock_init(&c.rwlock, NULL);
+    /* VMAs of 1 to 4 pages, alternating read-only and read-write so that
+     * neighbours never merge (as bench_vma builds them). */
+    struct { unsigned long start, end; } *vmas = malloc(NR_VMAS * sizeof(*vmas));
+    for (int i = 0; i < NR_VMAS; i++) {
+        unsigned long len = (1 + rng() % 4) * PG;
+        int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
+        long a = mm_mmap(c.mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+        if (a < 0)
+            die("mm_mmap while building the VMAs", a);
+        vmas[i].start = (unsigned long)a;
+        vmas[i].end = (unsigned long)a + len;
+    }
+    struct mm_stats st;
+    mm_get_stats(c.mm, &st);
+    if (st.map_count != NR_VMAS)
+        die("building 1,000 unmerged VMAs", (long)st.map_count);
+
+    c.addrs = malloc((size_t)opt_lookups * sizeof(*c.addrs));
+    for (long i = 0; i < opt_lookups; i++) {
+        int k = (int)(rng() % NR_VMAS);
+        c.addrs[i] = vmas[k].start + rng() % (vmas[k].end - vmas[k].start);
+    }
+    /* the per-VMA lock must find the VMA the address is in */
+    for (long i = 0; i < opt_lookups && i < 10000; i++) {
+        const struct vma_ref *v = lock_vma_under_rcu(c.mm, c.addrs[i]);
+        if (!v)
+            continue;
+        bool ok = vma_start(v) <= c.addrs[i] && c.addrs[i] < vma_end(v);
+        vma_end_read(v);
+        if (!ok)
+            die("lock_vma_under_rcu finding the right VMA", i);
+    }
+
+    struct variant v[3] = {
+        { lock_per_vma, &c, 0 },
+        { lock_rwlock, &c, 0 },
+        { lock_mmap, &c, 0 },
+    };
+    measure(v, 3);
+    mmput(c.mm);
+    pthread_rwlock_destroy(&c.rwlock);
+    free(c.addrs);
+    free(vmas);
+
+    struct row *r = add_row("lock_vma_under_rcu+vma_end_read, 1,000 VMAs", v[0].result, "ns");
+    int n = snprintf(r->baselines, sizeof(r->baselines),
+                     "rwlock+vma_lookup %.1f ns; mmap_read_lock+vma_lookup %.1f ns", v[1].result,
+                     v[2].result);
+    if (c.fallbacks)
+        snprintf(r->baselines + n, sizeof(r->baselines) - (size_t)n, " (%lu fell back)",
+                 c.fallbacks);
+    snprintf(r->goal, sizeof(r->goal), "<= 40 ns");
+    r->met = v[0].result <= 40 ? "yes" : "NO";
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) {
+            opt_runs = 3;
+            opt_pages = 2048;
+            opt_reads = 1L << 18;
+            opt_syscalls = 20000;
+            opt_lookups = 1L << 17;
+        } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            opt_runs = atoi(argv[++i]);
+            if (opt_runs < 1 || opt_runs > 64)
+                opt_runs = 7;
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv[0]);
+            return argv[i][0] == '-' && argv[i][1] == 'h' ? 0 : 2;
+        }
+    }
+
+    bench_faults();
+    bench_zaps();
+    bench_reads();
+    bench_vma_lock();
+
+    printf("vmarea bench_memory: median of %d runs; %lu pages per fault/zap run, %ld reads "
+           "(%ld host syscalls), %ld per-VMA lock round trips per run\n",
+           opt_runs, opt_pages, opt_reads, opt_syscalls, opt_lookups);
+    print_table();
+
+    int missed = 0;
+    for (int i = 0; i < nrows; i++)
+        missed += !strcmp(rows[i].met, "NO");
+    printf("%d of the goals missed\n", missed);
+    return 0;
+}
