@@ -25,10 +25,12 @@
 
 /*
  * Which locks this thread holds, so that "held by the calling thread" can be
- * checked (always tracked: it costs a few nanoseconds; asserted only in
- * debug builds).  A thread holds few locks at once.  initial-exec TLS: a
- * plain access instead of a __tls_get_addr call per lock; the 520 bytes fit
- * the static TLS surplus glibc keeps for libraries loaded with dlopen.
+ * checked (asserted only in debug builds).  The mmap locks are tracked
+ * always, for mmap_lock_is_held (it costs a few nanoseconds); VMA read
+ * locks only in debug builds, where alone anything asks about them.  A
+ * thread holds few locks at once.  initial-exec TLS: a plain access instead
+ * of a __tls_get_addr call per lock; the 520 bytes fit the static TLS
+ * surplus glibc keeps for libraries loaded with dlopen.
  */
 enum held_kind { HELD_MMAP_READ = 1, HELD_MMAP_WRITE, HELD_VMA_READ };
 #define MAX_HELD 32
@@ -215,7 +217,11 @@ const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
     }
     /* Our read lock keeps the VMA attached, so it outlives the RCU section. */
     rcu_read_unlock();
+#ifdef VMAREA_DEBUG
+    /* Only vma_assert_readable asks about VMA read locks, and only in debug
+     * builds; the mmap locks are tracked always (mmap_lock_is_held is API). */
     held_push(vma, HELD_VMA_READ);
+#endif
     return to_ref(vma);
 fallback:
     rcu_read_unlock();
@@ -226,7 +232,9 @@ fallback:
 void vma_end_read(const struct vma_ref *ref)
 {
     struct vma *vma = to_vma(ref);
+#ifdef VMAREA_DEBUG
     held_pop(vma, HELD_VMA_READ);
+#endif
     /* Release: our reads of the VMA happen before a writer sees us gone. */
     __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
 }
