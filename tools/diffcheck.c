@@ -685,14 +685,9 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
  * mm_mremap comes in a file of its own that nothing else needs, drop this.)
  */
 #pragma weak mm_mremap
-/* The same for the memory code, while it is being written. */
-#pragma weak mm_read
-#pragma weak mm_write
 
 static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
 {
-    if (op->kind == DC_WRITE ? !mm_write : !mm_read)
-        return -ENOSYS;
     void *buf = malloc(op->len ? op->len : 1);
     if (!buf)
         return -ENOMEM;
@@ -957,7 +952,7 @@ static void child_pages(struct child *ch)
         for (unsigned long a = s; a < e; a += PAGE) {
             struct dc_page *pg = &pages[(a - c->view_lo) / PAGE];
             if (ch->vmarea) {
-                if (!mm_read || mm_read(ch->mm, a, ch->s->pagebuf, PAGE) != (ssize_t)PAGE)
+                if (mm_read(ch->mm, a, ch->s->pagebuf, PAGE) != (ssize_t)PAGE)
                     continue;
                 dc_page_summarize(ch->s->pagebuf, pg);
             } else {
