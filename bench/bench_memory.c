@@ -6,6 +6,7 @@
  * share the machine's mood.
  *
  *   bench_memory [--quick] [--runs N]
+ *   bench_memory --only fault|zap|read|rcu1k --ops N   (for callgrind)
  *
  * Rows and their baselines:
  *   - anonymous write fault (mm_fault with FAULT_FLAG_WRITE on fresh pages of
@@ -492,26 +493,38 @@ static double read_proc_mem(void *p)
     return (t1 - t0) / (double)opt_syscalls;
 }
 
+static void read_setup(struct read_ctx *c)
+{
+    c->mm = new_mm();
+    c->addr = map_anon(c->mm, READ_PAGES * PG);
+    c->local = host_map(READ_PAGES * PG, 0);
+    for (unsigned long i = 0; i < READ_PAGES * PG; i++)
+        c->local[i] = (char)(rng() >> 56);
+    /* mm_write faults every page in: all reads below find them present. */
+    if (mm_write(c->mm, c->addr, c->local, READ_PAGES * PG) != (ssize_t)(READ_PAGES * PG))
+        die("mm_write", 0);
+    for (int i = 0; i < READ_ADDRS; i++)
+        c->off[i] = rng() % (READ_PAGES * PG);
+    for (int i = 0; i < READ_ADDRS; i++) {
+        char b;
+        if (mm_read(c->mm, c->addr + c->off[i], &b, 1) != 1 || b != c->local[c->off[i]])
+            die("mm_read agreeing with what mm_write wrote", i);
+    }
+    c->memfd = open("/proc/self/mem", O_RDONLY);
+}
+
+static void read_teardown(struct read_ctx *c)
+{
+    mmput(c->mm);
+    munmap(c->local, READ_PAGES * PG);
+    if (c->memfd >= 0)
+        close(c->memfd);
+}
+
 static void bench_reads(void)
 {
     static struct read_ctx c;
-    c.mm = new_mm();
-    c.addr = map_anon(c.mm, READ_PAGES * PG);
-    c.local = host_map(READ_PAGES * PG, 0);
-    for (unsigned long i = 0; i < READ_PAGES * PG; i++)
-        c.local[i] = (char)(rng() >> 56);
-    /* mm_write faults every page in: all reads below find them present. */
-    if (mm_write(c.mm, c.addr, c.local, READ_PAGES * PG) != (ssize_t)(READ_PAGES * PG))
-        die("mm_write", 0);
-    for (int i = 0; i < READ_ADDRS; i++)
-        c.off[i] = rng() % (READ_PAGES * PG);
-    for (int i = 0; i < READ_ADDRS; i++) {
-        char b;
-        if (mm_read(c.mm, c.addr + c.off[i], &b, 1) != 1 || b != c.local[c.off[i]])
-            die("mm_read agreeing with what mm_write wrote", i);
-    }
-    c.memfd = open("/proc/self/mem", O_RDONLY);
-
+    read_setup(&c);
     struct variant v[4] = {
         { read_ours, &c, 0 },
         { read_memcpy, &c, 0 },
@@ -521,10 +534,7 @@ static void bench_reads(void)
     if (c.memfd >= 0)
         v[nv++] = (struct variant){ read_proc_mem, &c, 0 };
     measure(v, nv);
-    mmput(c.mm);
-    munmap(c.local, READ_PAGES * PG);
-    if (c.memfd >= 0)
-        close(c.memfd);
+    read_teardown(&c);
 
     struct row *r = add_row("mm_read, 1 byte of a present page", v[0].result, "ns");
     int n = snprintf(r->baselines, sizeof(r->baselines),
@@ -604,53 +614,64 @@ static double lock_mmap(void *p)
     return (t1 - t0) / (double)opt_lookups;
 }
 
-static void bench_vma_lock(void)
+static void lock_setup(struct lock_ctx *c)
 {
-    struct lock_ctx c = { .mm = new_mm() };
-    pthread_rwlock_init(&c.rwlock, NULL);
+    memset(c, 0, sizeof(*c));
+    c->mm = new_mm();
+    pthread_rwlock_init(&c->rwlock, NULL);
     /* VMAs of 1 to 4 pages, alternating read-only and read-write so that
      * neighbours never merge (as bench_vma builds them). */
     struct { unsigned long start, end; } *vmas = malloc(NR_VMAS * sizeof(*vmas));
     for (int i = 0; i < NR_VMAS; i++) {
         unsigned long len = (1 + rng() % 4) * PG;
         int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
-        long a = mm_mmap(c.mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+        long a = mm_mmap(c->mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
         if (a < 0)
             die("mm_mmap while building the VMAs", a);
         vmas[i].start = (unsigned long)a;
         vmas[i].end = (unsigned long)a + len;
     }
     struct mm_stats st;
-    mm_get_stats(c.mm, &st);
+    mm_get_stats(c->mm, &st);
     if (st.map_count != NR_VMAS)
         die("building 1,000 unmerged VMAs", (long)st.map_count);
 
-    c.addrs = malloc((size_t)opt_lookups * sizeof(*c.addrs));
+    c->addrs = malloc((size_t)opt_lookups * sizeof(*c->addrs));
     for (long i = 0; i < opt_lookups; i++) {
         int k = (int)(rng() % NR_VMAS);
-        c.addrs[i] = vmas[k].start + rng() % (vmas[k].end - vmas[k].start);
+        c->addrs[i] = vmas[k].start + rng() % (vmas[k].end - vmas[k].start);
     }
+    free(vmas);
     /* the per-VMA lock must find the VMA the address is in */
     for (long i = 0; i < opt_lookups && i < 10000; i++) {
-        const struct vma_ref *v = lock_vma_under_rcu(c.mm, c.addrs[i]);
+        const struct vma_ref *v = lock_vma_under_rcu(c->mm, c->addrs[i]);
         if (!v)
             continue;
-        bool ok = vma_start(v) <= c.addrs[i] && c.addrs[i] < vma_end(v);
+        bool ok = vma_start(v) <= c->addrs[i] && c->addrs[i] < vma_end(v);
         vma_end_read(v);
         if (!ok)
             die("lock_vma_under_rcu finding the right VMA", i);
     }
+}
 
+static void lock_teardown(struct lock_ctx *c)
+{
+    mmput(c->mm);
+    pthread_rwlock_destroy(&c->rwlock);
+    free(c->addrs);
+}
+
+static void bench_vma_lock(void)
+{
+    struct lock_ctx c;
+    lock_setup(&c);
     struct variant v[3] = {
         { lock_per_vma, &c, 0 },
         { lock_rwlock, &c, 0 },
         { lock_mmap, &c, 0 },
     };
     measure(v, 3);
-    mmput(c.mm);
-    pthread_rwlock_destroy(&c.rwlock);
-    free(c.addrs);
-    free(vmas);
+    lock_teardown(&c);
 
     struct row *r = add_row("lock_vma_under_rcu+vma_end_read, 1,000 VMAs", v[0].result, "ns");
     int n = snprintf(r->baselines, sizeof(r->baselines),
@@ -663,10 +684,100 @@ static void bench_vma_lock(void)
     r->met = v[0].result <= 40 ? "yes" : "NO";
 }
 
+/*
+ * --only OP --ops N: set up, then run N operations of one kind inside one
+ * function named only_OP, and print their time.  For an instruction count
+ * of exactly those N operations, without the set-up:
+ *   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='only_*' \
+ *       bench_memory --only fault --ops 10000
+ * and divide the total by N (a pattern, because the compiler may rename
+ * only_OP to a clone such as only_read.isra.0).  OP: fault (steady-state
+ * write faults on pages zapped before), zap (MADV_DONTNEED of N populated
+ * pages), read (mm_read of one byte of a present page), rcu1k
+ * (lock_vma_under_rcu + vma_end_read at 1,000 VMAs).  rcu1k and read include
+ * their loop (a few instructions per op).
+ */
+static __attribute__((noinline)) void only_fault(struct mm *mm, unsigned long addr, long n)
+{
+    fault_range(mm, addr, (unsigned long)n);
+}
+
+static __attribute__((noinline)) void only_zap(struct mm *mm, unsigned long addr, long n)
+{
+    zap_range(mm, addr, (unsigned long)n);
+}
+
+/* The empty asm keeps each call out of tail position: a tail call would
+ * leave only_OP before the work, and callgrind would stop counting. */
+static __attribute__((noinline)) double only_read(struct read_ctx *c)
+{
+    double ns = read_ours(c);
+    __asm__ volatile("");
+    return ns;
+}
+
+static __attribute__((noinline)) double only_rcu1k(struct lock_ctx *c)
+{
+    double ns = lock_per_vma(c);
+    __asm__ volatile("");
+    return ns;
+}
+
+static int run_only(const char *op, long n)
+{
+    double t0, t1;
+
+    if (!strcmp(op, "fault") || !strcmp(op, "zap")) {
+        struct mm *mm = new_mm();
+        unsigned long addr = map_anon(mm, (unsigned long)n * PG);
+        fault_range(mm, addr, (unsigned long)n);
+        if (op[0] == 'f') {
+            zap_range(mm, addr, (unsigned long)n);   /* steady state: recycled frames */
+            t0 = now_ns();
+            only_fault(mm, addr, n);
+        } else {
+            t0 = now_ns();
+            only_zap(mm, addr, n);
+        }
+        t1 = now_ns();
+        mmput(mm);
+    } else if (!strcmp(op, "read")) {
+        static struct read_ctx c;
+        read_setup(&c);
+        opt_reads = n;
+        t0 = now_ns();
+        only_read(&c);
+        t1 = now_ns();
+        read_teardown(&c);
+    } else if (!strcmp(op, "rcu1k")) {
+        struct lock_ctx c;
+        opt_lookups = n;
+        lock_setup(&c);
+        t0 = now_ns();
+        only_rcu1k(&c);
+        t1 = now_ns();
+        lock_teardown(&c);
+    } else {
+        fprintf(stderr, "bench_memory: unknown --only %s\n", op);
+        return 2;
+    }
+    printf("%s: %.1f ns per op (one run of %ld)\n", op, (t1 - t0) / (double)n, n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *only = NULL;
+    long ops = 10000;
+
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
+            ops = atol(argv[++i]);
+            if (ops < 1)
+                ops = 1;
+        } else if (!strcmp(argv[i], "--quick")) {
             opt_runs = 3;
             opt_pages = 2048;
             opt_reads = 1L << 18;
@@ -677,10 +788,12 @@ int main(int argc, char **argv)
             if (opt_runs < 1 || opt_runs > 64)
                 opt_runs = 7;
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--runs N] [--only OP --ops N]\n", argv[0]);
             return argv[i][0] == '-' && argv[i][1] == 'h' ? 0 : 2;
         }
     }
+    if (only)
+        return run_only(only, ops);
 
     bench_faults();
     bench_zaps();
