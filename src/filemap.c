@@ -89,6 +89,31 @@ struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct pa
     return page;
 }
 
+struct vm_page *shmem_find_page(struct vm_file *f, unsigned long pgoff)
+{
+    if (pgoff >= f->cache_pages)
+        return NULL;
+    pthread_mutex_lock(&f->cache_lock);
+    struct vm_page *page = f->cache[pgoff];
+    if (page)
+        page_get(page);
+    pthread_mutex_unlock(&f->cache_lock);
+    return page;
+}
+
+void shmem_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page)
+{
+    if (pgoff >= f->cache_pages)
+        return;
+    pthread_mutex_lock(&f->cache_lock);
+    /* The cache's reference and the caller's: no one else holds it. */
+    if (f->cache[pgoff] == page && page_count(page) == 2 && !page_test_dirty(page)) {
+        f->cache[pgoff] = NULL;
+        page_put(page);
+    }
+    pthread_mutex_unlock(&f->cache_lock);
+}
+
 void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
 {
     if (pgoff >= f->cache_pages)

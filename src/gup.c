@@ -72,8 +72,12 @@ int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, 
     for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
         pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
         pte_t pte = ptep ? ptep_get(ptep) : 0;
-        if (pte_present(pte) && (!write || pte_write(pte)))
+        if (pte_present(pte) && (!write || pte_write(pte))) {
+            /* FOLL_TOUCH: the page is referenced, and dirty if written. */
+            if (!pte_special(pte))
+                ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
             continue;
+        }
         int err = handle_mm_fault(vma, addr, flags, true);
         if (err)
             return err;

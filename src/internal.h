@@ -226,6 +226,9 @@ int mm_config_resolve(struct mm_config *cfg);
 void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages);
 
 /* ---- mmap.c */
+/* Grow a VM_GROWSDOWN VMA down to address (a fault below it): 0 or -errno.
+ * Mmap write lock held. */
+int expand_downwards(struct vma *vma, unsigned long address);
 /* exit_mmap: remove every VMA.  Mmap write lock held. */
 void mm_unmap_all(struct mm *mm);
 
@@ -325,6 +328,9 @@ void free_pgtables(struct mm *mm, unsigned long start, unsigned long end,
 /* MADV_FREE: exclusive anonymous pages of [start, end) become clean, old
  * and lazily freeable.  Mmap lock, any. */
 void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end);
+/* MADV_PAGEOUT without swap: unshared shmem pages of [start, end) are
+ * unmapped (and dropped if clean), clean lazily freed anonymous ones freed. */
+void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end);
 /* mprotect: make the present entries of [start, end) agree with new_flags. */
 void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags);
 
@@ -336,6 +342,10 @@ int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, 
 /* The shmem page at pgoff, found or allocated from pool; referenced for the
  * caller.  NULL with *err: -EIO beyond the object's size, -ENOMEM. */
 struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool, int *err);
+/* The shmem page at pgoff if there is one, referenced; NULL if not. */
+struct vm_page *shmem_find_page(struct vm_file *f, unsigned long pgoff);
+/* Reclaim: drop a clean page at pgoff that only the cache and the caller hold. */
+void shmem_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page);
 /* Drop the pages of [pgoff, pgoff + n) from a shmem object (a punched hole). */
 void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n);
 static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->anon_shmem; }

@@ -59,8 +59,9 @@ static bool vma_ksm_compatible(const struct vma *vma)
 
 /*
  * Advice about contents leaves the VMA as it is.  Each kind refuses the VMAs
- * Linux refuses.  Without swap or reclaim, MADV_COLD, MADV_PAGEOUT and
- * MADV_WILLNEED leave every page where it is, as Linux does without swap.
+ * Linux refuses.  There is no swap: MADV_COLD and MADV_WILLNEED leave every
+ * page where it is, and MADV_PAGEOUT drops only clean shmem pages, as Linux
+ * does on a machine without swap.
  */
 static int madvise_contents(struct vma *vma, unsigned long start, unsigned long end, int behavior)
 {
@@ -86,7 +87,11 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
     case MADV_COLD:
     case MADV_PAGEOUT:
         /* can_madv_lru_vma */
-        return (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) ? -EINVAL : 0;
+        if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+            return -EINVAL;
+        if (behavior == MADV_PAGEOUT)
+            madvise_pageout_range(vma, start, end);
+        return 0;
     case MADV_REMOVE:
         if (vma->vm_flags & VM_LOCKED)
             return -EINVAL;
@@ -121,12 +126,11 @@ static int madvise_populate(struct mm *mm, unsigned long start, unsigned long en
             return -EINVAL;
         if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
             return -EINVAL;
-        if (write && !(vma->vm_flags & VM_SHARED) && vma_is_anonymous(vma)) {
-            int err = anon_vma_prepare(vma);
-            if (err)
-                return err;
-        }
-        start = vma->vm_end;
+        unsigned long stop = min(end, vma->vm_end);
+        int err = populate_vma_range(vma, start, stop, write);
+        if (err)
+            return err == -ENOMEM ? -ENOMEM : -EFAULT;   /* SIGBUS or SIGSEGV: EFAULT */
+        start = stop;
     }
     return 0;
 }

@@ -121,6 +121,42 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
     return 0;
 }
 
+/*
+ * do_fault_around: a read fault on a file mapping also maps the pages around
+ * it that are already in the page cache (fault_around_bytes, 64 KiB, aligned,
+ * clipped to the VMA and to the faulting page's PTE table).  Entries are
+ * clean and read-only, as filemap_map_pages makes them.
+ */
+#define FAULT_AROUND_PAGES 16UL
+
+static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned long pgoff)
+{
+    struct mm *mm = vma_mm_of(vma);
+    unsigned long pte_off = (addr >> PAGE_SHIFT) & (PGT_ENTRIES - 1);
+    unsigned long vma_off = (addr - vma->vm_start) >> PAGE_SHIFT;
+    unsigned long from = max(pte_off & ~(FAULT_AROUND_PAGES - 1), pte_off - min(pte_off, vma_off));
+    unsigned long to = min(min(from + FAULT_AROUND_PAGES, (unsigned long)PGT_ENTRIES),
+                           pte_off + vma_pages(vma) - vma_off);
+    long mapped = 0;
+    for (unsigned long i = from; i < to; i++) {
+        pte_t _Atomic *slot = ptep + ((long)i - (long)pte_off);
+        if (!pte_none(ptep_get(slot)))
+            continue;
+        struct vm_page *page = shmem_find_page(vma->vm_file, pgoff + i - pte_off);
+        if (!page)
+            continue;
+        page_mapcount_inc(page);
+        if (!pte_install(slot, 0, pte_mk(page, (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_FILE))) {
+            page_mapcount_dec(page);
+            page_put(page);
+            continue;
+        }
+        mapped++;
+    }
+    if (mapped)
+        rss_add(mm, MM_SHMEMPAGES, mapped);
+}
+
 /* A file fault on an empty entry: shmem finds or makes its page, a driver's
  * object calls its fault hook, which inserts a page itself. */
 static int do_file_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned flags,
@@ -129,11 +165,12 @@ static int do_file_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
     struct mm *mm = vma_mm_of(vma);
     bool write = flags & FAULT_FLAG_WRITE;
     if (vma_is_shmem(vma)) {
-        bool private = !(vma->vm_flags & VM_SHARED);
-        if (private && write)
-            return FAULT_RETRY;   /* not reached: private shmem is not created */
         int err;
         unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+        if (!write)
+            fault_around(vma, addr, ptep, pgoff);
+        if (!pte_none(ptep_get(ptep)))
+            return 0;
         struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages, &err);
         if (!page)
             return err;
@@ -253,35 +290,77 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
 }
 
 /*
- * The VMA for addr with its read lock, else the mmap read lock and the VMA
- * (NULL if none: the caller still holds the lock).  *mmap_locked says which.
+ * How a fault or access holds its VMA: the VMA's own read lock (the fast
+ * path), else the mmap read lock, or the write lock when it had to grow a
+ * stack to reach the address.
  */
-static struct vma *lock_vma_or_mmap(struct mm *mm, unsigned long addr, bool *mmap_locked)
-{
-    const struct vma_ref *ref = lock_vma_under_rcu(mm, addr);
-    if (likely(ref)) {
-        *mmap_locked = false;
-        return to_vma(ref);
-    }
-    (void)mmap_read_lock(mm);
-    *mmap_locked = true;
-    return vt_lookup(&mm->mm_mt, addr);
-}
+enum fault_lock { LOCKED_VMA, LOCKED_MMAP_READ, LOCKED_MMAP_WRITE };
 
-static void unlock_vma_or_mmap(struct mm *mm, struct vma *vma, bool mmap_locked)
+static inline bool mmap_held(enum fault_lock l) { return l != LOCKED_VMA; }
+
+static void fault_unlock(struct mm *mm, struct vma *vma, enum fault_lock l)
 {
-    if (mmap_locked) {
+    if (l == LOCKED_VMA) {
+        vma_end_read(to_ref(vma));
+    } else if (l == LOCKED_MMAP_READ) {
         struct mmap_read_guard g = { .mm = mm };
         (mmap_read_unlock)(&g);
     } else {
-        vma_end_read(to_ref(vma));
+        struct mmap_write_guard g = { .read = { .mm = mm } };
+        (mmap_write_unlock)(&g);
     }
+}
+
+/*
+ * lock_mm_and_find_vma: the VMA for addr under the mmap lock, growing a
+ * stack down to addr if that is where it points (under the write lock, which
+ * the caller then keeps).  NULL: no VMA (SEGV_MAPERR); the lock is held
+ * either way and *l says which.
+ */
+static struct vma *lock_mm_and_find_vma(struct mm *mm, unsigned long addr, enum fault_lock *l)
+{
+    (void)mmap_read_lock(mm);
+    *l = LOCKED_MMAP_READ;
+    struct vma *vma = vt_find(&mm->mm_mt, addr);
+    if (likely(!vma || vma->vm_start <= addr))
+        return vma;
+    if (!(vma->vm_flags & VM_GROWSDOWN))
+        return NULL;
+    fault_unlock(mm, vma, *l);
+    (void)mmap_write_lock(mm);
+    *l = LOCKED_MMAP_WRITE;
+    vma = vt_find(&mm->mm_mt, addr);
+    if (!vma)
+        return NULL;
+    if (vma->vm_start <= addr)
+        return vma;
+    return expand_downwards(vma, addr) ? NULL : vma;
+}
+
+/* The VMA for addr with its read lock, else as lock_mm_and_find_vma. */
+static struct vma *fault_lock_vma(struct mm *mm, unsigned long addr, enum fault_lock *l)
+{
+    const struct vma_ref *ref = lock_vma_under_rcu(mm, addr);
+    if (likely(ref)) {
+        *l = LOCKED_VMA;
+        return to_vma(ref);
+    }
+    return lock_mm_and_find_vma(mm, addr, l);
+}
+
+/* A per-VMA-locked fault asked for the mmap lock: drop the VMA, take the
+ * lock, find the VMA again (it may have changed meanwhile). */
+static struct vma *fault_relock(struct mm *mm, struct vma *vma, unsigned long addr, enum fault_lock *l)
+{
+    vma_end_read(to_ref(vma));
+    atomic_fetch_add_explicit(&mm->stat_lock_fallbacks, 1, memory_order_relaxed);
+    return lock_mm_and_find_vma(mm, addr, l);
 }
 
 int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
 {
-    bool mmap_locked;
-    struct vma *vma = lock_vma_or_mmap(mm, addr, &mmap_locked);
+    enum fault_lock l;
+    struct vma *vma = fault_lock_vma(mm, addr, &l);
     int ret;
     for (;;) {
         if (!vma) {
@@ -291,18 +370,12 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
         ret = vma_access_error(vma, flags);
         if (ret)
             break;
-        ret = handle_mm_fault(vma, addr, flags, mmap_locked);
+        ret = handle_mm_fault(vma, addr, flags, mmap_held(l));
         if (ret != FAULT_RETRY)
             break;
-        /* Only a per-VMA-locked fault asks for a retry: redo it under the
-         * mmap lock, where the VMA may have changed meanwhile. */
-        vma_end_read(to_ref(vma));
-        atomic_fetch_add_explicit(&mm->stat_lock_fallbacks, 1, memory_order_relaxed);
-        (void)mmap_read_lock(mm);
-        mmap_locked = true;
-        vma = vt_lookup(&mm->mm_mt, addr);
+        vma = fault_relock(mm, vma, addr, &l);
     }
-    unlock_vma_or_mmap(mm, vma, mmap_locked);
+    fault_unlock(mm, vma, l);
     return ret;
 }
 
@@ -320,45 +393,30 @@ static ssize_t access_mm(struct mm *mm, unsigned long addr, void *buf, size_t le
     size_t done = 0;
     int err = 0;
 
-    if (len > mm->cfg.task_size || addr > mm->cfg.task_size - len)
-        return len && addr >= mm->cfg.task_size ? -EFAULT : (ssize_t)(len ? -EFAULT : 0);
+    /* Past the task size there is no VMA: the walk stops with -EFAULT there,
+     * after what it could do, and never wraps (addr stays below a vm_end). */
     while (done < len) {
-        bool mmap_locked;
-        struct vma *vma = lock_vma_or_mmap(mm, addr, &mmap_locked);
-        if (!vma) {
-            err = -EFAULT;
-            unlock_vma_or_mmap(mm, vma, mmap_locked);
-            break;
-        }
-        err = vma_access_error(vma, flags);
-        unsigned long span_end = vma->vm_end - addr < len - done ? vma->vm_end : addr + (len - done);
-        while (!err && addr < span_end) {
+        enum fault_lock l;
+        struct vma *vma = fault_lock_vma(mm, addr, &l);
+        err = vma ? vma_access_error(vma, flags) : -EFAULT;
+        while (!err && addr < vma->vm_end && done < len) {
             unsigned long off = offset_in_page(addr);
-            size_t n = min(PAGE_SIZE - off, span_end - addr);
+            size_t n = min(PAGE_SIZE - off, len - done);
             pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
             pte_t pte = ptep ? ptep_get(ptep) : 0;
             if (!pte_present(pte) || (write && !pte_write(pte))) {
-                err = handle_mm_fault(vma, addr, flags, mmap_locked);
+                err = handle_mm_fault(vma, addr, flags, mmap_held(l));
                 if (err == FAULT_RETRY) {
-                    vma_end_read(to_ref(vma));
-                    atomic_fetch_add_explicit(&mm->stat_lock_fallbacks, 1, memory_order_relaxed);
-                    (void)mmap_read_lock(mm);
-                    mmap_locked = true;
-                    vma = vt_lookup(&mm->mm_mt, addr);
-                    if (!vma) {
-                        err = -EFAULT;
-                        break;
-                    }
-                    err = vma_access_error(vma, flags);
-                    span_end = vma->vm_end - addr < len - done ? vma->vm_end : addr + (len - done);
+                    vma = fault_relock(mm, vma, addr, &l);
+                    err = vma ? vma_access_error(vma, flags) : -EFAULT;
                 }
                 continue;
             }
-            struct vm_page *page = pte_page(pte);
             if (pte_special(pte)) {
                 /* The zero page (never written, never freed). */
                 memset(p + done, 0, n);
             } else {
+                struct vm_page *page = pte_page(pte);
                 if (!page_try_get(page))
                     continue;   /* zapped meanwhile: look again */
                 if (ptep_get(ptep) != pte) {
@@ -379,7 +437,7 @@ static ssize_t access_mm(struct mm *mm, unsigned long addr, void *buf, size_t le
             addr += n;
             done += n;
         }
-        unlock_vma_or_mmap(mm, vma, mmap_locked);
+        fault_unlock(mm, vma, l);
         if (err)
             break;
     }
@@ -447,6 +505,9 @@ static void zap_one(void *arg, unsigned long addr, pte_t old)
         return;   /* the zero page: no reference, not in Rss */
     struct vm_page *page = pte_page(old);
     z->rss[pte_file(old) ? z->file_kind : MM_ANONPAGES]--;
+    /* The entry's dirty bit passes to the page, so the data is not lost. */
+    if (pte_file(old) && pte_dirty(old))
+        page_set_dirty(page);
     page_mapcount_dec(page);
     page_batch_put(&z->batch, page);
 }
@@ -511,6 +572,62 @@ static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pt
 void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
 {
     pgtable_for_each(&vma->vm_mm->pgt, start, end, free_one, NULL);
+}
+
+/* ------------------------------------------------------------ MADV_PAGEOUT */
+
+/*
+ * Reclaim without swap (shrink_folio_list): a lazily freed anonymous page
+ * that is still clean is unmapped and freed; other anonymous pages cannot be
+ * written anywhere, so they stay mapped.  A shmem page is unmapped first
+ * (its entry's dirty bit passing to the page), then dropped from the object
+ * if clean (it holds zeros: a later fault makes a new one), else kept in the
+ * object for want of swap.  Pages another mapping shares are skipped.
+ */
+struct pageout_ctx {
+    struct vma *vma;
+    struct page_batch batch;
+    long rss[NR_MM_COUNTERS];
+};
+
+static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct pageout_ctx *c = arg;
+    if (pte_special(pte))
+        return 0;
+    struct vm_page *page = pte_page(pte);
+    if (page_mapcount(page) != 1)
+        return 0;
+    bool file = pte_file(pte);
+    if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte)))
+        return 0;
+    if (file && !vma_is_shmem(c->vma))
+        return 0;
+    if (!ptep_cmpxchg(ptep, &pte, 0))
+        return 0;
+    page_mapcount_dec(page);
+    if (file) {
+        c->rss[MM_SHMEMPAGES]--;
+        if (pte_dirty(pte))
+            page_set_dirty(page);
+        unsigned long pgoff = c->vma->vm_pgoff + ((addr - c->vma->vm_start) >> PAGE_SHIFT);
+        shmem_evict(c->vma->vm_file, pgoff, page);
+    } else {
+        c->rss[MM_ANONPAGES]--;
+    }
+    page_batch_put(&c->batch, page);
+    return 0;
+}
+
+void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct pageout_ctx c = { .vma = vma };
+    page_batch_init(&c.batch);
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, pageout_one, &c);
+    page_batch_flush(&c.batch);
+    for (int i = 0; i < NR_MM_COUNTERS; i++)
+        if (c.rss[i])
+            rss_add(vma->vm_mm, i, c.rss[i]);
 }
 
 /* ------------------------------------------------------------ mprotect */

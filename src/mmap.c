@@ -268,6 +268,47 @@ void mm_unmap_all(struct mm *mm)
     free_pgtables(mm, 0, PGT_ADDR_LIMIT, 0, 0);
 }
 
+/* ------------------------------------------------------------- stack */
+
+/* RLIMIT_STACK's default (_STK_LIM): a process that never raised it. */
+#define STACK_RLIMIT (8UL << 20)
+
+/*
+ * expand_downwards: a fault below a VM_GROWSDOWN VMA grows it down to the
+ * faulting page.  Refused (-ENOMEM) when an accessible VMA below that is not
+ * a stack itself would come within the guard gap, or the stack would pass
+ * RLIMIT_STACK; -EPERM below mmap_min_addr.  The stack gets its anon_vma
+ * first, as Linux's does.  Mmap write lock held.
+ */
+int expand_downwards(struct vma *vma, unsigned long address)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    if (!(vma->vm_flags & VM_GROWSDOWN))
+        return -EFAULT;
+    address &= PAGE_MASK;
+    if (address < mm->cfg.mmap_min_addr)
+        return -EPERM;
+    struct vma *prev = vt_prev(&mm->mm_mt, vma);
+    if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
+        address - prev->vm_end < STACK_GUARD_GAP)
+        return -ENOMEM;
+    if (anon_vma_prepare(vma))
+        return -ENOMEM;
+    if (address >= vma->vm_start)
+        return 0;
+    unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
+    if (grow > vma->vm_pgoff || vma->vm_end - address > STACK_RLIMIT)
+        return -ENOMEM;
+    vma_start_write(vma);
+    if (vma->vm_flags & VM_LOCKED)
+        mm->locked_vm += grow;
+    vm_stat_account(mm, vma->vm_flags, (long)grow);
+    vt_update(&mm->mm_mt, vma, address, vma->vm_end);
+    vma->vm_pgoff -= grow;
+    return 0;
+}
+
 /* ------------------------------------------------------------- mmap */
 
 const struct vma_ref *(vma_new_ref)(struct vma_new *v) { return to_ref(v->vma); }

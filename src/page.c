@@ -315,6 +315,7 @@ static inline struct vm_page *page_alloc_frame(struct page_pool *pool, bool *zer
     }
     VM_BUG_ON(page_count(p) != 0 || page_mapcount(p) != 0);
     atomic_store_explicit(&p->refcount, 1, memory_order_relaxed);
+    atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&sh->nr_used, 1, memory_order_relaxed);
     return p;
 fail:

@@ -47,9 +47,12 @@
  *       the mapcount says how many of the references are mappings).
  *   virtual, pool: set when the chunk is carved, constant until
  *       page_pool_destroy.  pool == NULL only for the zero page.
- *   free_next: meaningful only while free; written by the pusher, read by a
- *       popper that may race with a pop of the same frame (hence atomic).  Its
- *       bit 0 (PAGE_FREE_ZEROED) says the frame's data is known to be zero.
+ *   free_next: while free, the next free frame; written by the pusher, read
+ *       by a popper that may race with a pop of the same frame (hence atomic).
+ *       Its bit 0 (PAGE_FREE_ZEROED) says the frame's data is known to be zero.
+ *   flags (the same word while in use): PG_* bits, 0 at allocation.  A popper
+ *       that loses a race may read them as a link; its CAS then fails (the
+ *       list head's tag changed when the frame was popped).
  *
  * Locking: none.  refcount and mapcount are atomics changed by whoever holds
  * a reference; the frame data belongs to the holders of references (for a
@@ -60,10 +63,28 @@ struct vm_page {
     atomic_int mapcount;              /* 0-based (Linux's _mapcount is -1-based) */
     void *virtual;                    /* the frame's 4 KiB, PAGE_SIZE-aligned */
     struct page_pool *pool;
-    _Atomic uintptr_t free_next;      /* struct vm_page * | PAGE_FREE_ZEROED */
+    union {
+        _Atomic uintptr_t free_next;  /* free: struct vm_page * | PAGE_FREE_ZEROED */
+        _Atomic uintptr_t flags;      /* in use: PG_* */
+    };
 } __attribute__((aligned(32)));
 
 #define PAGE_FREE_ZEROED ((uintptr_t)1)
+
+/* Page flags.  PG_dirty: the data differs from its backing (Linux's folio
+ * dirty): set when a dirty entry of a file page is zapped, so the state
+ * survives the mapping. */
+#define PG_dirty ((uintptr_t)1)
+
+static inline void page_set_dirty(struct vm_page *page)
+{
+    if (!(atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_dirty))
+        atomic_fetch_or_explicit(&page->flags, PG_dirty, memory_order_relaxed);
+}
+static inline bool page_test_dirty(struct vm_page *page)
+{
+    return atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_dirty;
+}
 
 /*
  * One free list and one in-use count, on a cache line of its own.  A thread

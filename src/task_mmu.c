@@ -381,7 +381,8 @@ static int smaps_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t p
     if (pte_special(pte))
         return 0;   /* the zero page is in nobody's Rss */
     struct vm_page *page = pte_page(pte);
-    bool anon = !pte_file(pte), dirty = pte_dirty(pte);
+    bool anon = !pte_file(pte);
+    bool dirty = pte_dirty(pte) || page_test_dirty(page);
     if (anon) {
         m->anonymous += PAGE_SIZE;
         if ((pte & PTE_LAZYFREE) && !dirty)
