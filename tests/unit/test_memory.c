@@ -1,0 +1,536 @@
+/*
+ * Memory behind the VMAs: faults, access, zaps, mixed maps, limits.  Each
+ * case states the Linux behaviour it checks; the differential checker
+ * compares the same behaviours with the host on random sequences, these
+ * pin the edges one by one (and the ones the host cannot show: warnings,
+ * page references, the memory limit, lock fallbacks).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define W    0x200000000000UL
+#define PG   4096UL
+#define RW   (PROT_READ | PROT_WRITE)
+#define PA   (MAP_PRIVATE | MAP_ANONYMOUS)
+#define FX   (PA | MAP_FIXED)
+
+static struct mm_stats stats(struct mm *mm)
+{
+    struct mm_stats st;
+    mm_get_stats(mm, &st);
+    return st;
+}
+
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v)
+            return false;
+    return true;
+}
+
+static unsigned long frames_in_use(struct mm *mm) { return page_pool_in_use(&mm->pages); }
+
+/* Read faults map the zero page (no Rss); the first write gives the page its
+ * own zeroed frame (copy-on-write from the zero page). */
+static void test_zero_page_then_cow(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char buf[2 * PG];
+    assert_int_equal(mm_mmap(mm, W, 4 * PG, RW, FX, NULL, 0), (long)W);
+    memset(buf, 0xaa, sizeof(buf));
+    assert_int_equal(mm_read(mm, W, buf, sizeof(buf)), (long)sizeof(buf));
+    assert_true(all_bytes(buf, sizeof(buf), 0));
+    assert_int_equal(stats(mm).rss_anon, 0);
+    assert_int_equal(stats(mm).faults, 2);
+    assert_int_equal(frames_in_use(mm), 0);
+
+    memset(buf, 0x5a, 10);
+    assert_int_equal(mm_write(mm, W + PG - 5, buf, 10), 10);   /* spans two pages */
+    assert_int_equal(stats(mm).rss_anon, 2);
+    assert_int_equal(mm_read(mm, W + PG - 6, buf, 12), 12);
+    assert_int_equal(buf[0], 0);
+    assert_true(all_bytes(buf + 1, 10, 0x5a));
+    assert_int_equal(buf[11], 0);
+    /* A private anonymous VMA got its anon_vma at the first write. */
+    {
+        MMAP_READ_GUARD(g, mm);
+        assert_non_null(vt_lookup(&mm->mm_mt, W)->anon_vma);
+    }
+    mmput(mm);
+}
+
+/* -EFAULT where no VMA is (SEGV_MAPERR), -EACCES against the protection
+ * (SEGV_ACCERR), and an access stops at the first page it may not touch,
+ * returning what it did. */
+static void test_access_errors(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char buf[3 * PG] = { 0 };
+    assert_int_equal(mm_fault(mm, W, 0), -EFAULT);
+    assert_int_equal(mm_read(mm, W, buf, 1), -EFAULT);
+    assert_int_equal(mm_read(mm, ~0UL - 3, buf, 8), -EFAULT);
+    assert_int_equal(mm_read(mm, W, buf, 0), 0);
+    assert_int_equal(mm_mmap(mm, W, PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_mmap(mm, W + PG, PG, PROT_READ, FX, NULL, 0), (long)(W + PG));
+    assert_int_equal(mm_mmap(mm, W + 2 * PG, PG, PROT_NONE, FX, NULL, 0), (long)(W + 2 * PG));
+    assert_int_equal(mm_mmap(mm, W + 3 * PG, PG, PROT_EXEC, FX, NULL, 0), (long)(W + 3 * PG));
+
+    assert_int_equal(mm_fault(mm, W + PG, FAULT_FLAG_WRITE), -EACCES);
+    assert_int_equal(mm_fault(mm, W + PG, FAULT_FLAG_INSTRUCTION), -EACCES);
+    assert_int_equal(mm_fault(mm, W + 2 * PG, 0), -EACCES);
+    assert_int_equal(mm_fault(mm, W + 3 * PG, FAULT_FLAG_INSTRUCTION), 0);
+    /* Execute-only memory: the execute-only protection key keeps reads out,
+     * but not remote (foreign) ones. */
+    struct mm_config cfg;
+    mm_get_config(mm, &cfg);
+    if (!(cfg.flags & MM_CONFIG_NO_PKEYS)) {
+        assert_int_equal(mm_fault(mm, W + 3 * PG, 0), -EACCES);
+        assert_int_equal(mm_fault(mm, W + 3 * PG, FAULT_FLAG_REMOTE), 0);
+    }
+    /* A write runs through the writable page and stops at the read-only one. */
+    assert_int_equal(mm_write(mm, W + 100, buf, 2 * PG), (long)(PG - 100));
+    assert_int_equal(mm_write(mm, W + PG, buf, 1), -EACCES);
+    /* A read runs through two readable pages and stops at PROT_NONE. */
+    assert_int_equal(mm_read(mm, W, buf, sizeof(buf)), (long)(2 * PG));
+    /* Execute-only, then past the last VMA: what was done, then nothing. */
+    if (!(cfg.flags & MM_CONFIG_NO_PKEYS))
+        assert_int_equal(mm_read(mm, W + 3 * PG, buf, 2 * PG), -EACCES);
+    else
+        assert_int_equal(mm_read(mm, W + 3 * PG, buf, 2 * PG), (long)PG);
+    mmput(mm);
+}
+
+/* mprotect keeps the pages and their data; write access follows the VMA. */
+static void test_mprotect_keeps_pages(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char c = 7;
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_write(mm, W, &c, 1), 1);
+    assert_int_equal(mm_mprotect(mm, W, 2 * PG, PROT_READ), 0);
+    assert_int_equal(mm_write(mm, W, &c, 1), -EACCES);
+    c = 0;
+    assert_int_equal(mm_read(mm, W, &c, 1), 1);
+    assert_int_equal(c, 7);
+    assert_int_equal(mm_mprotect(mm, W, PG, PROT_NONE), 0);
+    assert_int_equal(mm_read(mm, W, &c, 1), -EACCES);
+    assert_int_equal(stats(mm).rss_anon, 1);   /* PROT_NONE pages stay resident */
+    assert_int_equal(mm_mprotect(mm, W, 2 * PG, RW), 0);
+    c = 9;
+    assert_int_equal(mm_write(mm, W, &c, 1), 1);   /* the same page, made writable again */
+    assert_int_equal(stats(mm).rss_anon, 1);
+    assert_int_equal(frames_in_use(mm), 1);
+    mmput(mm);
+}
+
+static char warned[256];
+static int nwarned;
+static void warn_hook(void *arg, struct mm *mm, const char *msg)
+{
+    (void)arg;
+    (void)mm;
+    nwarned++;
+    snprintf(warned, sizeof(warned), "%s", msg);
+}
+
+/* vma_zap_page_range_single: inside the VMA the pages go (zeros on the next
+ * read, Rss down, tables and the VMA stay); a range outside or overflowing
+ * does nothing and warns once per mm. */
+static void test_zap_single(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    mm_set_warn_hook(mm, warn_hook, NULL);
+    nwarned = 0;
+    unsigned char buf[4 * PG];
+    memset(buf, 0x33, sizeof(buf));
+    assert_int_equal(mm_mmap(mm, W, 4 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_write(mm, W, buf, sizeof(buf)), (long)sizeof(buf));
+    unsigned long tables = stats(mm).pgtable_bytes;
+    assert_true(tables > 0);
+    {
+        MMAP_READ_GUARD(g, mm);
+        const struct vma_ref *v = vma_lookup(&g, W);
+        vma_zap_page_range_single(v, W + PG + 1, PG);   /* touches pages 1 and 2 */
+        vma_zap_page_range_single(v, W + 3 * PG, 2 * PG);   /* past the end */
+        vma_zap_page_range_single(v, ~0UL - PG, 2 * PG);    /* overflows */
+        vma_zap_page_range_single(v, W - PG, PG);           /* below */
+    }
+    assert_int_equal(nwarned, 1);
+    assert_non_null(strstr(warned, "vma_zap_page_range_single"));
+    struct mm_stats st = stats(mm);
+    assert_int_equal(st.rss_anon, 2);
+    assert_int_equal(st.zapped, 2);
+    assert_int_equal(st.map_count, 1);
+    assert_int_equal(st.pgtable_bytes, tables);
+    assert_int_equal(frames_in_use(mm), 2);
+    assert_int_equal(mm_read(mm, W, buf, sizeof(buf)), (long)sizeof(buf));
+    assert_true(all_bytes(buf, PG, 0x33));
+    assert_true(all_bytes(buf + PG, 2 * PG, 0));
+    assert_true(all_bytes(buf + 3 * PG, PG, 0x33));
+    mmput(mm);
+}
+
+/* MADV_DONTNEED: EINVAL on locked VMAs, ENOMEM for holes after zapping the
+ * rest, never a split; shared memory keeps its data (only the mapping goes). */
+static void test_dontneed(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char c = 1;
+    assert_int_equal(mm_mmap(mm, W, PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_mmap(mm, W + 2 * PG, PG, RW, FX, NULL, 0), (long)(W + 2 * PG));
+    assert_int_equal(mm_mmap(mm, W + 4 * PG, PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, NULL, 0),
+                     (long)(W + 4 * PG));
+    for (unsigned long a = W; a < W + 5 * PG; a += 2 * PG)
+        assert_int_equal(mm_write(mm, a, &c, 1), 1);
+    struct mm_stats st = stats(mm);
+    assert_int_equal(st.rss_anon, 2);
+    assert_int_equal(st.rss_shmem, 1);
+    assert_int_equal(mm_madvise(mm, W, 5 * PG, MADV_DONTNEED), -ENOMEM);
+    st = stats(mm);
+    assert_int_equal(st.rss_anon + st.rss_shmem, 0);
+    assert_int_equal(st.map_count, 3);
+    c = 5;
+    assert_int_equal(mm_read(mm, W, &c, 1), 1);
+    assert_int_equal(c, 0);
+    assert_int_equal(mm_read(mm, W + 4 * PG, &c, 1), 1);
+    assert_int_equal(c, 1);
+    assert_int_equal(stats(mm).rss_shmem, 1);
+    /* MADV_REMOVE punches the hole: now the data is gone. */
+    assert_int_equal(mm_madvise(mm, W + 4 * PG, PG, MADV_REMOVE), 0);
+    assert_int_equal(mm_read(mm, W + 4 * PG, &c, 1), 1);
+    assert_int_equal(c, 0);
+
+    assert_int_equal(mm_mlock(mm, W, PG, 0), 0);
+    assert_int_equal(stats(mm).rss_anon, 1);   /* mlock populated it */
+    assert_int_equal(mm_madvise(mm, W, PG, MADV_DONTNEED), -EINVAL);
+    assert_int_equal(mm_madvise(mm, W, PG, MADV_DONTNEED_LOCKED), 0);
+    assert_int_equal(stats(mm).rss_anon, 0);
+    mmput(mm);
+}
+
+/* munmap frees the pages and the page tables nothing else uses; a table
+ * shared with a neighbouring VMA stays. */
+static void test_munmap_frees(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char c = 1;
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_mmap(mm, W + (1UL << 30), PG, RW, FX, NULL, 0), (long)(W + (1UL << 30)));
+    assert_int_equal(mm_write(mm, W, &c, 1), 1);
+    assert_int_equal(mm_write(mm, W + PG, &c, 1), 1);
+    assert_int_equal(mm_write(mm, W + (1UL << 30), &c, 1), 1);
+    unsigned long both = stats(mm).pgtable_bytes;
+    /* One page of the first VMA: its PTE table still maps the other. */
+    assert_int_equal(mm_munmap(mm, W + PG, PG), 0);
+    assert_int_equal(stats(mm).pgtable_bytes, both);
+    assert_int_equal(stats(mm).rss_anon, 2);
+    /* The whole first VMA: its PTE and PMD tables go (the PUD is shared). */
+    assert_int_equal(mm_munmap(mm, W, PG), 0);
+    assert_int_equal(stats(mm).pgtable_bytes, both - 2 * PGT_TABLE_SIZE);
+    assert_int_equal(mm_munmap(mm, W, 2UL << 30), 0);
+    assert_int_equal(stats(mm).pgtable_bytes, 0);
+    assert_int_equal(stats(mm).rss_anon, 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    mmput(mm);
+}
+
+/* ------------------------------------------------------------ mixed maps */
+
+struct driver {
+    struct vm_page *page;
+    int faults;
+    bool insert_on_fault;
+};
+
+static int drv_fault(const struct vma_ref *v, unsigned long addr, unsigned flags)
+{
+    (void)flags;
+    struct driver *d = vma_private(v);
+    d->faults++;
+    if (!d->insert_on_fault)
+        return 0;   /* promised a page and inserted none: SIGBUS */
+    return vma_insert_page(vma_as_mixedmap(v), addr & ~(PG - 1), d->page);
+}
+
+static const struct vm_operations drv_ops_nofault = { 0 };
+static const struct vm_operations drv_ops_fault = { .fault = drv_fault };
+
+static int drv_mmap(struct vm_file *f, struct vma_new *v)
+{
+    struct driver *d = vm_file_private(f);
+    if (vma_new_try_clear_maywrite(v))
+        return -EPERM;
+    vma_new_set_dontcopy(v);
+    assert_non_null(vma_new_set_mixedmap(v));
+    vma_new_set_ops(v, d->insert_on_fault ? &drv_ops_fault : &drv_ops_nofault, d);
+    return 0;
+}
+
+static const struct vm_file_operations drv_fops = { .mmap = drv_mmap };
+
+static void test_mixed_map(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    struct driver d = { 0 };
+    struct vm_file *f = vm_file_create(&drv_fops, &d, "drv");
+    d.page = vm_page_alloc(mm);
+    assert_non_null(d.page);
+    memset(vm_page_address(d.page), 0x77, PG);
+
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, RW, MAP_SHARED | MAP_FIXED, f, 0), -EPERM);
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0), (long)W);
+    assert_int_equal(mm_mprotect(mm, W, PG, RW), -EACCES);   /* VM_MAYWRITE is gone */
+    assert_int_equal(mm_fault(mm, W, 0), -EIO);               /* no fault handler: SIGBUS */
+    {
+        MMAP_READ_GUARD(g, mm);
+        const struct vma_ref *v = vma_lookup(&g, W);
+        assert_ptr_equal(vma_ops(v), &drv_ops_nofault);
+        assert_ptr_equal(vma_private(v), &d);
+        assert_true(vma_flags(v) & VM_MIXEDMAP);
+        assert_true(vma_flags(v) & VM_DONTCOPY);
+        const struct vma_mixedmap *mx = vma_as_mixedmap(v);
+        assert_non_null(mx);
+        assert_int_equal(vma_insert_page(mx, W + 2 * PG, d.page), -EFAULT);
+        assert_int_equal(vma_insert_page(mx, W - 1, d.page), -EFAULT);
+        assert_int_equal(vma_insert_page(mx, W, d.page), 0);
+        assert_int_equal(vma_insert_page(mx, W, d.page), -EBUSY);
+        assert_int_equal(page_count(d.page), 2);
+        assert_int_equal(page_mapcount(d.page), 1);
+    }
+    assert_int_equal(stats(mm).rss_file, 1);
+    unsigned char c = 0;
+    assert_int_equal(mm_read(mm, W, &c, 1), 1);
+    assert_int_equal(c, 0x77);
+    assert_int_equal(mm_write(mm, W, &c, 1), -EACCES);
+    {
+        MMAP_READ_GUARD(g, mm);
+        vma_zap_page_range_single(vma_lookup(&g, W), W, 2 * PG);
+    }
+    /* The mapping went; the owner's reference keeps the page and its data. */
+    assert_int_equal(stats(mm).rss_file, 0);
+    assert_int_equal(page_count(d.page), 1);
+    assert_int_equal(page_mapcount(d.page), 0);
+    assert_int_equal(((unsigned char *)vm_page_address(d.page))[0], 0x77);
+    assert_int_equal(mm_read(mm, W, &c, 1), -EIO);
+    /* Anonymous memory is no mixed map. */
+    assert_int_equal(mm_mmap(mm, W + 4 * PG, PG, RW, FX, NULL, 0), (long)(W + 4 * PG));
+    {
+        MMAP_READ_GUARD(g, mm);
+        assert_null(vma_as_mixedmap(vma_lookup(&g, W + 4 * PG)));
+    }
+    assert_int_equal(mm_munmap(mm, W, 2 * PG), 0);
+
+    /* A fault hook that inserts pages on demand. */
+    d.insert_on_fault = true;
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0), (long)W);
+    assert_int_equal(mm_read(mm, W + PG + 5, &c, 1), 1);
+    assert_int_equal(c, 0x77);
+    assert_int_equal(d.faults, 1);
+    assert_int_equal(mm_read(mm, W + PG, &c, 1), 1);
+    assert_int_equal(d.faults, 1);   /* present now: no second fault */
+    /* The hook inserting into an already mapped address sees -EBUSY. */
+    assert_int_equal(mm_munmap(mm, W, 2 * PG), 0);
+    assert_int_equal(page_count(d.page), 1);
+    vm_file_put(f);
+    vm_page_put(d.page);
+    assert_int_equal(frames_in_use(mm), 0);
+    mmput(mm);
+}
+
+static int drv_mmap_w(struct vm_file *f, struct vma_new *v)
+{
+    (void)f;
+    assert_int_equal(vma_new_try_clear_maywrite(v), -EINVAL);   /* VM_WRITE is set */
+    assert_int_equal(vma_new_try_clear_mayexec(v), 0);
+    return 0;
+}
+static const struct vm_file_operations drv_fops_w = { .mmap = drv_mmap_w };
+
+static void test_try_clear(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    struct vm_file *f = vm_file_create(&drv_fops_w, NULL, "w");
+    assert_int_equal(mm_mmap(mm, W, PG, RW, MAP_SHARED | MAP_FIXED, f, 0), (long)W);
+    assert_int_equal(mm_mprotect(mm, W, PG, PROT_READ | PROT_EXEC), -EACCES);
+    vm_file_put(f);
+    mmput(mm);
+}
+
+/* ------------------------------------------------------------ limits */
+
+/* Filling memory to the limit: -ENOMEM, what was done stays, nothing leaks,
+ * and after an unmap the memory is there again. */
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { .memory_limit = 64 * PG };
+    struct mm *mm = mm_create(&cfg);
+    unsigned long len = 128 * PG;
+    assert_int_equal(mm_mmap(mm, W, len, RW, FX, NULL, 0), (long)W);
+    unsigned char *buf = malloc(len);
+    memset(buf, 0x11, len);
+    ssize_t done = mm_write(mm, W, buf, len);
+    /* The three tables (PUD, PMD, PTE) count too: 64 - 3 pages of data. */
+    assert_int_equal(done, (long)(61 * PG));
+    assert_int_equal(mm_fault(mm, W + 100 * PG, FAULT_FLAG_WRITE), -ENOMEM);
+    assert_int_equal(mm_write(mm, W + 100 * PG, buf, 1), -ENOMEM);
+    /* Reads still work: the zero page costs nothing. */
+    assert_int_equal(mm_read(mm, W + 100 * PG, buf, PG), (long)PG);
+    /* mlock cannot populate: EAGAIN, as Linux for out of memory. */
+    assert_int_equal(mm_mlock(mm, W, len, 0), -EAGAIN);
+    assert_int_equal(stats(mm).rss_anon, 61);
+    assert_int_equal(mm_munmap(mm, W, 8 * PG), 0);
+    assert_int_equal(mm_write(mm, W + 100 * PG, buf, 8 * PG), (long)(8 * PG));
+    assert_int_equal(mm_munmap(mm, W, len), 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    assert_int_equal(stats(mm).pgtable_bytes, 0);
+    assert_int_equal(atomic_load(&mm->pages.nr_reserved), 0);
+    free(buf);
+    mmput(mm);
+}
+
+/* Populate: mlock and MAP_POPULATE fault writable private memory in with its
+ * own pages, read-only memory with the zero page. */
+static void test_populate(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    assert_int_equal(mm_mmap(mm, W, 4 * PG, RW, FX | MAP_POPULATE, NULL, 0), (long)W);
+    assert_int_equal(stats(mm).rss_anon, 4);
+    assert_int_equal(mm_mmap(mm, W + 8 * PG, 4 * PG, PROT_READ, FX | MAP_POPULATE, NULL, 0),
+                     (long)(W + 8 * PG));
+    assert_int_equal(stats(mm).rss_anon, 4);
+    assert_int_equal(stats(mm).faults, 8);
+    assert_int_equal(mm_mmap(mm, W + 16 * PG, 2 * PG, RW, FX | MAP_LOCKED, NULL, 0), (long)(W + 16 * PG));
+    assert_int_equal(stats(mm).rss_anon, 6);
+    assert_int_equal(mm_madvise(mm, W + 20 * PG, 2 * PG, MADV_POPULATE_WRITE), -ENOMEM);
+    assert_int_equal(mm_mmap(mm, W + 20 * PG, 2 * PG, RW, FX, NULL, 0), (long)(W + 20 * PG));
+    assert_int_equal(mm_madvise(mm, W + 20 * PG, 2 * PG, MADV_POPULATE_READ), 0);
+    assert_int_equal(stats(mm).rss_anon, 6);
+    assert_int_equal(mm_madvise(mm, W + 20 * PG, 2 * PG, MADV_POPULATE_WRITE), 0);
+    assert_int_equal(stats(mm).rss_anon, 8);
+    mmput(mm);
+}
+
+/* A fault below a stack grows it; one below anything else is SEGV_MAPERR. */
+static void test_stack_growth(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned long top = W + (64UL << 20);
+    assert_int_equal(mm_mmap(mm, top - 4 * PG, 4 * PG, RW, FX | MAP_GROWSDOWN, NULL, 0),
+                     (long)(top - 4 * PG));
+    unsigned char c = 3;
+    assert_int_equal(mm_write(mm, top - 10 * PG + 8, &c, 1), 1);
+    {
+        MMAP_READ_GUARD(g, mm);
+        const struct vma_ref *v = vma_lookup(&g, top - PG);
+        assert_int_equal(vma_start(v), top - 10 * PG);
+    }
+    assert_int_equal(stats(mm).total_vm, 10);
+    /* Past RLIMIT_STACK (8 MiB): no growth. */
+    assert_int_equal(mm_fault(mm, top - (9UL << 20), FAULT_FLAG_WRITE), -EFAULT);
+    /* Below an ordinary mapping: nothing grows. */
+    assert_int_equal(mm_mmap(mm, W, PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_fault(mm, W - PG, 0), -EFAULT);
+    mmput(mm);
+}
+
+/* ------------------------------------------------------------ threads */
+
+struct race {
+    struct mm *mm;
+    atomic_bool stop;
+    atomic_long bad;
+    int id;
+};
+
+/* Writers fill their page with their id and read it back: a byte is either
+ * the id or 0 (a racing zap took the page), never anything else. */
+static void *race_writer(void *arg)
+{
+    struct race *r = arg;
+    unsigned char id = (unsigned char)(0x40 + r->id), buf[256];
+    unsigned long addr = W + (unsigned long)r->id * PG;
+    while (!atomic_load(&r->stop)) {
+        memset(buf, id, sizeof(buf));
+        if (mm_write(r->mm, addr, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+            atomic_fetch_add(&r->bad, 1);
+        if (mm_read(r->mm, addr, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+            atomic_fetch_add(&r->bad, 1);
+        for (size_t i = 0; i < sizeof(buf); i++)
+            if (buf[i] != id && buf[i] != 0)
+                atomic_fetch_add(&r->bad, 1);
+    }
+    return NULL;
+}
+
+static void test_faults_race_zaps(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    enum { NT = 3 };
+    assert_int_equal(mm_mmap(mm, W, NT * PG, RW, FX, NULL, 0), (long)W);
+    struct race r[NT];
+    pthread_t t[NT];
+    for (int i = 0; i < NT; i++) {
+        r[i] = (struct race){ .mm = mm, .id = i };
+        pthread_create(&t[i], NULL, race_writer, &r[i]);
+    }
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(mm_madvise(mm, W, NT * PG, MADV_DONTNEED), 0);
+        if (i % 100 == 0) {
+            /* A VMA change in the middle: per-VMA readers must fall back. */
+            assert_int_equal(mm_mprotect(mm, W + PG, PG, PROT_READ), 0);
+            assert_int_equal(mm_mprotect(mm, W + PG, PG, RW), 0);
+        }
+    }
+    for (int i = 0; i < NT; i++)
+        atomic_store(&r[i].stop, true);
+    long bad = 0;
+    for (int i = 0; i < NT; i++) {
+        pthread_join(t[i], NULL);
+        bad += r[i].id == 1 ? 0 : atomic_load(&r[i].bad);   /* page 1 is read-only at times */
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(mm_munmap(mm, W, NT * PG), 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    assert_int_equal(stats(mm).rss_anon, 0);
+    mmput(mm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_page_then_cow),
+        cmocka_unit_test(test_access_errors),
+        cmocka_unit_test(test_mprotect_keeps_pages),
+        cmocka_unit_test(test_zap_single),
+        cmocka_unit_test(test_dontneed),
+        cmocka_unit_test(test_munmap_frees),
+        cmocka_unit_test(test_mixed_map),
+        cmocka_unit_test(test_try_clear),
+        cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_populate),
+        cmocka_unit_test(test_stack_growth),
+        cmocka_unit_test(test_faults_race_zaps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
