@@ -1,0 +1,307 @@
+/*
+ * test_scripts — hand-written op scripts, each run by the host kernel and by
+ * vmarea (dc_check_ops, as `vmarea diff` runs them), which must agree on every
+ * result, every VMA with its memory counters, every hash of bytes read, and
+ * the contents of every page at the end.
+ *
+ * Random sequences (test_random) find what nobody thought of; these pin down
+ * what somebody did think of, so that a regression names its case: merges of
+ * faulted and unfaulted neighbours (after Linux's selftests/mm/merge.c),
+ * zaps, populating, locking, protection faults part-way through an access,
+ * stack growth, shared anonymous memory.
+ *
+ * Window: 0x200000000000, 64 pages (the checker's default); W below is it.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "diffcheck.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct script {
+    const char *name;
+    const char *text;
+};
+
+/* Run one script; on a difference print the report.  True if it matched. */
+static bool check(const struct script *sc)
+{
+    FILE *in = fmemopen((void *)sc->text, strlen(sc->text), "r");
+    assert_non_null(in);
+    struct dc_script s;
+    unsigned nerr = 0;
+    int r = dc_script_read(in, sc->name, &s, stderr, &nerr);
+    fclose(in);
+    if (r < 0) {
+        print_message("%s: %u bad lines\n", sc->name, nerr);
+        return false;
+    }
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    struct dc_options o = { 0 };
+    int rc = dc_check_ops(&o, s.ops, (unsigned)s.n, f);
+    fclose(f);
+    dc_script_free(&s);
+    if (rc != 0)
+        print_message("%s:\n%s\n", sc->name, out);
+    free(out);
+    return rc == 0;
+}
+
+/* Every script runs; the test fails at the end if any differed. */
+static void check_all(const struct script *sc, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += !check(&sc[i]);
+    if (bad)
+        fail_msg("%u of %zu scripts differ (reports above)", bad, n);
+}
+
+#define W "0x200000000000"
+
+/* ------------------------------------------------------------- merges */
+
+/*
+ * A VMA that has had a write fault has an anon_vma; one that has not can
+ * merge with it.  mprotect splits a mapping, a write faults one part, and a
+ * second mprotect must put it back together (or not) as Linux does.
+ */
+static void test_merge_faulted_unfaulted(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "unfaulted left",
+          "mmap " W " 40k rw- private anonymous fixed\n"
+          "mprotect " W " 20k r--\n"
+          "write " W "+20k 20k 0x11\n"
+          "mprotect " W " 20k rw-\n" },
+        { "unfaulted right",
+          "mmap " W " 40k rw- private anonymous fixed\n"
+          "mprotect " W "+20k 20k r--\n"
+          "write " W " 20k 0x22\n"
+          "mprotect " W "+20k 20k rw-\n" },
+        { "unfaulted both sides",
+          "mmap " W " 36k rw- private anonymous fixed\n"
+          "mprotect " W " 12k r--\n"
+          "mprotect " W "+24k 12k r--\n"
+          "write " W "+12k 12k 0x33\n"
+          "mprotect " W " 36k rw-\n" },
+        { "faulted both sides",
+          "mmap " W " 36k rw- private anonymous fixed\n"
+          "mprotect " W "+12k 12k r--\n"
+          "write " W " 4k 0x44\n"
+          "write " W "+24k 4k 0x45\n"
+          "mprotect " W "+12k 12k rw-\n" },
+        { "faulted, then the middle too",
+          "mmap " W " 36k rw- private anonymous fixed\n"
+          "mprotect " W "+12k 12k r--\n"
+          "write " W " 4k 0x44\n"
+          "mprotect " W "+12k 12k rw-\n"
+          "write " W "+12k 4k 0x46\n" },
+        { "new mapping beside a faulted one",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "write " W " 8k 0x55\n"
+          "mmap " W "+8k 8k rw- private anonymous fixed\n"
+          "mmap " W "+16k 8k rw- private anonymous fixed populate\n"
+          "read " W " 24k\n" },
+        { "two faulted mappings side by side",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "write " W " 8k 0x56\n"
+          "mmap " W "+12k 8k rw- private anonymous fixed\n"
+          "write " W "+12k 8k 0x57\n"
+          "mmap " W "+8k 4k rw- private anonymous fixed\n"
+          "write " W "+8k 4k 0x58\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+/* ------------------------------------------------------------ accesses */
+
+static void test_access(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "untouched memory reads as zeros and is not resident",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "read " W " 16k\n"
+          "mmap " W "+16k 16k r-- private anonymous fixed\n"
+          "read " W "+16k 16k\n" },
+        { "a write stops at a read-only page, a hole, a PROT_NONE page",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "mprotect " W "+4k 4k r--\n"
+          "write " W "+100 8k 0x61\n"
+          "write " W "+4k 1 0x62\n"
+          "write " W "+8k 1 0x63\n"
+          "mmap " W "+12k 4k --- private anonymous fixed\n"
+          "write " W "+12k 10 0x64\n"
+          "read " W "+12k 10\n"
+          "read " W " 16k\n" },
+        { "write-only and execute-only memory",
+          "mmap " W " 8k -w- private anonymous fixed\n"
+          "write " W " 4k 0x71\n"
+          "read " W " 8k\n"
+          "mmap " W "+8k 8k --x private anonymous fixed\n"
+          "read " W "+8k 1\n"
+          "write " W "+8k 1 0x72\n" },
+        { "data survives mprotect, split and merge",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x81\n"
+          "mprotect " W "+4k 8k r--\n"
+          "read " W " 16k\n"
+          "mprotect " W "+4k 8k rw-\n"
+          "write " W "+6k 4k 0x82\n" },
+        { "munmap frees: a new mapping reads zeros",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x91\n"
+          "munmap " W "+4k 8k\n"
+          "mmap " W "+4k 8k rw- private anonymous fixed\n"
+          "read " W " 16k\n" },
+        { "MAP_FIXED over written memory",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x92\n"
+          "mmap " W "+4k 4k rw- private anonymous fixed\n" },
+        { "zero bytes",
+          "mmap " W " 4k rw- private anonymous fixed\n"
+          "write " W " 0 0x93\n"
+          "read " W "+8k 0\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+/* ------------------------------------------------------- zap, populate */
+
+static void test_zap_and_populate(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "MADV_DONTNEED zaps: zeros, Rss down, the VMA whole",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0xa1\n"
+          "madvise " W "+4k 8k dontneed\n"
+          "read " W " 16k\n" },
+        { "MADV_DONTNEED over a hole: ENOMEM after zapping the rest",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "mmap " W "+12k 8k rw- private anonymous fixed\n"
+          "write " W " 20k 0xa2\n"
+          "write " W "+12k 8k 0xa3\n"
+          "madvise " W " 20k dontneed\n" },
+        { "MADV_DONTNEED on locked memory: EINVAL; DONTNEED_LOCKED zaps",
+          "mmap " W " 8k rw- private anonymous fixed locked\n"
+          "write " W " 8k 0xa4\n"
+          "madvise " W " 8k dontneed\n"
+          "madvise " W " 4k dontneed_locked\n" },
+        { "MAP_POPULATE: written-to for rw-, zero page for r--",
+          "mmap " W " 16k rw- private anonymous fixed populate\n"
+          "mmap " W "+16k 16k r-- private anonymous fixed populate\n"
+          "mmap " W "+32k 4k --- private anonymous fixed populate\n" },
+        { "MADV_POPULATE_READ and _WRITE",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "madvise " W " 8k populate_read\n"
+          "madvise " W "+8k 8k populate_write\n"
+          "mmap " W "+16k 8k r-- private anonymous fixed\n"
+          "madvise " W "+16k 8k populate_write\n"
+          "madvise " W "+16k 8k populate_read\n"
+          "mmap " W "+24k 4k --- private anonymous fixed\n"
+          "madvise " W "+24k 4k populate_read\n" },
+        { "mlock populates, munlock keeps the pages",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "mlock " W "+4k 8k\n"
+          "munlock " W "+4k 4k\n"
+          "mlock " W "+12k 4k onfault\n"
+          "write " W "+12k 1 0xb1\n" },
+        { "populating for write dirties a clean present page (GUP's FOLL_TOUCH)",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "write " W " 8k 0xc3\n"
+          "madvise " W " 4k free\n"
+          "mlock " W " 8k\n"
+          "madvise " W "+4k 4k free\n"
+          "madvise " W " 8k populate_write\n" },
+        { "MADV_FREE keeps the data until reclaim; a write redirties",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0xc1\n"
+          "madvise " W " 8k free\n"
+          "read " W " 16k\n"
+          "write " W " 1 0xc2\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+/* ------------------------------------------------------ stack growth */
+
+static void test_stack_growth(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "an access below a MAP_GROWSDOWN mapping grows it",
+          "mmap " W "+64k 4k rw- private anonymous fixed growsdown\n"
+          "write " W "+56k 4k 0xe1\n"
+          "read " W "+40k 8k\n" },
+        { "a PROT_NONE stack grows, then the access fails",
+          "mmap " W "+64k 4k --- private anonymous fixed growsdown\n"
+          "read " W "+60k 1\n" },
+        { "no growth into the guard gap above an accessible mapping",
+          "mmap " W " 4k rw- private anonymous fixed\n"
+          "mmap " W "+64k 4k rw- private anonymous fixed growsdown\n"
+          "write " W "+60k 1 0xe2\n"
+          "mprotect " W " 4k ---\n"
+          "write " W "+60k 1 0xe3\n" },
+        { "a stack may grow right up to another stack",
+          "mmap " W "+8k 8k rw- private anonymous fixed growsdown\n"
+          "mmap " W "+24k 4k rw- private anonymous fixed growsdown\n"
+          "write " W "+8k 20k 0xe4\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+/* ------------------------------------------------------- shared memory */
+
+static void test_shared_anonymous(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "shared anonymous: written, read back, partly unmapped",
+          "mmap " W " 16k rw- shared anonymous fixed\n"
+          "write " W " 8k 0xd1\n"
+          "read " W " 16k\n"
+          "munmap " W "+8k 4k\n"
+          "mprotect " W " 4k r--\n"
+          "write " W " 4k 0xd2\n" },
+        { "shared anonymous: a zap keeps the data, and its dirtiness",
+          "mmap " W " 4k rw- shared anonymous fixed\n"
+          "write " W " 4k 0xd4\n"
+          "madvise " W " 4k dontneed\n"
+          "read " W " 1\n" },
+        { "shared anonymous: a read fault maps the cached pages around it",
+          "mmap " W " 64k rw- shared anonymous fixed\n"
+          "write " W " 64k 0xd5\n"
+          "madvise " W " 64k dontneed\n"
+          "read " W "+20k 1\n" },
+        { "shared anonymous: MADV_REMOVE punches a hole",
+          "mmap " W " 16k rw- shared anonymous fixed\n"
+          "write " W " 16k 0xd3\n"
+          "madvise " W "+4k 4k remove\n"
+          "read " W " 16k\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_faulted_unfaulted),
+        cmocka_unit_test(test_access),
+        cmocka_unit_test(test_zap_and_populate),
+        cmocka_unit_test(test_stack_growth),
+        cmocka_unit_test(test_shared_anonymous),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
