@@ -47,11 +47,10 @@ struct vm_file *vm_file_shmem_zero(unsigned long size)
     f->dev = makedev(0, 1);   /* the shmem superblock's anonymous device */
     f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
     f->cache_pages = size >> PAGE_SHIFT;
-    /* One slot per page of the object, allocated lazily would save memory
-     * for huge sparse mappings; the object's size is fixed, so a flat array
-     * keeps lookups to one index. */
-    f->cache = calloc(f->cache_pages ? f->cache_pages : 1, sizeof(*f->cache));
-    if (!f->cache) {
+    /* Sparse: a huge shared mapping costs only the tables of what it uses. */
+    f->cache = malloc(sizeof(*f->cache));
+    if (!f->cache || pgtable_init(f->cache)) {
+        free(f->cache);
         free(f->name);
         free(f);
         return NULL;
@@ -74,17 +73,21 @@ struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct pa
         return NULL;
     }
     pthread_mutex_lock(&f->cache_lock);
-    struct vm_page *page = f->cache[pgoff];
-    if (!page) {
-        page = page_alloc(pool);
-        if (!page) {
-            pthread_mutex_unlock(&f->cache_lock);
+    pte_t _Atomic *slot;
+    struct vm_page *page = NULL;
+    *err = pgtable_walk_alloc(f->cache, pgoff << PAGE_SHIFT, &slot);
+    if (!*err) {
+        pte_t e = ptep_get(slot);
+        if (e) {
+            page = pte_page(e);
+        } else if ((page = page_alloc(pool))) {
+            ptep_set(slot, pte_mk(page, PTE_PRESENT));   /* the cache's own reference */
+        } else {
             *err = -ENOMEM;
-            return NULL;
         }
-        f->cache[pgoff] = page;   /* the cache's own reference */
+        if (page)
+            page_get(page);
     }
-    page_get(page);
     pthread_mutex_unlock(&f->cache_lock);
     return page;
 }
@@ -94,7 +97,9 @@ struct vm_page *shmem_find_page(struct vm_file *f, unsigned long pgoff)
     if (pgoff >= f->cache_pages)
         return NULL;
     pthread_mutex_lock(&f->cache_lock);
-    struct vm_page *page = f->cache[pgoff];
+    pte_t _Atomic *slot = pgtable_walk(f->cache, pgoff << PAGE_SHIFT);
+    pte_t e = slot ? ptep_get(slot) : 0;
+    struct vm_page *page = e ? pte_page(e) : NULL;
     if (page)
         page_get(page);
     pthread_mutex_unlock(&f->cache_lock);
@@ -106,12 +111,21 @@ void shmem_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page)
     if (pgoff >= f->cache_pages)
         return;
     pthread_mutex_lock(&f->cache_lock);
+    pte_t _Atomic *slot = pgtable_walk(f->cache, pgoff << PAGE_SHIFT);
     /* The cache's reference and the caller's: no one else holds it. */
-    if (f->cache[pgoff] == page && page_count(page) == 2 && !page_test_dirty(page)) {
-        f->cache[pgoff] = NULL;
+    if (slot && ptep_get(slot) && pte_page(ptep_get(slot)) == page && page_count(page) == 2 &&
+        !page_test_dirty(page)) {
+        ptep_set(slot, 0);
         page_put(page);
     }
     pthread_mutex_unlock(&f->cache_lock);
+}
+
+static void cache_put(void *arg, unsigned long addr, pte_t old)
+{
+    (void)arg;
+    (void)addr;
+    page_put(pte_page(old));
 }
 
 void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
@@ -120,12 +134,8 @@ void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
         return;
     n = min(n, f->cache_pages - pgoff);
     pthread_mutex_lock(&f->cache_lock);
-    for (unsigned long i = pgoff; i < pgoff + n; i++) {
-        if (f->cache[i]) {
-            page_put(f->cache[i]);
-            f->cache[i] = NULL;
-        }
-    }
+    /* Emptied tables go too: the cache has no neighbours to share them with. */
+    pgtable_free_range(f->cache, pgoff << PAGE_SHIFT, (pgoff + n) << PAGE_SHIFT, 0, 0, cache_put, NULL);
     pthread_mutex_unlock(&f->cache_lock);
 }
 
@@ -143,6 +153,7 @@ void vm_file_put(struct vm_file *f)
     if (f->cache) {
         shmem_punch(f, 0, f->cache_pages);
         pthread_mutex_destroy(&f->cache_lock);
+        pgtable_destroy(f->cache);
         free(f->cache);
     }
     free(f->name);

@@ -147,10 +147,11 @@ struct vm_file {
     /* host files and memfds (filemap.c) */
     int fd;
     unsigned long dev, ino;
-    /* shmem pages (anon_shmem): the page cache, one reference per page
-     * held here; slots guarded by cache_lock, size fixed at creation */
+    /* shmem pages (anon_shmem): the page cache, a radix tree indexed by
+     * pgoff << PAGE_SHIFT (the page-table code, reused), one reference per
+     * page held here; guarded by cache_lock; the size is fixed at creation */
     pthread_mutex_t cache_lock;
-    struct vm_page **cache;
+    struct pgtable *cache;
     unsigned long cache_pages;
 };
 
