@@ -491,6 +491,8 @@ static void gen_access(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     gen_range(g, &op->addr, &op->len);
     if (kind == DC_WRITE)
         op->fill = chance(g, 50) ? 0 : 1 + (int)rnd(g, 255);
+    if (kind == DC_WRITE && chance(g, 250))
+        op->fill |= DC_FILL_RAMP;
     if (chance(g, 10))
         op->len = 0;
 }
@@ -693,7 +695,8 @@ static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
         return -ENOMEM;
     long r;
     if (op->kind == DC_WRITE) {
-        memset(buf, op->fill, op->len);
+        for (unsigned long i = 0; i < op->len; i++)
+            ((unsigned char *)buf)[i] = dc_fill_byte(op->fill, op->addr + i);
         r = mm_write(mm, op->addr, buf, op->len);
     } else {
         r = mm_read(mm, op->addr, buf, op->len);
@@ -1286,6 +1289,8 @@ static void page_words(const struct dc_page *p, char *buf, size_t size)
         snprintf(buf, size, "unreadable");
     else if (p->fill == DC_PAGE_MIXED)
         snprintf(buf, size, "mixed bytes (hash %016llx)", (unsigned long long)p->hash);
+    else if (p->fill & DC_FILL_RAMP)
+        snprintf(buf, size, "a ramp from 0x%02x", (unsigned)p->fill & 0xff);
     else
         snprintf(buf, size, "all 0x%02x", (unsigned)p->fill);
 }

@@ -90,7 +90,7 @@ enum dc_op_kind {
     DC_MLOCKALL,    /* flags: MCL_* */
     DC_MUNLOCKALL,  /* nothing */
     DC_MREMAP,      /* addr len(old) new_len flags(MREMAP_*) new_addr */
-    DC_WRITE,       /* addr len fill: store the byte fill into [addr, addr + len) */
+    DC_WRITE,       /* addr len fill: store fill's bytes into [addr, addr + len) */
     DC_READ,        /* addr len: load [addr, addr + len); the result carries a hash */
     DC_NR_OP_KINDS
 };
@@ -105,8 +105,17 @@ struct dc_op {
     unsigned long offset;   /* DC_MMAP */
     unsigned long new_len;  /* DC_MREMAP */
     unsigned long new_addr; /* DC_MREMAP */
-    int fill;               /* DC_WRITE: the byte stored */
+    int fill;               /* DC_WRITE: 0-255, that byte everywhere; DC_FILL_RAMP | b,
+                               the byte at address a is (b + a) & 0xff, so that a byte
+                               stored at the wrong place shows */
 };
+#define DC_FILL_RAMP 0x100
+
+/* The byte DC_WRITE with fill stores at address a. */
+static inline unsigned char dc_fill_byte(int fill, unsigned long a)
+{
+    return (unsigned char)(fill & DC_FILL_RAMP ? (unsigned long)fill + a : (unsigned long)fill);
+}
 
 /*
  * A successful mmap (or mremap) whose address lies outside the compared view (a hint the
@@ -171,11 +180,12 @@ uint64_t dc_hash_final(const struct dc_hash *s);
 uint64_t dc_hash_bytes(const void *p, size_t len);
 
 /* One page of the view at the end of a sequence. */
-#define DC_PAGE_MIXED       (-1)    /* fill: bytes of more than one value */
+#define DC_PAGE_MIXED       (-1)    /* fill: bytes of more than one value, no ramp */
 #define DC_PAGE_UNREADABLE  (-2)    /* fill: no VMA there, or a load faults */
 struct dc_page {
     uint64_t hash;                  /* dc_hash_bytes of the page; 0 if unreadable */
-    int32_t fill;                   /* 0-255: every byte has this value; or DC_PAGE_* */
+    int32_t fill;                   /* 0-255: every byte has this value; DC_FILL_RAMP | b: a
+                                       ramp from b (what a ramp write leaves); or DC_PAGE_* */
     int32_t pad;
 };
 /* Fill *out from the PAGE bytes at page. */

@@ -147,8 +147,12 @@ long dc_kernel_write(unsigned long addr, unsigned long len, int fill)
     if (sigsetjmp(fault_env, 1) == 0) {
         while (done < len) {
             unsigned long a = addr + done, n = chunk_len(a, len - done);
-            *(volatile unsigned char *)a = (unsigned char)fill;     /* may fault */
-            memset((void *)(a + 1), fill, n - 1);
+            *(volatile unsigned char *)a = dc_fill_byte(fill, a);   /* may fault */
+            if (fill & DC_FILL_RAMP)
+                for (unsigned long i = 1; i < n; i++)
+                    ((unsigned char *)a)[i] = dc_fill_byte(fill, a + i);
+            else
+                memset((void *)(a + 1), fill, n - 1);
             done += n;
         }
     }
@@ -194,6 +198,15 @@ void dc_page_summarize(const void *page, struct dc_page *out)
 {
     const unsigned char *b = page;
     out->hash = dc_hash_bytes(page, PAGE);
-    out->fill = memcmp(b, b + 1, PAGE - 1) == 0 ? b[0] : DC_PAGE_MIXED;
+    if (memcmp(b, b + 1, PAGE - 1) == 0) {
+        out->fill = b[0];
+        return;
+    }
+    out->fill = DC_FILL_RAMP | b[0];
+    for (unsigned i = 1; i < PAGE; i++)
+        if (b[i] != (unsigned char)(b[0] + i)) {
+            out->fill = DC_PAGE_MIXED;
+            break;
+        }
     out->pad = 0;
 }

@@ -254,7 +254,7 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
             put(&o, " 0x%x", (unsigned)op->flags);
         break;
     case DC_WRITE:
-        put(&o, " 0x%02x", (unsigned)op->fill);
+        put(&o, " 0x%02x%s", (unsigned)op->fill & 0xff, op->fill & DC_FILL_RAMP ? "+" : "");
         break;
     case DC_MREMAP: {
         unsigned rest = (unsigned)op->flags;
@@ -526,7 +526,7 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             [DC_MLOCKALL] = "mlockall FLAG... (current, future, onfault, or a number)",
             [DC_MUNLOCKALL] = "munlockall",
             [DC_MREMAP] = "mremap ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]",
-            [DC_WRITE] = "write ADDR LEN BYTE",
+            [DC_WRITE] = "write ADDR LEN BYTE[+]",
             [DC_READ] = "read ADDR LEN",
         };
         return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
@@ -608,10 +608,14 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         break;
     case DC_WRITE: {
         unsigned long num;
-        if (!parse_number(t[3], &num) || num > 0xff)
-            return errf(err, errsize, "write: bad byte '" TOKFMT "' (0 to 255, or 0x00 to 0xff)",
-                        TOKARG(t[3]));
-        op->fill = (int)num;
+        struct tok b = t[3];
+        bool ramp = b.len > 1 && b.s[b.len - 1] == '+';
+        if (ramp)
+            b.len--;
+        if (!parse_number(b, &num) || num > 0xff)
+            return errf(err, errsize, "write: bad byte '" TOKFMT "' (0 to 255, or 0x00 to 0xff, "
+                        "and + after it for a ramp)", TOKARG(t[3]));
+        op->fill = (int)num | (ramp ? DC_FILL_RAMP : 0);
         break;
     }
     case DC_MLOCK2: {

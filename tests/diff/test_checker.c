@@ -433,6 +433,16 @@ static void test_guarded_access(void **state)
     assert_int_equal(pg.fill, 0x5a);
     dc_page_summarize(p, &pg);
     assert_int_equal(pg.fill, DC_PAGE_MIXED);
+
+    /* a ramp: each byte (base + address), so a misplaced byte shows */
+    assert_int_equal(dc_kernel_write(a + 10, 2 * PAGE - 10, DC_FILL_RAMP | 0x30), 2 * PAGE - 10);
+    assert_int_equal(p[10], (unsigned char)(0x30 + a + 10));
+    assert_int_equal(p[PAGE + 7], (unsigned char)(0x30 + 7));
+    dc_page_summarize(p + PAGE, &pg);
+    assert_int_equal(pg.fill, DC_FILL_RAMP | 0x30);
+    p[PAGE + 99]++;
+    dc_page_summarize(p + PAGE, &pg);
+    assert_int_equal(pg.fill, DC_PAGE_MIXED);
     munmap(p, 3 * PAGE);
 }
 
@@ -585,6 +595,10 @@ static void test_script_lines(void **state)
     assert_int_equal(op.addr, 0x2005);
     assert_int_equal(op.len, 3 * PAGE);
     assert_int_equal(op.fill, 0x5a);
+    assert_int_equal(dc_parse_line("write 0x2000 1p 0x5a+", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.fill, DC_FILL_RAMP | 0x5a);
+    assert_int_equal(dc_parse_line("write 0x2000 1p 0x50+10", &op, err, sizeof(err)), 1);
+    assert_int_equal(op.fill, 0x5a);
     assert_int_equal(dc_parse_line("read 0x2000 100", &op, err, sizeof(err)), 1);
     assert_int_equal(op.kind, DC_READ);
     assert_int_equal(op.len, 100);
@@ -606,6 +620,8 @@ static void test_script_lines(void **state)
         "mremap 0x1000 4k 8k anywhere",           /* unknown flag */
         "write 0x1000 4k",                        /* no byte */
         "write 0x1000 4k 256",                    /* not a byte */
+        "write 0x1000 4k 0x100+",                 /* not a byte either */
+        "write 0x1000 4k +",                      /* no byte */
         "read 0x1000",                            /* no length */
         "read 0x1000 4k 0x5a",                    /* reads take no byte */
     };

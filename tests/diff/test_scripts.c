@@ -169,6 +169,11 @@ static void test_access(void **state)
           "mmap " W " 16k rw- private anonymous fixed\n"
           "write " W " 16k 0x92\n"
           "mmap " W "+4k 4k rw- private anonymous fixed\n" },
+        { "ramps across pages, unaligned: every byte in its place",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W "+4000 9000 0x10+\n"
+          "write " W "+8191 2 0x77+\n"
+          "read " W "+4001 5000\n" },
         { "zero bytes",
           "mmap " W " 4k rw- private anonymous fixed\n"
           "write " W " 0 0x93\n"
