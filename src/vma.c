@@ -231,26 +231,44 @@ bool vma_is_anonymous(const struct vma *vma)
     return !vma->vm_file && !vma->vm_ops;
 }
 
-void vma_link(struct mm *mm, struct vma *vma)
+/* A new VMA is write-locked from birth: no reader can have it yet, so a
+ * plain store does (vma_start_write's wait would find nobody). */
+static void vma_lock_new(struct mm *mm, struct vma *vma)
 {
-    mmap_assert_write_locked(mm);
     __atomic_store_n(&vma->vm_lock_seq, atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed),
                      __ATOMIC_RELAXED);
-    int err = vt_insert(&mm->mm_mt, vma);
-    VM_BUG_ON(err);   /* callers reserve tree space first */
-    (void)err;
-    vma_mark_attached(vma);
+}
+
+static void count_linked(struct mm *mm, struct vma *vma)
+{
     mm->map_count++;
     mm->nr_growsdown += !!(vma->vm_flags & VM_GROWSDOWN);
 }
 
-void vma_unlink(struct mm *mm, struct vma *vma)
+static void count_unlinked(struct mm *mm, struct vma *vma)
 {
-    vma_start_write(vma);
-    vma_mark_detached(vma);
-    vt_erase(&mm->mm_mt, vma);
     mm->map_count--;
     mm->nr_growsdown -= !!(vma->vm_flags & VM_GROWSDOWN);
+}
+
+void vma_link(struct mm *mm, struct vma *vma)
+{
+    mmap_assert_write_locked(mm);
+    vma_lock_new(mm, vma);
+    int err = vt_insert(&mm->mm_mt, vma);
+    VM_BUG_ON(err);   /* callers reserve tree space first */
+    (void)err;
+    vma_mark_attached(vma);
+    count_linked(mm, vma);
+}
+
+/* vma_mark_detached write-locks the VMA too (mmap_lock.c): one locked
+ * instruction for both. */
+void vma_unlink(struct mm *mm, struct vma *vma)
+{
+    vma_mark_detached(vma);
+    vt_erase(&mm->mm_mt, vma);
+    count_unlinked(mm, vma);
 }
 
 /* ------------------------------------------------------------- splitting */
@@ -282,13 +300,15 @@ int __split_vma(struct vma *vma, unsigned long addr, int new_below)
         new->vm_ops->open(to_ref(new));
 
     vma_start_write(vma);
-    if (new_below) {
+    if (new_below)
         vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
-        vt_update(&mm->mm_mt, vma, addr, vma->vm_end);
-    } else {
-        vt_update(&mm->mm_mt, vma, vma->vm_start, addr);
-    }
-    vma_link(mm, new);
+    vma_lock_new(mm, new);
+    /* The tree trims vma to what new leaves it. */
+    int err = vt_split(&mm->mm_mt, vma, new);
+    VM_BUG_ON(err);   /* reserved above */
+    (void)err;
+    vma_mark_attached(new);
+    count_linked(mm, new);
     return 0;
 }
 
@@ -380,11 +400,15 @@ static void dup_anon_vma(struct vma *dst, const struct vma *src)
     }
 }
 
-/* A merge swallows vma without closing it (Linux frees it in vma_complete). */
-static void merge_remove(struct mm *mm, struct vma *vma)
+/*
+ * A VMA a merge swallows: detached (which write-locks it and waits for its
+ * readers) before the tree changes, freed without closing it once the tree
+ * no longer shows it (Linux frees it in vma_complete).
+ */
+static void merge_detach(struct mm *mm, struct vma *vma)
 {
-    vma_unlink(mm, vma);
-    vma_defer_free(vma);
+    vma_mark_detached(vma);
+    count_unlinked(mm, vma);
 }
 
 /*
@@ -415,11 +439,16 @@ static void commit_merge(struct vma_merge_struct *vmg)
         vt_update(&mm->mm_mt, middle, vmg->end, middle->vm_end);
     }
     if (vmg->__remove_middle)
-        merge_remove(mm, vmg->middle);
+        merge_detach(mm, vmg->middle);
     if (vmg->__remove_next)
-        merge_remove(mm, vmg->next);
+        merge_detach(mm, vmg->next);
     target->vm_pgoff = vmg->pgoff;
-    vt_update(&mm->mm_mt, target, vmg->start, vmg->end);
+    /* One step: the swallowed VMAs leave, target covers the range. */
+    vt_merge(&mm->mm_mt, target, vmg->start, vmg->end);
+    if (vmg->__remove_middle)
+        vma_defer_free(vmg->middle);
+    if (vmg->__remove_next)
+        vma_defer_free(vmg->next);
 }
 
 /*
@@ -463,9 +492,13 @@ static struct vma *vma_merge_existing_range(struct vma_merge_struct *vmg)
         merge_both = false;
     }
 
-    vma_start_write(middle);
+    /* What stays is write-locked now; what goes is write-locked as it is
+     * detached (commit_merge), one locked instruction each. */
+    if (!vmg->__remove_middle)
+        vma_start_write(middle);
     if (merge_right) {
-        vma_start_write(next);
+        if (!merge_both)
+            vma_start_write(next);
         vmg->target = next;
     }
     if (merge_left) {
@@ -534,8 +567,7 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
     /* vma_expand: the target grows over the range, and over next if the
      * range now ends where next ends. */
     if (next && vmg->target != next && vmg->end == next->vm_end) {
-        vmg->__remove_next = true;
-        vma_start_write(next);
+        vmg->__remove_next = true;   /* write-locked as it is detached */
         dup_anon_vma(vmg->target, next);
     }
     commit_merge(vmg);

@@ -744,9 +744,9 @@ static void merge_into(struct vma_tree *t, struct vt_node *left, struct vt_node 
     drop_node(t, right);
 }
 
-static void remove_entry(struct vma_tree *t, struct vt_node *n, unsigned pos)
+/* n just lost entries: drop it, merge it into a neighbour, or fix its aggregates. */
+static void rebalance(struct vma_tree *t, struct vt_node *n)
 {
-    remove_at(n, pos);
     if (!n->parent) {
         shrink_root(t);
         return;
@@ -766,6 +766,12 @@ static void remove_entry(struct vma_tree *t, struct vt_node *n, unsigned pos)
         }
     }
     touched(n);
+}
+
+static void remove_entry(struct vma_tree *t, struct vt_node *n, unsigned pos)
+{
+    remove_at(n, pos);
+    rebalance(t, n);
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -1108,6 +1114,128 @@ void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigne
     store_val(&leaf->ent[i].start, start);
     store_val(&leaf->key[i], end);
     touched(leaf);
+}
+
+/*
+ * A split and a merge each change two or three neighbouring entries, which
+ * nearly always share a leaf: then one descent finds them, and the leaf's
+ * aggregates usually stay as they were, so nothing is propagated.  Only when
+ * the entries straddle leaves (or the leaf is full) do these fall back to
+ * the general vt_update, vt_insert and vt_erase.
+ */
+
+/*
+ * vma's range is split in two: new already holds a prefix or a suffix of it
+ * (its bounds set by the caller), and vma keeps the rest.
+ *
+ *     prefix:  [ new | vma ]      suffix:  [ vma | new ]
+ *
+ * In the leaf, new takes vma's old gap and the other gets a gap of 0, and the
+ * leaf's last key stays (the last of the two ends where vma ended): neither
+ * the leaf's largest gap nor its key in the parent changes.  A lock-free
+ * reader may meet the two entries overlapping for a moment, which it
+ * tolerates (it validates what it finds).
+ */
+int vt_split(struct vma_tree *t, struct vma *vma, struct vma *new)
+{
+    unsigned i;
+    struct vt_node *leaf = find_slot(t, vma, &i);
+    bool below = new->vm_start == vma->vm_start;
+
+    VM_BUG_ON(below ? new->vm_end <= new->vm_start || new->vm_end >= vma->vm_end
+                    : new->vm_end != vma->vm_end || new->vm_start <= vma->vm_start ||
+                          new->vm_start >= vma->vm_end);
+    if (unlikely(leaf->count == VT_FANOUT)) {
+        unsigned leaves, inners;
+        nodes_needed(leaf, &leaves, &inners);
+        if (spare_fill(t, leaves, inners))
+            return -ENOMEM;
+    }
+    if (below) {
+        /* vma gives up its front first, then new fills it. */
+        __atomic_store_n(&vma->vm_start, new->vm_end, __ATOMIC_RELAXED);
+        store_val(&leaf->ent[i].start, new->vm_end);
+    } else {
+        __atomic_store_n(&vma->vm_end, new->vm_start, __ATOMIC_RELAXED);
+    }
+    unsigned pos = below ? i : i + 1;
+    if (likely(leaf->count < VT_FANOUT)) {
+        /* new's entry first: until vma's key drops, both cover the suffix. */
+        insert_at(leaf, pos, new->vm_end, new);
+        if (!below)
+            store_val(&leaf->key[i], new->vm_start);
+    } else {
+        if (!below)
+            store_val(&leaf->key[i], new->vm_start);
+        /* May spill into a neighbour or split; it fixes up what it moved,
+         * and this leaf's own change is fixed up here. */
+        node_insert(t, leaf, pos, new->vm_end, new);
+        touched(leaf);
+    }
+    t->count++;
+    return 0;
+}
+
+/*
+ * A merge: target's range becomes [start, end), and every other VMA that
+ * overlaps [start, end) leaves the tree (the caller has detached them; they
+ * lie inside the range).  What vt_erase of each and a vt_update of target
+ * would do, in one descent when all of them share target's leaf.
+ *
+ *     [ P | M | N ]  ->  [ P         ]     (P the target, M and N removed)
+ *
+ * When the entries tiled [start, end) without holes, the leaf keeps its last
+ * key and its largest gap (the gaps that go were 0), so nothing propagates.
+ */
+void vt_merge(struct vma_tree *t, struct vma *target, unsigned long start, unsigned long end)
+{
+    unsigned ti;
+    struct vt_node *leaf = find_slot(t, target, &ti);
+    unsigned lo = ti, hi = ti;
+
+    VM_BUG_ON(start >= end || end == VT_KEY_NONE || start > target->vm_start ||
+              end < target->vm_end);
+    while (lo > 0 && leaf->key[lo - 1] > start)
+        lo--;
+    while (hi + 1 < leaf->count && leaf->ent[hi + 1].start < end)
+        hi++;
+    if (unlikely((lo == 0 && leaf->prev && last_key(leaf->prev) > start) ||
+                 (hi + 1 == leaf->count && leaf->next && leaf->next->ent[0].start < end))) {
+        /* The range straddles leaves: one VMA at a time. */
+        unsigned long addr = start;
+        struct vma *v;
+        while ((v = vt_find(t, addr)) && v->vm_start < end) {
+            addr = v->vm_end;
+            if (v != target)
+                vt_erase(t, v);
+        }
+        vt_update(t, target, start, end);
+        return;
+    }
+
+    bool tiled = leaf->ent[lo].start == start && leaf->key[hi] == end;
+    for (unsigned j = lo; tiled && j < hi; j++)
+        tiled = leaf->ent[j + 1].start == leaf->key[j];
+
+    __atomic_store_n(&target->vm_start, start, __ATOMIC_RELAXED);
+    __atomic_store_n(&target->vm_end, end, __ATOMIC_RELAXED);
+    /* The removed entries go first, so that the keys stay sorted: the
+     * range is briefly a hole to a lock-free reader, never a wrong order. */
+    if (hi > lo) {
+        unsigned cnt = leaf->count, gone = hi - lo;
+        for (unsigned j = lo + 1; j + gone < cnt; j++)
+            copy_entry(leaf, j, leaf, j + gone);
+        for (unsigned j = cnt - gone; j < cnt; j++)
+            clear_entry(leaf, j);
+        store_val(&leaf->count, cnt - gone);
+        t->count -= gone;
+    }
+    store_val(&leaf->ent[lo].start, start);
+    store_ptr(&leaf->ent[lo].slot, target);
+    store_val(&leaf->key[lo], end);
+    if (tiled && (hi == lo || leaf->count >= VT_MERGE_BELOW || !leaf->parent))
+        return;
+    rebalance(t, leaf);
 }
 
 /* ------------------------------------------------------------ gaps */

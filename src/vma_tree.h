@@ -90,6 +90,21 @@ void vt_erase(struct vma_tree *t, struct vma *vma);
  */
 void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigned long end);
 
+/*
+ * A split: new's bounds (set by the caller) are a prefix or a suffix of
+ * vma's range; vma is trimmed to the rest (the tree writes its vm_start or
+ * vm_end) and new is inserted beside it.  One descent when the leaf has room.
+ * 0, or -ENOMEM with the tree unchanged (never after vt_reserve(t, 1)).
+ */
+int  vt_split(struct vma_tree *t, struct vma *vma, struct vma *new);
+/*
+ * A merge: target's range becomes [start, end), which must include its old
+ * one, and every other VMA overlapping [start, end) is removed from the tree
+ * (each must lie inside it).  One descent when they share target's leaf.
+ * Never fails.
+ */
+void vt_merge(struct vma_tree *t, struct vma *target, unsigned long start, unsigned long end);
+
 /* The VMA containing addr, or NULL. */
 struct vma *vt_lookup(const struct vma_tree *t, unsigned long addr);
 /* The first VMA with vm_end > addr (find_vma), or NULL. */

@@ -716,6 +716,56 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             assert_int_equal(v->vm_start, s);
             assert_int_equal(v->vm_end, e);
             changed = true;
+        } else if (kind < 79 && m.n && nfree) {
+            /* vt_split: a prefix or a suffix of one VMA becomes a new VMA */
+            size_t i = rnd_below(m.n);
+            struct vma *v = m.v[i];
+            if (v->vm_end - v->vm_start < 2)
+                continue;
+            unsigned long at = v->vm_start + 1 + rnd_below(v->vm_end - v->vm_start - 1);
+            bool below = rnd() % 2;
+            unsigned long old_start = v->vm_start, old_end = v->vm_end;
+            struct vma *nv = freelist[--nfree];
+            nv->vm_start = below ? old_start : at;
+            nv->vm_end = below ? at : old_end;
+            if (rnd() % 8 == 0)
+                assert_int_equal(vt_reserve(&t, 1), 0);
+            assert_int_equal(vt_split(&t, v, nv), 0);
+            assert_int_equal(v->vm_start, below ? at : old_start);
+            assert_int_equal(v->vm_end, below ? old_end : at);
+            if (!below)
+                i++;
+            memmove(&m.v[i + 1], &m.v[i], (m.n - i) * sizeof(*m.v));
+            m.v[i] = nv;
+            m.n++;
+            changed = true;
+        } else if (kind < 83 && m.n) {
+            /* vt_merge: one VMA grows over up to two neighbours on each side,
+             * and perhaps into the gaps beyond them */
+            size_t i = rnd_below(m.n);
+            size_t k1 = rnd_below(3), k2 = rnd_below(3);
+            k1 = min(k1, i);
+            k2 = min(k2, m.n - 1 - i);
+            if (rnd() % 4 == 0)
+                k1 = k2 = 0;
+            struct vma *v = m.v[i];
+            unsigned long s = m.v[i - k1]->vm_start, e = m.v[i + k2]->vm_end;
+            unsigned long lo = i - k1 ? m.v[i - k1 - 1]->vm_end : 0;
+            unsigned long hi = i + k2 + 1 < m.n ? m.v[i + k2 + 1]->vm_start : SPACE * P;
+            if (rnd() % 3 == 0)
+                s = lo + rnd_below(s - lo + 1);
+            if (rnd() % 3 == 0)
+                e = e + rnd_below(hi - e + 1);
+            for (size_t j = i - k1; j <= i + k2; j++)
+                if (j != i)
+                    freelist[nfree++] = m.v[j];
+            vt_merge(&t, v, s, e);
+            assert_int_equal(v->vm_start, s);
+            assert_int_equal(v->vm_end, e);
+            m.v[i - k1] = v;
+            memmove(&m.v[i - k1 + 1], &m.v[i + k2 + 1], (m.n - i - k2 - 1) * sizeof(*m.v));
+            m.n -= k1 + k2;
+            changed = true;
         } else if (kind < 88) {
             unsigned long a = rnd_addr();
             model_check_point(&t, &m, a);
