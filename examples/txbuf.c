@@ -72,7 +72,8 @@ struct txbuf {
 
     /* Written by the hooks under mm's mmap write lock; read anywhere. */
     _Atomic unsigned long start;   /* user address of the mapping; 0: none */
-    unsigned long npages;          /* pages of the mapping in use; set before start */
+    unsigned long npages;          /* pages we use (the mapping's, at most 4 MiB);
+                                      set before start */
     bool ever_mapped;              /* Binder allows one mmap per open */
 
     pthread_mutex_t lock;          /* guards slots[], nr_pages, nr_allocated */
@@ -94,7 +95,9 @@ static const struct vm_operations txbuf_vm_ops;
 
 /*
  * The mmap hook.  Runs inside mm_mmap with the mmap write lock held, before
- * the VMA is visible to anyone else.
+ * the VMA is visible to anyone else.  A delivery that sees `start` this
+ * early finds no VMA under the per-VMA lock, falls back to the mmap lock in
+ * txbuf_insert_page, and so waits until the mapping is complete.
  */
 static int txbuf_mmap(struct vm_file *f, struct vma_new *vma)
 {
@@ -102,7 +105,8 @@ static int txbuf_mmap(struct vm_file *f, struct vma_new *vma)
     const struct vma_ref *ref = vma_new_ref(vma);
 
     /* The pages are charged to tb->mm's pool: mapping them elsewhere would
-     * hand one address space frames another one owns. */
+     * hand one address space frames another one owns.  (Binder: EINVAL
+     * when the caller is not the process that opened the device.) */
     if (vma_mm(ref) != tb->mm)
         return -EINVAL;
     /* Binder refuses PROT_WRITE outright with EPERM, and clears
@@ -134,10 +138,11 @@ static int txbuf_mmap(struct vm_file *f, struct vma_new *vma)
 }
 
 /*
- * The mapping (or a piece of it) goes away: munmap, or the address space's
- * teardown.  The page-table entries are gone already; our slots keep their
- * references, and the shrinker or txbuf_release puts them.  Runs under the
- * mmap write lock: no tb->lock here (see the lock order).
+ * The mapping goes away: munmap, or the address space's teardown.  Any piece
+ * of it going ends deliveries, as in Binder.  The page-table entries are
+ * gone already; our slots keep their references, and the shrinker or
+ * txbuf_release puts them.  Runs under the mmap write lock: no tb->lock here
+ * (see the lock order).
  */
 static void txbuf_vma_close(const struct vma_ref *vma)
 {
