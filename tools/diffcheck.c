@@ -1578,10 +1578,12 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
         unsigned shown = 0, ndiff = 0;
         for (unsigned i = 0; i < k->npages; i++)
             ndiff += memcmp(&k->pages[i], &v->pages[i], sizeof(k->pages[i])) != 0;
-        if (first >= 0)
+        /* contents are read after the last op a run made: after op first
+         * when locate_contents ran the prefix ending there */
+        if (first >= 0 && k->nrets == (unsigned)first + 1)
             fprintf(f, "  page contents after op %d: ", first);
         else
-            fprintf(f, "  page contents at the end: ");
+            fprintf(f, "  page contents at the end (after op %u): ", k->nrets ? k->nrets - 1 : 0);
         fprintf(f, "%u page%s (%s | %s):\n", ndiff, ndiff == 1 ? " differs" : "s differ",
                 side_name(c, 0), side_name(c, 1));
         for (unsigned i = 0; i < k->npages && shown < 8; i++) {
