@@ -11,8 +11,8 @@
  * Rows and their baselines:
  *   - anonymous write fault (mm_fault with FAULT_FLAG_WRITE on fresh pages of
  *     a private anonymous mapping), against memset of 4 KiB pages spread over
- *     the same amount of memory, and against the host kernel faulting fresh
- *     pages of an mmap'd region.  Reported in the steady state: each run
+ *     the same amount of memory (in the same loop, 64 pages of each in turn),
+ *     and against the host kernel faulting fresh pages of an mmap'd region.  Reported in the steady state: each run
  *     faults every page, then MADV_DONTNEED gives the frames back to the pool,
  *     so the next run's faults take recycled frames that must be zeroed again
  *     (the host does the same: madvise, then fault).  A first fault in a new
@@ -203,18 +203,40 @@ static void print_table(void)
 struct fault_ctx {
     struct mm *mm;
     unsigned long addr;           /* opt_pages pages, private anonymous */
+    char *zero;                   /* opt_pages pages of host memory, for memset */
+    double memset_ns[64];         /* memset's figure from each run */
+    int run;
 };
 
-/* Steady state: the previous run (or the warm-up) zapped every page, so
- * these faults take recycled frames from the pool. */
+#define PAIR_BATCH 64UL           /* pages faulted, then as many memset, in turn */
+
+/*
+ * Steady state: the previous run (or the warm-up) zapped every page, so
+ * these faults take recycled frames from the pool.  The memset baseline runs
+ * in the same loop, PAIR_BATCH pages of one then of the other: the goal is a
+ * difference of the two, and on a shared machine two separate runs of them
+ * can see speeds a factor of two apart.
+ */
 static double fault_steady(void *p)
 {
     struct fault_ctx *c = p;
-    double t0 = now_ns();
-    fault_range(c->mm, c->addr, opt_pages);
-    double t1 = now_ns();
+    double tf = 0, tm = 0;
+    for (unsigned long b = 0; b < opt_pages; b += PAIR_BATCH) {
+        unsigned long n = opt_pages - b < PAIR_BATCH ? opt_pages - b : PAIR_BATCH;
+        double t0 = now_ns();
+        fault_range(c->mm, c->addr + b * PG, n);
+        double t1 = now_ns();
+        for (unsigned long i = b; i < b + n; i++)
+            memset(c->zero + i * PG, 0, PG);
+        double t2 = now_ns();
+        tf += t1 - t0;
+        tm += t2 - t1;
+    }
+    sink = (uintptr_t)c->zero[rng() % (opt_pages * PG)];
     zap_range(c->mm, c->addr, opt_pages);
-    return (t1 - t0) / (double)opt_pages;
+    if (c->run < 64)
+        c->memset_ns[c->run++] = tm / (double)opt_pages;
+    return tf / (double)opt_pages;
 }
 
 /* The first faults of a new address space: its pool starts empty. */
@@ -233,19 +255,6 @@ static double fault_new_mm(void *p)
 struct host_ctx {
     char *mem;                    /* opt_pages pages */
 };
-
-/* memset of each 4 KiB page of a region as large as the faulted one, so that
- * the zeroing meets the same caches the fault's zeroing meets. */
-static double memset_pages(void *p)
-{
-    struct host_ctx *c = p;
-    double t0 = now_ns();
-    for (unsigned long i = 0; i < opt_pages; i++)
-        memset(c->mem + i * PG, 0, PG);
-    double t1 = now_ns();
-    sink = (uintptr_t)c->mem[rng() % (opt_pages * PG)];
-    return (t1 - t0) / (double)opt_pages;
-}
 
 /* The same page over and over: zeroing from the L1 cache. */
 static double memset_hot(void *p)
@@ -288,23 +297,29 @@ static void bench_faults(void)
     if (rss_anon(fc.mm) != 0)
         die("zapping every page (Rss)", (long)rss_anon(fc.mm));
 
-    /* Frames come from 2 MiB chunks the pool asks THP for: give the memset
-     * region the same page size, so only the zeroing differs. */
+    /* memset's region is as large as the faulted one, so that the zeroing
+     * meets the same caches the fault's zeroing meets.  Frames come from
+     * 2 MiB chunks the pool asks THP for: the region gets the same page
+     * size, so only the zeroing differs. */
     struct host_ctx zero = { host_map(opt_pages * PG, MADV_HUGEPAGE) };
     memset(zero.mem, 1, opt_pages * PG);
+    fc.zero = zero.mem;
     /* 4 KiB pages for the host's faults, whatever THP is set to: the row is
      * about a fault per page. */
     struct host_ctx hf = { host_map(opt_pages * PG, MADV_NOHUGEPAGE) };
     host_fault(&hf);
 
-    struct variant v[5] = {
+    struct variant v[4] = {
         { fault_steady, &fc, 0 },
-        { memset_pages, &zero, 0 },
         { memset_hot, &zero, 0 },
         { host_fault, &hf, 0 },
         { fault_new_mm, NULL, 0 },
     };
-    measure(v, 5);
+    fc.run = 0;
+    measure(v, 4);
+    qsort(fc.memset_ns, (size_t)fc.run, sizeof(double), cmp_double);
+    double ms = fc.run % 2 ? fc.memset_ns[fc.run / 2]
+                           : (fc.memset_ns[fc.run / 2 - 1] + fc.memset_ns[fc.run / 2]) / 2;
 
     /* The last run left the pages zapped: fault once more and check that
      * the recycled frames read as zeros. */
@@ -319,15 +334,15 @@ static void bench_faults(void)
     munmap(zero.mem, opt_pages * PG);
     munmap(hf.mem, opt_pages * PG);
 
-    double ours = v[0].result, ms = v[1].result, hot = v[2].result, host = v[3].result;
+    double ours = v[0].result, hot = v[1].result, host = v[2].result;
     struct row *r = add_row("anon write fault, steady (fault,zap,fault)", ours, "ns");
     snprintf(r->baselines, sizeof(r->baselines),
-             "memset 4K %.1f ns (hot %.1f); host fault %.1f ns (ours %.2fx)", ms, hot, host,
+             "memset 4K %.1f ns (hot %.1f), host fault %.1f ns (ours %.2fx)", ms, hot, host,
              ours / host);
     snprintf(r->goal, sizeof(r->goal), "<= memset+50 = %.0f ns", ms + 50);
     r->met = ours <= ms + 50 ? "yes" : "NO";
 
-    r = add_row("anon write fault, first in a new mm", v[4].result, "ns");
+    r = add_row("anon write fault, first in a new mm", v[3].result, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "(pool grows: chunks from freed pools, zeroed)");
 }
 
