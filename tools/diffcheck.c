@@ -2089,3 +2089,101 @@ out:
     free(r);
     return rc;
 }
+
+/* ------------------------------------------------------- minimizing */
+
+/* The category with every number replaced by '#': dropping an op may change
+ * a byte count or an address in it, not what kind of difference it is. */
+static void category_key(const char *cat, char *key, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = cat; *p && n + 1 < size;) {
+        if ((*p >= '0' && *p <= '9')) {
+            while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == 'x')
+                p++;
+            key[n++] = '#';
+        } else {
+            key[n++] = *p++;
+        }
+    }
+    key[n] = '\0';
+}
+
+/* Run ops[0..n) on both sides; the first difference (-1 if none or not
+ * located) and its category, or -2 if the sides matched or the kernel side
+ * could not run. */
+static int classify(struct worker *w, const struct dc_op *ops, unsigned n, char *category, size_t size)
+{
+    memcpy(w->ops, ops, n * sizeof(*ops));
+    run_pair(w, w->ops, n, 0, true);
+    if (w->side[0].status != SIDE_OK)
+        return -2;
+    int first = first_difference(w, n, category, size);
+    if (first < 0 && w->side[1].status == SIDE_OK && !pages_equal(&w->side[0], &w->side[1]))
+        first = locate_contents(w, n, 0, category, size);
+    if (first < 0 && outcomes_equal(w->c, &w->side[0], &w->side[1]))
+        return -2;
+    return first;
+}
+
+int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, char *category,
+                size_t size)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    char err[256];
+    if (!r)
+        return -1;
+    if (*n > DC_MAX_OPS || prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+        snprintf(category, size, "%s", *n > DC_MAX_OPS ? "too many ops" : err);
+        free(r);
+        return -1;
+    }
+    for (unsigned i = 0; i < *n; i++)
+        if (!dc_op_safe(&ops[i], r->c.win_lo, r->c.win_hi, r->c.mlock_unlimited)) {
+            snprintf(category, size, "op %u could touch memory outside the window", i);
+            free(r);
+            return -1;
+        }
+    pthread_mutex_init(&r->lock, NULL);
+    struct worker *w = worker_new(r, &r->c);
+    struct dc_op *trial = malloc(DC_MAX_OPS * sizeof(*trial));
+    int rc = -1;
+    if (!w || !trial)
+        goto out;
+    fflush(NULL);
+    char key[96], tcat[96], tkey[96];
+    int first = classify(w, ops, *n, category, size);
+    if (first == -2) {
+        rc = 1;
+        goto out;
+    }
+    category_key(category, key, sizeof(key));
+    if (first >= 0)
+        *n = (unsigned)first + 1;       /* what follows the first difference is noise */
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (unsigned i = 0; i < *n;) {
+            memcpy(trial, ops, i * sizeof(*ops));
+            memcpy(trial + i, ops + i + 1, (*n - i - 1) * sizeof(*ops));
+            int f = classify(w, trial, *n - 1, tcat, sizeof(tcat));
+            category_key(tcat, tkey, sizeof(tkey));
+            if (f != -2 && strcmp(tkey, key) == 0) {
+                unsigned m = f >= 0 ? (unsigned)f + 1 : *n - 1;
+                memcpy(ops, trial, m * sizeof(*ops));
+                *n = m;
+                snprintf(category, size, "%s", tcat);
+                changed = true;
+            } else {
+                i++;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(trial);
+    if (w)
+        worker_free(w);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return rc;
+}

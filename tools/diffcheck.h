@@ -413,6 +413,19 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
  * Every op must pass dc_op_safe for the window of opt. */
 int  dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned n, FILE *out);
 
+/*
+ * Shrink a mismatching op list (a script, or a generated sequence) to one
+ * that still shows the same kind of first difference: ops are dropped one at
+ * a time, keeping each drop after which the sides still part the same way
+ * (the category, numbers aside), and whatever follows the first difference.
+ * ops[0..*n) in; the shorter list in ops[0..*n) out, its category in
+ * category.  Returns 0, 1 if the sides matched to begin with, -1 on error
+ * (message in category).  Runs both sides a few times per op: for a report,
+ * not for every mismatch of a run.
+ */
+int  dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, char *category,
+                 size_t size);
+
 /* Could the window and its margins be used in this process?  0, or -1 with
  * a message naming what is in the way. */
 int  dc_window_check(const struct dc_options *opt, char *err, size_t errsize);

@@ -28,7 +28,9 @@ static void usage(FILE *f)
 "usage: %s check [OPTIONS]       compare vmarea with this kernel on random op sequences\n"
 "       %s maps [-v] [-m] FILE   run an op script on a vmarea mm, print /proc/PID/maps\n"
 "       %s smaps [-v] FILE       the same, printing /proc/PID/smaps\n"
-"       %s diff [--no-memory] FILE  run an op script on this kernel and on vmarea, compare\n"
+"       %s diff [--no-memory] [--minimize] FILE\n"
+"                                 run an op script on this kernel and on vmarea, compare\n"
+"                                 (--minimize: first cut it down to the ops that differ)\n"
 "       %s --help | --version\n"
 "\n"
 "FILE '-' is standard input; the script language is in docs/maps-script.md:\n"
@@ -56,6 +58,8 @@ static void usage(FILE *f)
 "                    memory counters compared, the host's THP mode (default: memory ops\n"
 "                    on, THP off on both sides)\n"
 "  --rss             with --no-memory: compare the memory counters anyway\n"
+"  --no-minimize     do not shrink each reported sequence to the ops that still show\n"
+"                    its difference (shrinking reruns both sides a few times per op)\n"
 "  --window ADDR, --window-pages N, --margin-pages N\n"
 "                    where the ops run (default 0x200000000000, 64 pages, 16 free pages\n"
 "                    on each side)\n"
@@ -87,7 +91,34 @@ static bool parse_ulong(const char *s, unsigned long *out)
 
 /* ---------------------------------------------------------------- check */
 
-static void print_summary(const struct dc_options *o, const struct dc_result *r, bool quiet)
+/* The ops of a (shrunk) sequence, in script form, ready for a file. */
+static void print_script(const struct dc_op *ops, unsigned n)
+{
+    char line[200];
+    for (unsigned i = 0; i < n; i++) {
+        dc_format_op(line, sizeof(line), &ops[i]);
+        printf("    %s\n", line);
+    }
+}
+
+/* After a report: the sequence cut down to what still shows its difference. */
+static void print_minimized(const struct dc_options *o, uint64_t seed)
+{
+    static struct dc_op ops[DC_MAX_OPS];
+    unsigned n = dc_generate(o, seed, ops), n0 = n;
+    char category[96];
+    int rc = dc_minimize(o, ops, &n, category, sizeof(category));
+    if (rc < 0) {
+        printf("  (could not shrink the sequence: %s)\n", category);
+    } else if (rc == 0) {
+        printf("  shrunk to %u of %u ops, still \"%s\" (a script for `%s diff`%s):\n", n, n0,
+               category, prog, o->no_memory ? " --no-memory" : "");
+        print_script(ops, n);
+    }
+}
+
+static void print_summary(const struct dc_options *o, const struct dc_result *r, bool quiet,
+                          bool minimize)
 {
     printf("kernel:     %s\n", r->kernel);
     printf("vmarea:     %s\n", VMAREA_VERSION);
@@ -113,15 +144,19 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
     }
     unsigned shown = quiet && r->nreports ? 1 : r->nreports;
     for (unsigned i = 0; i < shown; i++)
-        if (r->reports[i].text)
+        if (r->reports[i].text) {
             printf("\n%s", r->reports[i].text);
+            fflush(stdout);
+            if (minimize && !o->kernel_vs_kernel)
+                print_minimized(o, r->reports[i].seed);
+        }
     printf("\nreplay one sequence: %s check --seed SEED --sequences 1%s\n", prog, r->replay_flags);
 }
 
 static int cmd_check(int argc, char **argv)
 {
     enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
-           O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
+           O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
     static const struct option longopts[] = {
         { "sequences", required_argument, NULL, O_SEQ },
         { "seed", required_argument, NULL, O_SEED },
@@ -136,6 +171,7 @@ static int cmd_check(int argc, char **argv)
         { "mlockall", no_argument, NULL, O_MLOCKALL },
         { "mremap", no_argument, NULL, O_MREMAP },
         { "no-memory", no_argument, NULL, O_NOMEM },
+        { "no-minimize", no_argument, NULL, O_NOMIN },
         { "rss", no_argument, NULL, O_RSS },
         { "window", required_argument, NULL, O_WINDOW },
         { "window-pages", required_argument, NULL, O_WPAGES },
@@ -146,7 +182,7 @@ static int cmd_check(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct dc_options o = { 0 };
-    bool quiet = false, have_seed = false;
+    bool quiet = false, have_seed = false, minimize = true;
     unsigned long v;
     int c;
 
@@ -217,6 +253,9 @@ static int cmd_check(int argc, char **argv)
         case O_NOMEM:
             o.no_memory = true;
             break;
+        case O_NOMIN:
+            minimize = false;
+            break;
         case O_RSS:
             o.compare_rss = true;
             break;
@@ -270,11 +309,11 @@ static int cmd_check(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "%s check: %s\n", prog, r.error);
         if (r.sequences)
-            print_summary(&o, &r, quiet);
+            print_summary(&o, &r, quiet, false);
         dc_result_free(&r);
         return 1;
     }
-    print_summary(&o, &r, quiet);
+    print_summary(&o, &r, quiet, minimize);
     dc_result_free(&r);
     return rc ? 1 : 0;
 }
@@ -394,8 +433,12 @@ static int cmd_show(int argc, char **argv, bool smaps)
 static int cmd_diff(int argc, char **argv)
 {
     struct dc_options o = { 0 };
-    if (argc == 3 && !strcmp(argv[1], "--no-memory")) {
-        o.no_memory = true;
+    bool minimize = false;
+    while (argc > 2 && (!strcmp(argv[1], "--no-memory") || !strcmp(argv[1], "--minimize"))) {
+        if (!strcmp(argv[1], "--no-memory"))
+            o.no_memory = true;
+        else
+            minimize = true;
         argc--;
         argv++;
     }
@@ -414,7 +457,22 @@ static int cmd_diff(int argc, char **argv)
         dc_script_free(&s);
         return 2;
     }
-    int r = dc_check_ops(&o, s.ops, (unsigned)s.n, stdout);
+    unsigned n = (unsigned)s.n;
+    if (minimize) {
+        char category[96];
+        int m = dc_minimize(&o, s.ops, &n, category, sizeof(category));
+        if (m < 0) {
+            fprintf(stderr, "%s: %s\n", prog, category);
+            dc_script_free(&s);
+            return 2;
+        }
+        if (m == 0) {
+            printf("shrunk to %u of %zu ops, still \"%s\":\n", n, s.n, category);
+            print_script(s.ops, n);
+            printf("\n");
+        }
+    }
+    int r = dc_check_ops(&o, s.ops, n, stdout);
     dc_script_free(&s);
     return r == 0 ? 0 : r == 1 ? 1 : 2;
 }

@@ -383,6 +383,49 @@ static void test_planted_byte_found(void **state)
     dc_result_free(&r);
 }
 
+/* ------------------------------------------------------- minimizing */
+
+/* Wrong on every MADV_COLD, whatever comes before it: a fault that follows
+ * an op, not an index, so that it survives the ops around it being dropped. */
+static long bad_cold(void *arg, struct mm *mm, uint64_t seed, unsigned index,
+                     const struct dc_op *op, long ret)
+{
+    (void)arg; (void)mm; (void)seed; (void)index;
+    return op->kind == DC_MADVISE && op->advice == MADV_COLD ? ret - 1 : ret;
+}
+
+static void test_minimize(void **state)
+{
+    (void)state;
+    struct dc_options o = base_options(1);
+    o.kernel_vs_kernel = true;
+    static struct dc_op ops[DC_MAX_OPS];
+    unsigned n = 0, cold = 0;
+    uint64_t seed;
+    for (seed = SEED; seed < SEED + 1000; seed++) {
+        n = dc_generate(&o, seed, ops);
+        for (cold = 0; cold < n; cold++)
+            if (ops[cold].kind == DC_MADVISE && ops[cold].advice == MADV_COLD)
+                break;
+        if (cold >= 3 && cold < n)
+            break;
+    }
+    assert_true(cold >= 3 && cold < n);
+
+    char category[96];
+    unsigned m = n;
+    assert_int_equal(dc_minimize(&o, ops, &m, category, sizeof(category)), 1);  /* no fault: same */
+    o.perturb = bad_cold;
+    m = n;
+    assert_int_equal(dc_minimize(&o, ops, &m, category, sizeof(category)), 0);
+    print_message("seed 0x%llx: %u ops, cold at %u, shrunk to %u: %s\n", (unsigned long long)seed,
+                  n, cold, m, category);
+    assert_true(m >= 1 && m <= 2);   /* the madvise, and maybe the mapping it returns 0 on */
+    assert_int_equal(ops[m - 1].kind, DC_MADVISE);
+    assert_int_equal(ops[m - 1].advice, MADV_COLD);
+    assert_non_null(strstr(category, "madvise(cold): return"));
+}
+
 /* ------------------------------------------------ loads, stores, hashes */
 
 static void test_guarded_access(void **state)
@@ -807,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_reports_are_the_lowest_seeds),
         cmocka_unit_test(test_planted_zap_found),
         cmocka_unit_test(test_planted_byte_found),
+        cmocka_unit_test(test_minimize),
         cmocka_unit_test(test_guarded_access),
         cmocka_unit_test(test_window_busy),
     };
