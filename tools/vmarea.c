@@ -442,12 +442,13 @@ static int cmd_diff(int argc, char **argv)
         argc--;
         argv++;
     }
-    if (argc != 2)
-        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input)");
-    if (!strcmp(argv[1], "--help")) {
+    if (argc == 2 && !strcmp(argv[1], "--help")) {
         usage(stdout);
         return 0;
     }
+    if (argc != 2 || (argv[1][0] == '-' && argv[1][1]))
+        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input), "
+                           "after --no-memory and --minimize if given");
     struct dc_script s;
     int rc = read_script(argv[1], &s);
     if (rc)
