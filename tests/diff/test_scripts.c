@@ -169,6 +169,13 @@ static void test_access(void **state)
           "mmap " W " 16k rw- private anonymous fixed\n"
           "write " W " 16k 0x92\n"
           "mmap " W "+4k 4k rw- private anonymous fixed\n" },
+        { "made execute-only after a page was mapped: loads fault (protection key 1)",
+          "mmap " W " 4k --x|sem private anonymous fixed\n"
+          "read " W " 1\n"
+          "mprotect " W " 4k --x\n"
+          "read " W " 1\n"
+          "mmap " W "+8k 28k --x|sem private anonymous fixed locked\n"
+          "mprotect " W "+24k 24k --x\n" },
         { "ramps across pages, unaligned: every byte in its place",
           "mmap " W " 16k rw- private anonymous fixed\n"
           "write " W "+4000 9000 0x10+\n"
