@@ -2092,6 +2092,8 @@ out:
 
 /* ------------------------------------------------------- minimizing */
 
+#define MINIMIZE_SECONDS 30.0
+
 /* The category with every number replaced by '#': dropping an op may change
  * a byte count or an address in it, not what kind of difference it is. */
 static void category_key(const char *cat, char *key, size_t size)
@@ -2115,6 +2117,14 @@ static void category_key(const char *cat, char *key, size_t size)
 static int classify(struct worker *w, const struct dc_op *ops, unsigned n, char *category, size_t size)
 {
     memcpy(w->ops, ops, n * sizeof(*ops));
+    /* Most drops make the difference go away: a plain run says so at the
+     * cost of one snapshot; only a run that still differs is replayed op
+     * by op to name its first difference. */
+    run_pair(w, w->ops, n, 0, false);
+    if (w->side[0].status != SIDE_OK)
+        return -2;
+    if (outcomes_equal(w->c, &w->side[0], &w->side[1]))
+        return -2;
     run_pair(w, w->ops, n, 0, true);
     if (w->side[0].status != SIDE_OK)
         return -2;
@@ -2160,9 +2170,12 @@ int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, ch
     category_key(category, key, sizeof(key));
     if (first >= 0)
         *n = (unsigned)first + 1;       /* what follows the first difference is noise */
-    for (bool changed = true; changed;) {
+    /* Each trial runs both sides; a long sequence could take minutes, so
+     * stop after MINIMIZE_SECONDS with what has been shrunk so far. */
+    double t0 = now_seconds();
+    for (bool changed = true; changed && now_seconds() - t0 < MINIMIZE_SECONDS;) {
         changed = false;
-        for (unsigned i = 0; i < *n;) {
+        for (unsigned i = 0; i < *n && now_seconds() - t0 < MINIMIZE_SECONDS;) {
             memcpy(trial, ops, i * sizeof(*ops));
             memcpy(trial + i, ops + i + 1, (*n - i - 1) * sizeof(*ops));
             int f = classify(w, trial, *n - 1, tcat, sizeof(tcat));

@@ -420,8 +420,9 @@ int  dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigne
  * (the category, numbers aside), and whatever follows the first difference.
  * ops[0..*n) in; the shorter list in ops[0..*n) out, its category in
  * category.  Returns 0, 1 if the sides matched to begin with, -1 on error
- * (message in category).  Runs both sides a few times per op: for a report,
- * not for every mismatch of a run.
+ * (message in category).  Runs both sides a few times per op (for at most
+ * 30 seconds, then returns what it has): for a report, not for every
+ * mismatch of a run.
  */
 int  dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, char *category,
                  size_t size);
