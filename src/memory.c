@@ -65,13 +65,23 @@ int vma_access_error(const struct vma *vma, unsigned flags)
     return 0;
 }
 
+/*
+ * Loads and stores may use the entry without looking at the VMA (the access
+ * fast path): PTE_PROTNONE marks entries no data access may use, in PROT_NONE
+ * VMAs and behind the execute-only key (vma_access_error's read rule).
+ */
+static inline bool data_accessible(vm_flags_t f)
+{
+    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
+}
+
 /* The flags a new entry for vma gets (write only if asked and allowed). */
 static inline pte_t vma_pte_flags(const struct vma *vma, bool write)
 {
     pte_t f = PTE_PRESENT | PTE_ACCESSED;
     if (write)
         f |= PTE_WRITE | PTE_DIRTY;
-    if (!(vma->vm_flags & VM_ACCESS_FLAGS))
+    if (!data_accessible(vma->vm_flags))
         f |= PTE_PROTNONE;
     return f;
 }
@@ -100,8 +110,7 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
     struct mm *mm = vma_mm_of(vma);
     if (!write) {
         /* Reads see the shared zero page until the first write. */
-        pte_t pte = pte_mk(zero_page(), PTE_PRESENT | PTE_SPECIAL | PTE_ACCESSED |
-                                        (vma->vm_flags & VM_ACCESS_FLAGS ? 0 : PTE_PROTNONE));
+        pte_t pte = pte_mk(zero_page(), vma_pte_flags(vma, false) | PTE_SPECIAL);
         pte_install(ptep, 0, pte);
         return 0;
     }
@@ -361,83 +370,98 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
 {
     enum fault_lock l;
     struct vma *vma = fault_lock_vma(mm, addr, &l);
-    int ret;
+    int err;
     for (;;) {
-        if (!vma) {
-            ret = -EFAULT;
+        err = vma ? vma_access_error(vma, flags) : -EFAULT;
+        if (err)
             break;
-        }
-        ret = vma_access_error(vma, flags);
-        if (ret)
-            break;
-        ret = handle_mm_fault(vma, addr, flags, mmap_held(l));
-        if (ret != FAULT_RETRY)
+        err = handle_mm_fault(vma, addr, flags, mmap_held(l));
+        if (err != FAULT_RETRY)
             break;
         vma = fault_relock(mm, vma, addr, &l);
     }
     fault_unlock(mm, vma, l);
-    return ret;
+    return err;
 }
 
 /* ------------------------------------------------------------ access */
 
 /*
+ * The fast path of an access: no lock, only rcu_read_lock, which keeps the
+ * tables walked and the frame copied from going back to their pools (both
+ * are freed through RCU, page.c and pgtable.c).  It succeeds when the entry
+ * allows the access as it is; anything else (no entry, PTE_PROTNONE, a write
+ * to an entry without PTE_WRITE) goes to the locked path, which faults.
+ *
+ * A write makes the entry dirty (and young) before it stores, with a
+ * compare-and-swap from the value it checked: if a zap or MADV_FREE changed
+ * the entry meanwhile, the write does not happen here.  So a page reclaim
+ * sees clean can be dropped: no write went into it unseen.  A store may still
+ * land in a page a concurrent munmap or DONTNEED has just taken, before its
+ * grace period: that write was concurrent with the unmap, and is lost as if
+ * it had come first.  Rights taken away (mprotect) wait for a grace period.
+ */
+static bool access_fast(struct mm *mm, unsigned long addr, char *buf, size_t n, bool write)
+{
+    bool done = false;
+    rcu_read_lock();
+    pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
+    pte_t pte = ptep ? ptep_get(ptep) : 0;
+    if (!pte_present(pte) || (pte & PTE_PROTNONE))
+        goto out;
+    char *frame = (char *)page_address(pte_page(pte)) + offset_in_page(addr);
+    if (write) {
+        if (!pte_write(pte))
+            goto out;
+        pte_t want = pte | PTE_DIRTY | PTE_ACCESSED;
+        if (want != pte && !ptep_cmpxchg(ptep, &pte, want))
+            goto out;
+        memcpy(frame, buf, n);
+    } else {
+        if (!pte_young(pte) && !ptep_cmpxchg(ptep, &pte, pte | PTE_ACCESSED))
+            goto out;
+        /* The zero page too: its frame is real and all zero. */
+        memcpy(buf, frame, n);
+    }
+    done = true;
+out:
+    rcu_read_unlock();
+    return done;
+}
+
+/*
  * Copy between buf and [addr, addr + len) as the process's own loads and
  * stores would: fault as needed, stop at the first page the access may not
- * touch.  Returns the bytes done, or -errno if none were.
+ * touch.  Returns the bytes done, or -errno if none were.  Past the task size
+ * there is no VMA, so the walk stops there with -EFAULT and never wraps.
  */
 static ssize_t access_mm(struct mm *mm, unsigned long addr, void *buf, size_t len, bool write)
 {
     unsigned flags = write ? FAULT_FLAG_WRITE | FAULT_FLAG_USER : FAULT_FLAG_USER;
     char *p = buf;
     size_t done = 0;
-    int err = 0;
-
-    /* Past the task size there is no VMA: the walk stops with -EFAULT there,
-     * after what it could do, and never wraps (addr stays below a vm_end). */
+    int err = 0, tries = 0;
     while (done < len) {
-        enum fault_lock l;
-        struct vma *vma = fault_lock_vma(mm, addr, &l);
-        err = vma ? vma_access_error(vma, flags) : -EFAULT;
-        while (!err && addr < vma->vm_end && done < len) {
-            unsigned long off = offset_in_page(addr);
-            size_t n = min(PAGE_SIZE - off, len - done);
-            pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
-            pte_t pte = ptep ? ptep_get(ptep) : 0;
-            if (!pte_present(pte) || (write && !pte_write(pte))) {
-                err = handle_mm_fault(vma, addr, flags, mmap_held(l));
-                if (err == FAULT_RETRY) {
-                    vma = fault_relock(mm, vma, addr, &l);
-                    err = vma ? vma_access_error(vma, flags) : -EFAULT;
-                }
-                continue;
-            }
-            if (pte_special(pte)) {
-                /* The zero page (never written, never freed). */
-                memset(p + done, 0, n);
-            } else {
-                struct vm_page *page = pte_page(pte);
-                if (!page_try_get(page))
-                    continue;   /* zapped meanwhile: look again */
-                if (ptep_get(ptep) != pte) {
-                    page_put(page);
-                    continue;
-                }
-                /* As the MMU does: an access marks the entry young, a write dirty. */
-                pte_t want = PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-                if ((pte & want) != want)
-                    ptep_set_flags(ptep, want);
-                char *frame = (char *)page_address(page) + off;
-                if (write)
-                    memcpy(frame, p + done, n);
-                else
-                    memcpy(p + done, frame, n);
-                page_put(page);
-            }
+        size_t n = min(PAGE_SIZE - offset_in_page(addr), len - done);
+        if (addr >= mm->cfg.task_size) {
+            err = -EFAULT;
+            break;
+        }
+        if (access_fast(mm, addr, p + done, n, write)) {
             addr += n;
             done += n;
+            tries = 0;
+            continue;
         }
-        fault_unlock(mm, vma, l);
+        /* A fault that succeeds makes the entry fit the access, so only a
+         * racing zap or mprotect can send us round again, and not forever:
+         * a fault and the fast path that disagree are a bug, not a hang. */
+        if (++tries > 1000) {
+            VM_BUG_ON(1);
+            err = -EFAULT;
+            break;
+        }
+        err = mm_fault(mm, addr, flags);   /* the slow path; then try again */
         if (err)
             break;
     }
@@ -512,18 +536,30 @@ static void zap_one(void *arg, unsigned long addr, pte_t old)
     page_batch_put(&z->batch, page);
 }
 
-void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end)
+static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
 {
     struct mm *mm = vma->vm_mm;
     struct zap_ctx z = { .file_kind = mm_counter_file(vma) };
     page_batch_init(&z.batch);
     pgtable_clear_range(&mm->pgt, start, end, zap_one, &z);
-    page_batch_flush(&z.batch);
+    /* Lock-free accesses may still be copying: the frames wait for a grace
+     * period, unless the last user is gone (then no access can be). */
+    page_batch_flush(&z.batch, exiting);
     for (int i = 0; i < NR_MM_COUNTERS; i++)
         if (z.rss[i])
             rss_add(mm, i, z.rss[i]);
     if (z.pages)
         atomic_fetch_add_explicit(&mm->stat_zapped, z.pages, memory_order_relaxed);
+}
+
+void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    __zap_vma_range(vma, start, end, false);
+}
+
+void zap_vma_exit(struct vma *vma)
+{
+    __zap_vma_range(vma, vma->vm_start, vma->vm_end, true);
 }
 
 void vma_zap_page_range_single(const struct vma_ref *ref, unsigned long address, unsigned long size)
@@ -624,7 +660,7 @@ void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long e
     struct pageout_ctx c = { .vma = vma };
     page_batch_init(&c.batch);
     pgtable_for_each(&vma->vm_mm->pgt, start, end, pageout_one, &c);
-    page_batch_flush(&c.batch);
+    page_batch_flush(&c.batch, false);
     for (int i = 0; i < NR_MM_COUNTERS; i++)
         if (c.rss[i])
             rss_add(vma->vm_mm, i, c.rss[i]);
@@ -636,16 +672,24 @@ void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long e
  * Entries keep their pages; what changes is what an access may do without a
  * fault.  Losing VM_WRITE takes PTE_WRITE away (a later mprotect back to
  * writable leaves it off: the next write faults and reuses the page, as
- * Linux's does unless it can prove the page exclusive).
+ * Linux's does unless it can prove the page exclusive).  When an entry loses
+ * a right, lock-free accesses that read it before the change may still be
+ * copying: mprotect returns only after they are done, as Linux's waits for
+ * its TLB flush.
  */
 void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags)
 {
     pte_t clear = 0, set = 0;
     if (!(new_flags & VM_WRITE))
         clear |= PTE_WRITE;
-    if (new_flags & VM_ACCESS_FLAGS)
+    if (data_accessible(new_flags))
         clear |= PTE_PROTNONE;
     else
         set |= PTE_PROTNONE;
-    pgtable_change_prot(&vma->vm_mm->pgt, start, end, clear, set);
+    unsigned long changed = pgtable_change_prot(&vma->vm_mm->pgt, start, end, clear, set);
+    vm_flags_t old_flags = vma->vm_flags;   /* the caller sets the new ones after */
+    bool lost_write = (old_flags & VM_WRITE) && !(new_flags & VM_WRITE);
+    bool lost_access = data_accessible(old_flags) && !data_accessible(new_flags);
+    if (changed && (lost_write || lost_access))
+        synchronize_rcu();
 }

@@ -115,6 +115,9 @@ int mm_config_from_host(struct mm_config *cfg)
     return ret;
 }
 
+static void mm_grab_void(void *mm) { mmgrab(mm); }
+static void mm_drop_void(void *mm) { mmdrop(mm); }
+
 struct mm *mm_create(const struct mm_config *cfg)
 {
     struct mm_config c;
@@ -152,6 +155,9 @@ struct mm *mm_create(const struct mm_config *cfg)
         return NULL;
     }
     mm->pgt.charge = &mm->pages;   /* page tables count against memory_limit */
+    /* mm_read/mm_write walk tables and copy frames under RCU alone. */
+    mm->pgt.rcu_free = true;
+    page_pool_set_rcu_free(&mm->pages, mm, mm_grab_void, mm_drop_void);
     pthread_mutex_init(&mm->anon_vma_lock, NULL);
     mm->cfg = c;
     atomic_init(&mm->mm_users, 1);

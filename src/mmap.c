@@ -262,7 +262,7 @@ void mm_unmap_all(struct mm *mm)
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
-        zap_vma_range(vma, vma->vm_start, vma->vm_end);
+        zap_vma_exit(vma);
         vma_release(vma);
     }
     free_pgtables(mm, 0, PGT_ADDR_LIMIT, 0, 0);

@@ -37,7 +37,8 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
         return err;
     *pprev = vma;
     vma_start_write(vma);
-    if ((oldflags ^ newflags) & VM_ACCESS_FLAGS)
+    /* The key matters too: execute-only memory takes no loads. */
+    if ((oldflags ^ newflags) & (VM_ACCESS_FLAGS | VM_PKEY_MASK))
         change_protection(vma, start, end, newflags);
     vma->vm_flags = newflags;
 

@@ -170,6 +170,8 @@ int page_pool_init(struct page_pool *pool, unsigned long limit_bytes)
 
 unsigned long page_pool_destroy(struct page_pool *pool)
 {
+    /* No batch is in flight (each pins the owner, which is going away), and
+     * no reader is left: what waits on the pending stack is simply free. */
     unsigned long leaked = page_pool_in_use(pool);
     while (pool->chunks) {
         struct page_chunk *c = pool->chunks;
@@ -339,6 +341,67 @@ struct vm_page *page_alloc_nozero(struct page_pool *pool)
     return page_alloc_frame(pool, &zeroed);
 }
 
+/* The accounting half of a free: the frames stop being in use now. */
+static void page_uncount(struct page_pool *pool, unsigned long n)
+{
+    atomic_fetch_sub_explicit(&my_shard(pool)->nr_used, (long)n, memory_order_relaxed);
+    /* After the push (or the deferral): a racing allocator may see the limit
+     * still reached for a moment (a transient -ENOMEM), never more frames in
+     * use than it. */
+    if (pool->limit != ULONG_MAX)
+        atomic_fetch_sub_explicit(&pool->nr_reserved, n, memory_order_relaxed);
+}
+
+/* A chain of frames (first..last linked through free_next) for call_rcu. */
+struct rcu_free_batch {
+    struct rcu_head rcu;
+    struct page_pool *pool;
+    struct vm_page *first, *last;
+    /* Release/acquire around the hand-over: liburcu's queue orders it, but
+     * ThreadSanitizer cannot see inside an uninstrumented library. */
+    atomic_bool published;
+};
+
+static void rcu_free_cb(struct rcu_head *head)
+{
+    struct rcu_free_batch *b = caa_container_of(head, struct rcu_free_batch, rcu);
+    (void)atomic_load_explicit(&b->published, memory_order_acquire);
+    struct page_pool *pool = b->pool;
+    fl_push(&my_shard(pool)->free_head, b->first, b->last, false);
+    void *owner = pool->owner;
+    void (*put)(void *) = pool->owner_put;
+    free(b);
+    put(owner);   /* may destroy the pool: the last thing done */
+}
+
+/* Hand first..last (already uncounted) to RCU; the free list gets them
+ * after a grace period. */
+static void rcu_free_chain(struct page_pool *pool, struct vm_page *first, struct vm_page *last)
+{
+    struct rcu_free_batch *b = malloc(sizeof(*b));
+    if (!b) {
+        synchronize_rcu();   /* no memory for a batch: wait here instead */
+        fl_push(&my_shard(pool)->free_head, first, last, false);
+        return;
+    }
+    b->pool = pool;
+    b->first = first;
+    b->last = last;
+    pool->owner_get(pool->owner);
+    atomic_store_explicit(&b->published, true, memory_order_release);
+    call_rcu(&b->rcu, rcu_free_cb);
+}
+
+#define RCU_FREE_BATCH 64
+
+void page_pool_set_rcu_free(struct page_pool *pool, void *owner, void (*owner_get)(void *),
+                            void (*owner_put)(void *))
+{
+    pool->owner = owner;
+    pool->owner_get = owner_get;
+    pool->owner_put = owner_put;
+}
+
 void __page_free(struct vm_page *page)
 {
     VM_BUG_ON(page_mapcount(page) != 0);   /* mappings hold references */
@@ -350,13 +413,32 @@ void __page_free(struct vm_page *page)
         atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
         return;
     }
-    struct page_shard *sh = my_shard(pool);
-    fl_push(&sh->free_head, page, page, false);
-    atomic_fetch_sub_explicit(&sh->nr_used, 1, memory_order_relaxed);
-    /* After the push: a racing allocator may see the limit still reached for
-     * a moment (a transient -ENOMEM), but never more frames in use than it. */
-    if (pool->limit != ULONG_MAX)
-        atomic_fetch_sub_explicit(&pool->nr_reserved, 1, memory_order_relaxed);
+    page_uncount(pool, 1);
+    if (!pool->owner) {
+        fl_push(&my_shard(pool)->free_head, page, page, false);
+        return;
+    }
+    /* Wait on the pending stack for company. */
+    struct vm_page *old = atomic_load_explicit(&pool->pending, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&page->free_next, (uintptr_t)old, memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&pool->pending, &old, page,
+                                                    memory_order_release, memory_order_relaxed));
+    if (atomic_fetch_add_explicit(&pool->nr_pending, 1, memory_order_relaxed) + 1 < RCU_FREE_BATCH)
+        return;
+    /* Take the whole stack (an exchange: no ABA) and send it on its way. */
+    struct vm_page *first = atomic_exchange_explicit(&pool->pending, NULL, memory_order_acquire);
+    if (!first)
+        return;
+    unsigned long n = 1;
+    struct vm_page *last = first;
+    uintptr_t next;
+    while ((next = atomic_load_explicit(&last->free_next, memory_order_relaxed))) {
+        last = (struct vm_page *)next;
+        n++;
+    }
+    atomic_fetch_sub_explicit(&pool->nr_pending, n, memory_order_relaxed);
+    rcu_free_chain(pool, first, last);
 }
 
 void page_batch_put(struct page_batch *b, struct vm_page *page)
@@ -381,16 +463,16 @@ void page_batch_put(struct page_batch *b, struct vm_page *page)
     b->n++;
 }
 
-void page_batch_flush(struct page_batch *b)
+void page_batch_flush(struct page_batch *b, bool now)
 {
     if (!b->n)
         return;
     struct page_pool *pool = b->pool;
-    struct page_shard *sh = my_shard(pool);
-    fl_push(&sh->free_head, b->first, b->last, false);
-    atomic_fetch_sub_explicit(&sh->nr_used, (long)b->n, memory_order_relaxed);
-    if (pool->limit != ULONG_MAX)
-        atomic_fetch_sub_explicit(&pool->nr_reserved, b->n, memory_order_relaxed);
+    page_uncount(pool, b->n);
+    if (now || !pool->owner)
+        fl_push(&my_shard(pool)->free_head, b->first, b->last, false);
+    else
+        rcu_free_chain(pool, b->first, b->last);
     page_batch_init(b);
 }
 

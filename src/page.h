@@ -129,6 +129,20 @@ struct page_pool {
     atomic_ulong nr_frames;           /* frames carved */
     struct page_chunk *chunks;
     pthread_mutex_t grow_lock;
+    /*
+     * Deferred frees (page_pool_set_rcu_free): a frame whose last reference
+     * goes may still be read or written by an access that found it in a
+     * page-table entry without a lock (memory.c), so it returns to the free
+     * list only after an RCU grace period.  It stops counting as in use (and
+     * against the limit) at once.  Single frees wait on the pending stack
+     * (linked through free_next) until RCU_FREE_BATCH of them go together;
+     * each batch in flight holds a reference on the owner (get/put), which
+     * keeps the pool alive until the batch is back.
+     */
+    void *owner;
+    void (*owner_get)(void *owner), (*owner_put)(void *owner);
+    _Atomic(struct vm_page *) pending;
+    atomic_ulong nr_pending;
 };
 
 /* Pool lifetime.  limit_bytes: 0 for none, else rounded down to frames.
@@ -167,6 +181,11 @@ static inline void page_pool_uncharge(struct page_pool *pool, unsigned long n)
     if (pool && pool->limit != ULONG_MAX && n)
         atomic_fetch_sub_explicit(&pool->nr_reserved, n, memory_order_relaxed);
 }
+
+/* From now on free frames through RCU (see struct page_pool); owner_get and
+ * owner_put pin the pool's owner while a batch is in flight. */
+void page_pool_set_rcu_free(struct page_pool *pool, void *owner, void (*owner_get)(void *),
+                            void (*owner_put)(void *));
 
 /* Out-of-line end of page_put: back to the free list. */
 void __page_free(struct vm_page *page);
@@ -245,7 +264,9 @@ struct page_batch {
 
 static inline void page_batch_init(struct page_batch *b) { b->pool = NULL; b->first = b->last = NULL; b->n = 0; }
 void page_batch_put(struct page_batch *b, struct vm_page *page);
-void page_batch_flush(struct page_batch *b);
+/* Free the batch: through RCU if the pool defers frees, unless now is true
+ * (no one can be reading the frames: the address space's last user is gone). */
+void page_batch_flush(struct page_batch *b, bool now);
 
 /* A page-table entry now points at (no longer points at) the frame.  The
  * caller holds the page-table lock and, for add, a reference for the mapping. */

@@ -199,6 +199,7 @@ int pgtable_init(struct pgtable *pt)
     pt->pgd = table_alloc();
     atomic_init(&pt->bytes, 0);
     pt->charge = NULL;
+    pt->rcu_free = false;
     return pt->pgd ? 0 : -ENOMEM;
 }
 
@@ -369,7 +370,50 @@ struct clear_ctx {
     bool free_tables;
     unsigned long cleared;
     struct table_list freed;        /* returned to the pool in one batch */
+    struct rcu_tables *deferred;    /* or, with rcu_free, after a grace period */
 };
+
+/*
+ * Tables freed under lock-free walkers (pgtable.h, "rcu_free") go back to the
+ * pool after a grace period.  Until then they must stay all zero: a walker
+ * may still read them, so they are listed here rather than linked through
+ * their own first word as the pool's free list does.
+ */
+struct rcu_tables {
+    struct rcu_head rcu;
+    atomic_bool published;   /* for ThreadSanitizer, as page.c's rcu_free_batch */
+    size_t n, cap;
+    entry_t *t[];
+};
+
+static void rcu_tables_cb(struct rcu_head *head)
+{
+    struct rcu_tables *r = caa_container_of(head, struct rcu_tables, rcu);
+    (void)atomic_load_explicit(&r->published, memory_order_acquire);
+    struct table_list l = { 0 };
+    for (size_t i = 0; i < r->n; i++)
+        table_list_add(&l, r->t[i]);
+    table_list_release(&l);
+    free(r);
+}
+
+/* false: no memory to list it, so the caller keeps the table in place. */
+static bool defer_table(struct clear_ctx *c, entry_t *t)
+{
+    struct rcu_tables *r = c->deferred;
+    if (!r || r->n == r->cap) {
+        size_t cap = r ? 2 * r->cap : 16;
+        struct rcu_tables *g = realloc(r, sizeof(*r) + cap * sizeof(r->t[0]));
+        if (!g)
+            return false;
+        if (!r)
+            g->n = 0;
+        g->cap = cap;
+        c->deferred = r = g;
+    }
+    r->t[r->n++] = t;
+    return true;
+}
 
 static bool table_empty(entry_t *t)
 {
@@ -420,9 +464,10 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
              * stays even if empty now.  Emptiness is checked too, so a table
              * still mapping something outside [start, end) never goes. */
             if (c->free_tables && base >= c->floor && base + span <= c->ceiling &&
-                table_empty(child)) {
+                table_empty(child) && (!c->pt->rcu_free || defer_table(c, child))) {
                 atomic_store_explicit(&t[i], 0, memory_order_relaxed);
-                table_list_add(&c->freed, child);
+                if (!c->pt->rcu_free)
+                    table_list_add(&c->freed, child);
                 atomic_fetch_sub_explicit(&c->pt->bytes, PGT_TABLE_SIZE, memory_order_relaxed);
                 page_pool_uncharge(c->pt->charge, 1);
             }
@@ -453,6 +498,10 @@ unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsign
         return 0;
     clear_level(&c, pt->pgd, 3, start, end);
     table_list_release(&c.freed);
+    if (c.deferred) {
+        atomic_store_explicit(&c.deferred->published, true, memory_order_release);
+        call_rcu(&c.deferred->rcu, rcu_tables_cb);
+    }
     return c.cleared;
 }
 

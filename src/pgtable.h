@@ -46,10 +46,11 @@
  *   - Changing protections (pgtable_change_prot): mmap write lock, the VMAs
  *     of the range write-locked.
  *   - Freeing tables (pgtable_free_range): mmap write lock, and no VMA left in
- *     [floor, ceiling) that a lock-free reader could fault in.  Tables are
- *     freed at once, not after a grace period: every table freed lies inside
- *     [floor, ceiling), so no walker for an address outside it reads the freed
- *     table, and no walker may be inside it.
+ *     [floor, ceiling) that a reader holding a lock could fault in: every
+ *     table freed lies inside [floor, ceiling), so no such walker reads it.
+ *     Walkers holding no lock at all, only rcu_read_lock (memory.c's access
+ *     fast path), may still be inside: with rcu_free set, freed tables stay
+ *     zero and go back to the pool after a grace period.
  */
 #ifndef VMAREA_PGTABLE_H
 #define VMAREA_PGTABLE_H
@@ -155,6 +156,8 @@ struct pgtable {
     atomic_long bytes;
     struct page_pool *charge;      /* tables count against its limit (NULL: none);
                                       set once after pgtable_init */
+    bool rcu_free;                 /* walkers without locks: freed tables wait for
+                                      an RCU grace period (set once after init) */
 };
 
 /* -ENOMEM, or 0 with an empty root table.  Locks: none (the mm is new). */
