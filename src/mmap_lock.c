@@ -48,7 +48,13 @@ static void held_push(const void *obj, enum held_kind kind)
 
 static void held_pop(const void *obj, enum held_kind kind)
 {
-    unsigned int n = nheld < MAX_HELD ? nheld : MAX_HELD;
+    unsigned int n = nheld;
+    /* Locks are mostly released in the reverse order: the top first. */
+    if (likely(n - 1 < MAX_HELD && held[n - 1].obj == obj && held[n - 1].kind == kind)) {
+        nheld = n - 1;
+        return;
+    }
+    n = n < MAX_HELD ? n : MAX_HELD;
     for (unsigned int i = n; i-- > 0;) {
         if (held[i].obj == obj && held[i].kind == kind) {
             held[i] = held[n - 1];

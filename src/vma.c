@@ -187,10 +187,12 @@ bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
 
 static struct vma *vma_dup(struct vma *orig)
 {
-    struct vma *vma = vma_alloc(orig->vm_mm);
+    struct vma *vma = vma_get_free(orig->vm_mm);
     if (!vma)
         return NULL;
+    /* vma_alloc without its memset: every plain byte is copied over. */
     memcpy(vma, orig, VMA_PLAIN_BYTES);
+    __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
     if (vma->vm_file)
         vm_file_get(vma->vm_file);
     anon_vma_get(vma->anon_vma);
@@ -279,6 +281,20 @@ void vma_unlink(struct mm *mm, struct vma *vma)
  *
  *   new_below=1:  [ new | vma ]      new_below=0:  [ vma | new ]
  */
+/* A copy of vma covering [start, end) of it, opened; not yet in the tree. */
+static struct vma *split_part(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct vma *new = vma_dup(vma);
+    if (!new)
+        return NULL;
+    new->vm_start = start;
+    new->vm_end = end;
+    new->vm_pgoff += (start - vma->vm_start) >> PAGE_SHIFT;
+    if (new->vm_ops && new->vm_ops->open)
+        new->vm_ops->open(to_ref(new));
+    return new;
+}
+
 int __split_vma(struct vma *vma, unsigned long addr, int new_below)
 {
     struct mm *mm = vma->vm_mm;
@@ -287,17 +303,10 @@ int __split_vma(struct vma *vma, unsigned long addr, int new_below)
 
     if (vt_reserve(&mm->mm_mt, 1))
         return -ENOMEM;
-    struct vma *new = vma_dup(vma);
+    struct vma *new = new_below ? split_part(vma, vma->vm_start, addr)
+                                : split_part(vma, addr, vma->vm_end);
     if (!new)
         return -ENOMEM;
-    if (new_below) {
-        new->vm_end = addr;
-    } else {
-        new->vm_start = addr;
-        new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
-    }
-    if (new->vm_ops && new->vm_ops->open)
-        new->vm_ops->open(to_ref(new));
 
     vma_start_write(vma);
     if (new_below)
@@ -319,6 +328,52 @@ int split_vma(struct vma *vma, unsigned long addr, int new_below)
     if (vma->vm_mm->map_count >= vma->vm_mm->cfg.max_map_count)
         return -ENOMEM;
     return __split_vma(vma, addr, new_below);
+}
+
+/*
+ * split_vma(vma, start, 1) then split_vma(vma, end, 0), with one reservation
+ * and one tree descent; vma keeps [start, end).  The caller has checked that
+ * both splits pass max_map_count.  Returns -EAGAIN, having changed nothing,
+ * when memory runs short: the caller then splits one at a time, which fails
+ * where Linux's would (the first split may stay).
+ *
+ *   [ lo | vma | hi ]
+ */
+static int split_vma_both(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    VM_BUG_ON(start <= vma->vm_start || end >= vma->vm_end || start >= end);
+
+    if (vt_reserve(&mm->mm_mt, 2))
+        return -EAGAIN;
+    struct vma *lo = vma_dup(vma), *hi = lo ? vma_dup(vma) : NULL;
+    if (!hi) {
+        if (lo)
+            vma_free_unused(lo);
+        return -EAGAIN;
+    }
+    /* Opened in Linux's order: the part below first. */
+    lo->vm_end = start;
+    if (lo->vm_ops && lo->vm_ops->open)
+        lo->vm_ops->open(to_ref(lo));
+    hi->vm_start = end;
+    hi->vm_pgoff += (end - vma->vm_start) >> PAGE_SHIFT;
+    if (hi->vm_ops && hi->vm_ops->open)
+        hi->vm_ops->open(to_ref(hi));
+
+    vma_start_write(vma);
+    vma->vm_pgoff += (start - vma->vm_start) >> PAGE_SHIFT;
+    vma_lock_new(mm, lo);
+    vma_lock_new(mm, hi);
+    int err = vt_split3(&mm->mm_mt, vma, lo, hi);
+    VM_BUG_ON(err);   /* reserved above */
+    (void)err;
+    vma_mark_attached(lo);
+    vma_mark_attached(hi);
+    count_linked(mm, lo);
+    count_linked(mm, hi);
+    return 0;
 }
 
 /* ------------------------------------------------------------- merging */
@@ -583,6 +638,12 @@ static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
     struct vma *merged = vma_merge_existing_range(vmg);
     if (merged)
         return merged;
+    /* A range inside vma: both splits at once when both would pass the
+     * map count (split_vma's check, made for each). */
+    if (start > vma->vm_start && end < vma->vm_end &&
+        vma->vm_mm->map_count + 1 < vma->vm_mm->cfg.max_map_count &&
+        split_vma_both(vma, start, end) == 0)
+        return vma;
     if (start > vma->vm_start) {
         *err = split_vma(vma, start, 1);
         if (*err)

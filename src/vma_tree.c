@@ -1177,6 +1177,42 @@ int vt_split(struct vma_tree *t, struct vma *vma, struct vma *new)
 }
 
 /*
+ * Both at once, one descent: lo takes a prefix and hi a suffix of vma's
+ * range, and vma keeps the middle.
+ *
+ *     [ lo | vma | hi ]
+ *
+ * As in vt_split, the leaf's last key and largest gap stay.  The new entries
+ * go in before vma's entry narrows, so a lock-free reader finds vma's old
+ * range covered throughout.
+ */
+int vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *hi)
+{
+    unsigned i;
+    struct vt_node *leaf = find_slot(t, vma, &i);
+
+    VM_BUG_ON(lo->vm_start != vma->vm_start || lo->vm_end <= lo->vm_start ||
+              hi->vm_end != vma->vm_end || hi->vm_start < lo->vm_end + 1 ||
+              hi->vm_start >= hi->vm_end);
+    if (unlikely(leaf->count + 2 > VT_FANOUT)) {
+        int err = vt_reserve(t, 2);
+        if (err)
+            return err;
+        err = vt_split(t, vma, hi);
+        VM_BUG_ON(err);
+        return vt_split(t, vma, lo);
+    }
+    __atomic_store_n(&vma->vm_start, lo->vm_end, __ATOMIC_RELAXED);
+    __atomic_store_n(&vma->vm_end, hi->vm_start, __ATOMIC_RELAXED);
+    insert_at(leaf, i + 1, hi->vm_end, hi);
+    insert_at(leaf, i, lo->vm_end, lo);
+    store_val(&leaf->ent[i + 1].start, lo->vm_end);
+    store_val(&leaf->key[i + 1], hi->vm_start);
+    t->count += 2;
+    return 0;
+}
+
+/*
  * A merge: target's range becomes [start, end), and every other VMA that
  * overlaps [start, end) leaves the tree (the caller has detached them; they
  * lie inside the range).  What vt_erase of each and a vt_update of target

@@ -98,6 +98,12 @@ void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigne
  */
 int  vt_split(struct vma_tree *t, struct vma *vma, struct vma *new);
 /*
+ * Two splits at once: lo holds a prefix and hi a suffix of vma's range, and
+ * vma keeps what lies between.  0, or -ENOMEM with the tree unchanged (never
+ * after vt_reserve(t, 2)).
+ */
+int  vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *hi);
+/*
  * A merge: target's range becomes [start, end), which must include its old
  * one, and every other VMA overlapping [start, end) is removed from the tree
  * (each must lie inside it).  One descent when they share target's leaf.

@@ -722,6 +722,29 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             struct vma *v = m.v[i];
             if (v->vm_end - v->vm_start < 2)
                 continue;
+            if (rnd() % 3 == 0 && nfree >= 2 && v->vm_end - v->vm_start >= 3) {
+                /* vt_split3: a prefix and a suffix at once */
+                unsigned long a = v->vm_start + 1 + rnd_below(v->vm_end - v->vm_start - 2);
+                unsigned long b = a + 1 + rnd_below(v->vm_end - a - 1);
+                unsigned long old_start = v->vm_start, old_end = v->vm_end;
+                struct vma *lo = freelist[--nfree], *hi = freelist[--nfree];
+                lo->vm_start = old_start;
+                lo->vm_end = a;
+                hi->vm_start = b;
+                hi->vm_end = old_end;
+                if (rnd() % 8 == 0)
+                    assert_int_equal(vt_reserve(&t, 2), 0);
+                assert_int_equal(vt_split3(&t, v, lo, hi), 0);
+                assert_int_equal(v->vm_start, a);
+                assert_int_equal(v->vm_end, b);
+                memmove(&m.v[i + 3], &m.v[i + 1], (m.n - i - 1) * sizeof(*m.v));
+                m.v[i] = lo;
+                m.v[i + 1] = v;
+                m.v[i + 2] = hi;
+                m.n += 2;
+                changed = true;
+                goto checked;
+            }
             unsigned long at = v->vm_start + 1 + rnd_below(v->vm_end - v->vm_start - 1);
             bool below = rnd() % 2;
             unsigned long old_start = v->vm_start, old_end = v->vm_end;
@@ -792,6 +815,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             assert_int_equal(vt_gap_topdown(&t, low, high, len), model_topdown(&m, low, high, len));
             assert_int_equal(vt_gap_bottomup(&t, low, high, len), model_bottomup(&m, low, high, len));
         }
+    checked:
         if (changed) {
             int err = vt_validate(&t);
             if (err)
