@@ -272,7 +272,10 @@ struct mm_stats { unsigned long map_count,            /* VMAs */
                   rss_anon, rss_file, rss_shmem,       /* pages, as Linux's MM_*PAGES counters */
                   total_vm, locked_vm,                 /* pages */
                   pgtable_bytes,                       /* bytes */
-                  faults, zapped; };                   /* events since mm_create */
+                  faults, zapped,                      /* events since mm_create: faults
+                                                          resolved (populate's too), pages zapped */
+                  lock_fallbacks; };                   /* lock_vma_under_rcu misses: faults
+                                                          that fell back to the mmap lock */
 void mm_get_stats(struct mm *mm, struct mm_stats *out);
 
 /* ------------------------------------------- typed access, checked by the compiler

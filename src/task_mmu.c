@@ -589,4 +589,5 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
 
     out->faults = atomic_load_explicit(&mm->stat_faults, memory_order_relaxed);
     out->zapped = atomic_load_explicit(&mm->stat_zapped, memory_order_relaxed);
+    out->lock_fallbacks = atomic_load_explicit(&mm->stat_lock_fallbacks, memory_order_relaxed);
 }

@@ -516,6 +516,26 @@ static void test_faults_race_zaps(void **state)
     mmput(mm);
 }
 
+/* Faults take the VMA's own read lock first; while the mmap write lock holds
+ * the VMA (write-locked in this section), they fall back and say so. */
+static void test_lock_fallback(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    assert_int_equal(mm_mmap(mm, W, 2 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_fault(mm, W, 0), 0);
+    assert_int_equal(stats(mm).lock_fallbacks, 0);
+    /* A first write needs the anon_vma, which only the mmap lock may set. */
+    assert_int_equal(mm_fault(mm, W, FAULT_FLAG_WRITE), 0);
+    assert_int_equal(stats(mm).lock_fallbacks, 1);
+    assert_int_equal(mm_fault(mm, W + PG, FAULT_FLAG_WRITE), 0);
+    assert_int_equal(stats(mm).lock_fallbacks, 1);
+    /* No VMA there: the RCU lookup misses and the mmap lock confirms. */
+    assert_int_equal(mm_fault(mm, W + 4 * PG, 0), -EFAULT);
+    assert_int_equal(stats(mm).lock_fallbacks, 2);
+    mmput(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_populate),
         cmocka_unit_test(test_stack_growth),
         cmocka_unit_test(test_faults_race_zaps),
+        cmocka_unit_test(test_lock_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
