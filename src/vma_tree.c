@@ -204,13 +204,17 @@ static inline unsigned node_search_rcu(const struct vt_node *n, unsigned long ad
 
 /* ------------------------------------------------------------ nodes */
 
-/* Atomic stores: a reused leaf may still have lock-free readers inside. */
-static void node_init(struct vt_node *n, unsigned level)
+/*
+ * Atomic stores: a reused leaf may still have lock-free readers inside.
+ * Entries from @used on are known to be clear already (a node that was in
+ * the tree keeps the ones past its count clear).
+ */
+static void node_init(struct vt_node *n, unsigned level, unsigned used)
 {
     store_val(&n->count, 0);
     store_val(&n->level, level);
     n->parent = n->prev = n->next = NULL;
-    for (unsigned i = 0; i < VT_FANOUT; i++) {
+    for (unsigned i = 0; i < used; i++) {
         store_val(&n->key[i], VT_KEY_NONE);
         store_ptr(&n->ent[i].slot, NULL);
         store_val(&n->ent[i].gap, 0);
@@ -254,14 +258,16 @@ static struct vt_node *node_take(struct vma_tree *t, unsigned level)
     if (level == 0 && n) {
         t->leaf_spare = n->parent;
         t->nr_leaf_spare--;
-        node_init(n, level);
+        /* Still a leaf as it left the tree: only its entries need clearing
+         * (an emptied tree's root comes back here at the next insert). */
+        node_init(n, level, n->count);
         return n;
     }
     n = t->spare;
     VM_BUG_ON(!n);
     t->spare = n->ent[0].slot;
     t->nr_spare--;
-    node_init(n, level);
+    node_init(n, level, VT_FANOUT);
     return n;
 }
 
@@ -1035,6 +1041,10 @@ int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
 {
     unsigned long inners = 0;
 
+    /* The sum below in closed form for the few inserts callers reserve:
+     * (i + F - 3) / (F - 2) is 0 for i = 0 and 1 up to i = F - 2. */
+    if (nr_inserts && nr_inserts <= VT_FANOUT - 1)
+        return spare_fill(t, nr_inserts, nr_inserts * t->height + nr_inserts - 1);
     for (unsigned i = 0; i < nr_inserts; i++)
         inners += t->height + (i + VT_FANOUT - 3) / (VT_FANOUT - 2);
     if (inners > UINT_MAX)
