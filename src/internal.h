@@ -95,7 +95,8 @@ static inline vm_flags_t calc_vm_prot_bits(int prot)
  * points at it holds one reference.
  */
 struct anon_vma {
-    unsigned long refcount;        /* guarded by the mmap write lock of every user */
+    unsigned long refcount;        /* guarded by the mmap write lock of every user,
+                                      or its read lock + mm->anon_vma_lock (a fault) */
     bool forked;                   /* shared with a parent or child through fork */
 };
 
