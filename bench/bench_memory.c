@@ -300,7 +300,7 @@ static double host_fault(void *p)
 
 static void bench_faults(void)
 {
-    struct fault_ctx fc;
+    struct fault_ctx fc = { 0 };
     fc.mm = new_mm();
     fc.addr = map_anon(fc.mm, opt_pages * PG);
     /* Warm-up, and a check that the cycle does what it says: every fault
@@ -413,7 +413,7 @@ static double zap_host(void *p)
 
 static void bench_zaps(void)
 {
-    struct fault_ctx fc;
+    struct fault_ctx fc = { 0 };
     fc.mm = new_mm();
     fc.addr = map_anon(fc.mm, opt_pages * PG);
     /* Both zaps must really empty the range before either is timed. */
