@@ -21,9 +21,11 @@
  *     they saw, so two racing faults on one address resolve to one winner.
  *   - Zaps hold at least the mmap read lock and clear entries with an atomic
  *     exchange: whoever takes an entry owns its reference.
- *   - An accessor that copies to or from a page it found in an entry takes a
- *     reference first and re-reads the entry (page_try_get): a concurrent zap
- *     could otherwise free the frame under the copy.
+ *   - Accesses and copy-on-write copy from or to a page they found in an
+ *     entry without taking a reference: they copy inside rcu_read_lock, and a
+ *     frame a zap takes goes back to its pool only after a grace period.
+ *     So an anonymous page's counts change only with its one mapping, and
+ *     a zap may clear them with plain stores (zap_one).
  *   - munmap and mprotect hold the mmap write lock and have write-locked the
  *     VMAs, which waits for every VMA reader; nothing else is inside.
  */
@@ -120,7 +122,7 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
     struct vm_page *page = page_alloc(&mm->pages);
     if (!page)
         return -ENOMEM;
-    page_mapcount_inc(page);
+    page_mapcount_set_new(page);
     if (!pte_install(ptep, 0, pte_mk(page, vma_pte_flags(vma, true)))) {
         page_mapcount_dec(page);   /* a racing fault won: use its page */
         page_put(page);
@@ -235,26 +237,26 @@ static int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte, bool mmap
         if (!new)
             return -ENOMEM;
     } else {
-        /* Hold the old page while copying: a zap may take the entry. */
-        if (!page_try_get(old))
-            return 0;
-        if (ptep_get(ptep) != pte) {
-            page_put(old);
-            return 0;
-        }
         new = page_alloc_nozero(&mm->pages);
-        if (!new) {
-            page_put(old);
+        if (!new)
             return -ENOMEM;
+        /* No reference on the old page: a zap may take the entry while we
+         * copy, but frees only after a grace period, and then the entry
+         * has changed and the install below fails. */
+        rcu_read_lock();
+        bool same = ptep_get(ptep) == pte;
+        if (same)
+            memcpy(page_address(new), page_address(old), PAGE_SIZE);
+        rcu_read_unlock();
+        if (!same) {
+            page_put(new);
+            return 0;
         }
-        memcpy(page_address(new), page_address(old), PAGE_SIZE);
     }
-    page_mapcount_inc(new);
+    page_mapcount_set_new(new);
     if (!pte_install(ptep, pte, pte_mk(new, vma_pte_flags(vma, true)))) {
         page_mapcount_dec(new);
         page_put(new);
-        if (!zero)
-            page_put(old);
         return 0;
     }
     rss_add(mm, MM_ANONPAGES, 1);
@@ -262,7 +264,6 @@ static int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte, bool mmap
         /* The entry's reference and mapcount on the old page are ours now. */
         rss_add(mm, pte_file(pte) ? mm_counter_file(vma) : MM_ANONPAGES, -1);
         page_mapcount_dec(old);
-        page_put(old);
         page_put(old);
     }
     return 0;
@@ -528,10 +529,20 @@ static void zap_one(void *arg, unsigned long addr, pte_t old)
     if (pte_special(old))
         return;   /* the zero page: no reference, not in Rss */
     struct vm_page *page = pte_page(old);
-    z->rss[pte_file(old) ? z->file_kind : MM_ANONPAGES]--;
-    /* The entry's dirty bit passes to the page, so the data is not lost. */
-    if (pte_file(old) && pte_dirty(old))
-        page_set_dirty(page);
+    if (!pte_file(old)) {
+        z->rss[MM_ANONPAGES]--;
+        /* Nobody else counts on an anonymous page mapped once (see the
+         * top of the file): no locked instruction for its counts. */
+        if (page_mapcount(page) == 1 && page_count(page) == 1) {
+            page_batch_free_exclusive(&z->batch, page);
+            return;
+        }
+    } else {
+        z->rss[z->file_kind]--;
+        /* The entry's dirty bit passes to the page, so the data is not lost. */
+        if (pte_dirty(old))
+            page_set_dirty(page);
+    }
     page_mapcount_dec(page);
     page_batch_put(&z->batch, page);
 }

@@ -441,12 +441,26 @@ void __page_free(struct vm_page *page)
     rcu_free_chain(pool, first, last);
 }
 
+static void batch_link(struct page_batch *b, struct vm_page *page);
+
+void page_batch_free_exclusive(struct page_batch *b, struct vm_page *page)
+{
+    atomic_store_explicit(&page->mapcount, 0, memory_order_relaxed);
+    atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+    batch_link(b, page);
+}
+
 void page_batch_put(struct page_batch *b, struct vm_page *page)
 {
     unsigned int old = atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel);
     VM_BUG_ON(old == 0);
     if (old != 1)
         return;
+    batch_link(b, page);
+}
+
+static void batch_link(struct page_batch *b, struct vm_page *page)
+{
     VM_BUG_ON(page_mapcount(page) != 0);
     if (unlikely(b->pool != page->pool)) {
         if (b->pool || !page->pool) {

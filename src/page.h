@@ -233,24 +233,6 @@ static inline void page_put(struct vm_page *page)
 }
 
 /*
- * A reference for someone who found the page through a page-table entry
- * without owning one: fails if the frame was already freed.  The caller must
- * then re-read the entry, and use the page only if it still maps it (a frame
- * freed and reused since would be someone else's).  Descriptors are
- * type-stable, so the refcount may be read after the free.
- */
-static inline bool page_try_get(struct vm_page *page)
-{
-    unsigned int c = atomic_load_explicit(&page->refcount, memory_order_relaxed);
-    do {
-        if (c == 0)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&page->refcount, &c, c + 1,
-                                                    memory_order_acquire, memory_order_relaxed));
-    return true;
-}
-
-/*
  * Frames freed together (a zap of many pages): the last references are
  * dropped one by one, the frames go back to their pool in one push.
  * page_batch_put is page_put; page_batch_flush must follow before the batch
@@ -264,6 +246,10 @@ struct page_batch {
 
 static inline void page_batch_init(struct page_batch *b) { b->pool = NULL; b->first = b->last = NULL; b->n = 0; }
 void page_batch_put(struct page_batch *b, struct vm_page *page);
+/* page_batch_put for a page whose only reference and mapping the caller has
+ * just taken from a page-table entry, and on which nobody else can take or
+ * drop counts: plain stores, no locked instruction. */
+void page_batch_free_exclusive(struct page_batch *b, struct vm_page *page);
 /* Free the batch: through RCU if the pool defers frees, unless now is true
  * (no one can be reading the frames: the address space's last user is gone). */
 void page_batch_flush(struct page_batch *b, bool now);
@@ -273,6 +259,13 @@ void page_batch_flush(struct page_batch *b, bool now);
 static inline void page_mapcount_inc(struct vm_page *page)
 {
     atomic_fetch_add_explicit(&page->mapcount, 1, memory_order_relaxed);
+}
+
+/* The first mapping of a page nobody else can see yet. */
+static inline void page_mapcount_set_new(struct vm_page *page)
+{
+    VM_BUG_ON(page_mapcount(page) != 0);
+    atomic_store_explicit(&page->mapcount, 1, memory_order_relaxed);
 }
 
 static inline void page_mapcount_dec(struct vm_page *page)
