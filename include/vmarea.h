@@ -50,6 +50,7 @@ typedef unsigned long vm_flags_t;
 #define VM_GROWSDOWN    0x00000100UL
 #define VM_UFFD_MISSING 0x00000200UL
 #define VM_PFNMAP       0x00000400UL
+#define VM_MAYBE_GUARD  0x00000800UL   /* may hold guard regions (MADV_GUARD_INSTALL) */
 #define VM_UFFD_WP      0x00001000UL
 #define VM_LOCKED       0x00002000UL
 #define VM_IO           0x00004000UL

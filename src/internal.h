@@ -63,8 +63,13 @@ void vmarea_bug(const char *cond, const char *file, int line) __attribute__((nor
 #define VM_BUG_ON(cond) ((void)0)
 #endif
 
-/* Flags that do not stop two VMAs from merging (VM_IGNORE_MERGE). */
-#define VM_IGNORE_MERGE VM_SOFTDIRTY
+/*
+ * Sticky flags (VM_STICKY): they do not stop two VMAs from merging, and the
+ * merged VMA keeps each one any of its parts had, so that "this range may be
+ * dirty" or "may hold guard regions" is never lost.
+ */
+#define VM_STICKY (VM_SOFTDIRTY | VM_MAYBE_GUARD)
+#define VM_IGNORE_MERGE VM_STICKY
 /* Flags an mlock adds or removes. */
 #define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
 #define VM_PKEY_MASK (VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3)
@@ -342,6 +347,11 @@ void free_pgtables(struct mm *mm, unsigned long start, unsigned long end,
 /* MADV_FREE: exclusive anonymous pages of [start, end) become clean, old
  * and lazily freeable.  Mmap lock, any. */
 void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end);
+/* MADV_GUARD_INSTALL: every page of [start, end) becomes a guard marker
+ * (pages there are zapped first); 0 or -ENOMEM.  Mmap write lock.
+ * MADV_GUARD_REMOVE: the markers of [start, end) go.  Mmap lock, any. */
+int guard_install_range(struct vma *vma, unsigned long start, unsigned long end);
+void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end);
 /* MADV_PAGEOUT without swap: unshared shmem pages of [start, end) are
  * unmapped (and dropped if clean), clean lazily freed anonymous ones freed. */
 void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end);

@@ -41,8 +41,12 @@ static bool madvise_need_mmap_write(int behavior)
     switch (behavior) {
     case MADV_REMOVE: case MADV_WILLNEED: case MADV_DONTNEED: case MADV_DONTNEED_LOCKED:
     case MADV_COLD: case MADV_PAGEOUT: case MADV_FREE: case MADV_POPULATE_READ:
-    case MADV_POPULATE_WRITE: case MADV_COLLAPSE: case MADV_GUARD_INSTALL_: case MADV_GUARD_REMOVE_:
+    case MADV_POPULATE_WRITE: case MADV_COLLAPSE: case MADV_GUARD_REMOVE_:
         return false;
+    case MADV_GUARD_INSTALL_:
+        /* Linux sets VM_MAYBE_GUARD atomically under the read lock; the
+         * write lock gives the same result without a racy flags word. */
+        return true;
     default:
         return true;
     }
@@ -106,6 +110,25 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         shmem_punch(vma->vm_file, vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
                     (end - start) >> PAGE_SHIFT);
         return 0;
+    case MADV_GUARD_INSTALL_: {
+        /* is_valid_guard_vma: not where a zap could take locked or special
+         * memory away.  The VMA is marked even if installing fails later. */
+        if (vma->vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED))
+            return -EINVAL;
+        vma_start_write(vma);
+        vma->vm_flags |= VM_MAYBE_GUARD;
+        if (vma_is_anonymous(vma)) {
+            int err = anon_vma_prepare(vma);
+            if (err)
+                return err;
+        }
+        return guard_install_range(vma, start, end);
+    }
+    case MADV_GUARD_REMOVE_:
+        if (vma->vm_flags & (VM_SPECIAL | VM_HUGETLB))
+            return -EINVAL;
+        guard_remove_range(vma, start, end);
+        return 0;
     default:
         return 0;
     }
@@ -151,7 +174,7 @@ static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long 
         return err;
     *prev = vma;
     vma_start_write(vma);
-    vma->vm_flags = new_flags;
+    vma->vm_flags = new_flags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
     return 0;
 }
 

@@ -282,7 +282,9 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
     if (err)
         return err;
     pte_t pte = ptep_get(ptep);
-    if (pte_none(pte)) {
+    if (pte_marker(pte)) {
+        err = -EFAULT;   /* a guard region: SIGSEGV, SEGV_MAPERR */
+    } else if (pte_none(pte)) {
         if (vma_is_anonymous(vma))
             err = do_anonymous_page(vma, ptep, write, mmap_locked);
         else
@@ -619,6 +621,54 @@ static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pt
 void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
 {
     pgtable_for_each(&vma->vm_mm->pgt, start, end, free_one, NULL);
+}
+
+/* ------------------------------------------------------------ guard regions */
+
+/*
+ * A guard region's pages hold a marker: an access faults as if nothing were
+ * mapped (SIGSEGV, SEGV_MAPERR), zaps (MADV_DONTNEED, vma_zap_page_range_single)
+ * leave it, munmap and MADV_GUARD_REMOVE take it away.  Installing over
+ * mapped pages zaps them first, as Linux's retry loop ends up doing.
+ */
+int guard_install_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    bool zapped = false;
+    for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+        pte_t _Atomic *ptep;
+        int err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
+        if (err)
+            return err;
+        pte_t pte = ptep_get(ptep);
+        if (pte_marker(pte))
+            continue;
+        if (pte_present(pte)) {
+            if (zapped)
+                return -EAGAIN;   /* not reached: nothing maps under the write lock */
+            zap_vma_range(vma, start, end);
+            zapped = true;
+            pte = 0;
+        }
+        if (!ptep_cmpxchg(ptep, &pte, PTE_MARKER_GUARD))
+            addr -= PAGE_SIZE;   /* a lock-free access set a flag meanwhile: look again */
+    }
+    return 0;
+}
+
+static int guard_remove_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    if (pte_marker(pte))
+        ptep_cmpxchg(ptep, &pte, 0);
+    return 0;
+}
+
+void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, guard_remove_one, NULL);
 }
 
 /* ------------------------------------------------------------ MADV_PAGEOUT */

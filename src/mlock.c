@@ -30,7 +30,7 @@ static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
     mm->locked_vm += nr_pages;
 
     vma_start_write(vma);
-    vma->vm_flags = newflags;
+    vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
     *prev = vma;
     return 0;
 }

@@ -435,8 +435,9 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
     if (level == 0) {
         for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
             /* A load first: most holes cost no locked instruction. */
-            if (!atomic_load_explicit(&t[i], memory_order_relaxed))
-                continue;
+            pte_t cur = atomic_load_explicit(&t[i], memory_order_relaxed);
+            if (!cur || (pte_marker(cur) && !c->free_tables))
+                continue;   /* a zap keeps guard markers; munmap does not */
             /* An exchange, not a store: under the mmap read lock a racing
              * clearer or a DIRTY/ACCESSED update may touch the same entry,
              * and exactly one clearer must get the page. */
@@ -520,8 +521,8 @@ static int change_prot_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, p
      * uncontended, and a flag update that slipped in is never undone. */
     for (;;) {
         pte_t want = (pte & ~p->clear) | p->set;
-        if (want == pte || !pte)
-            return 0;
+        if (want == pte || !pte_present(pte))
+            return 0;   /* unchanged, gone, or a marker */
         if (atomic_compare_exchange_weak_explicit(ptep, &pte, want, memory_order_release,
                                                   memory_order_relaxed)) {
             p->changed++;

@@ -26,9 +26,11 @@
  * bits would give only 3 flags with 8-byte aligned descriptors.)  PRESENT is
  * bit 63 so that pte_present is a sign test.
  *
- * Invariant: an entry is either 0 (none) or has PTE_PRESENT.  PRESENT is a
- * bit rather than "non-zero page" so that a special mapping may carry a NULL
- * page (a PFN-map entry without a descriptor).  PROT_NONE pages stay present,
+ * Invariant: an entry is 0 (none), has PTE_PRESENT, or is a marker: non-zero
+ * without PRESENT (PTE_MARKER_GUARD, a guard region's page, which faults as
+ * if nothing were mapped but is kept by zaps).  PRESENT is a bit rather than
+ * "non-zero page" so that a special mapping may carry a NULL page (a PFN-map
+ * entry without a descriptor).  PROT_NONE pages stay present,
  * with PTE_PROTNONE, as Linux keeps them mapped: the fault code must check it.
  *
  * Locking rules (the caller holds the mmap lock; the tables have no lock of
@@ -74,6 +76,7 @@ typedef uint64_t pte_t;
 #define PTE_LAZYFREE  (1ULL << 56)   /* MADV_FREE'd anonymous page (Linux: folio not
                                         swap-backed); lazily free while clean */
 #define PTE_FLAGS     (0xffULL << 56)
+#define PTE_MARKER_GUARD PTE_SPECIAL  /* not present: MADV_GUARD_INSTALL */
 #define PTE_PAGE_MASK (~PTE_FLAGS)
 
 #define PGT_ENTRIES     512
@@ -97,6 +100,7 @@ static inline pte_t pte_mk(struct vm_page *page, pte_t flags)
 static inline struct vm_page *pte_page(pte_t pte) { return (struct vm_page *)(uintptr_t)(pte & PTE_PAGE_MASK); }
 static inline bool pte_none(pte_t pte)     { return pte == 0; }
 static inline bool pte_present(pte_t pte)  { return (int64_t)pte < 0; }
+static inline bool pte_marker(pte_t pte)   { return pte && !pte_present(pte); }
 static inline bool pte_write(pte_t pte)    { return pte & PTE_WRITE; }
 static inline bool pte_dirty(pte_t pte)    { return pte & PTE_DIRTY; }
 static inline bool pte_young(pte_t pte)    { return pte & PTE_ACCESSED; }
@@ -196,8 +200,8 @@ int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
                      pgt_pte_fn fn, void *arg);
 
 /*
- * Clear every entry in [start, end); fn (may be NULL) gets each present one
- * that was cleared, after the clear.  Tables stay (vma_zap_page_range_single,
+ * Clear every entry in [start, end) but markers; fn (may be NULL) gets each
+ * one that was cleared, after the clear.  Tables stay (vma_zap_page_range_single,
  * MADV_DONTNEED).  Returns the number of entries cleared.
  * Locks: mmap read lock is enough (atomic exchange per entry).
  */
@@ -205,7 +209,8 @@ typedef void (*pgt_clear_fn)(void *arg, unsigned long addr, pte_t old);
 unsigned long pgtable_clear_range(struct pgtable *pt, unsigned long start, unsigned long end,
                                   pgt_clear_fn fn, void *arg);
 /*
- * As pgtable_clear_range, then free each table that intersects [start, end),
+ * As pgtable_clear_range, markers included (fn gets them too), then free
+ * each table that intersects [start, end),
  * is now empty, and maps only addresses inside [floor, ceiling) (munmap,
  * Linux's free_pgtables rule: floor is the previous VMA's end or 0, ceiling
  * the next VMA's start or 0 for "no next VMA", so a table shared with a

@@ -63,6 +63,7 @@ static const char *const vm_flag_codes[64] = {
     [BITNO(VM_GROWSDOWN)]   = "gd",
     [BITNO(VM_UFFD_MISSING)] = "um",
     [BITNO(VM_PFNMAP)]      = "pf",
+    [BITNO(VM_MAYBE_GUARD)] = "gu",
     [BITNO(VM_UFFD_WP)]     = "uw",
     [BITNO(VM_LOCKED)]      = "lo",
     [BITNO(VM_IO)]          = "io",

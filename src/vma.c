@@ -483,10 +483,18 @@ static void commit_merge(struct vma_merge_struct *vmg)
         middle->vm_pgoff = vmg->pgoff;
         vt_update(&mm->mm_mt, middle, vmg->start, vmg->end);
         next->vm_pgoff -= (next->vm_start - vmg->end) >> PAGE_SHIFT;
+        next->vm_flags |= vmg->flags & VM_STICKY;   /* the part it takes over */
         vt_update(&mm->mm_mt, next, vmg->end, next->vm_end);
         return;
     }
     vma_start_write(target);
+    /* The merged VMA keeps every sticky flag its parts had. */
+    vm_flags_t sticky = vmg->flags & VM_STICKY;
+    if (vmg->__remove_middle)
+        sticky |= vmg->middle->vm_flags & VM_STICKY;
+    if (vmg->__remove_next)
+        sticky |= vmg->next->vm_flags & VM_STICKY;
+    target->vm_flags |= sticky;
     if (vmg->__adjust_middle_start) {
         struct vma *middle = vmg->middle;
         vma_start_write(middle);

@@ -536,6 +536,50 @@ static void test_lock_fallback(void **state)
     mmput(mm);
 }
 
+/* Guard regions (MADV_GUARD_INSTALL): accesses fault as unmapped memory,
+ * zaps keep them, MADV_GUARD_REMOVE and munmap take them away; the VMA is
+ * marked VM_MAYBE_GUARD, a flag merges keep. */
+static void test_guard_regions(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    unsigned char buf[4 * PG];
+    memset(buf, 0x21, sizeof(buf));
+    assert_int_equal(mm_mmap(mm, W, 4 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_write(mm, W, buf, sizeof(buf)), (long)sizeof(buf));
+    assert_int_equal(mm_madvise(mm, W + PG, 2 * PG, 102 /* MADV_GUARD_INSTALL */), 0);
+    assert_int_equal(stats(mm).rss_anon, 2);   /* the guarded pages went */
+    assert_int_equal(mm_read(mm, W + PG, buf, 1), -EFAULT);
+    assert_int_equal(mm_write(mm, W, buf, 2 * PG), (long)PG);   /* stops at the guard */
+    assert_int_equal(mm_madvise(mm, W, 4 * PG, MADV_DONTNEED), 0);
+    assert_int_equal(mm_read(mm, W + 2 * PG, buf, 1), -EFAULT);   /* still guarded */
+    assert_int_equal(mm_madvise(mm, W, 4 * PG, MADV_POPULATE_WRITE), -EFAULT);
+    assert_int_equal(mm_mlock(mm, W, 4 * PG, 0), -ENOMEM);   /* populate failed at the guard */
+    assert_int_equal(mm_madvise(mm, W, PG, 102), -EINVAL);     /* locked now */
+    assert_int_equal(mm_munlock(mm, W, 4 * PG), 0);
+    assert_int_equal(mm_madvise(mm, W + PG, PG, 103 /* MADV_GUARD_REMOVE */), 0);
+    assert_int_equal(mm_read(mm, W + PG, buf, 1), 1);
+    assert_int_equal(buf[0], 0);
+    assert_int_equal(mm_read(mm, W + 2 * PG, buf, 1), -EFAULT);
+    {
+        MMAP_READ_GUARD(g, mm);
+        assert_true(vma_flags(vma_lookup(&g, W)) & VM_MAYBE_GUARD);
+    }
+    /* A new neighbour without the flag merges, and the result keeps it. */
+    assert_int_equal(mm_mmap(mm, W + 4 * PG, PG, RW, FX, NULL, 0), (long)(W + 4 * PG));
+    {
+        MMAP_READ_GUARD(g, mm);
+        const struct vma_ref *v = vma_lookup(&g, W + 4 * PG);
+        assert_int_equal(vma_start(v), W);
+        assert_true(vma_flags(v) & VM_MAYBE_GUARD);
+    }
+    /* munmap takes the markers with the tables; a new mapping is clean. */
+    assert_int_equal(mm_munmap(mm, W, 5 * PG), 0);
+    assert_int_equal(mm_mmap(mm, W, 4 * PG, RW, FX, NULL, 0), (long)W);
+    assert_int_equal(mm_read(mm, W + 2 * PG, buf, 1), 1);
+    mmput(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_stack_growth),
         cmocka_unit_test(test_faults_race_zaps),
         cmocka_unit_test(test_lock_fallback),
+        cmocka_unit_test(test_guard_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
