@@ -5,7 +5,7 @@
  * the variants of a row taking turns so that they share the machine's mood.
  *
  *   bench_vma [--quick] [--runs N]
- *   bench_vma --only mmap|mprotect|rcu1k|lookup1k --ops N   (for callgrind)
+ *   bench_vma --only mmap|mprotect|rcu1k|rcu100k|lookup1k|lookup100k --ops N
  *
  * Baselines:
  *   - a binary search over a sorted array of (start, end) pairs: the fastest
@@ -595,8 +595,9 @@ static void bench_mprotect(void)
  * --only OP --ops N: run N operations of one kind and print only their time, for
  * an instruction count (valgrind --tool=callgrind; per operation, the
  * difference between two values of N divided by their difference, so that
- * set-up costs cancel).  OP: mmap, mprotect, rcu1k (lock_vma_under_rcu +
- * vma_end_read at 1,000 VMAs), lookup1k (vma_lookup, guard held).
+ * set-up costs cancel).  OP: mmap, mprotect, rcu1k and rcu100k
+ * (lock_vma_under_rcu + vma_end_read at 1,000 or 100,000 VMAs), lookup1k
+ * and lookup100k (vma_lookup, guard held).
  */
 static int run_only(const char *op)
 {
@@ -614,10 +615,11 @@ static int run_only(const char *op)
         c.addr = (unsigned long)a;
         ns = mprotect_ours(&c);
         mmput(c.mm);
-    } else if (!strcmp(op, "rcu1k") || !strcmp(op, "lookup1k")) {
+    } else if (!strcmp(op, "rcu1k") || !strcmp(op, "lookup1k") || !strcmp(op, "rcu100k") ||
+               !strcmp(op, "lookup100k")) {
         struct space s;
         opt_lookups = opt_ops;
-        space_build(&s, 1000);
+        space_build(&s, strstr(op, "100k") ? 100000 : 1000);
         ns = op[0] == 'r' ? lookup_per_vma_lock(&s) : lookup_held(&s);
         mmput(s.mm);
         free(s.sorted);

@@ -222,7 +222,14 @@ const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
 {
     rcu_read_lock();
     struct vma *vma = vt_lookup_rcu(&mm->mm_mt, addr);
-    if (!vma || !vma_start_read(mm, vma))
+    if (!vma)
+        goto fallback;
+    /* The recheck below reads vm_start and vm_end, a cache line away from
+     * the lock words, after the locked compare-and-swap, which holds later
+     * loads back: ask for that line now, so that in a large mm its miss
+     * overlaps the lock word's. */
+    __builtin_prefetch(&vma->vm_start);
+    if (!vma_start_read(mm, vma))
         goto fallback;
     /* The tree may have handed us a VMA that changed before we locked it. */
     if (addr < __atomic_load_n(&vma->vm_start, __ATOMIC_RELAXED) ||

@@ -917,6 +917,10 @@ static inline struct vma *lookup_rcu(const struct vma_tree *t, unsigned long add
             return NULL;
         }
         n = p;
+        /* As leaf_for does: once a tree outgrows the cache, the node's
+         * lines come from memory together rather than one search step after
+         * another.  A prefetch never faults, whatever the node has become. */
+        node_prefetch(n);
     }
 }
 
