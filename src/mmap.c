@@ -226,12 +226,15 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         vma = next;
     }
     *tail = NULL;
-    /* unmap_region: the memory goes, then the tables no neighbour uses. */
-    for (struct vma *v = detached; v; v = v->free_next)
-        zap_vma_range(v, v->vm_start, v->vm_end);
-    struct vma *prev;
-    struct vma *next = vt_find_and_prev(&mm->mm_mt, start, &prev);
-    free_pgtables(mm, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
+    /* unmap_region: the memory goes, then the tables no neighbour uses
+     * (nothing to do while the mm has no tables at all). */
+    if (pgtable_bytes(&mm->pgt)) {
+        for (struct vma *v = detached; v; v = v->free_next)
+            zap_vma_range(v, v->vm_start, v->vm_end);
+        struct vma *prev;
+        struct vma *next = vt_find_and_prev(&mm->mm_mt, start, &prev);
+        free_pgtables(mm, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
+    }
     /* Close hooks run once the tree no longer shows the VMAs. */
     while (detached) {
         struct vma *next = detached->free_next;
