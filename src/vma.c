@@ -5,7 +5,8 @@
  *
  * Assumptions for every function here that changes the tree: the mmap write
  * lock is held (asserted on entry), and each VMA is write-locked with
- * vma_start_write() before any field a reader may see changes.
+ * vma_start_write() before any field a reader may see changes (a VMA that
+ * leaves the tree, by vma_mark_detached, which write-locks it too).
  */
 #include "internal.h"
 
@@ -275,12 +276,6 @@ void vma_unlink(struct mm *mm, struct vma *vma)
 
 /* ------------------------------------------------------------- splitting */
 
-/*
- * Split vma at addr.  new_below: the new VMA takes [vm_start, addr) and vma
- * keeps the rest; else the new VMA takes [addr, vm_end).
- *
- *   new_below=1:  [ new | vma ]      new_below=0:  [ vma | new ]
- */
 /* A copy of vma covering [start, end) of it, opened; not yet in the tree. */
 static struct vma *split_part(struct vma *vma, unsigned long start, unsigned long end)
 {
@@ -295,6 +290,12 @@ static struct vma *split_part(struct vma *vma, unsigned long start, unsigned lon
     return new;
 }
 
+/*
+ * Split vma at addr.  new_below: the new VMA takes [vm_start, addr) and vma
+ * keeps the rest; else the new VMA takes [addr, vm_end).
+ *
+ *   new_below=1:  [ new | vma ]      new_below=0:  [ vma | new ]
+ */
 int __split_vma(struct vma *vma, unsigned long addr, int new_below)
 {
     struct mm *mm = vma->vm_mm;
