@@ -402,7 +402,18 @@ void page_pool_set_rcu_free(struct page_pool *pool, void *owner, void (*owner_ge
     pool->owner_put = owner_put;
 }
 
+static void __page_free_unpinned(struct vm_page *page);
+
 void __page_free(struct vm_page *page)
+{
+    struct page_pool *pool = page->pool;
+    bool pinned = atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned;
+    __page_free_unpinned(page);
+    if (pinned)
+        pool->owner_put(pool->owner);   /* last: may free the pool */
+}
+
+static void __page_free_unpinned(struct vm_page *page)
 {
     VM_BUG_ON(page_mapcount(page) != 0);   /* mappings hold references */
     struct page_pool *pool = page->pool;
@@ -469,6 +480,8 @@ static void batch_link(struct page_batch *b, struct vm_page *page)
         }
         b->pool = page->pool;
     }
+    if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned)
+        b->pinned++;
     /* Linked like a free list; fl_push writes the last one's link. */
     atomic_store_explicit(&page->free_next, (uintptr_t)b->first, memory_order_relaxed);
     if (!b->first)
@@ -482,12 +495,15 @@ void page_batch_flush(struct page_batch *b, bool now)
     if (!b->n)
         return;
     struct page_pool *pool = b->pool;
+    unsigned long pinned = b->pinned;
     page_uncount(pool, b->n);
     if (now || !pool->owner)
         fl_push(&my_shard(pool)->free_head, b->first, b->last, false);
     else
         rcu_free_chain(pool, b->first, b->last);
     page_batch_init(b);
+    while (pinned--)
+        pool->owner_put(pool->owner);   /* last: may free the pool */
 }
 
 unsigned long page_pool_count_free(struct page_pool *pool)
@@ -514,7 +530,17 @@ struct vm_page vmarea_zero_page = {
 
 /* ------------------------------------------------------------ public */
 
-struct vm_page *vm_page_alloc(struct mm *mm) { return page_alloc(&mm->pages); }
+/* A driver's page pins its mm (struct and pool) until it is freed, so a
+ * driver may keep pages past the last mmdrop of the mm it took them from. */
+struct vm_page *vm_page_alloc(struct mm *mm)
+{
+    struct vm_page *page = page_alloc(&mm->pages);
+    if (page && mm->pages.owner) {
+        atomic_store_explicit(&page->flags, PG_pinned, memory_order_relaxed);
+        mm->pages.owner_get(mm->pages.owner);
+    }
+    return page;
+}
 void *vm_page_address(struct vm_page *page) { return page_address(page); }
 void vm_page_get(struct vm_page *page) { page_get(page); }
 void vm_page_put(struct vm_page *page) { page_put(page); }

@@ -75,6 +75,10 @@ struct vm_page {
  * dirty): set when a dirty entry of a file page is zapped, so the state
  * survives the mapping. */
 #define PG_dirty ((uintptr_t)1)
+/* PG_pinned: allocated by vm_page_alloc for a driver, which may keep it past
+ * the address space's last mmdrop: the page pins the pool's owner (the mm)
+ * until it is freed. */
+#define PG_pinned ((uintptr_t)2)
 
 static inline void page_set_dirty(struct vm_page *page)
 {
@@ -241,10 +245,15 @@ static inline void page_put(struct vm_page *page)
 struct page_batch {
     struct page_pool *pool;
     struct vm_page *first, *last;
-    unsigned long n;
+    unsigned long n, pinned;   /* frames; of them PG_pinned ones */
 };
 
-static inline void page_batch_init(struct page_batch *b) { b->pool = NULL; b->first = b->last = NULL; b->n = 0; }
+static inline void page_batch_init(struct page_batch *b)
+{
+    b->pool = NULL;
+    b->first = b->last = NULL;
+    b->n = b->pinned = 0;
+}
 void page_batch_put(struct page_batch *b, struct vm_page *page);
 /* page_batch_put for a page whose only reference and mapping the caller has
  * just taken from a page-table entry, and on which nobody else can take or

@@ -580,6 +580,20 @@ static void test_guard_regions(void **state)
     mmput(mm);
 }
 
+/* A driver may keep its pages past the mm's end: they pin the mm's pool. */
+static void test_page_outlives_mm(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    struct vm_page *page = vm_page_alloc(mm);
+    assert_non_null(page);
+    vm_page_get(page);
+    mmput(mm);                                 /* the last user and count... */
+    memset(vm_page_address(page), 1, PG);      /* ...but the page is still good */
+    vm_page_put(page);
+    vm_page_put(page);                         /* frees the page, then the mm */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_faults_race_zaps),
         cmocka_unit_test(test_lock_fallback),
         cmocka_unit_test(test_guard_regions),
+        cmocka_unit_test(test_page_outlives_mm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
