@@ -20,7 +20,7 @@
 static bool anon_vma_compatible(const struct vma *a, const struct vma *b)
 {
     return a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
-           !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
+           !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) &&
            b->vm_pgoff == a->vm_pgoff + ((b->vm_start - a->vm_start) >> PAGE_SHIFT);
 }
 
