@@ -434,6 +434,14 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
     unsigned i = IDX(start, level);
     if (level == 0) {
         for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
+            /* The callback will touch the page descriptor an entry points
+             * to: start loading one a few entries ahead (frames freed and
+             * reused come back in any order, so descriptors are cold). */
+            if (c->fn && i + 8 < PGT_ENTRIES) {
+                pte_t ahead = atomic_load_explicit(&t[i + 8], memory_order_relaxed);
+                if (pte_present(ahead))
+                    __builtin_prefetch(pte_page(ahead), 1);
+            }
             /* A load first: most holes cost no locked instruction. */
             pte_t cur = atomic_load_explicit(&t[i], memory_order_relaxed);
             if (!cur || (pte_marker(cur) && !c->free_tables))
