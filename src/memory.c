@@ -389,6 +389,19 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
 
 /* ------------------------------------------------------------ access */
 
+/* Loads and stores of a machine word are the common case (an emulator's
+ * guest accesses): copy those inline rather than through a memcpy call. */
+static inline void copy_bytes(char *dst, const char *src, size_t n)
+{
+    switch (n) {
+    case 1: __builtin_memcpy(dst, src, 1); break;
+    case 2: __builtin_memcpy(dst, src, 2); break;
+    case 4: __builtin_memcpy(dst, src, 4); break;
+    case 8: __builtin_memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
 /*
  * The fast path of an access: no lock, only rcu_read_lock, which keeps the
  * tables walked and the frame copied from going back to their pools (both
@@ -404,19 +417,6 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
  * grace period: that write was concurrent with the unmap, and is lost as if
  * it had come first.  Rights taken away (mprotect) wait for a grace period.
  */
-/* Loads and stores of a machine word are the common case (an emulator's
- * guest accesses): copy those inline rather than through a memcpy call. */
-static inline void copy_bytes(char *dst, const char *src, size_t n)
-{
-    switch (n) {
-    case 1: __builtin_memcpy(dst, src, 1); break;
-    case 2: __builtin_memcpy(dst, src, 2); break;
-    case 4: __builtin_memcpy(dst, src, 4); break;
-    case 8: __builtin_memcpy(dst, src, 8); break;
-    default: memcpy(dst, src, n); break;
-    }
-}
-
 static bool access_fast(struct mm *mm, unsigned long addr, char *buf, size_t n, bool write)
 {
     bool done = false;
