@@ -111,7 +111,7 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
 #define MM_CONFIG_NO_PKEYS      0x2U  /* no memory protection keys: PROT_EXEC alone is not execute-only */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
-    unsigned long task_size;             /* 0x7ffffffff000 */
+    unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */
     unsigned long mmap_min_addr;         /* 65536 */
     unsigned long mmap_base;             /* task_size - 128 MiB; top-down placement starts below it */
     unsigned long max_map_count;         /* 65530 */

@@ -26,7 +26,8 @@ int mm_config_resolve(struct mm_config *cfg)
     if (!cfg->max_map_count)
         cfg->max_map_count = DEFAULT_MAX_MAP_COUNT;
     if (offset_in_page(cfg->task_size) || offset_in_page(cfg->mmap_base) ||
-        cfg->task_size < 2 * PAGE_SIZE || cfg->mmap_base > cfg->task_size ||
+        cfg->task_size < 2 * PAGE_SIZE || cfg->task_size > PGT_ADDR_LIMIT ||
+        cfg->mmap_base > cfg->task_size ||
         cfg->mmap_min_addr >= cfg->task_size || cfg->mmap_base <= PAGE_ALIGN(cfg->mmap_min_addr) ||
         (unsigned)cfg->thp > MM_THP_NEVER)
         return -EINVAL;

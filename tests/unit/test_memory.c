@@ -580,6 +580,23 @@ static void test_guard_regions(void **state)
     mmput(mm);
 }
 
+/* Four-level page tables map 48 bits: a larger task size is refused. */
+static void test_task_size_limit(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { .task_size = (1UL << 48) + PG };
+    assert_null(mm_create(&cfg));
+    cfg.task_size = 1UL << 48;
+    struct mm *mm = mm_create(&cfg);
+    assert_non_null(mm);
+    long a = mm_mmap(mm, 0, PG, RW, PA, NULL, 0);   /* top-down: just below mmap_base */
+    assert_true(a > 0);
+    unsigned char c = 9;
+    assert_int_equal(mm_write(mm, (unsigned long)a, &c, 1), 1);
+    assert_int_equal(mm_read(mm, (1UL << 48) - 1, &c, 1), -EFAULT);
+    mmput(mm);
+}
+
 /* A driver may keep its pages past the mm's end: they pin the mm's pool. */
 static void test_page_outlives_mm(void **state)
 {
@@ -612,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_lock_fallback),
         cmocka_unit_test(test_guard_regions),
         cmocka_unit_test(test_page_outlives_mm),
+        cmocka_unit_test(test_task_size_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
