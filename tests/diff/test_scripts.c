@@ -237,6 +237,16 @@ static void test_zap_and_populate(void **state)
           "mlock " W " 8k\n"
           "madvise " W "+4k 4k free\n"
           "madvise " W " 8k populate_write\n" },
+        { "guard regions: installed over data, faulting, refused on locked memory, removed",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "write " W " 8k 0xc4\n"
+          "madvise " W " 4k guard_install\n"
+          "read " W " 8k\n"
+          "write " W "+4k 1 0xc5\n"
+          "madvise " W " 4k guard_remove\n"
+          "read " W " 8k\n"
+          "mmap " W "+12k 4k rw- private anonymous fixed locked\n"
+          "madvise " W "+8k 8k guard_install\n" },
         { "MADV_FREE keeps the data until reclaim; a write redirties",
           "mmap " W " 16k rw- private anonymous fixed\n"
           "write " W " 16k 0xc1\n"
