@@ -352,6 +352,9 @@ void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
  * MADV_GUARD_REMOVE: the markers of [start, end) go.  Mmap lock, any. */
 int guard_install_range(struct vma *vma, unsigned long start, unsigned long end);
 void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end);
+/* MADV_COLD (and the first step of MADV_PAGEOUT): unshared pages of
+ * [start, end) become old (not Referenced).  Mmap lock, any. */
+void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end);
 /* MADV_PAGEOUT without swap: unshared shmem pages of [start, end) are
  * unmapped (and dropped if clean), clean lazily freed anonymous ones freed. */
 void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end);

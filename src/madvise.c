@@ -63,9 +63,10 @@ static bool vma_ksm_compatible(const struct vma *vma)
 
 /*
  * Advice about contents leaves the VMA as it is.  Each kind refuses the VMAs
- * Linux refuses.  There is no swap: MADV_COLD and MADV_WILLNEED leave every
- * page where it is, and MADV_PAGEOUT drops only clean shmem pages, as Linux
- * does on a machine without swap.
+ * Linux refuses.  There is no swap: MADV_COLD makes pages old and leaves
+ * them, MADV_WILLNEED leaves every page where it is, and MADV_PAGEOUT unmaps
+ * only shmem and clean lazily freed pages, as Linux does on a machine
+ * without swap.
  */
 static int madvise_contents(struct vma *vma, unsigned long start, unsigned long end, int behavior)
 {
@@ -93,6 +94,7 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         /* can_madv_lru_vma */
         if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
             return -EINVAL;
+        madvise_cold_range(vma, start, end);
         if (behavior == MADV_PAGEOUT)
             madvise_pageout_range(vma, start, end);
         return 0;

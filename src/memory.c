@@ -684,6 +684,25 @@ void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end)
     pgtable_for_each(&vma->vm_mm->pgt, start, end, guard_remove_one, NULL);
 }
 
+/* ------------------------------------------------------------ MADV_COLD */
+
+static int cold_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    /* Pages another mapping shares, and the zero page, are left alone. */
+    if (!pte_present(pte) || pte_special(pte) || page_mapcount(pte_page(pte)) != 1)
+        return 0;
+    if (pte_young(pte))
+        ptep_cmpxchg(ptep, &pte, pte & ~PTE_ACCESSED);
+    return 0;
+}
+
+void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, cold_one, NULL);
+}
+
 /* ------------------------------------------------------------ MADV_PAGEOUT */
 
 /*
