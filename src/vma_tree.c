@@ -463,6 +463,28 @@ static void insert_at(struct vt_node *n, unsigned pos, unsigned long key, void *
     store_val(&n->count, cnt + 1);
 }
 
+/*
+ * insert_at for a leaf, with room, without the per-entry level tests of
+ * copy_entry and set_entry: the split and merge fast paths, which know
+ * their node is a leaf.  The same order of stores.
+ */
+static inline void leaf_insert_at(struct vt_node *n, unsigned pos, unsigned long key,
+                                  struct vma *vma)
+{
+    unsigned cnt = n->count;
+
+    VM_BUG_ON(!is_leaf(n) || cnt >= VT_FANOUT || pos > cnt);
+    for (unsigned j = cnt; j > pos; j--) {
+        store_val(&n->key[j], n->key[j - 1]);
+        store_val(&n->ent[j].start, n->ent[j - 1].start);
+        store_ptr(&n->ent[j].slot, n->ent[j - 1].slot);
+    }
+    store_val(&n->key[pos], key);
+    store_val(&n->ent[pos].start, vma->vm_start);
+    store_ptr(&n->ent[pos].slot, vma);
+    store_val(&n->count, cnt + 1);
+}
+
 /* Remove entry pos; entries above move down one by one, as in insert_at. */
 static void remove_at(struct vt_node *n, unsigned pos)
 {
@@ -1175,7 +1197,7 @@ int vt_split(struct vma_tree *t, struct vma *vma, struct vma *new)
     unsigned pos = below ? i : i + 1;
     if (likely(leaf->count < VT_FANOUT)) {
         /* new's entry first: until vma's key drops, both cover the suffix. */
-        insert_at(leaf, pos, new->vm_end, new);
+        leaf_insert_at(leaf, pos, new->vm_end, new);
         if (!below)
             store_val(&leaf->key[i], new->vm_start);
     } else {
@@ -1218,8 +1240,8 @@ int vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *h
     }
     __atomic_store_n(&vma->vm_start, lo->vm_end, __ATOMIC_RELAXED);
     __atomic_store_n(&vma->vm_end, hi->vm_start, __ATOMIC_RELAXED);
-    insert_at(leaf, i + 1, hi->vm_end, hi);
-    insert_at(leaf, i, lo->vm_end, lo);
+    leaf_insert_at(leaf, i + 1, hi->vm_end, hi);
+    leaf_insert_at(leaf, i, lo->vm_end, lo);
     store_val(&leaf->ent[i + 1].start, lo->vm_end);
     store_val(&leaf->key[i + 1], hi->vm_start);
     t->count += 2;
@@ -1273,10 +1295,16 @@ void vt_merge(struct vma_tree *t, struct vma *target, unsigned long start, unsig
      * range is briefly a hole to a lock-free reader, never a wrong order. */
     if (hi > lo) {
         unsigned cnt = leaf->count, gone = hi - lo;
-        for (unsigned j = lo + 1; j + gone < cnt; j++)
-            copy_entry(leaf, j, leaf, j + gone);
-        for (unsigned j = cnt - gone; j < cnt; j++)
-            clear_entry(leaf, j);
+        for (unsigned j = lo + 1; j + gone < cnt; j++) {
+            store_val(&leaf->key[j], leaf->key[j + gone]);
+            store_val(&leaf->ent[j].start, leaf->ent[j + gone].start);
+            store_ptr(&leaf->ent[j].slot, leaf->ent[j + gone].slot);
+        }
+        for (unsigned j = cnt - gone; j < cnt; j++) {
+            store_ptr(&leaf->ent[j].slot, NULL);
+            store_val(&leaf->key[j], VT_KEY_NONE);
+            store_val(&leaf->ent[j].start, 0);
+        }
         store_val(&leaf->count, cnt - gone);
         t->count -= gone;
     }
