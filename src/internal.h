@@ -128,6 +128,10 @@ struct anon_name {
  *       take the VMA's read lock, and that fails for a detached VMA).
  */
 struct vma {
+    /* The lock words first, beside vm_start and vm_end: lock_vma_under_rcu
+     * takes the lock and rechecks the range, one cache line between them. */
+    unsigned int vm_lock_seq;      /* == mm->mm_lock_seq: write-locked in this write section */
+    unsigned int vm_refcnt;        /* readers + VMA_ATTACHED bit (0 when detached) */
     unsigned long vm_start;
     unsigned long vm_end;
     struct mm *vm_mm;
@@ -141,8 +145,6 @@ struct vma {
     };
     const struct vm_operations *vm_ops;
     void *vm_private_data;
-    unsigned int vm_lock_seq;      /* == mm->mm_lock_seq: write-locked in this write section */
-    unsigned int vm_refcnt;        /* readers + VMA_ATTACHED bit (0 when detached) */
 };
 
 #define VMA_ATTACHED 0x80000000U

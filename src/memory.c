@@ -772,6 +772,8 @@ void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long e
  */
 void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags)
 {
+    if (!pgtable_bytes(&vma->vm_mm->pgt))
+        return;   /* no tables, no entries to change */
     pte_t clear = 0, set = 0;
     if (!(new_flags & VM_WRITE))
         clear |= PTE_WRITE;

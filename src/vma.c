@@ -111,9 +111,10 @@ void mm_free_vma_cache(struct mm *mm)
     mm->vma_cache = NULL;
 }
 
-/* Clear or copy a VMA's plain fields; the lock words come last and are left
- * to atomic stores (see above). */
-#define VMA_PLAIN_BYTES offsetof(struct vma, vm_lock_seq)
+/* Clear or copy a VMA's plain fields: everything after the lock words, which
+ * come first and are left to atomic stores (see above). */
+#define VMA_PLAIN_START offsetof(struct vma, vm_start)
+#define VMA_PLAIN_BYTES (sizeof(struct vma) - VMA_PLAIN_START)
 
 static struct vma *vma_get_free(struct mm *mm)
 {
@@ -140,7 +141,7 @@ struct vma *vma_alloc(struct mm *mm)
     struct vma *vma = vma_get_free(mm);
     if (!vma)
         return NULL;
-    memset(vma, 0, VMA_PLAIN_BYTES);
+    memset((char *)vma + VMA_PLAIN_START, 0, VMA_PLAIN_BYTES);
     vma->vm_mm = mm;
     __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
     return vma;
@@ -192,7 +193,7 @@ static struct vma *vma_dup(struct vma *orig)
     if (!vma)
         return NULL;
     /* vma_alloc without its memset: every plain byte is copied over. */
-    memcpy(vma, orig, VMA_PLAIN_BYTES);
+    memcpy((char *)vma + VMA_PLAIN_START, (const char *)orig + VMA_PLAIN_START, VMA_PLAIN_BYTES);
     __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
     if (vma->vm_file)
         vm_file_get(vma->vm_file);
