@@ -224,11 +224,8 @@ const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
     struct vma *vma = vt_lookup_rcu(&mm->mm_mt, addr);
     if (!vma)
         goto fallback;
-    /* The recheck below reads vm_start and vm_end, a cache line away from
-     * the lock words, after the locked compare-and-swap, which holds later
-     * loads back: ask for that line now, so that in a large mm its miss
-     * overlaps the lock word's. */
-    __builtin_prefetch(&vma->vm_start);
+    /* The lock words share a cache line with vm_start and vm_end, which the
+     * recheck below reads: one miss in a large mm, taken here. */
     if (!vma_start_read(mm, vma))
         goto fallback;
     /* The tree may have handed us a VMA that changed before we locked it. */
