@@ -296,7 +296,7 @@ struct vma *vma_modify_name(struct vma *prev, struct vma *vma, unsigned long sta
 void vma_link(struct mm *mm, struct vma *vma);
 /* Take a VMA out of the tree (write-locked, detached, uncounted). */
 void vma_unlink(struct mm *mm, struct vma *vma);
-bool vma_is_anonymous(const struct vma *vma);
+static inline bool vma_is_anonymous(const struct vma *vma) { return !vma->vm_file && !vma->vm_ops; }
 /* Special and hugetlb VMAs never take VM_LOCKED (vma_supports_mlock). */
 static inline bool vma_supports_mlock(const struct vma *vma)
 {

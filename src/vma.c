@@ -230,10 +230,6 @@ void vma_release(struct vma *vma)
     vma_defer_free(vma);
 }
 
-bool vma_is_anonymous(const struct vma *vma)
-{
-    return !vma->vm_file && !vma->vm_ops;
-}
 
 /* A new VMA is write-locked from birth: no reader can have it yet, so a
  * plain store does (vma_start_write's wait would find nobody). */
