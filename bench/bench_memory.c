@@ -34,6 +34,9 @@
 #define _GNU_SOURCE
 #include <vmarea.h>
 
+#define BENCH_NAME "bench_memory"
+#include "bench.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -49,69 +52,12 @@
 
 #define PG 4096UL
 
-static int opt_runs = 7;
 static unsigned long opt_pages = 8192;   /* pages per fault / zap run (32 MiB) */
 static long opt_reads = 1L << 21;        /* mm_read / memcpy calls per run */
 static long opt_syscalls = 100000;       /* host reads per run */
 static long opt_lookups = 1L << 20;      /* per-VMA lock round trips per run */
 
 static volatile uintptr_t sink;          /* keeps results alive */
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-struct variant {
-    double (*fn)(void *ctx);      /* one run: ns per operation */
-    void *ctx;
-    double result;                /* median over the runs */
-};
-
-#define MAX_VARIANTS 8
-
-/*
- * Run every variant opt_runs times, round-robin (A B C A B C ...), so that
- * whatever else the machine is doing slows them alike, and keep each one's
- * median.
- */
-static void measure(struct variant *v, int nv)
-{
-    double t[MAX_VARIANTS][64];
-    int runs = opt_runs < 64 ? opt_runs : 64;
-    for (int r = 0; r < runs; r++)
-        for (int i = 0; i < nv && i < MAX_VARIANTS; i++)
-            t[i][r] = v[i].fn(v[i].ctx);
-    for (int i = 0; i < nv && i < MAX_VARIANTS; i++) {
-        qsort(t[i], (size_t)runs, sizeof(double), cmp_double);
-        v[i].result = runs % 2 ? t[i][runs / 2] : (t[i][runs / 2 - 1] + t[i][runs / 2]) / 2;
-    }
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void)
-{
-    /* xorshift64*: quick, and good enough to scatter addresses */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static void die(const char *what, long err)
-{
-    fprintf(stderr, "bench_memory: %s failed (%ld: %s)\n", what, err,
-            err < 0 ? strerror((int)-err) : "unexpected result");
-    exit(1);
-}
 
 static struct mm *new_mm(void)
 {
@@ -172,44 +118,6 @@ static unsigned long rss_anon(struct mm *mm)
     struct mm_stats st;
     mm_get_stats(mm, &st);
     return st.rss_anon;
-}
-
-/* ---------------------------------------------------------------- the table */
-
-struct row {
-    char op[56];
-    double ours;
-    const char *unit;
-    char baselines[112];
-    char goal[40];
-    const char *met;      /* "yes", "NO", or "-" */
-};
-
-static struct row rows[16];
-static int nrows;
-
-static struct row *add_row(const char *op, double ours, const char *unit)
-{
-    struct row *r = &rows[nrows++];
-    memset(r, 0, sizeof(*r));
-    snprintf(r->op, sizeof(r->op), "%s", op);
-    r->ours = ours;
-    r->unit = unit;
-    r->met = "-";
-    snprintf(r->goal, sizeof(r->goal), "-");
-    return r;
-}
-
-static void print_table(void)
-{
-    printf("%-48s %12s  %-78s %-24s %s\n", "operation", "vmarea", "baseline(s), same run", "goal",
-           "met");
-    for (int i = 0; i < nrows; i++) {
-        char v[32];
-        snprintf(v, sizeof(v), "%.1f %s", rows[i].ours, rows[i].unit);
-        printf("%-48s %12s  %-78s %-24s %s\n", rows[i].op, v, rows[i].baselines, rows[i].goal,
-               rows[i].met);
-    }
 }
 
 /* ------------------------------------------------------ anonymous faults */
@@ -845,7 +753,7 @@ int main(int argc, char **argv)
     printf("vmarea bench_memory: median of %d runs; %lu pages per fault/zap run, %ld reads "
            "(%ld host syscalls), %ld per-VMA lock round trips per run\n",
            opt_runs, opt_pages, opt_reads, opt_syscalls, opt_lookups);
-    print_table();
+    print_table(48, 12, 78, 24);
 
     int missed = 0;
     for (int i = 0; i < nrows; i++)

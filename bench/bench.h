@@ -1,0 +1,114 @@
+/*
+ * bench.h — what every benchmark here shares: timing, medians over
+ * interleaved runs, a random number source, and the table it prints.
+ *
+ * Include it after setting BENCH_NAME (used in error messages).  Everything
+ * is static: each benchmark is one program.
+ */
+#ifndef VMAREA_BENCH_H
+#define VMAREA_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int opt_runs = 7;                 /* runs per figure; the median is kept */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct variant {
+    double (*fn)(void *ctx);      /* one run: ns per operation */
+    void *ctx;
+    double result;                /* median over the runs */
+};
+
+#define MAX_VARIANTS 8
+
+/*
+ * Run every variant opt_runs times, round-robin (A B C A B C ...), so that
+ * whatever else the machine is doing slows them alike, and keep each one's
+ * median.
+ */
+static void measure(struct variant *v, int nv)
+{
+    double t[MAX_VARIANTS][64];
+    int runs = opt_runs < 64 ? opt_runs : 64;
+    for (int r = 0; r < runs; r++)
+        for (int i = 0; i < nv && i < MAX_VARIANTS; i++)
+            t[i][r] = v[i].fn(v[i].ctx);
+    for (int i = 0; i < nv && i < MAX_VARIANTS; i++) {
+        qsort(t[i], (size_t)runs, sizeof(double), cmp_double);
+        v[i].result = runs % 2 ? t[i][runs / 2] : (t[i][runs / 2 - 1] + t[i][runs / 2]) / 2;
+    }
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void)
+{
+    /* xorshift64*: quick, and good enough to scatter addresses */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void die(const char *what, long err)
+{
+    fprintf(stderr, "%s: %s failed (%ld: %s)\n", BENCH_NAME, what, err,
+            err < 0 ? strerror((int)-err) : "unexpected result");
+    exit(1);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+struct row {
+    char op[56];
+    double ours;          /* ns per op, or bytes */
+    const char *unit;
+    char baselines[112];
+    char goal[40];
+    const char *met;      /* "yes", "NO", or "-" */
+};
+
+static struct row rows[32];
+static int nrows;
+
+static struct row *add_row(const char *op, double ours, const char *unit)
+{
+    struct row *r = &rows[nrows++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->op, sizeof(r->op), "%s", op);
+    r->ours = ours;
+    r->unit = unit;
+    r->met = "-";
+    snprintf(r->goal, sizeof(r->goal), "-");
+    return r;
+}
+
+/* The table, columns as wide as the benchmark's longest entries. */
+static void print_table(int op_w, int ours_w, int base_w, int goal_w)
+{
+    printf("%-*s %*s  %-*s %-*s %s\n", op_w, "operation", ours_w, "vmarea", base_w,
+           "baseline(s), same run", goal_w, "goal", "met");
+    for (int i = 0; i < nrows; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "%.1f %s", rows[i].ours, rows[i].unit);
+        printf("%-*s %*s  %-*s %-*s %s\n", op_w, rows[i].op, ours_w, v, base_w, rows[i].baselines,
+               goal_w, rows[i].goal, rows[i].met);
+    }
+}
+
+#endif
