@@ -953,6 +953,7 @@ struct conc {
     pthread_mutex_t lock;              /* the writers' lock (the mmap write lock) */
     int stop;
     unsigned long lookups[2], hits[2], stable_tries[2], stable_misses[2];
+    unsigned long progress[2];         /* lookups so far, while running */
     int bad;
 };
 
@@ -993,6 +994,7 @@ static void *conc_reader(void *arg)
             }
             n++;
         }
+        __atomic_store_n(&c->progress[id], n, __ATOMIC_RELAXED);
     }
     rcu_unregister_thread();
     c->lookups[id] = n;
@@ -1065,7 +1067,12 @@ static void test_concurrent_rcu(void **state)
             pthread_mutex_unlock(&c->lock);
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-    } while ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) < 1000000000L);
+        /* A second of writes, and on until both readers have run (under
+         * valgrind, which runs one thread at a time, one may wait long). */
+    } while ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) < 1000000000L ||
+             ((!__atomic_load_n(&c->progress[0], __ATOMIC_RELAXED) ||
+               !__atomic_load_n(&c->progress[1], __ATOMIC_RELAXED)) &&
+              now.tv_sec - t0.tv_sec < 120));
 
     __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 2; i++)
