@@ -361,7 +361,8 @@ void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end)
  * unmapped (and dropped if clean), clean lazily freed anonymous ones freed. */
 void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end);
 /* mprotect: make the present entries of [start, end) agree with new_flags. */
-void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags);
+void change_protection(struct vma *vma, unsigned long start, unsigned long end,
+                       vm_flags_t old_flags, vm_flags_t new_flags);
 
 /* ---- gup.c (continued) */
 /* Fault in what an access of this kind would fault in [start, end) of vma. */

@@ -770,7 +770,8 @@ void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long e
  * copying: mprotect returns only after they are done, as Linux's waits for
  * its TLB flush.
  */
-void change_protection(struct vma *vma, unsigned long start, unsigned long end, vm_flags_t new_flags)
+void change_protection(struct vma *vma, unsigned long start, unsigned long end,
+                       vm_flags_t old_flags, vm_flags_t new_flags)
 {
     if (!pgtable_bytes(&vma->vm_mm->pgt))
         return;   /* no tables, no entries to change */
@@ -782,7 +783,8 @@ void change_protection(struct vma *vma, unsigned long start, unsigned long end, 
     else
         set |= PTE_PROTNONE;
     unsigned long changed = pgtable_change_prot(&vma->vm_mm->pgt, start, end, clear, set);
-    vm_flags_t old_flags = vma->vm_flags;   /* the caller sets the new ones after */
+    /* old_flags: the range's, not vma's, which a merge may already have
+     * given the new ones. */
     bool lost_write = (old_flags & VM_WRITE) && !(new_flags & VM_WRITE);
     bool lost_access = data_accessible(old_flags) && !data_accessible(new_flags);
     if (changed && (lost_write || lost_access))

@@ -39,7 +39,7 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
     vma_start_write(vma);
     /* The key matters too: execute-only memory takes no loads. */
     if ((oldflags ^ newflags) & (VM_ACCESS_FLAGS | VM_PKEY_MASK))
-        change_protection(vma, start, end, newflags);
+        change_protection(vma, start, end, oldflags, newflags);
     vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
 
     /* A private locked VMA becoming writable is populated at once (COW), so
