@@ -354,6 +354,17 @@ void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
  * MADV_GUARD_REMOVE: the markers of [start, end) go.  Mmap lock, any. */
 int guard_install_range(struct vma *vma, unsigned long start, unsigned long end);
 void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end);
+/* A VMA boundary is about to appear at addr: a huge PMD across it is split
+ * into its 512 entries (vma_adjust_trans_huge).  Mmap write lock. */
+void split_huge_pmd_at(struct mm *mm, unsigned long addr);
+static inline void split_huge_pmds(struct mm *mm, unsigned long start, unsigned long end)
+{
+    split_huge_pmd_at(mm, start);
+    split_huge_pmd_at(mm, end);
+}
+/* Split the large folios [start, end) touches (always) or covers in part,
+ * mapping the zero page over their zero-filled subpages.  Mmap lock, any. */
+void split_huge_folios(struct vma *vma, unsigned long start, unsigned long end, bool always);
 /* MADV_COLD (and the first step of MADV_PAGEOUT): unshared pages of
  * [start, end) become old (not Referenced).  Mmap lock, any. */
 void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end);

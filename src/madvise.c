@@ -82,6 +82,7 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         if (behavior == MADV_FREE) {
             if (!vma_is_anonymous(vma))
                 return -EINVAL;   /* MADV_FREE works on anonymous memory only */
+            split_huge_folios(vma, start, end, false);
             madvise_free_range(vma, start, end);
         } else {
             /* Never splits: the mappings go, the VMA stays. */
@@ -94,6 +95,9 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         /* can_madv_lru_vma */
         if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
             return -EINVAL;
+        /* Reclaim without swap splits even a whole THP; MADV_COLD only a
+         * part of one. */
+        split_huge_folios(vma, start, end, behavior == MADV_PAGEOUT);
         madvise_cold_range(vma, start, end);
         if (behavior == MADV_PAGEOUT)
             madvise_pageout_range(vma, start, end);
@@ -171,6 +175,7 @@ static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long 
         return 0;
     }
     int err = 0;
+    split_huge_pmds(vma->vm_mm, start, end);
     vma = vma_modify_flags(*prev, vma, start, end, new_flags, &err);
     if (!vma)
         return err;
@@ -191,6 +196,7 @@ static int madvise_set_name(struct vma *vma, struct vma **prev, unsigned long st
         return 0;
     }
     int err = 0;
+    split_huge_pmds(vma->vm_mm, start, end);
     vma = vma_modify_name(*prev, vma, start, end, name, &err);
     if (!vma)
         return err;

@@ -30,6 +30,7 @@
  *     VMAs, which waits for every VMA reader; nothing else is inside.
  */
 #include "internal.h"
+#include "task_mmu.h"   /* vma_thp_eligible */
 
 #include <string.h>
 
@@ -269,6 +270,220 @@ static int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte, bool mmap
     return 0;
 }
 
+/* ------------------------------------------------- transparent huge pages */
+
+/*
+ * Anonymous memory where THP is allowed (vma_thp_eligible: the mode, the
+ * VMA's advice) faults a 2 MiB page at once when its aligned 2 MiB lies in the
+ * VMA and has no page table yet (pmd_none), as Linux's
+ * do_huge_pmd_anonymous_page: a read maps the huge zero page, a write 512
+ * fresh pages as one PMD-mapped THP.  A THP here is 512 ordinary entries in a
+ * table whose PMD entry says so (pgtable.h, PMD_*): accesses, zaps and
+ * counts need nothing else, and only what Linux shows of a huge PMD is
+ * modelled (AnonHugePages, one dirty bit for all, splits, pmd_none after a
+ * whole zap, zero pages for zero-filled parts of a split folio).
+ */
+#define FAULT_FALLBACK 2   /* internal: no THP here, fault a 4 KiB page */
+#define HPAGE_PAGES (PMD_SIZE >> PAGE_SHIFT)
+
+static bool thp_fault_allowed(const struct vma *vma, unsigned long haddr)
+{
+    return vma_is_anonymous(vma) && vma->vm_mm->cfg.thp != MM_THP_NEVER &&
+           haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end && vma_thp_eligible(vma);
+}
+
+static bool table_is_empty(pte_t _Atomic *t)
+{
+    for (unsigned i = 0; i < PGT_ENTRIES; i++)
+        if (atomic_load_explicit(&t[i], memory_order_relaxed))
+            return false;
+    return true;
+}
+
+/*
+ * Put entries into a table that stands for no table (PMD_NONE), one
+ * compare-and-swap each, and mark the PMD with flags if every one went in.
+ * Returns how many went in; installed[i] says which (a racing fault may have
+ * taken a slot: then the table is an ordinary one, and so are the entries).
+ */
+static unsigned fill_table(pte_t _Atomic *pmdp, pte_t pmd, const pte_t *entries, bool *installed,
+                           pte_t flags)
+{
+    pte_t _Atomic *t = pmd_table(pmd);
+    unsigned n = 0;
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        pte_t zero = 0;
+        installed[i] = ptep_cmpxchg(&t[i], &zero, entries[i]);
+        n += installed[i];
+    }
+    pte_t want = (pmd & ~PMD_FLAGS) | (n == PGT_ENTRIES ? flags : 0);
+    if (!ptep_cmpxchg(pmdp, &pmd, want))
+        atomic_fetch_and_explicit(pmdp, ~(PMD_NONE | PMD_HUGE | PMD_HZERO | PMD_LARGE),
+                                  memory_order_relaxed);
+    return n;
+}
+
+/* 512 zeroed pages as entries for vma, or false (and nothing taken). */
+static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
+{
+    struct mm *mm = vma->vm_mm;
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        struct vm_page *page = page_alloc(&mm->pages);
+        if (!page) {
+            while (i--) {
+                page_mapcount_dec(pte_page(entries[i]));
+                page_put(pte_page(entries[i]));
+            }
+            return false;   /* Linux: THP_FAULT_FALLBACK, small pages instead */
+        }
+        page_mapcount_set_new(page);
+        entries[i] = pte_mk(page, vma_pte_flags(vma, true));
+    }
+    return true;
+}
+
+static void free_huge_entries(const pte_t *entries, const bool *installed)
+{
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        if (installed && installed[i])
+            continue;
+        struct vm_page *page = pte_page(entries[i]);
+        page_mapcount_dec(page);
+        page_put(page);
+    }
+}
+
+/* A write to the huge zero page (do_huge_zero_wp_pmd): a THP replaces it,
+ * entry by entry; without the memory for one, the PMD is split and the
+ * write takes the 4 KiB path. */
+static int do_huge_zero_wp(struct vma *vma, pte_t _Atomic *pmdp, pte_t pmd, bool mmap_locked)
+{
+    struct mm *mm = vma->vm_mm;
+    int err = anon_prepare(vma, mmap_locked);
+    if (err)
+        return err;
+    pte_t entries[PGT_ENTRIES];
+    bool installed[PGT_ENTRIES];
+    if (!alloc_huge_entries(vma, entries)) {
+        atomic_fetch_and_explicit(pmdp, ~PMD_HZERO, memory_order_relaxed);
+        return FAULT_FALLBACK;
+    }
+    pte_t _Atomic *t = pmd_table(pmd);
+    unsigned n = 0;
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        pte_t cur = ptep_get(&t[i]);
+        installed[i] = pte_present(cur) && pte_special(cur) && is_zero_page(pte_page(cur)) &&
+                       ptep_cmpxchg(&t[i], &cur, entries[i]);
+        n += installed[i];
+    }
+    pte_t want = (pmd & ~PMD_FLAGS) | (n == PGT_ENTRIES ? PMD_HUGE | PMD_LARGE : 0);
+    if (!ptep_cmpxchg(pmdp, &pmd, want))
+        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
+    free_huge_entries(entries, installed);
+    rss_add(mm, MM_ANONPAGES, n);
+    return 0;
+}
+
+/* 0, -errno, FAULT_RETRY, or FAULT_FALLBACK. */
+static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bool mmap_locked)
+{
+    struct mm *mm = vma->vm_mm;
+    unsigned long haddr = addr & ~(PMD_SIZE - 1);
+    pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, haddr);
+    pte_t pmd = pmdp ? ptep_get(pmdp) : 0;
+    /* A huge zero PMD takes a THP on a write whatever the VMA's advice says
+     * now (Linux's wp_huge_pmd does not ask again). */
+    if (pmd & PMD_HZERO)
+        return write ? do_huge_zero_wp(vma, pmdp, pmd, mmap_locked) : FAULT_FALLBACK;
+    if (!thp_fault_allowed(vma, haddr))
+        return FAULT_FALLBACK;
+    if (!pmdp && pgtable_pmd_alloc(&mm->pgt, haddr, &pmdp))
+        return FAULT_FALLBACK;   /* the 4 KiB path says -ENOMEM if it must */
+    if (pmd & PMD_NONE) {
+        if (!table_is_empty(pmd_table(pmd))) {
+            atomic_fetch_and_explicit(pmdp, ~PMD_NONE, memory_order_relaxed);
+            return FAULT_FALLBACK;
+        }
+    } else if (pmd) {
+        return FAULT_FALLBACK;   /* an ordinary table: 4 KiB pages */
+    }
+
+    pte_t entries[PGT_ENTRIES];
+    bool installed[PGT_ENTRIES];
+    if (!write) {
+        pte_t z = pte_mk(zero_page(), vma_pte_flags(vma, false) | PTE_SPECIAL);
+        for (unsigned i = 0; i < PGT_ENTRIES; i++)
+            entries[i] = z;
+        if (pmd)
+            fill_table(pmdp, pmd, entries, installed, PMD_HZERO);
+        else if (pgtable_install_table(&mm->pgt, pmdp, 0, entries, PMD_HZERO))
+            return FAULT_FALLBACK;
+        return 0;
+    }
+    int err = anon_prepare(vma, mmap_locked);
+    if (err)
+        return err;
+    if (!alloc_huge_entries(vma, entries))
+        return FAULT_FALLBACK;
+    unsigned n = PGT_ENTRIES;
+    if (pmd) {
+        n = fill_table(pmdp, pmd, entries, installed, PMD_HUGE | PMD_LARGE);
+        free_huge_entries(entries, installed);
+    } else if (pgtable_install_table(&mm->pgt, pmdp, 0, entries, PMD_HUGE | PMD_LARGE)) {
+        free_huge_entries(entries, NULL);
+        return FAULT_FALLBACK;
+    }
+    rss_add(mm, MM_ANONPAGES, n);
+    return 0;
+}
+
+void split_huge_pmd_at(struct mm *mm, unsigned long addr)
+{
+    if (!(addr & (PMD_SIZE - 1)))
+        return;   /* a boundary on a PMD boundary splits nothing */
+    pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
+    if (pmdp && (ptep_get(pmdp) & (PMD_HUGE | PMD_HZERO)))
+        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO), memory_order_relaxed);
+}
+
+/*
+ * Split the large folios (PMD_LARGE tables) that [start, end) touches, or
+ * only those it covers in part unless always: split_folio, which maps the
+ * shared zero page where a subpage holds only zeros (Linux remaps unused
+ * subpages so, dropping them from Rss).  Mmap lock, any.
+ */
+static int remap_zero_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct vma *vma = arg;
+    (void)addr;
+    if (!pte_present(pte) || pte_special(pte) || pte_file(pte))
+        return 0;
+    struct vm_page *page = pte_page(pte);
+    if (page_mapcount(page) != 1 || memcmp(page_address(page), page_address(zero_page()), PAGE_SIZE))
+        return 0;
+    pte_t z = pte_mk(zero_page(), (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_SPECIAL);
+    if (!ptep_cmpxchg(ptep, &pte, z))
+        return 0;
+    rss_add(vma->vm_mm, MM_ANONPAGES, -1);
+    page_mapcount_dec(page);
+    page_put(page);
+    return 0;
+}
+
+void split_huge_folios(struct vma *vma, unsigned long start, unsigned long end, bool always)
+{
+    struct mm *mm = vma->vm_mm;
+    for (unsigned long haddr = start & ~(PMD_SIZE - 1); haddr < end; haddr += PMD_SIZE) {
+        pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, haddr);
+        if (!pmdp || !(ptep_get(pmdp) & PMD_LARGE))
+            continue;
+        if (!always && start <= haddr && haddr + PMD_SIZE <= end)
+            continue;
+        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
+        pgtable_for_each(&mm->pgt, haddr, haddr + PMD_SIZE, remap_zero_one, vma);
+    }
+}
+
 int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
@@ -277,8 +492,17 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
 
     if (vma->vm_flags & VM_PFNMAP)
         return -EIO;   /* no struct page to fault in; a driver maps frames itself */
+    int err;
+    if (mm->cfg.thp != MM_THP_NEVER && vma_is_anonymous(vma)) {
+        err = do_huge_pmd_fault(vma, addr, write, mmap_locked);
+        if (err != FAULT_FALLBACK) {
+            if (!err)
+                atomic_fetch_add_explicit(&mm->stat_faults, 1, memory_order_relaxed);
+            return err;
+        }
+    }
     pte_t _Atomic *ptep;
-    int err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
+    err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
     if (err)
         return err;
     pte_t pte = ptep_get(ptep);

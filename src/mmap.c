@@ -187,6 +187,7 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
  */
 static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
 {
+    split_huge_pmds(mm, start, end);
     struct vma *vma = vt_find(&mm->mm_mt, start);
     if (!vma || vma->vm_start >= end)
         return 0;

@@ -27,11 +27,12 @@ typedef pte_t _Atomic entry_t;
 #define IDX(addr, l)    (((addr) >> LEVEL_SHIFT(l)) & (PGT_ENTRIES - 1))
 #define PGT_PAGE_SIZE   (1UL << PGT_PAGE_SHIFT)
 
-static inline entry_t *child_of(pte_t e) { return (entry_t *)(uintptr_t)e; }
+static inline entry_t *child_of(pte_t e) { return (entry_t *)(uintptr_t)(e & ~PMD_FLAGS); }
 
 #define likely(x) __builtin_expect(!!(x), 1)
 static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
     __attribute__((noinline));
+static int walk_alloc_to(struct pgtable *pt, unsigned long addr, int bottom, pte_t _Atomic **out);
 
 /* ------------------------------------------------------- table pool */
 
@@ -252,13 +253,72 @@ int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **o
     /* Nearly every call finds all tables there (one in 512 pages does not). */
     entry_t *slot = walk(pt, addr);
     if (likely(slot)) {
+        /* The caller is about to fill an entry: a table that stood for
+         * "no table" (PMD_NONE) is an ordinary one from now on. */
+        entry_t *pmdp = pgtable_pmd(pt, addr);
+        if (unlikely(atomic_load_explicit(pmdp, memory_order_relaxed) & PMD_NONE))
+            atomic_fetch_and_explicit(pmdp, ~PMD_NONE, memory_order_relaxed);
         *out = slot;
         return 0;
     }
     return walk_alloc_slow(pt, addr, out);
 }
 
+pte_t _Atomic *pgtable_pmd(struct pgtable *pt, unsigned long addr)
+{
+    entry_t *t = pt->pgd;
+    for (int l = 3; l > 1; l--) {
+        pte_t e = atomic_load_explicit(&t[IDX(addr, l)], memory_order_acquire);
+        if (!e)
+            return NULL;
+        t = child_of(e);
+    }
+    return &t[IDX(addr, 1)];
+}
+
+int pgtable_pmd_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
+{
+    entry_t *pmdp = pgtable_pmd(pt, addr);
+    if (pmdp) {
+        *out = pmdp;
+        return 0;
+    }
+    return walk_alloc_to(pt, addr, 1, out);
+}
+
+int pgtable_install_table(struct pgtable *pt, pte_t _Atomic *pmdp, pte_t old, const pte_t *entries,
+                          pte_t flags)
+{
+    if (!page_pool_charge(pt->charge, 1))
+        return -ENOMEM;
+    entry_t *t = table_alloc();
+    if (!t) {
+        page_pool_uncharge(pt->charge, 1);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < PGT_ENTRIES; i++)
+        atomic_store_explicit(&t[i], entries[i], memory_order_relaxed);
+    /* Release: a walker that finds the table sees its entries. */
+    if (!atomic_compare_exchange_strong_explicit(pmdp, &old, (pte_t)(uintptr_t)t | flags,
+                                                 memory_order_acq_rel, memory_order_relaxed)) {
+        for (unsigned i = 0; i < PGT_ENTRIES; i++)
+            atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+        table_free_one(t);
+        page_pool_uncharge(pt->charge, 1);
+        return -EAGAIN;
+    }
+    atomic_fetch_add_explicit(&pt->bytes, PGT_TABLE_SIZE, memory_order_relaxed);
+    return 0;
+}
+
 static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
+{
+    return walk_alloc_to(pt, addr, 0, out);
+}
+
+/* Allocate the tables down to level `bottom` (0: the PTE table; 1: the PMD
+ * table, leaving its entry alone) and return the entry there. */
+static int walk_alloc_to(struct pgtable *pt, unsigned long addr, int bottom, pte_t _Atomic **out)
 {
     /*
      * The first missing entry at level l means at most l tables to install
@@ -270,15 +330,16 @@ static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic
     int nspare = 0, charged = 0;
     entry_t *t = pt->pgd;
 
-    for (int l = 3; l > 0; l--) {
+    for (int l = 3; l > bottom; l--) {
         entry_t *slot = &t[IDX(addr, l)];
         pte_t e = atomic_load_explicit(slot, memory_order_acquire);
         if (!e) {
             if (!nspare) {
-                if (!page_pool_charge(pt->charge, (unsigned long)l))
+                int need = l - bottom;
+                if (!page_pool_charge(pt->charge, (unsigned long)need))
                     return -ENOMEM;
-                charged = l;
-                for (; nspare < l; nspare++) {
+                charged = need;
+                for (; nspare < need; nspare++) {
                     spare[nspare] = table_alloc();
                     if (!spare[nspare]) {
                         while (nspare)
@@ -304,7 +365,7 @@ static int walk_alloc_slow(struct pgtable *pt, unsigned long addr, pte_t _Atomic
     page_pool_uncharge(pt->charge, (unsigned long)nspare);
     while (nspare)
         table_free_one(spare[--nspare]);   /* never published: still zero */
-    *out = &t[IDX(addr, 0)];
+    *out = &t[IDX(addr, bottom)];
     return 0;
 }
 
@@ -467,7 +528,19 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
         pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
         if (e) {
             entry_t *child = child_of(e);
+            /* A huge PMD (THP or huge zero page): cleared whole, it goes
+             * back to "no table" (Linux frees the table with the THP);
+             * cleared in part, it is split into ordinary entries first. */
+            bool huge = level == 1 && (e & (PMD_HUGE | PMD_HZERO));
+            bool whole = addr == base && next == base + span;
+            if (huge && !whole)
+                atomic_fetch_and_explicit(&t[i], ~(PMD_HUGE | PMD_HZERO), memory_order_relaxed);
             clear_level(c, child, level - 1, addr, next);
+            if (huge && whole) {
+                pte_t want = (e & ~PMD_FLAGS) | PMD_NONE;
+                atomic_compare_exchange_strong_explicit(&t[i], &e, want, memory_order_relaxed,
+                                                        memory_order_relaxed);
+            }
             /* Linux's free_pgtables rule: only a table whose whole span lies
              * in [floor, ceiling) may go; one shared with a neighbouring VMA
              * stays even if empty now.  Emptiness is checked too, so a table

@@ -79,6 +79,24 @@ typedef uint64_t pte_t;
 #define PTE_MARKER_GUARD PTE_SPECIAL  /* not present: MADV_GUARD_INSTALL */
 #define PTE_PAGE_MASK (~PTE_FLAGS)
 
+/*
+ * PMD entries (a PTE table's address, 4 KiB-aligned) carry the state of the
+ * 2 MiB they map in their low bits, as Linux's pmd does (transparent huge
+ * pages, memory.c):
+ *   PMD_HUGE   the table maps one THP as a whole (pmd_trans_huge)
+ *   PMD_HZERO  the table maps the huge zero page (512 zero-page entries)
+ *   PMD_LARGE  its anonymous pages are one large folio, PMD-mapped or not
+ *   PMD_NONE   the table is empty and stands for no table at all (pmd_none),
+ *              as after a whole THP was zapped; the next fill clears it
+ * Only the fault that installs a table, and zaps and splits (atomic and/or),
+ * change them.  Walks mask them off.
+ */
+#define PMD_HUGE   1ULL
+#define PMD_HZERO  2ULL
+#define PMD_LARGE  4ULL
+#define PMD_NONE   8ULL
+#define PMD_FLAGS  0xfffULL
+
 #define PGT_ENTRIES     512
 #define PGT_TABLE_SIZE  4096UL                 /* bytes of one table */
 #define PGT_PAGE_SHIFT  12
@@ -186,6 +204,20 @@ pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr);
  * installed).  Locks: as pgtable_walk.
  */
 int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
+
+/* The PMD entry covering addr, or NULL if an upper table is missing.
+ * Locks: as pgtable_walk. */
+pte_t _Atomic *pgtable_pmd(struct pgtable *pt, unsigned long addr);
+/* The same, allocating the upper tables (not the PTE table): 0 or -ENOMEM. */
+int pgtable_pmd_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
+/*
+ * Install a new PTE table holding entries[512], with PMD flags, where the
+ * PMD entry still holds old (0): 0, -ENOMEM, or -EAGAIN (someone else put a
+ * table there; nothing changed).  Locks: as pgtable_walk_alloc.
+ */
+int pgtable_install_table(struct pgtable *pt, pte_t _Atomic *pmdp, pte_t old, const pte_t *entries,
+                          pte_t flags);
+static inline pte_t _Atomic *pmd_table(pte_t pmd) { return (pte_t _Atomic *)(uintptr_t)(pmd & ~PMD_FLAGS); }
 
 /*
  * Call fn for every present entry in [start, end) in address order, with its

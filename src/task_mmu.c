@@ -370,9 +370,18 @@ void vma_show_map(const struct vma *vma, FILE *out)
 struct smaps_walk {
     struct smaps_mem *mem;
     bool locked;
+    pte_t huge_bits;      /* a PMD-mapped THP: DIRTY and ACCESSED of all its entries */
 };
 
 /* smaps_pte_entry + smaps_account for one 4 KiB entry. */
+static int or_bits(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)addr;
+    (void)ptep;
+    *(pte_t *)arg |= pte;
+    return 0;
+}
+
 static int smaps_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
     struct smaps_walk *w = arg;
@@ -381,6 +390,7 @@ static int smaps_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t p
     (void)ptep;
     if (pte_special(pte))
         return 0;   /* the zero page is in nobody's Rss */
+    pte |= w->huge_bits;   /* a huge PMD has one dirty and one young bit */
     struct vm_page *page = pte_page(pte);
     bool anon = !pte_file(pte);
     bool dirty = pte_dirty(pte) || page_test_dirty(page);
@@ -421,7 +431,24 @@ void smaps_gather_mem(const struct vma *vma, struct smaps_mem *mem)
     if (!vma->vm_mm || !vma->vm_mm->pgt.pgd)
         return;   /* a VMA outside any address space (the formatter's tests) */
     struct smaps_walk w = { .mem = mem, .locked = vma->vm_flags & VM_LOCKED };
-    pgtable_for_each(&vma->vm_mm->pgt, vma->vm_start, vma->vm_end, smaps_pte, &w);
+    struct pgtable *pt = &vma->vm_mm->pgt;
+    /* One PMD at a time: a PMD-mapped THP counts as AnonHugePages, and
+     * its dirty and young bits are those of the whole (smaps_pmd_entry). */
+    for (unsigned long haddr = vma->vm_start & ~(PMD_SIZE - 1); haddr < vma->vm_end; haddr += PMD_SIZE) {
+        unsigned long start = max(haddr, vma->vm_start), end = min(haddr + PMD_SIZE, vma->vm_end);
+        pte_t _Atomic *pmdp = pgtable_pmd(pt, haddr);
+        pte_t pmd = pmdp ? atomic_load_explicit(pmdp, memory_order_acquire) : 0;
+        if (!pmd)
+            continue;
+        w.huge_bits = 0;
+        if (pmd & PMD_HUGE) {
+            pte_t bits = 0;
+            pgtable_for_each(pt, haddr, haddr + PMD_SIZE, or_bits, &bits);
+            w.huge_bits = bits & (PTE_DIRTY | PTE_ACCESSED);
+            mem->anon_thp += PMD_SIZE;
+        }
+        pgtable_for_each(pt, start, end, smaps_pte, &w);
+    }
 }
 
 /*
