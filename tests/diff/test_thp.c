@@ -1,0 +1,280 @@
+/*
+ * Transparent huge pages against the host: short sequences of faults,
+ * zaps, splits and advice on a 16 MiB region (docs/thp.md has what they
+ * show), run for real in a child process and on a vmarea mm with the host's
+ * THP mode; each VMA's Rss, AnonHugePages and Private_Dirty must agree.
+ *
+ * The random checker runs with THP off (its windows are too small for a
+ * 2 MiB page anyway); these are the THP cases.  A host that could not give
+ * a huge page (thp_fault_fallback went up: fragmentation) or refused an
+ * mlock skips the case, as does a host with THP "never".
+ */
+#define _GNU_SOURCE
+/* Steps leave unused fields out: zero is right for them. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmarea.h"
+
+#define BASE 0x300000000000UL
+#define M2   (2UL << 20)
+#define PG   4096UL
+#define LEN  (8 * M2)
+
+enum act { END, WR, RD, ADV, PROT, UNMAP, REMAP, LOCK, UNLOCK };
+struct step { enum act a; unsigned long off, len; int arg; };
+
+#define GUARD_INSTALL 102
+#define GUARD_REMOVE  103
+
+struct scenario {
+    const char *name;
+    struct step s[8];
+};
+
+static const struct scenario scenarios[] = {
+    { "write one byte", { { WR, M2 + 5 } } },
+    { "read, then write", { { RD, M2 }, { WR, M2 + PG } } },
+    { "DONTNEED 4 KiB inside, write there", { { WR, M2 }, { ADV, M2 + PG, PG, MADV_DONTNEED }, { WR, M2 + PG } } },
+    { "DONTNEED the whole PMD, write", { { WR, M2 }, { ADV, M2, M2, MADV_DONTNEED }, { WR, M2 + PG } } },
+    { "mprotect 4 KiB inside and back", { { WR, M2 }, { PROT, M2 + PG, PG, PROT_READ },
+                                          { PROT, M2 + PG, PG, PROT_READ | PROT_WRITE } } },
+    { "munmap 4 KiB inside", { { WR, M2 }, { UNMAP, M2 + PG, PG } } },
+    { "mlock the PMD, munlock", { { LOCK, M2, M2 }, { UNLOCK, M2, M2 } } },
+    { "mprotect the whole PMD", { { WR, M2 }, { PROT, M2, M2, PROT_READ } } },
+    { "huge zero page, NOHUGEPAGE, write", { { RD, M2 + 7 * PG }, { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 } } },
+    { "MADV_FREE the whole PMD, write", { { WR, M2 }, { ADV, M2, M2, MADV_FREE }, { WR, M2 + PG } } },
+    { "MADV_FREE 4 KiB", { { WR, M2 }, { ADV, M2, PG, MADV_FREE } } },
+    { "MADV_PAGEOUT the whole PMD", { { WR, M2 }, { ADV, M2, M2, MADV_PAGEOUT } } },
+    { "MADV_PAGEOUT 4 KiB", { { WR, M2 }, { ADV, M2, PG, MADV_PAGEOUT } } },
+    { "MADV_COLD whole, then 4 KiB", { { WR, M2 }, { ADV, M2, M2, MADV_COLD }, { ADV, M2, PG, MADV_COLD } } },
+    { "guard 4 KiB inside", { { WR, M2 }, { ADV, M2 + PG, PG, GUARD_INSTALL } } },
+    { "huge zero page, DONTNEED 4 KiB, write", { { RD, M2 }, { ADV, M2, PG, MADV_DONTNEED }, { WR, M2 + PG } } },
+    { "huge zero page, DONTNEED whole, write", { { RD, M2 }, { ADV, M2, M2, MADV_DONTNEED }, { WR, M2 + PG } } },
+    { "THP, then NOHUGEPAGE on the PMD", { { WR, M2 }, { ADV, M2, M2, MADV_NOHUGEPAGE } } },
+    { "POPULATE_WRITE 16 KiB", { { ADV, M2, 4 * PG, MADV_POPULATE_WRITE } } },
+    { "POPULATE_READ 16 KiB, write", { { ADV, M2, 4 * PG, MADV_POPULATE_READ }, { WR, M2 } } },
+    { "mprotect across two THPs", { { WR, M2 - PG }, { WR, M2 }, { PROT, M2 - PG, 2 * PG, PROT_READ } } },
+    { "munmap the PMD, map again, write", { { WR, M2 }, { UNMAP, M2, M2 }, { REMAP, M2, M2 }, { WR, M2 + 5 } } },
+    { "PMD split, then MADV_FREE 4 KiB", { { WR, M2 }, { PROT, M2 + 8 * PG, PG, PROT_READ },
+                                           { ADV, M2 + 20 * PG, PG, MADV_FREE } } },
+    { "DONTNEED across two THPs", { { WR, M2 - PG }, { WR, M2 }, { ADV, M2 - 2 * PG, 4 * PG, MADV_DONTNEED } } },
+    { "zap whole, read, write", { { WR, M2 }, { ADV, M2, M2, MADV_DONTNEED }, { RD, M2 + 3 * PG }, { WR, M2 } } },
+    { "mlock 4 KiB inside", { { WR, M2 }, { LOCK, M2 + PG, PG } } },
+    { "guard the whole PMD, remove, write", { { WR, M2 }, { ADV, M2, M2, GUARD_INSTALL },
+                                              { ADV, M2, M2, GUARD_REMOVE }, { WR, M2 + PG } } },
+    { "MADV_PAGEOUT two THPs", { { WR, M2 }, { WR, 2 * M2 }, { ADV, M2, 2 * M2, MADV_PAGEOUT } } },
+};
+
+/* One VMA as both sides report it. */
+struct row { unsigned long start, end, rss, thp, dirty; };
+struct result { int n; int skipped; struct row r[16]; };
+
+/* Parse smaps text: the VMAs inside [BASE, BASE + LEN + M2). */
+static void parse(FILE *f, struct result *res)
+{
+    char line[512];
+    struct row *cur = NULL;
+    res->n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            cur = NULL;
+            if (s >= BASE && e <= BASE + LEN + M2 && res->n < 16) {
+                cur = &res->r[res->n++];
+                *cur = (struct row){ .start = s, .end = e };
+            }
+            continue;
+        }
+        if (!cur)
+            continue;
+        unsigned long v;
+        if (sscanf(line, "Rss: %lu kB", &v) == 1)
+            cur->rss = v;
+        else if (sscanf(line, "AnonHugePages: %lu kB", &v) == 1)
+            cur->thp = v;
+        else if (sscanf(line, "Private_Dirty: %lu kB", &v) == 1)
+            cur->dirty = v;
+    }
+}
+
+static unsigned long vmstat(const char *name)
+{
+    FILE *f = fopen("/proc/vmstat", "re");
+    char key[64];
+    unsigned long v, found = 0;
+    if (!f)
+        return 0;
+    while (fscanf(f, "%63s %lu", key, &v) == 2)
+        if (!strcmp(key, name))
+            found = v;
+    fclose(f);
+    return found;
+}
+
+/* ------------------------------------------------------------ the host */
+
+static void host_run(const struct scenario *sc, int fd)
+{
+    struct result res = { 0 };
+    char *b = (char *)BASE;
+    unsigned long fallback = vmstat("thp_fault_fallback");
+    if (mmap(b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != b)
+        _exit(2);
+    madvise(b, LEN, MADV_HUGEPAGE);
+    for (const struct step *s = sc->s; s->a != END; s++) {
+        switch (s->a) {
+        case WR: b[s->off] = 1; break;
+        case RD: (void)*(volatile char *)(b + s->off); break;
+        case ADV: madvise(b + s->off, s->len, s->arg); break;
+        case PROT: mprotect(b + s->off, s->len, s->arg); break;
+        case UNMAP: munmap(b + s->off, s->len); break;
+        case REMAP:
+            mmap(b + s->off, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            madvise(b + s->off, s->len, MADV_HUGEPAGE);
+            break;
+        case LOCK:
+            /* Refused here (a limit, or a sanitizer's reservations counted
+             * against it): nothing to compare. */
+            if (syscall(SYS_mlock, b + s->off, s->len))
+                res.skipped = 1;
+            break;
+        /* The system calls: ASan's mlock and munlock do nothing. */
+        case UNLOCK: syscall(SYS_munlock, b + s->off, s->len); break;
+        case END: break;
+        }
+    }
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (!f)
+        _exit(3);
+    parse(f, &res);
+    fclose(f);
+    res.skipped |= vmstat("thp_fault_fallback") != fallback;
+    if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+        _exit(4);
+    _exit(0);
+}
+
+static int host(const struct scenario *sc, struct result *res)
+{
+    int p[2];
+    if (pipe(p))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        host_run(sc, p[1]);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], res, sizeof(*res));
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return n == (ssize_t)sizeof(*res) && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ vmarea */
+
+static void model(const struct scenario *sc, enum mm_thp_mode mode, struct result *res)
+{
+    struct mm_config cfg;
+    mm_config_from_host(&cfg);
+    cfg.thp = mode;
+    struct mm *mm = mm_create(&cfg);
+    assert_non_null(mm);
+    unsigned long b = BASE;
+    char c = 1;
+    assert_int_equal(mm_mmap(mm, b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0),
+                     (long)b);
+    mm_madvise(mm, b, LEN, MADV_HUGEPAGE);
+    for (const struct step *s = sc->s; s->a != END; s++) {
+        switch (s->a) {
+        case WR: mm_write(mm, b + s->off, &c, 1); break;
+        case RD: mm_read(mm, b + s->off, &c, 1); break;
+        case ADV: mm_madvise(mm, b + s->off, s->len, s->arg); break;
+        case PROT: mm_mprotect(mm, b + s->off, s->len, s->arg); break;
+        case UNMAP: mm_munmap(mm, b + s->off, s->len); break;
+        case REMAP:
+            mm_mmap(mm, b + s->off, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+            mm_madvise(mm, b + s->off, s->len, MADV_HUGEPAGE);
+            break;
+        case LOCK: mm_mlock(mm, b + s->off, s->len, 0); break;
+        case UNLOCK: mm_munlock(mm, b + s->off, s->len); break;
+        case END: break;
+        }
+    }
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    mm_show_smaps(mm, f);
+    fclose(f);
+    f = fmemopen(text, size, "r");
+    parse(f, res);
+    fclose(f);
+    free(text);
+    mmput(mm);
+}
+
+static void print_result(const char *side, const struct result *r)
+{
+    for (int i = 0; i < r->n; i++)
+        print_message("    %s %lx-%lx Rss %lu AnonHugePages %lu Private_Dirty %lu\n", side, r->r[i].start,
+                      r->r[i].end, r->r[i].rss, r->r[i].thp, r->r[i].dirty);
+}
+
+static void test_thp_sequences(void **state)
+{
+    (void)state;
+    struct mm_config host_cfg;
+    mm_config_from_host(&host_cfg);
+    if (host_cfg.thp == MM_THP_NEVER) {
+        print_message("host THP is \"never\": nothing to compare\n");
+        skip();
+    }
+    int bad = 0, skipped = 0;
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+        struct result h, m;
+        if (host(&scenarios[i], &h)) {
+            print_message("%s: the host run failed (the region at %#lx was not free?)\n",
+                          scenarios[i].name, BASE);
+            skip();
+        }
+        if (h.skipped) {
+            skipped++;
+            continue;
+        }
+        model(&scenarios[i], host_cfg.thp, &m);
+        bool same = h.n == m.n;
+        for (int k = 0; same && k < h.n; k++)
+            same = !memcmp(&h.r[k], &m.r[k], sizeof(h.r[k]));
+        if (!same) {
+            bad++;
+            print_message("  %s: differs\n", scenarios[i].name);
+            print_result("linux ", &h);
+            print_result("vmarea", &m);
+        }
+    }
+    print_message("%zu THP sequences, %d skipped (no huge page or no mlock on the host), %d differ\n",
+                  sizeof(scenarios) / sizeof(scenarios[0]), skipped, bad);
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thp_sequences),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
