@@ -59,9 +59,13 @@ static long opt_lookups = 1L << 20;      /* per-VMA lock round trips per run */
 
 static volatile uintptr_t sink;          /* keeps results alive */
 
+/* Without transparent huge pages: the rows are about 4 KiB pages (a THP
+ * fault zeroes 2 MiB at once), and the host's own baselines get none either
+ * unless asked. */
 static struct mm *new_mm(void)
 {
-    struct mm *mm = mm_create(NULL);
+    struct mm_config cfg = { .thp = MM_THP_NEVER };
+    struct mm *mm = mm_create(&cfg);
     if (!mm)
         die("mm_create", 0);
     return mm;
