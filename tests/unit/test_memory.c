@@ -611,6 +611,103 @@ static void test_page_outlives_mm(void **state)
     vm_page_put(page);                         /* frees the page, then the mm */
 }
 
+/* Huge pages: a THP where an aligned 2 MiB is free of tables, 4 KiB pages
+ * when the memory limit leaves no room for 512 frames. */
+static void test_thp_fault_and_fallback(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { .thp = MM_THP_ALWAYS };
+    struct mm *mm = mm_create(&cfg);
+    unsigned long b = W + (64UL << 20);
+    char c = 1;
+    assert_int_equal(mm_mmap(mm, b, 4UL << 20, RW, FX, NULL, 0), (long)b);
+    assert_int_equal(mm_write(mm, b + 5, &c, 1), 1);
+    assert_int_equal(stats(mm).rss_anon, 512);
+    assert_int_equal(mm_read(mm, b + (2UL << 20), &c, 1), 1);   /* the huge zero page */
+    assert_int_equal(stats(mm).rss_anon, 512);
+    assert_int_equal(mm_madvise(mm, b, 4UL << 20, MADV_DONTNEED), 0);
+    assert_int_equal(stats(mm).rss_anon, 0);
+    mmput(mm);
+
+    cfg.memory_limit = 1UL << 20;   /* 256 frames: no THP fits */
+    mm = mm_create(&cfg);
+    assert_int_equal(mm_mmap(mm, b, 4UL << 20, RW, FX, NULL, 0), (long)b);
+    assert_int_equal(mm_write(mm, b + 5, &c, 1), 1);
+    assert_int_equal(stats(mm).rss_anon, 1);
+    assert_int_equal(mm_munmap(mm, b, 4UL << 20), 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    mmput(mm);
+}
+
+static int count_mapped(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)addr;
+    (void)ptep;
+    if (pte_present(pte) && !pte_special(pte))
+        ++*(unsigned long *)arg;
+    return 0;
+}
+
+/* Random THP-sized traffic in a 16 MiB region: faults, zaps, splits, folio
+ * splits, advice, unmaps.  Rss must match the entries, and at the end every
+ * frame and table must come back. */
+static void test_thp_random(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { .thp = MM_THP_MADVISE, .memory_limit = 24UL << 20 };
+    struct mm *mm = mm_create(&cfg);
+    unsigned long b = W + (128UL << 20), len = 16UL << 20;
+    unsigned long x = 0x2545f4914f6cdd1dUL;
+    assert_int_equal(mm_mmap(mm, b, len, RW, FX, NULL, 0), (long)b);
+    assert_int_equal(mm_madvise(mm, b, len, MADV_HUGEPAGE), 0);
+    unsigned long thps = 0;
+    static const int advice[] = { MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_NOHUGEPAGE,
+                                  MADV_HUGEPAGE, MADV_POPULATE_WRITE, MADV_POPULATE_READ, 102, 103 };
+    for (int i = 0; i < 3000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned long off = (x >> 8) % (len / PG) * PG;
+        unsigned long n = ((x >> 40) % 4 == 0 ? (x >> 44) % 1024 : (x >> 44) % 8) * PG + PG;
+        if (off + n > len)
+            n = len - off;
+        char c = (char)x;
+        switch ((x >> 3) % 8) {
+        case 0: case 1: {
+            unsigned long before = stats(mm).rss_anon;
+            mm_write(mm, b + off, &c, 1);
+            thps += stats(mm).rss_anon >= before + 512;
+            break;
+        }
+        case 2: mm_read(mm, b + off, &c, 1); break;
+        case 3: mm_madvise(mm, b + off, n, advice[(x >> 20) % 10]); break;
+        case 4: mm_mprotect(mm, b + off, n, (x >> 24) % 2 ? PROT_READ : RW); break;
+        case 5: mm_mlock(mm, b + off, n, 0); mm_munlock(mm, b + off, n); break;
+        case 6:
+            mm_munmap(mm, b + off, n);
+            mm_mmap(mm, b + off, n, RW, FX, NULL, 0);
+            mm_madvise(mm, b + off, n, MADV_HUGEPAGE);
+            break;
+        default:   /* a whole aligned 2 MiB: back to "no table", room for a THP */
+            mm_madvise(mm, b + (off & ~((2UL << 20) - 1)), 2UL << 20, MADV_DONTNEED);
+            break;
+        }
+        if (i % 100 == 0) {
+            MMAP_READ_GUARD(g, mm);
+            unsigned long mapped = 0;
+            pgtable_for_each(&mm->pgt, 0, PGT_ADDR_LIMIT, count_mapped, &mapped);
+            assert_int_equal(mapped, stats(mm).rss_anon);
+        }
+    }
+    /* The mix must really have made huge pages. */
+    print_message("thp random: %lu faults, %lu of them huge pages\n", stats(mm).faults, thps);
+    assert_true(thps > 10);
+    assert_int_equal(mm_munmap(mm, b, len), 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    assert_int_equal(stats(mm).pgtable_bytes, 0);
+    mmput(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_guard_regions),
         cmocka_unit_test(test_page_outlives_mm),
         cmocka_unit_test(test_task_size_limit),
+        cmocka_unit_test(test_thp_fault_and_fallback),
+        cmocka_unit_test(test_thp_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
