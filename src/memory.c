@@ -327,6 +327,8 @@ static unsigned fill_table(pte_t _Atomic *pmdp, pte_t pmd, const pte_t *entries,
 static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
 {
     struct mm *mm = vma->vm_mm;
+    if (!page_pool_has_room(&mm->pages, PGT_ENTRIES))
+        return false;   /* as Linux's failed order-9 allocation: at once */
     for (unsigned i = 0; i < PGT_ENTRIES; i++) {
         struct vm_page *page = page_alloc(&mm->pages);
         if (!page) {
@@ -470,18 +472,28 @@ static int remap_zero_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pt
     return 0;
 }
 
+struct folio_split {
+    struct vma *vma;
+    unsigned long start, end;
+    bool always;
+};
+
+static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd)
+{
+    struct folio_split *f = arg;
+    if (!(pmd & PMD_LARGE))
+        return 0;
+    if (!f->always && f->start <= haddr && haddr + PMD_SIZE <= f->end)
+        return 0;   /* covered whole: the folio stays */
+    atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
+    pgtable_for_each(&f->vma->vm_mm->pgt, haddr, haddr + PMD_SIZE, remap_zero_one, f->vma);
+    return 0;
+}
+
 void split_huge_folios(struct vma *vma, unsigned long start, unsigned long end, bool always)
 {
-    struct mm *mm = vma->vm_mm;
-    for (unsigned long haddr = start & ~(PMD_SIZE - 1); haddr < end; haddr += PMD_SIZE) {
-        pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, haddr);
-        if (!pmdp || !(ptep_get(pmdp) & PMD_LARGE))
-            continue;
-        if (!always && start <= haddr && haddr + PMD_SIZE <= end)
-            continue;
-        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
-        pgtable_for_each(&mm->pgt, haddr, haddr + PMD_SIZE, remap_zero_one, vma);
-    }
+    struct folio_split f = { .vma = vma, .start = start, .end = end, .always = always };
+    pgtable_for_each_pmd(&vma->vm_mm->pgt, start, end, split_folio_pmd, &f);
 }
 
 int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked)

@@ -191,6 +191,17 @@ static inline void page_pool_uncharge(struct page_pool *pool, unsigned long n)
 void page_pool_set_rcu_free(struct page_pool *pool, void *owner, void (*owner_get)(void *),
                             void (*owner_put)(void *));
 
+/* Is there room under the limit for n more frames now?  A hint (racing
+ * allocations may take it): for a caller that would otherwise allocate n
+ * one by one only to give them back (a huge page). */
+static inline bool page_pool_has_room(struct page_pool *pool, unsigned long n)
+{
+    if (pool->limit == ULONG_MAX)
+        return true;
+    unsigned long used = atomic_load_explicit(&pool->nr_reserved, memory_order_relaxed);
+    return used <= pool->limit && pool->limit - used >= n;
+}
+
 /* Out-of-line end of page_put: back to the free list. */
 void __page_free(struct vm_page *page);
 

@@ -421,6 +421,37 @@ int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
     return each_level(pt->pgd, 3, start, end, fn, arg);
 }
 
+/* The non-empty PMD entries whose 2 MiB meets [start, end): missing upper
+ * tables skipped in one step, as in each_level. */
+static int each_pmd(entry_t *t, int level, unsigned long start, unsigned long end, pgt_pmd_fn fn,
+                    void *arg)
+{
+    unsigned i = IDX(start, level);
+    unsigned long span = LEVEL_SPAN(level);
+    for (unsigned long addr = start; addr < end; i++) {
+        unsigned long base = addr & ~(span - 1);
+        unsigned long next = base + span;
+        if (next > end)
+            next = end;
+        pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
+        if (e) {
+            int r = level == 1 ? fn(arg, base, &t[i], e) : each_pmd(child_of(e), level - 1, addr, next, fn, arg);
+            if (r)
+                return r;
+        }
+        addr = next;
+    }
+    return 0;
+}
+
+int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pmd_fn fn,
+                         void *arg)
+{
+    if (!clamp_range(&start, &end))
+        return 0;
+    return each_pmd(pt->pgd, 3, start, end, fn, arg);
+}
+
 /* ------------------------------------------------------------- clear */
 
 struct clear_ctx {

@@ -231,6 +231,12 @@ typedef int (*pgt_pte_fn)(void *arg, unsigned long addr, pte_t _Atomic *ptep, pt
 int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
                      pgt_pte_fn fn, void *arg);
 
+/* Call fn for every non-empty PMD entry whose 2 MiB meets [start, end), with
+ * the 2 MiB's start.  Locks: as pgtable_for_each. */
+typedef int (*pgt_pmd_fn)(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd);
+int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pmd_fn fn,
+                         void *arg);
+
 /*
  * Clear every entry in [start, end) but markers; fn (may be NULL) gets each
  * one that was cleared, after the clear.  Tables stay (vma_zap_page_range_single,

@@ -369,6 +369,7 @@ void vma_show_map(const struct vma *vma, FILE *out)
  */
 struct smaps_walk {
     struct smaps_mem *mem;
+    const struct vma *vma;
     bool locked;
     pte_t huge_bits;      /* a PMD-mapped THP: DIRTY and ACCESSED of all its entries */
 };
@@ -425,30 +426,33 @@ static int smaps_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t p
     return 0;
 }
 
+static int smaps_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd)
+{
+    struct smaps_walk *w = arg;
+    struct pgtable *pt = &w->vma->vm_mm->pgt;
+    (void)pmdp;
+    w->huge_bits = 0;
+    if (pmd & PMD_HUGE) {
+        pte_t bits = 0;
+        pgtable_for_each(pt, haddr, haddr + PMD_SIZE, or_bits, &bits);
+        w->huge_bits = bits & (PTE_DIRTY | PTE_ACCESSED);
+        w->mem->anon_thp += PMD_SIZE;
+    }
+    pgtable_for_each(pt, max(haddr, w->vma->vm_start), min(haddr + PMD_SIZE, w->vma->vm_end),
+                     smaps_pte, w);
+    return 0;
+}
+
 void smaps_gather_mem(const struct vma *vma, struct smaps_mem *mem)
 {
     memset(mem, 0, sizeof(*mem));
     if (!vma->vm_mm || !vma->vm_mm->pgt.pgd)
         return;   /* a VMA outside any address space (the formatter's tests) */
-    struct smaps_walk w = { .mem = mem, .locked = vma->vm_flags & VM_LOCKED };
-    struct pgtable *pt = &vma->vm_mm->pgt;
-    /* One PMD at a time: a PMD-mapped THP counts as AnonHugePages, and
-     * its dirty and young bits are those of the whole (smaps_pmd_entry). */
-    for (unsigned long haddr = vma->vm_start & ~(PMD_SIZE - 1); haddr < vma->vm_end; haddr += PMD_SIZE) {
-        unsigned long start = max(haddr, vma->vm_start), end = min(haddr + PMD_SIZE, vma->vm_end);
-        pte_t _Atomic *pmdp = pgtable_pmd(pt, haddr);
-        pte_t pmd = pmdp ? atomic_load_explicit(pmdp, memory_order_acquire) : 0;
-        if (!pmd)
-            continue;
-        w.huge_bits = 0;
-        if (pmd & PMD_HUGE) {
-            pte_t bits = 0;
-            pgtable_for_each(pt, haddr, haddr + PMD_SIZE, or_bits, &bits);
-            w.huge_bits = bits & (PTE_DIRTY | PTE_ACCESSED);
-            mem->anon_thp += PMD_SIZE;
-        }
-        pgtable_for_each(pt, start, end, smaps_pte, &w);
-    }
+    struct smaps_walk w = { .mem = mem, .locked = vma->vm_flags & VM_LOCKED, .vma = vma };
+    /* One PMD at a time (only those with a table): a PMD-mapped THP counts
+     * as AnonHugePages, and its dirty and young bits are those of the whole
+     * (smaps_pmd_entry). */
+    pgtable_for_each_pmd(&vma->vm_mm->pgt, vma->vm_start, vma->vm_end, smaps_pmd, &w);
 }
 
 /*
