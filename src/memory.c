@@ -41,6 +41,14 @@ static inline void rss_add(struct mm *mm, int kind, long n)
     atomic_fetch_add_explicit(&mm->rss_stat[kind], n, memory_order_relaxed);
 }
 
+/* The changes a walk gathered, one counter at a time. */
+static void rss_add_all(struct mm *mm, const long *delta)
+{
+    for (int i = 0; i < NR_MM_COUNTERS; i++)
+        if (delta[i])
+            rss_add(mm, i, delta[i]);
+}
+
 /* The counter a file page mapped in vma counts in. */
 static inline int mm_counter_file(const struct vma *vma)
 {
@@ -48,9 +56,20 @@ static inline int mm_counter_file(const struct vma *vma)
 }
 
 /*
+ * A data load is allowed with any access bit, except behind the execute-only
+ * key.  Loads and stores may use an entry without looking at the VMA (the
+ * access fast path): PTE_PROTNONE marks the entries where this is false.
+ */
+static inline bool data_accessible(vm_flags_t f)
+{
+    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
+}
+
+/*
  * x86's access_error plus the protection-key check, as the result a process
- * sees: a write needs VM_WRITE, an instruction fetch VM_EXEC, a read any
- * access bit, except that the execute-only key forbids data reads.
+ * sees: a write needs VM_WRITE, an instruction fetch VM_EXEC, a read
+ * data_accessible, or for a remote (foreign) access, which protection keys do
+ * not apply to, any access bit.
  */
 int vma_access_error(const struct vma *vma, unsigned flags)
 {
@@ -59,23 +78,9 @@ int vma_access_error(const struct vma *vma, unsigned flags)
         return (f & VM_WRITE) ? 0 : -EACCES;
     if (flags & FAULT_FLAG_INSTRUCTION)
         return (f & VM_EXEC) ? 0 : -EACCES;
-    if (!(f & VM_ACCESS_FLAGS))
-        return -EACCES;
-    /* Protection keys do not apply to remote (foreign) access. */
-    if (!(flags & FAULT_FLAG_REMOTE) && !(f & (VM_READ | VM_WRITE)) &&
-        vma_pkey_of(f) == EXECUTE_ONLY_PKEY)
-        return -EACCES;
-    return 0;
-}
-
-/*
- * Loads and stores may use the entry without looking at the VMA (the access
- * fast path): PTE_PROTNONE marks entries no data access may use, in PROT_NONE
- * VMAs and behind the execute-only key (vma_access_error's read rule).
- */
-static inline bool data_accessible(vm_flags_t f)
-{
-    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
+    if (flags & FAULT_FLAG_REMOTE)
+        return (f & VM_ACCESS_FLAGS) ? 0 : -EACCES;
+    return data_accessible(f) ? 0 : -EACCES;
 }
 
 /* The flags a new entry for vma gets (write only if asked and allowed). */
@@ -94,6 +99,21 @@ static inline pte_t vma_pte_flags(const struct vma *vma, bool write)
 static inline bool pte_install(pte_t _Atomic *ptep, pte_t old, pte_t new)
 {
     return ptep_cmpxchg(ptep, &old, new);
+}
+
+/*
+ * Map page at an empty entry, the entry taking a mapcount and the reference
+ * the caller holds for it.  If the entry was filled meanwhile (a racing fault
+ * or insert), both go back and the answer is false.
+ */
+static bool map_page(pte_t _Atomic *ptep, struct vm_page *page, pte_t pte)
+{
+    page_mapcount_inc(page);
+    if (pte_install(ptep, 0, pte))
+        return true;
+    page_mapcount_dec(page);
+    page_put(page);
+    return false;
 }
 
 static int anon_prepare(struct vma *vma, bool mmap_locked)
@@ -157,13 +177,7 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
         struct vm_page *page = shmem_find_page(vma->vm_file, pgoff + i - pte_off);
         if (!page)
             continue;
-        page_mapcount_inc(page);
-        if (!pte_install(slot, 0, pte_mk(page, (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_FILE))) {
-            page_mapcount_dec(page);
-            page_put(page);
-            continue;
-        }
-        mapped++;
+        mapped += map_page(slot, page, pte_mk(page, (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_FILE));
     }
     if (mapped)
         rss_add(mm, MM_SHMEMPAGES, mapped);
@@ -186,14 +200,8 @@ static int do_file_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
         struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages, &err);
         if (!page)
             return err;
-        page_mapcount_inc(page);
-        pte_t pte = pte_mk(page, vma_pte_flags(vma, write) | PTE_FILE);
-        if (!pte_install(ptep, 0, pte)) {
-            page_mapcount_dec(page);
-            page_put(page);
-            return 0;
-        }
-        rss_add(mm, MM_SHMEMPAGES, 1);
+        if (map_page(ptep, page, pte_mk(page, vma_pte_flags(vma, write) | PTE_FILE)))
+            rss_add(mm, MM_SHMEMPAGES, 1);
         return 0;
     }
     (void)mmap_locked;
@@ -285,12 +293,6 @@ static int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte, bool mmap
  */
 #define FAULT_FALLBACK 2   /* internal: no THP here, fault a 4 KiB page */
 #define HPAGE_PAGES (PMD_SIZE >> PAGE_SHIFT)
-
-static bool thp_fault_allowed(const struct vma *vma, unsigned long haddr)
-{
-    return vma_is_anonymous(vma) && vma->vm_mm->cfg.thp != MM_THP_NEVER &&
-           haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end && vma_thp_eligible(vma);
-}
 
 static bool table_is_empty(pte_t _Atomic *t)
 {
@@ -391,13 +393,17 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
 {
     struct mm *mm = vma->vm_mm;
     unsigned long haddr = addr & ~(PMD_SIZE - 1);
+    /* Every huge PMD lies inside one VMA (a boundary splits it): where the
+     * aligned 2 MiB does not, there is nothing to look up. */
+    if (haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end)
+        return FAULT_FALLBACK;
     pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, haddr);
     pte_t pmd = pmdp ? ptep_get(pmdp) : 0;
     /* A huge zero PMD takes a THP on a write whatever the VMA's advice says
      * now (Linux's wp_huge_pmd does not ask again). */
     if (pmd & PMD_HZERO)
         return write ? do_huge_zero_wp(vma, pmdp, pmd, mmap_locked) : FAULT_FALLBACK;
-    if (!thp_fault_allowed(vma, haddr))
+    if (!vma_thp_eligible(vma))   /* the mode and the VMA's advice */
         return FAULT_FALLBACK;
     if (!pmdp && pgtable_pmd_alloc(&mm->pgt, haddr, &pmdp))
         return FAULT_FALLBACK;   /* the 4 KiB path says -ENOMEM if it must */
@@ -504,15 +510,11 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
 
     if (vma->vm_flags & VM_PFNMAP)
         return -EIO;   /* no struct page to fault in; a driver maps frames itself */
-    int err;
-    if (mm->cfg.thp != MM_THP_NEVER && vma_is_anonymous(vma)) {
+    int err = FAULT_FALLBACK;
+    if (mm->cfg.thp != MM_THP_NEVER && vma_is_anonymous(vma))
         err = do_huge_pmd_fault(vma, addr, write, mmap_locked);
-        if (err != FAULT_FALLBACK) {
-            if (!err)
-                atomic_fetch_add_explicit(&mm->stat_faults, 1, memory_order_relaxed);
-            return err;
-        }
-    }
+    if (err != FAULT_FALLBACK)
+        goto out;
     pte_t _Atomic *ptep;
     err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
     if (err)
@@ -532,6 +534,7 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
         ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
         err = 0;
     }
+out:
     if (!err)
         atomic_fetch_add_explicit(&mm->stat_faults, 1, memory_order_relaxed);
     return err;
@@ -753,12 +756,8 @@ int (vma_insert_page)(const struct vma_mixedmap *mixed, unsigned long addr, stru
     bool write = (vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE);
     pte_t pte = pte_mk(page, (vma_pte_flags(vma, false) | PTE_FILE) | (write ? PTE_WRITE : 0));
     page_get(page);
-    page_mapcount_inc(page);
-    if (!pte_install(ptep, 0, pte)) {
-        page_mapcount_dec(page);
-        page_put(page);
+    if (!map_page(ptep, page, pte))
         return -EBUSY;
-    }
     rss_add(mm, MM_FILEPAGES, 1);
     return 0;
 }
@@ -807,9 +806,7 @@ static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long 
     /* Lock-free accesses may still be copying: the frames wait for a grace
      * period, unless the last user is gone (then no access can be). */
     page_batch_flush(&z.batch, exiting);
-    for (int i = 0; i < NR_MM_COUNTERS; i++)
-        if (z.rss[i])
-            rss_add(mm, i, z.rss[i]);
+    rss_add_all(mm, z.rss);
     if (z.pages)
         atomic_fetch_add_explicit(&mm->stat_zapped, z.pages, memory_order_relaxed);
 }
@@ -990,9 +987,7 @@ void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long e
     page_batch_init(&c.batch);
     pgtable_for_each(&vma->vm_mm->pgt, start, end, pageout_one, &c);
     page_batch_flush(&c.batch, false);
-    for (int i = 0; i < NR_MM_COUNTERS; i++)
-        if (c.rss[i])
-            rss_add(vma->vm_mm, i, c.rss[i]);
+    rss_add_all(vma->vm_mm, c.rss);
 }
 
 /* ------------------------------------------------------------ mprotect */

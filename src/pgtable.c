@@ -377,30 +377,25 @@ static bool clamp_range(unsigned long *start, unsigned long *end)
 
 /* ------------------------------------------------------------ iterate */
 
-static int each_level(entry_t *t, int level, unsigned long start, unsigned long end,
+/*
+ * fn for every non-empty entry at level bottom (0: PTEs, 1: PMDs) under t
+ * that meets [start, end), with the start of what the entry maps.  A missing
+ * entry above costs one load: a 1 GiB hole is one PUD entry.
+ */
+static int each_level(entry_t *t, int level, int bottom, unsigned long start, unsigned long end,
                       pgt_pte_fn fn, void *arg)
 {
     unsigned i = IDX(start, level);
-    if (level == 0) {
-        for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
-            pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
-            if (e) {
-                int r = fn(arg, addr, &t[i], e);
-                if (r)
-                    return r;
-            }
-        }
-        return 0;
-    }
-    /* A missing entry costs one load: a 1 GiB hole is one PUD entry. */
     unsigned long span = LEVEL_SPAN(level);
     for (unsigned long addr = start; addr < end; i++) {
-        unsigned long next = (addr & ~(span - 1)) + span;
+        unsigned long base = addr & ~(span - 1);
+        unsigned long next = base + span;
         if (next > end)
             next = end;
         pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
         if (e) {
-            int r = each_level(child_of(e), level - 1, addr, next, fn, arg);
+            int r = level == bottom ? fn(arg, base, &t[i], e)
+                                    : each_level(child_of(e), level - 1, bottom, addr, next, fn, arg);
             if (r)
                 return r;
         }
@@ -414,38 +409,15 @@ int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
 {
     if (!clamp_range(&start, &end))
         return 0;
-    return each_level(pt->pgd, 3, start, end, fn, arg);
+    return each_level(pt->pgd, 3, 0, start, end, fn, arg);
 }
 
-/* The non-empty PMD entries whose 2 MiB meets [start, end): missing upper
- * tables skipped in one step, as in each_level. */
-static int each_pmd(entry_t *t, int level, unsigned long start, unsigned long end, pgt_pmd_fn fn,
-                    void *arg)
-{
-    unsigned i = IDX(start, level);
-    unsigned long span = LEVEL_SPAN(level);
-    for (unsigned long addr = start; addr < end; i++) {
-        unsigned long base = addr & ~(span - 1);
-        unsigned long next = base + span;
-        if (next > end)
-            next = end;
-        pte_t e = atomic_load_explicit(&t[i], memory_order_acquire);
-        if (e) {
-            int r = level == 1 ? fn(arg, base, &t[i], e) : each_pmd(child_of(e), level - 1, addr, next, fn, arg);
-            if (r)
-                return r;
-        }
-        addr = next;
-    }
-    return 0;
-}
-
-int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pmd_fn fn,
+int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pte_fn fn,
                          void *arg)
 {
     if (!clamp_range(&start, &end))
         return 0;
-    return each_pmd(pt->pgd, 3, start, end, fn, arg);
+    return each_level(pt->pgd, 3, 1, start, end, fn, arg);
 }
 
 /* ------------------------------------------------------------- clear */

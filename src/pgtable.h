@@ -233,8 +233,7 @@ int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
 
 /* Call fn for every non-empty PMD entry whose 2 MiB meets [start, end), with
  * the 2 MiB's start.  Locks: as pgtable_for_each. */
-typedef int (*pgt_pmd_fn)(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd);
-int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pmd_fn fn,
+int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pte_fn fn,
                          void *arg);
 
 /*
