@@ -175,7 +175,6 @@ static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long 
         return 0;
     }
     int err = 0;
-    split_huge_pmds(vma->vm_mm, start, end);
     vma = vma_modify_flags(*prev, vma, start, end, new_flags, &err);
     if (!vma)
         return err;
@@ -196,7 +195,6 @@ static int madvise_set_name(struct vma *vma, struct vma **prev, unsigned long st
         return 0;
     }
     int err = 0;
-    split_huge_pmds(vma->vm_mm, start, end);
     vma = vma_modify_name(*prev, vma, start, end, name, &err);
     if (!vma)
         return err;

@@ -16,7 +16,6 @@ static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
         return 0;
     }
     int err = 0;
-    split_huge_pmds(mm, start, end);
     struct vma *res = vma_modify_flags(*prev, vma, start, end, newflags, &err);
     if (!res) {
         *prev = vma;

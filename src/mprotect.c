@@ -32,7 +32,6 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
     }
 
     int err = 0;
-    split_huge_pmds(mm, start, end);
     vma = vma_modify_flags(*pprev, vma, start, end, newflags, &err);
     if (!vma)
         return err;

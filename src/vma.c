@@ -641,6 +641,9 @@ static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
     struct vma *vma = vmg->middle;
     unsigned long start = vmg->start, end = vmg->end;
 
+    /* start and end become VMA boundaries, by a split or a merge: a huge
+     * PMD across one is split first (vma_adjust_trans_huge). */
+    split_huge_pmds(vma->vm_mm, start, end);
     struct vma *merged = vma_merge_existing_range(vmg);
     if (merged)
         return merged;
