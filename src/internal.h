@@ -354,13 +354,21 @@ void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
  * MADV_GUARD_REMOVE: the markers of [start, end) go.  Mmap lock, any. */
 int guard_install_range(struct vma *vma, unsigned long start, unsigned long end);
 void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end);
-/* A VMA boundary is about to appear at addr: a huge PMD across it is split
- * into its 512 entries (vma_adjust_trans_huge).  Mmap write lock. */
+/* A VMA boundary is about to appear at addr (not PMD-aligned): a huge PMD
+ * across it is split into its 512 entries (vma_adjust_trans_huge).  Mmap
+ * write lock. */
 void split_huge_pmd_at(struct mm *mm, unsigned long addr);
 static inline void split_huge_pmds(struct mm *mm, unsigned long start, unsigned long end)
 {
-    split_huge_pmd_at(mm, start);
-    split_huge_pmd_at(mm, end);
+    /* Nothing can be huge without THP or without a page table, and a
+     * boundary on a PMD boundary splits nothing: the VMA operations that
+     * call this stay free of walks in those cases. */
+    if (mm->cfg.thp == MM_THP_NEVER || !pgtable_bytes(&mm->pgt))
+        return;
+    if (start & (PMD_SIZE - 1))
+        split_huge_pmd_at(mm, start);
+    if (end & (PMD_SIZE - 1))
+        split_huge_pmd_at(mm, end);
 }
 /* Split the large folios [start, end) touches (always) or covers in part,
  * mapping the zero page over their zero-filled subpages.  Mmap lock, any. */

@@ -447,8 +447,6 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
 
 void split_huge_pmd_at(struct mm *mm, unsigned long addr)
 {
-    if (!(addr & (PMD_SIZE - 1)))
-        return;   /* a boundary on a PMD boundary splits nothing */
     pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
     if (pmdp && (ptep_get(pmdp) & (PMD_HUGE | PMD_HZERO)))
         atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO), memory_order_relaxed);
