@@ -28,14 +28,15 @@
  *     reader-writer mmap lock would cost) and against vmarea's own
  *     mmap_read_lock + vma_lookup + mmap_read_unlock.
  *
- * Uses only the public header, as a user's program would, and liburcu-bp
- * (the library's own RCU) to wait for deferred frees.
+ * Uses the public header, as a user's program would, and one internal
+ * call, vm_rcu_barrier (src/rcu.h), to wait for deferred frees between runs.
  */
 #define _GNU_SOURCE
 #include <vmarea.h>
 
 #define BENCH_NAME "bench_memory"
 #include "bench.h"
+#include "rcu.h"   /* vm_rcu_barrier; the bench links vmarea_internal */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +49,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
 #define PG 4096UL
 
@@ -114,7 +114,7 @@ static void zap_range(struct mm *mm, unsigned long addr, unsigned long npages)
  */
 static void wait_deferred_frees(void)
 {
-    urcu_bp_barrier();
+    vm_rcu_barrier();
 }
 
 static unsigned long rss_anon(struct mm *mm)

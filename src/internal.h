@@ -195,6 +195,7 @@ enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
 struct mm {
     pthread_rwlock_t mmap_lock;
     atomic_uint mm_lock_seq;       /* bumped at every mmap_write_unlock (per-VMA locks) */
+    unsigned long mm_id;           /* unique in the process, never reused (vma hints) */
     atomic_long mm_users;
     atomic_long mm_count;
 #ifdef VMAREA_DEBUG

@@ -766,14 +766,12 @@ struct zap_ctx {
     int file_kind;           /* MM_FILEPAGES or MM_SHMEMPAGES, by the VMA */
     struct page_batch batch;
     long rss[NR_MM_COUNTERS];
-    unsigned long pages;
 };
 
-static void zap_one(void *arg, unsigned long addr, pte_t old)
+static inline __attribute__((always_inline)) void zap_one(void *arg, unsigned long addr, pte_t old)
 {
     struct zap_ctx *z = arg;
     (void)addr;
-    z->pages++;
     if (pte_special(old))
         return;   /* the zero page: no reference, not in Rss */
     struct vm_page *page = pte_page(old);
@@ -795,18 +793,24 @@ static void zap_one(void *arg, unsigned long addr, pte_t old)
     page_batch_put(&z->batch, page);
 }
 
+/* One PTE table's part of a zap, with zap_one inlined into the loop. */
+static unsigned long zap_pte_run(void *arg, pte_t _Atomic *t, unsigned long addr, unsigned long end)
+{
+    return pte_clear_run(t, addr, end, true, zap_one, arg);
+}
+
 static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
 {
     struct mm *mm = vma->vm_mm;
     struct zap_ctx z = { .file_kind = mm_counter_file(vma) };
     page_batch_init(&z.batch);
-    pgtable_clear_range(&mm->pgt, start, end, zap_one, &z);
+    unsigned long pages = pgtable_clear_range_run(&mm->pgt, start, end, zap_pte_run, &z);
     /* Lock-free accesses may still be copying: the frames wait for a grace
      * period, unless the last user is gone (then no access can be). */
     page_batch_flush(&z.batch, exiting);
     rss_add_all(mm, z.rss);
-    if (z.pages)
-        atomic_fetch_add_explicit(&mm->stat_zapped, z.pages, memory_order_relaxed);
+    if (pages)
+        atomic_fetch_add_explicit(&mm->stat_zapped, pages, memory_order_relaxed);
 }
 
 void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end)

@@ -161,6 +161,8 @@ struct mm *mm_create(const struct mm_config *cfg)
     page_pool_set_rcu_free(&mm->pages, mm, mm_grab_void, mm_drop_void);
     pthread_mutex_init(&mm->anon_vma_lock, NULL);
     mm->cfg = c;
+    static atomic_ulong next_mm_id = 1;
+    mm->mm_id = atomic_fetch_add_explicit(&next_mm_id, 1, memory_order_relaxed);
     atomic_init(&mm->mm_users, 1);
     atomic_init(&mm->mm_count, 1);
     vt_init(&mm->mm_mt);

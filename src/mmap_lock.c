@@ -218,10 +218,42 @@ static bool vma_start_read(struct mm *mm, struct vma *vma)
     return true;
 }
 
+/*
+ * The VMA this thread last locked through lock_vma_under_rcu, its mm's
+ * mm_id and its range then (Linux's per-thread vmacache, before the maple
+ * tree).  Faults come in runs on one VMA, and trying the hint first saves the
+ * RCU section and the tree descent.  A hint needs no RCU: a VMA's memory
+ * belongs to its mm until the last mmdrop (vma.c), the caller holds the mm,
+ * and mm_id, never reused, tells that the hint is from this mm and not from
+ * a dead one at the same address.  The slot may hold another VMA of the mm
+ * by now, or none: vma_start_read fails on a detached VMA, and the range
+ * recheck after it catches a changed or reused one, as on the tree path.
+ * The range kept here filters out misses without reading the VMA, whose
+ * plain fields a writer may be changing until we hold its read lock.
+ */
+static __thread __attribute__((tls_model("initial-exec"))) struct {
+    unsigned long mm_id;
+    struct vma *vma;
+    unsigned long start, end;
+} vma_hint;
+
+static inline bool vma_covers(struct vma *vma, unsigned long addr)
+{
+    return addr >= __atomic_load_n(&vma->vm_start, __ATOMIC_RELAXED) &&
+           addr < __atomic_load_n(&vma->vm_end, __ATOMIC_RELAXED);
+}
+
 const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
 {
+    struct vma *vma = vma_hint.vma;
+    if (vma_hint.mm_id == mm->mm_id && addr - vma_hint.start < vma_hint.end - vma_hint.start &&
+        vma_start_read(mm, vma)) {
+        if (likely(vma_covers(vma, addr)))
+            goto locked;
+        __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
+    }
     rcu_read_lock();
-    struct vma *vma = vt_lookup_rcu(&mm->mm_mt, addr);
+    vma = vt_lookup_rcu(&mm->mm_mt, addr);
     if (!vma)
         goto fallback;
     /* The lock words share a cache line with vm_start and vm_end, which the
@@ -229,13 +261,17 @@ const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr)
     if (!vma_start_read(mm, vma))
         goto fallback;
     /* The tree may have handed us a VMA that changed before we locked it. */
-    if (addr < __atomic_load_n(&vma->vm_start, __ATOMIC_RELAXED) ||
-        addr >= __atomic_load_n(&vma->vm_end, __ATOMIC_RELAXED)) {
+    if (!vma_covers(vma, addr)) {
         __atomic_fetch_sub(&vma->vm_refcnt, 1, __ATOMIC_RELEASE);
         goto fallback;
     }
     /* Our read lock keeps the VMA attached, so it outlives the RCU section. */
     rcu_read_unlock();
+    vma_hint.mm_id = mm->mm_id;
+    vma_hint.vma = vma;
+    vma_hint.start = vma->vm_start;
+    vma_hint.end = vma->vm_end;
+locked:
 #ifdef VMAREA_DEBUG
     /* Only vma_assert_readable asks about VMA read locks, and only in debug
      * builds; the mmap locks are tracked always (mmap_lock_is_held is API). */

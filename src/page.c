@@ -16,6 +16,7 @@
  */
 #include "internal.h"
 #include "page.h"
+#include "rcu.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -355,20 +356,16 @@ static void page_uncount(struct page_pool *pool, unsigned long n)
         atomic_fetch_sub_explicit(&pool->nr_reserved, n, memory_order_relaxed);
 }
 
-/* A chain of frames (first..last linked through free_next) for call_rcu. */
+/* A chain of frames (first..last linked through free_next) for vm_call_rcu. */
 struct rcu_free_batch {
     struct rcu_head rcu;
     struct page_pool *pool;
     struct vm_page *first, *last;
-    /* Release/acquire around the hand-over: liburcu's queue orders it, but
-     * ThreadSanitizer cannot see inside an uninstrumented library. */
-    atomic_bool published;
 };
 
 static void rcu_free_cb(struct rcu_head *head)
 {
     struct rcu_free_batch *b = caa_container_of(head, struct rcu_free_batch, rcu);
-    (void)atomic_load_explicit(&b->published, memory_order_acquire);
     struct page_pool *pool = b->pool;
     fl_push(&my_shard(pool)->free_head, b->first, b->last, false);
     void *owner = pool->owner;
@@ -391,8 +388,7 @@ static void rcu_free_chain(struct page_pool *pool, struct vm_page *first, struct
     b->first = first;
     b->last = last;
     pool->owner_get(pool->owner);
-    atomic_store_explicit(&b->published, true, memory_order_release);
-    call_rcu(&b->rcu, rcu_free_cb);
+    vm_call_rcu(&b->rcu, rcu_free_cb);
 }
 
 #define RCU_FREE_BATCH 64
@@ -453,44 +449,6 @@ static void __page_free_unpinned(struct vm_page *page)
     }
     atomic_fetch_sub_explicit(&pool->nr_pending, n, memory_order_relaxed);
     rcu_free_chain(pool, first, last);
-}
-
-static void batch_link(struct page_batch *b, struct vm_page *page);
-
-void page_batch_free_exclusive(struct page_batch *b, struct vm_page *page)
-{
-    atomic_store_explicit(&page->mapcount, 0, memory_order_relaxed);
-    atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-    batch_link(b, page);
-}
-
-void page_batch_put(struct page_batch *b, struct vm_page *page)
-{
-    unsigned int old = atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel);
-    VM_BUG_ON(old == 0);
-    if (old != 1)
-        return;
-    batch_link(b, page);
-}
-
-static void batch_link(struct page_batch *b, struct vm_page *page)
-{
-    VM_BUG_ON(page_mapcount(page) != 0);
-    if (unlikely(b->pool != page->pool)) {
-        if (b->pool || !page->pool) {
-            __page_free(page);
-            return;
-        }
-        b->pool = page->pool;
-    }
-    if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned)
-        b->pinned++;
-    /* Linked like a free list; fl_push writes the last one's link. */
-    atomic_store_explicit(&page->free_next, (uintptr_t)b->first, memory_order_relaxed);
-    if (!b->first)
-        b->last = page;
-    b->first = page;
-    b->n++;
 }
 
 void page_batch_flush(struct page_batch *b, bool now)

@@ -11,6 +11,7 @@
  */
 #include "internal.h"   /* page_pool_charge: tables count against the memory limit */
 #include "pgtable.h"
+#include "rcu.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -425,6 +426,7 @@ int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long 
 struct clear_ctx {
     struct pgtable *pt;
     pgt_clear_fn fn;
+    pgt_clear_run_fn run;           /* instead of fn: the whole PTE-level loop */
     void *arg;
     unsigned long floor, ceiling;   /* ceiling: exclusive, PGT_ADDR_LIMIT for none */
     bool free_tables;
@@ -441,7 +443,6 @@ struct clear_ctx {
  */
 struct rcu_tables {
     struct rcu_head rcu;
-    atomic_bool published;   /* for ThreadSanitizer, as page.c's rcu_free_batch */
     size_t n, cap;
     entry_t *t[];
 };
@@ -449,7 +450,6 @@ struct rcu_tables {
 static void rcu_tables_cb(struct rcu_head *head)
 {
     struct rcu_tables *r = caa_container_of(head, struct rcu_tables, rcu);
-    (void)atomic_load_explicit(&r->published, memory_order_acquire);
     struct table_list l = { 0 };
     for (size_t i = 0; i < r->n; i++)
         table_list_add(&l, r->t[i]);
@@ -493,29 +493,8 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
 {
     unsigned i = IDX(start, level);
     if (level == 0) {
-        for (unsigned long addr = start; addr < end; addr += PGT_PAGE_SIZE, i++) {
-            /* The callback will touch the page descriptor an entry points
-             * to: start loading one a few entries ahead (frames freed and
-             * reused come back in any order, so descriptors are cold). */
-            if (c->fn && i + 8 < PGT_ENTRIES) {
-                pte_t ahead = atomic_load_explicit(&t[i + 8], memory_order_relaxed);
-                if (pte_present(ahead))
-                    __builtin_prefetch(pte_page(ahead), 1);
-            }
-            /* A load first: most holes cost no locked instruction. */
-            pte_t cur = atomic_load_explicit(&t[i], memory_order_relaxed);
-            if (!cur || (pte_marker(cur) && !c->free_tables))
-                continue;   /* a zap keeps guard markers; munmap does not */
-            /* An exchange, not a store: under the mmap read lock a racing
-             * clearer or a DIRTY/ACCESSED update may touch the same entry,
-             * and exactly one clearer must get the page. */
-            pte_t old = atomic_exchange_explicit(&t[i], 0, memory_order_acq_rel);
-            if (!old)
-                continue;
-            c->cleared++;
-            if (c->fn)
-                c->fn(c->arg, addr, old);
-        }
+        c->cleared += c->run ? c->run(c->arg, t, start, end)
+                             : pte_clear_run(t, start, end, !c->free_tables, c->fn, c->arg);
         return;
     }
     unsigned long span = LEVEL_SPAN(level);
@@ -567,6 +546,16 @@ unsigned long pgtable_clear_range(struct pgtable *pt, unsigned long start, unsig
     return c.cleared;
 }
 
+unsigned long pgtable_clear_range_run(struct pgtable *pt, unsigned long start, unsigned long end,
+                                      pgt_clear_run_fn run, void *arg)
+{
+    struct clear_ctx c = { .pt = pt, .run = run, .arg = arg };
+    if (!clamp_range(&start, &end))
+        return 0;
+    clear_level(&c, pt->pgd, 3, start, end);
+    return c.cleared;
+}
+
 unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsigned long end,
                                  unsigned long floor, unsigned long ceiling,
                                  pgt_clear_fn fn, void *arg)
@@ -580,8 +569,7 @@ unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsign
     clear_level(&c, pt->pgd, 3, start, end);
     table_list_release(&c.freed);
     if (c.deferred) {
-        atomic_store_explicit(&c.deferred->published, true, memory_order_release);
-        call_rcu(&c.deferred->rcu, rcu_tables_cb);
+        vm_call_rcu(&c.deferred->rcu, rcu_tables_cb);
     }
     return c.cleared;
 }

@@ -9,6 +9,7 @@
  * leaves the tree, by vma_mark_detached, which write-locks it too).
  */
 #include "internal.h"
+#include "rcu.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ void mm_free_deferred(struct mm *mm, bool force)
     b->mm = mm;
     b->nodes = nodes;
     mmgrab(mm);
-    call_rcu(&b->rcu, reclaim_batch_cb);
+    vm_call_rcu(&b->rcu, reclaim_batch_cb);
 }
 
 /* At the last mmdrop: every batch has come back, nothing is in flight. */

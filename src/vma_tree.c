@@ -30,11 +30,9 @@
  *  5. vt_insert works out how many nodes it will need before it changes
  *     anything, takes them into the spare list, and then cannot fail.
  */
-#include <urcu-bp.h>    /* first: call_rcu must map to the bulletproof flavour
-                           before anything includes <urcu/call-rcu.h> */
-
 #include "internal.h"
 #include "vma_tree.h"
+#include "rcu.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -272,11 +270,11 @@ static struct vt_node *node_take(struct vma_tree *t, unsigned level)
 }
 
 /*
- * liburcu is not built with ThreadSanitizer, so TSan sees neither that
- * handing a node to call_rcu orders the writer's stores before the free in
- * the call_rcu thread, nor that a grace period orders every lock-free
- * lookup that could see the node before the free.  TSan builds say both
- * explicitly: the writer releases the node, each vt_lookup_rcu releases
+ * liburcu is not built with ThreadSanitizer, so TSan does not see that a
+ * grace period orders every lock-free lookup that could see a node before
+ * its free.  TSan builds say so explicitly (and, for nodes that wait on a
+ * tree's freed list, that the writer's stores come before the free): the
+ * writer releases the node, each vt_lookup_rcu releases
  * vt_tsan_grace once its loads are done, and the free acquires both.  A
  * lookup still running when its node is freed (a real bug) stays reported.
  */
@@ -324,7 +322,7 @@ static void node_free_rcu(struct vma_tree *t, struct vt_node *n)
         t->nr_freed++;
         return;
     }
-    call_rcu(&n->rcu, node_free_cb);
+    vm_call_rcu(&n->rcu, node_free_cb);
 }
 
 void vt_set_defer_free(struct vma_tree *t)

@@ -99,10 +99,82 @@ static void test_readers_against_writer(void **state)
     mmput(g_mm);
 }
 
+/* lock_vma_under_rcu, and the VMA it returns: NULL, or [start, end). */
+static void expect_locked(struct mm *mm, unsigned long addr, unsigned long start, unsigned long end)
+{
+    const struct vma_ref *v = lock_vma_under_rcu(mm, addr);
+    if (!start) {
+        assert_null(v);
+        return;
+    }
+    assert_non_null(v);
+    assert_ptr_equal(vma_mm(v), mm);
+    assert_int_equal(vma_start(v), start);
+    assert_int_equal(vma_end(v), end);
+    vma_end_read(v);
+}
+
+static unsigned long map_fixed(struct mm *mm, unsigned long addr, unsigned long len)
+{
+    long r = mm_mmap(mm, addr, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+    assert_int_equal(r, (long)addr);
+    return addr;
+}
+
+/*
+ * The per-thread hint (the VMA last locked) goes stale in every way a VMA
+ * can change under it: split, unmapped, its memory reused for another
+ * range, its mm destroyed and another created, maybe at the same address.
+ * Each lock must still return the VMA the tree has.
+ */
+static void test_stale_hint(void **state)
+{
+    (void)state;
+    const unsigned long P = PAGE_SIZE;
+    struct mm *a = mm_create(NULL);
+    assert_non_null(a);
+    map_fixed(a, W, 4 * P);
+    expect_locked(a, W, W, W + 4 * P);
+    expect_locked(a, W + 3 * P, W, W + 4 * P);
+    /* Split: the hinted VMA keeps one part; the other is a new VMA. */
+    assert_int_equal(mm_mprotect(a, W + 2 * P, 2 * P, PROT_READ), 0);
+    expect_locked(a, W + 3 * P, W + 2 * P, W + 4 * P);
+    expect_locked(a, W + P, W, W + 2 * P);
+    /* Unmapped, then the freed VMAs reused for a range that overlaps. */
+    assert_int_equal(mm_munmap(a, W, 4 * P), 0);
+    expect_locked(a, W + P, 0, 0);
+    map_fixed(a, W + 2 * P, 4 * P);
+    expect_locked(a, W + P, 0, 0);
+    expect_locked(a, W + 2 * P, W + 2 * P, W + 6 * P);
+    /* A merge grows the hinted VMA: the hint's old range is too small. */
+    map_fixed(a, W + 6 * P, 2 * P);
+    expect_locked(a, W + 7 * P, W + 2 * P, W + 8 * P);
+    /* Another mm, the hint still naming a's VMA. */
+    struct mm *b = mm_create(NULL);
+    assert_non_null(b);
+    expect_locked(b, W + 3 * P, 0, 0);
+    map_fixed(b, W, 8 * P);
+    expect_locked(b, W + 3 * P, W, W + 8 * P);
+    expect_locked(a, W + 3 * P, W + 2 * P, W + 8 * P);
+    /* a destroyed with the hint on it; new mms may get its address. */
+    mmput(a);
+    for (int i = 0; i < 4; i++) {
+        struct mm *c = mm_create(NULL);
+        assert_non_null(c);
+        expect_locked(c, W + 3 * P, 0, 0);
+        map_fixed(c, W + 3 * P, P);
+        expect_locked(c, W + 3 * P, W + 3 * P, W + 4 * P);
+        mmput(c);
+    }
+    mmput(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readers_against_writer),
+        cmocka_unit_test(test_stale_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,8 @@
  * Layout pictures use one character per page: A, B, C... are VMAs, '.' is
  * free space.
  */
-#include <urcu-bp.h>    /* before internal.h, see vma_tree.c */
-
 #include "internal.h"
+#include "rcu.h"
 #include "vma_tree.h"
 
 #include <limits.h>
@@ -29,9 +28,9 @@
 extern long vt_alloc_fail_after;   /* test hook in vma_tree.c */
 
 #if defined(__SANITIZE_THREAD__)
-/* liburcu is not built with TSan: its call_rcu thread frees what rcu_barrier
- * allocated, through a queue TSan cannot see.  (vma_tree.c annotates the
- * grace periods of its own nodes.) */
+/* liburcu is not built with TSan: its reader registry and grace periods
+ * work through memory TSan cannot follow.  (vma_tree.c annotates the grace
+ * periods of its own nodes.) */
 const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
 {
@@ -1092,7 +1091,7 @@ static void test_concurrent_rcu(void **state)
         assert_ptr_equal(vt_lookup_rcu(&c->t, k * CONC_STRIDE), &c->stable.v[k]);
 
     vt_destroy(&c->t);
-    rcu_barrier();            /* nodes freed through call_rcu are gone */
+    vm_rcu_barrier();         /* nodes freed through vm_call_rcu are gone */
     pthread_mutex_destroy(&c->lock);
     pool_free(&c->p);
     pool_free(&c->stable);
@@ -1115,6 +1114,6 @@ int main(void)
         cmocka_unit_test(test_concurrent_rcu),
     };
     int ret = cmocka_run_group_tests(tests, NULL, NULL);
-    rcu_barrier();            /* let call_rcu free the last nodes before exit */
+    vm_rcu_barrier();         /* let the RCU worker free the last nodes before exit */
     return ret;
 }

@@ -1,0 +1,31 @@
+/*
+ * rcu.h — vmarea's own call_rcu: callbacks after a grace period, run by one
+ * worker thread that stays awake while work keeps coming.
+ *
+ * liburcu's call_rcu wakes its worker with a futex whenever the worker has
+ * gone to sleep, which it does as soon as its queue is empty.  On a virtual
+ * machine that wake costs 15 to 50 µs inside call_rcu (an IPI to an idle
+ * vCPU, often a preemption of the caller): more than an 8,192-page zap
+ * takes, and a hundred times what a one-page zap should.  vm_call_rcu's
+ * worker polls for a while after its last batch instead (see rcu.c), so a
+ * caller pays a wake only after an idle spell.
+ *
+ * Grace periods are liburcu's (synchronize_rcu of the bulletproof flavour):
+ * readers keep using rcu_read_lock/rcu_read_unlock.  Callbacks run in the
+ * order they were queued, on the worker thread, never in the caller.
+ */
+#ifndef VMAREA_RCU_H
+#define VMAREA_RCU_H
+
+#include "internal.h"
+
+/* Run func(head) on the worker after a grace period that starts after this
+ * call.  Never blocks; safe from any thread, inside or outside a read-side
+ * critical section. */
+void vm_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+
+/* Wait until every callback queued before the call has run.  Not from a
+ * callback, nor inside a read-side critical section. */
+void vm_rcu_barrier(void);
+
+#endif

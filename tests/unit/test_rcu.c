@@ -1,0 +1,187 @@
+/*
+ * vm_call_rcu and vm_rcu_barrier (src/rcu.c): callbacks run oldest first,
+ * only after every read-side critical section that was running when they
+ * were queued, from any number of threads, after the worker has gone to
+ * sleep, and in a fork child.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "rcu.h"
+
+struct item {
+    struct rcu_head head;
+    int index;
+};
+
+static int ran[1000];
+static atomic_int nran;
+static atomic_long counted;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void record_cb(struct rcu_head *head)
+{
+    struct item *it = caa_container_of(head, struct item, head);
+    ran[atomic_fetch_add(&nran, 1)] = it->index;
+    free(it);
+}
+
+static void queue_record(int index)
+{
+    struct item *it = malloc(sizeof(*it));
+    assert_non_null(it);
+    it->index = index;
+    vm_call_rcu(&it->head, record_cb);
+}
+
+/* Callbacks run in the order queued, and the barrier waits for all of them. */
+static void test_order_and_barrier(void **state)
+{
+    (void)state;
+    atomic_store(&nran, 0);
+    for (int i = 0; i < 1000; i++) {
+        queue_record(i);
+        if (i % 97 == 0)
+            sleep_ms(1);   /* spread over several of the worker's batches */
+    }
+    vm_rcu_barrier();
+    assert_int_equal(atomic_load(&nran), 1000);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(ran[i], i);
+}
+
+static atomic_int reader_phase;   /* 1: inside rcu_read_lock; 2: may leave */
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    rcu_read_lock();
+    atomic_store(&reader_phase, 1);
+    while (atomic_load(&reader_phase) != 2)
+        sleep_ms(1);
+    rcu_read_unlock();
+    return NULL;
+}
+
+static void count_cb(struct rcu_head *head)
+{
+    atomic_fetch_add(&counted, 1);
+    free(head);
+}
+
+static void queue_count(void)
+{
+    struct rcu_head *h = malloc(sizeof(*h));
+    assert_non_null(h);
+    vm_call_rcu(h, count_cb);
+}
+
+/* A reader inside its critical section when the callback is queued holds
+ * the callback back until it leaves. */
+static void test_waits_for_reader(void **state)
+{
+    (void)state;
+    pthread_t t;
+    atomic_store(&reader_phase, 0);
+    atomic_store(&counted, 0);
+    assert_int_equal(pthread_create(&t, NULL, reader, NULL), 0);
+    while (atomic_load(&reader_phase) != 1)
+        sleep_ms(1);
+    queue_count();
+    sleep_ms(50);   /* many of the worker's polls */
+    assert_int_equal(atomic_load(&counted), 0);
+    atomic_store(&reader_phase, 2);
+    pthread_join(t, NULL);
+    vm_rcu_barrier();
+    assert_int_equal(atomic_load(&counted), 1);
+}
+
+/* After more than its idle spell the worker sleeps on its futex; the next
+ * call must wake it (a lost wake-up hangs the barrier). */
+static void test_wakes_after_idle(void **state)
+{
+    (void)state;
+    atomic_store(&counted, 0);
+    for (int round = 0; round < 3; round++) {
+        vm_rcu_barrier();
+        sleep_ms(250);
+        queue_count();
+        vm_rcu_barrier();
+        assert_int_equal(atomic_load(&counted), round + 1);
+    }
+}
+
+static void *queuer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        queue_count();
+    return NULL;
+}
+
+/* Many threads queue at once: every callback runs exactly once. */
+static void test_concurrent_queuers(void **state)
+{
+    (void)state;
+    atomic_store(&counted, 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, queuer, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    vm_rcu_barrier();
+    assert_int_equal(atomic_load(&counted), 80000);
+}
+
+/* The worker does not survive fork; the child starts its own. */
+static void test_fork_child(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_THREAD__)
+    skip();   /* TSan refuses to start threads in the child of a threaded fork */
+#endif
+    queue_count();   /* a worker exists in the parent */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        atomic_store(&counted, 0);
+        struct rcu_head *h = malloc(sizeof(*h));
+        if (!h)
+            _exit(2);
+        vm_call_rcu(h, count_cb);
+        vm_rcu_barrier();
+        _exit(atomic_load(&counted) >= 1 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    vm_rcu_barrier();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_and_barrier),
+        cmocka_unit_test(test_waits_for_reader),
+        cmocka_unit_test(test_wakes_after_idle),
+        cmocka_unit_test(test_concurrent_queuers),
+        cmocka_unit_test(test_fork_child),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
