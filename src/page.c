@@ -330,12 +330,29 @@ fail:
     return NULL;
 }
 
+/*
+ * Zero a frame as Linux's clear_page_erms does: one rep stosb.  gcc turns a
+ * constant 4 KiB memset into rep stosq, which on the machines we measure
+ * (AMD EPYC with ERMS and FSRM) zeroes a cold frame about 30 ns slower than
+ * rep stosb; glibc's memset would also take rep stosb at this size, after a
+ * call and its size dispatch.
+ */
+static inline void clear_frame(void *frame)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+    size_t n = PAGE_SIZE;
+    __asm__ volatile("rep stosb" : "+D"(frame), "+c"(n) : "a"(0) : "memory");
+#else
+    memset(frame, 0, PAGE_SIZE);   /* sanitizers see the stores */
+#endif
+}
+
 struct vm_page *page_alloc(struct page_pool *pool)
 {
     bool zeroed;
     struct vm_page *p = page_alloc_frame(pool, &zeroed);
     if (p && !zeroed)
-        memset(p->virtual, 0, PAGE_SIZE);
+        clear_frame(p->virtual);
     return p;
 }
 
