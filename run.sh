@@ -3,13 +3,15 @@
 #   ./run.sh          install what is missing, build into build/, run `vmarea check`
 #   ./run.sh test     the same build, then every test: ctest, then an
 #                     ASan+UBSan build with debug checks (build-asan/)
-#                     and its ctest
+#                     and its ctest, then a ThreadSanitizer build
+#                     (build-tsan/) and the tests with threads
 #   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory)
 # Extra arguments after `bench` go to each benchmark (e.g. --quick).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 JOBS=2
+TSAN_TESTS=(rcu vma_lock vma_tree memory)
 PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind)
 
 say() { printf '\n== %s\n' "$*"; }
@@ -66,6 +68,14 @@ case $mode in
         run_ctest build
         build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_SANITIZE=ON -DVMAREA_DEBUG=ON
         run_ctest build-asan
+        # ThreadSanitizer: the tests whose threads race on purpose.
+        say "configuring and building build-tsan/ (ThreadSanitizer)"
+        cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_TSAN=ON -DVMAREA_DEBUG=ON >/dev/null
+        cmake --build build-tsan -j "$JOBS" --target "${TSAN_TESTS[@]/#/test_}"
+        say "testing build-tsan/ (${TSAN_TESTS[*]})"
+        TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+            ctest --test-dir build-tsan -j "$JOBS" --output-on-failure \
+                  -R "^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"
         say "all tests passed"
         ;;
     bench)
