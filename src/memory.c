@@ -654,7 +654,8 @@ static inline void copy_bytes(char *dst, const char *src, size_t n)
  * grace period: that write was concurrent with the unmap, and is lost as if
  * it had come first.  Rights taken away (mprotect) wait for a grace period.
  */
-static bool access_fast(struct mm *mm, unsigned long addr, char *buf, size_t n, bool write)
+static inline __attribute__((always_inline)) bool access_fast(struct mm *mm, unsigned long addr,
+                                                              char *buf, size_t n, bool write)
 {
     bool done = false;
     rcu_read_lock();
@@ -721,13 +722,26 @@ static ssize_t access_mm(struct mm *mm, unsigned long addr, void *buf, size_t le
     return done ? (ssize_t)done : err;
 }
 
+/* Most accesses fit in one page that is mapped as they need: that case is
+ * tried first, without access_mm's loop (an emulator's loads and stores). */
+static inline __attribute__((always_inline)) bool access_one_page(struct mm *mm, unsigned long addr,
+                                                                  void *buf, size_t len, bool write)
+{
+    return len - 1 < PAGE_SIZE - offset_in_page(addr) && addr < mm->cfg.task_size &&
+           access_fast(mm, addr, buf, len, write);
+}
+
 ssize_t mm_read(struct mm *mm, unsigned long addr, void *buf, size_t len)
 {
+    if (likely(access_one_page(mm, addr, buf, len, false)))
+        return (ssize_t)len;
     return access_mm(mm, addr, buf, len, false);
 }
 
 ssize_t mm_write(struct mm *mm, unsigned long addr, const void *buf, size_t len)
 {
+    if (likely(access_one_page(mm, addr, (void *)(uintptr_t)buf, len, true)))
+        return (ssize_t)len;
     return access_mm(mm, addr, (void *)(uintptr_t)buf, len, true);
 }
 

@@ -232,35 +232,10 @@ void pgtable_destroy(struct pgtable *pt)
     atomic_store_explicit(&pt->bytes, 0, memory_order_relaxed);
 }
 
-/* The entry at level bottom for addr (0: the PTE, 1: the PMD), or NULL if a
- * table above it is missing. */
-static inline __attribute__((always_inline)) entry_t *walk_to(struct pgtable *pt, unsigned long addr,
-                                                             int bottom)
-{
-    entry_t *t = pt->pgd;
-    for (int l = 3; l > bottom; l--) {
-        pte_t e = atomic_load_explicit(&t[IDX(addr, l)], memory_order_acquire);
-        if (!e)
-            return NULL;
-        t = child_of(e);
-    }
-    return &t[IDX(addr, bottom)];
-}
-
-pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr)
-{
-    return walk_to(pt, addr, 0);
-}
-
-pte_t _Atomic *pgtable_pmd(struct pgtable *pt, unsigned long addr)
-{
-    return walk_to(pt, addr, 1);
-}
-
 int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out)
 {
     /* Nearly every call finds all tables there (one in 512 pages does not). */
-    entry_t *pmdp = walk_to(pt, addr, 1);
+    entry_t *pmdp = pgtable_pmd(pt, addr);
     pte_t pmd = pmdp ? atomic_load_explicit(pmdp, memory_order_acquire) : 0;
     if (likely(pmd)) {
         /* The caller is about to fill an entry: a table that stood for

@@ -58,6 +58,7 @@
 #define VMAREA_PGTABLE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -197,7 +198,27 @@ static inline unsigned long pgtable_bytes(const struct pgtable *pt)
  * The slot for addr (< PGT_ADDR_LIMIT), or NULL if a table on the way is
  * missing.  Locks: mmap read lock, or a VMA read lock covering addr.
  */
-pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr);
+/* The entry at level bottom for addr (0: the PTE, 1: the PMD), or NULL if a
+ * table above it is missing. */
+static inline __attribute__((always_inline)) pte_t _Atomic *
+pgtable_walk_to(struct pgtable *pt, unsigned long addr, int bottom)
+{
+    pte_t _Atomic *t = pt->pgd;
+#pragma GCC unroll 3
+    for (int l = 3; l > bottom; l--) {
+        pte_t e = atomic_load_explicit(&t[(addr >> (PGT_PAGE_SHIFT + 9 * l)) & (PGT_ENTRIES - 1)],
+                                       memory_order_acquire);
+        if (!e)
+            return NULL;
+        t = (pte_t _Atomic *)(uintptr_t)(e & ~PMD_FLAGS);
+    }
+    return &t[(addr >> (PGT_PAGE_SHIFT + 9 * bottom)) & (PGT_ENTRIES - 1)];
+}
+/* Inline: mm_read and mm_write walk once per access. */
+static inline pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr)
+{
+    return pgtable_walk_to(pt, addr, 0);
+}
 /*
  * The slot for addr, allocating missing tables: 0 and *out, or -ENOMEM with
  * nothing changed (every table it needs is allocated before the first one is
@@ -207,7 +228,10 @@ int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **o
 
 /* The PMD entry covering addr, or NULL if an upper table is missing.
  * Locks: as pgtable_walk. */
-pte_t _Atomic *pgtable_pmd(struct pgtable *pt, unsigned long addr);
+static inline pte_t _Atomic *pgtable_pmd(struct pgtable *pt, unsigned long addr)
+{
+    return pgtable_walk_to(pt, addr, 1);
+}
 /* The same, allocating the upper tables (not the PTE table): 0 or -ENOMEM. */
 int pgtable_pmd_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
 /*
