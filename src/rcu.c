@@ -105,17 +105,28 @@ static void *rcu_worker(void *arg)
     return NULL;
 }
 
-/* In a fork child the worker is gone; what it had taken is lost with it
+/*
+ * fork.  The worker calls synchronize_rcu every millisecond while there is
+ * work, and a fork that lands inside one would leave the child with
+ * liburcu-bp's grace-period lock held by a thread it does not have: its
+ * first synchronize_rcu would hang.  So, once a worker exists, liburcu-bp's
+ * own fork handlers run around every fork (they take its locks before, and
+ * release them on both sides after, pruning the dead threads' readers in
+ * the child).  A program must then not also call urcu_bp_before_fork itself.
+ *
+ * In the child the worker is gone; what it had taken is lost with it
  * (memory the child would have reused), what was still queued is run by the
- * child's own worker, started by its next vm_call_rcu. */
+ * child's own worker, started by its next vm_call_rcu.
+ */
 static void rcu_atfork_child(void)
 {
+    urcu_bp_after_fork_child();
     atomic_store(&worker_state, WORKER_NONE);
 }
 
 static void rcu_register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, rcu_atfork_child);
+    pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent, rcu_atfork_child);
 }
 
 /* Claimed as AWAKE before the thread exists, so that the state is never

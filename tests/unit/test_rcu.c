@@ -148,29 +148,54 @@ static void test_concurrent_queuers(void **state)
     assert_int_equal(atomic_load(&counted), 80000);
 }
 
-/* The worker does not survive fork; the child starts its own. */
+static atomic_bool stop_queueing;
+
+static void *busy_queuer(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_queueing)) {
+        queue_count();
+        sleep_ms(0);
+    }
+    return NULL;
+}
+
+/*
+ * The worker does not survive fork; the child starts its own.  Forks land
+ * while a thread keeps the parent's worker busy (a synchronize_rcu every
+ * millisecond or so): a fork inside one must not leave liburcu's locks held
+ * in the child.  An alarm turns a hang into a failure.
+ */
 static void test_fork_child(void **state)
 {
     (void)state;
 #if defined(__SANITIZE_THREAD__)
     skip();   /* TSan refuses to start threads in the child of a threaded fork */
 #endif
-    queue_count();   /* a worker exists in the parent */
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        atomic_store(&counted, 0);
-        struct rcu_head *h = malloc(sizeof(*h));
-        if (!h)
-            _exit(2);
-        vm_call_rcu(h, count_cb);
-        vm_rcu_barrier();
-        _exit(atomic_load(&counted) >= 1 ? 0 : 1);
+    pthread_t t;
+    atomic_store(&stop_queueing, false);
+    assert_int_equal(pthread_create(&t, NULL, busy_queuer, NULL), 0);
+    for (int i = 0; i < 40; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(10);
+            atomic_store(&counted, 0);
+            struct rcu_head *h = malloc(sizeof(*h));
+            if (!h)
+                _exit(2);
+            vm_call_rcu(h, count_cb);
+            vm_rcu_barrier();
+            _exit(atomic_load(&counted) >= 1 ? 0 : 1);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        sleep_ms(i % 3);
     }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    atomic_store(&stop_queueing, true);
+    pthread_join(t, NULL);
     vm_rcu_barrier();
 }
 
