@@ -135,7 +135,12 @@ void (mmap_read_unlock)(struct mmap_read_guard *g)
 
 struct mmap_write_guard mmap_write_lock(struct mm *mm)
 {
-    pthread_rwlock_wrlock(&mm->mmap_lock);
+    /* A free lock is taken by trywrlock with one locked instruction, where
+     * wrlock's fast path has two (glibc 2.36: it sets WRLOCKED, then starts
+     * the write phase), in the same final state; a busy one is waited for
+     * by wrlock, with its writer preference, as before. */
+    if (pthread_rwlock_trywrlock(&mm->mmap_lock) != 0)
+        pthread_rwlock_wrlock(&mm->mmap_lock);
     held_push(mm, HELD_MMAP_WRITE);
     if (atomic_load_explicit(&mm->reclaimed, memory_order_relaxed))
         mm_reclaim(mm);
@@ -146,13 +151,21 @@ void (mmap_write_unlock)(struct mmap_write_guard *g)
 {
     struct mm *mm = g->read.mm;
     VM_BUG_ON(!mm);
-    mm_free_deferred(mm, false);
+    /* Most write sections free no tree node: no call then. */
+    if (mm->mm_mt.nr_freed)
+        mm_free_deferred(mm, false);
     /* Ends every VMA write lock of this section (see the top of the file).
      * Release: a reader that sees the new sequence sees the VMAs' new state. */
     atomic_store_explicit(&mm->mm_lock_seq,
                           atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) + 1,
                           memory_order_release);   /* the only writer: no locked RMW needed */
-    held_pop(mm, HELD_MMAP_WRITE);
+    /* held_pop's first test inline: the write lock is nearly always the
+     * last lock this thread took. */
+    unsigned int n = nheld;
+    if (likely(n - 1 < MAX_HELD && held[n - 1].obj == mm && held[n - 1].kind == HELD_MMAP_WRITE))
+        nheld = n - 1;
+    else
+        held_pop(mm, HELD_MMAP_WRITE);
     pthread_rwlock_unlock(&mm->mmap_lock);
     g->read.mm = NULL;
 }
