@@ -232,12 +232,11 @@ static struct vt_node *node_malloc(void)
 /*
  * Spare nodes are linked through slot[0].  Leaves and internal nodes have one
  * size, so the spare list needs only its length: topping it up costs nothing
- * when it is already full enough (every mmap reserves).
+ * when it is already full enough (every mmap reserves), and that test is
+ * inline; the allocations are not.
  */
-static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
+static int __attribute__((noinline)) spare_alloc(struct vma_tree *t, unsigned want)
 {
-    unsigned want = inners + (leaves > t->nr_leaf_spare ? leaves - t->nr_leaf_spare : 0);
-
     while (t->nr_spare < want) {
         struct vt_node *s = node_malloc();
         if (!s)
@@ -247,6 +246,13 @@ static int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
         t->nr_spare++;
     }
     return 0;
+}
+
+static inline int spare_fill(struct vma_tree *t, unsigned leaves, unsigned inners)
+{
+    unsigned want = inners + (leaves > t->nr_leaf_spare ? leaves - t->nr_leaf_spare : 0);
+
+    return likely(t->nr_spare >= want) ? 0 : spare_alloc(t, want);
 }
 
 /* A node from the spare list; the caller made sure there is one (spare_fill). */
@@ -310,6 +316,8 @@ static void node_free_cb(struct rcu_head *head)
 static void node_free_rcu(struct vma_tree *t, struct vt_node *n)
 {
     __tsan_release(n);
+    if (n == t->cur_leaf)
+        t->cur_leaf = NULL;     /* the cursor never points out of the tree */
     if (t->defer_free && is_leaf(n) && t->nr_leaf_spare < VT_SPARE_KEEP) {
         n->parent = t->leaf_spare;
         t->leaf_spare = n;
@@ -830,12 +838,76 @@ static struct vt_node *descend(const struct vma_tree *t, unsigned long addr, uns
     return n;
 }
 
-/* The leaf holding vma, by its (current) vm_end. */
-static struct vt_node *find_slot(const struct vma_tree *t, const struct vma *vma, unsigned *idx)
-{
-    struct vt_node *leaf = descend(t, vma->vm_end - 1, idx);
+/* ------------------------------------------------------------ the cursor */
 
-    VM_BUG_ON(!leaf || *idx >= leaf->count || leaf->ent[*idx].slot != vma);
+static inline void cursor_set(struct vma_tree *t, struct vt_node *leaf, unsigned i)
+{
+    t->cur_leaf = leaf;
+    t->cur_idx = i;
+}
+
+/*
+ * The leaf holding vma, and its index: at or beside the cursor when the
+ * slot there holds vma (each VMA is in exactly one slot, and slots past
+ * count are NULL), else by a descent on its vm_end, which moves the cursor.
+ * A hit leaves the cursor alone, so that a change between two neighbours
+ * finds both from it.
+ */
+static struct vt_node *find_slot(struct vma_tree *t, const struct vma *vma, unsigned *idx)
+{
+    struct vt_node *leaf = t->cur_leaf;
+    unsigned i = t->cur_idx;
+
+    if (likely(leaf)) {
+        if (leaf->ent[i].slot == vma)
+            goto hit;
+        if (i + 1 < VT_FANOUT && leaf->ent[i + 1].slot == vma) {
+            i++;
+            goto hit;
+        }
+        if (i > 0 && leaf->ent[i - 1].slot == vma) {
+            i--;
+            goto hit;
+        }
+    }
+    leaf = descend(t, vma->vm_end - 1, &i);
+    VM_BUG_ON(!leaf || i >= leaf->count || leaf->ent[i].slot != vma);
+    cursor_set(t, leaf, i);
+hit:
+    *idx = i;
+    return leaf;
+}
+
+/*
+ * descend() for the writer: the first entry with a key > addr, found at the
+ * cursor or just after it when its keys say so (the key before it <= addr,
+ * its own > addr), else by a descent.  Sets the cursor to the entry found.
+ * *idx == leaf->count only when no key is > addr, as in descend().
+ */
+static inline struct vt_node *descend_wr(struct vma_tree *t, unsigned long addr, unsigned *idx)
+{
+    struct vt_node *leaf = t->cur_leaf;
+    unsigned i = t->cur_idx;
+
+    if (likely(leaf) && i < leaf->count) {
+        if (leaf->key[i] <= addr) {
+            /* The entry after the cursor's, in the same leaf. */
+            if (i + 1 < leaf->count && leaf->key[i + 1] > addr) {
+                i++;
+                goto hit;
+            }
+        } else if (i > 0 ? leaf->key[i - 1] <= addr : leaf_prev_end(leaf) <= addr) {
+            goto hit;
+        }
+    }
+    leaf = descend(t, addr, &i);
+    if (leaf && i < leaf->count)
+        cursor_set(t, leaf, i);
+    *idx = i;
+    return leaf;
+hit:
+    t->cur_idx = i;
+    *idx = i;
     return leaf;
 }
 
@@ -960,12 +1032,10 @@ struct vma *vt_find_prev(const struct vma_tree *t, unsigned long addr)
     return prev;
 }
 
-/* One descent serves both: the leaf holds the entry before the one found. */
-struct vma *vt_find_and_prev(const struct vma_tree *t, unsigned long addr, struct vma **pprev)
+/* The answer of vt_find_and_prev from descend()'s leaf and index. */
+static inline struct vma *find_and_prev_at(const struct vt_node *leaf, unsigned i, unsigned long addr,
+                                           struct vma **pprev)
 {
-    unsigned i;
-    struct vt_node *leaf = descend(t, addr, &i);
-
     *pprev = NULL;
     if (!leaf)
         return NULL;
@@ -977,6 +1047,42 @@ struct vma *vt_find_and_prev(const struct vma_tree *t, unsigned long addr, struc
     else if (leaf->prev)
         *pprev = leaf_vma(leaf->prev, leaf->prev->count - 1);
     return next;
+}
+
+/* One descent serves both: the leaf holds the entry before the one found. */
+struct vma *vt_find_and_prev(const struct vma_tree *t, unsigned long addr, struct vma **pprev)
+{
+    unsigned i;
+    const struct vt_node *leaf = descend(t, addr, &i);
+
+    return find_and_prev_at(leaf, i, addr, pprev);
+}
+
+struct vma *vt_find_wr(struct vma_tree *t, unsigned long addr)
+{
+    unsigned i;
+    const struct vt_node *leaf = descend_wr(t, addr, &i);
+
+    return leaf && i < leaf->count ? leaf_vma(leaf, i) : NULL;
+}
+
+struct vma *vt_find_and_prev_wr(struct vma_tree *t, unsigned long addr, struct vma **pprev)
+{
+    unsigned i;
+    const struct vt_node *leaf = descend_wr(t, addr, &i);
+
+    return find_and_prev_at(leaf, i, addr, pprev);
+}
+
+/* From vma's slot: the cursor stays at vma (see find_slot). */
+struct vma *vt_next_wr(struct vma_tree *t, const struct vma *vma)
+{
+    unsigned i;
+    const struct vt_node *leaf = find_slot(t, vma, &i);
+
+    if (i + 1 < leaf->count)
+        return leaf_vma(leaf, i + 1);
+    return leaf->next ? leaf_vma(leaf->next, 0) : NULL;
 }
 
 struct vma *vt_first(const struct vma_tree *t)
@@ -1027,6 +1133,8 @@ void vt_init(struct vma_tree *t)
     t->defer_free = false;
     t->freed = NULL;
     t->nr_freed = 0;
+    t->cur_leaf = NULL;
+    t->cur_idx = 0;
 }
 
 static void free_subtree(struct vt_node *n)
@@ -1061,7 +1169,7 @@ void vt_destroy(struct vma_tree *t)
  * only when full, and each insert adds at most one child to it.  Erases
  * never raise the height.
  */
-int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
+int vt_reserve_slow(struct vma_tree *t, unsigned int nr_inserts)
 {
     unsigned long inners = 0;
 
@@ -1093,13 +1201,22 @@ int vt_insert(struct vma_tree *t, struct vma *vma)
         store_ptr(&t->root, leaf);   /* the leaf and the VMA are complete */
         t->height = 1;
         t->count = 1;
+        cursor_set(t, leaf, 0);
         return 0;
     }
     if (t->height >= VT_MAX_HEIGHT - 1)
         return -ENOMEM;              /* unreachable in practice; keeps paths in bounds */
 
-    leaf = descend(t, key, &pos);
+    leaf = descend_wr(t, key, &pos);
     VM_BUG_ON(pos < leaf->count && leaf_vma(leaf, pos)->vm_start < vma->vm_end);
+    if (likely(leaf->count < VT_FANOUT)) {
+        /* The VMA after the new one gets a new gap: it is in this leaf, or
+         * first in the next, and node_insert's touched() covers both. */
+        node_insert(t, leaf, pos, key, vma);
+        t->count++;
+        cursor_set(t, leaf, pos);
+        return 0;
+    }
     nodes_needed(leaf, &leaves, &inners);
     if (spare_fill(t, leaves, inners))
         return -ENOMEM;
@@ -1125,6 +1242,8 @@ void vt_erase(struct vma_tree *t, struct vma *vma)
         succ = leaf_vma(leaf, i + 1);
     else
         succ = leaf->next ? leaf_vma(leaf->next, 0) : NULL;
+    /* Where succ moves to, unless the leaf goes (which clears the cursor). */
+    cursor_set(t, leaf, i);
     remove_entry(t, leaf, i);
     t->count--;
     if (succ)
@@ -1198,6 +1317,7 @@ int vt_split(struct vma_tree *t, struct vma *vma, struct vma *new)
         leaf_insert_at(leaf, pos, new->vm_end, new);
         if (!below)
             store_val(&leaf->key[i], new->vm_start);
+        cursor_set(t, leaf, below ? i + 1 : i);   /* at vma */
     } else {
         if (!below)
             store_val(&leaf->key[i], new->vm_start);
@@ -1243,6 +1363,7 @@ int vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *h
     store_val(&leaf->ent[i + 1].start, lo->vm_end);
     store_val(&leaf->key[i + 1], hi->vm_start);
     t->count += 2;
+    cursor_set(t, leaf, i + 1);   /* at vma, between lo and hi */
     return 0;
 }
 
@@ -1309,6 +1430,7 @@ void vt_merge(struct vma_tree *t, struct vma *target, unsigned long start, unsig
     store_val(&leaf->ent[lo].start, start);
     store_ptr(&leaf->ent[lo].slot, target);
     store_val(&leaf->key[lo], end);
+    cursor_set(t, leaf, lo);   /* at target (cleared if rebalance drops the leaf) */
     if (tiled && (hi == lo || leaf->count >= VT_MERGE_BELOW || !leaf->parent))
         return;
     rebalance(t, leaf);
@@ -1446,6 +1568,8 @@ size_t vt_node_bytes(const struct vma_tree *t)
 
 struct vcheck {
     const struct vt_node *last[VT_MAX_HEIGHT];  /* last node seen per level */
+    const struct vt_node *cursor;               /* the tree's cursor leaf */
+    bool cursor_seen;
     unsigned long prev_end;                     /* end of the last VMA seen */
     unsigned long count;
 };
@@ -1463,6 +1587,10 @@ static int check_node(const struct vt_node *n, const struct vt_node *parent,
     CHECK(n->count >= 1 && n->count <= VT_FANOUT);
     CHECK(parent || is_leaf(n) || n->count >= 2);
     CHECK(n->prev == c->last[level]);
+    if (n == c->cursor) {
+        CHECK(is_leaf(n));
+        c->cursor_seen = true;
+    }
     CHECK(!c->last[level] || c->last[level]->next == n);
     c->last[level] = n;
     for (unsigned i = 0; i < VT_FANOUT; i++) {
@@ -1505,12 +1633,15 @@ int vt_validate(const struct vma_tree *t)
 
     memset(&c, 0, sizeof(c));
     if (!t->root) {
-        CHECK(t->height == 0 && t->count == 0);
+        CHECK(t->height == 0 && t->count == 0 && !t->cur_leaf);
         return 0;
     }
     CHECK(t->height >= 1 && t->height < VT_MAX_HEIGHT);
+    c.cursor = t->cur_leaf;
     if ((err = check_node(t->root, NULL, t->height - 1, &c, &g)))
         return err;
+    /* The cursor is a leaf of this tree, never a freed or spare node. */
+    CHECK(!t->cur_leaf || (c.cursor_seen && t->cur_idx < VT_FANOUT));
     for (unsigned l = 0; l < t->height; l++)
         CHECK(c.last[l] && c.last[l]->next == NULL);
     CHECK(c.count == t->count);

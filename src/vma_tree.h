@@ -17,7 +17,8 @@
  *
  * Locking:
  *   - Every function except vt_lookup_rcu needs the mmap lock; those that
- *     change the tree need it for writing.
+ *     change the tree need it for writing, and so do the write-side lookups
+ *     (vt_*_wr), which use and move the writer's cursor.
  *   - vt_lookup_rcu runs under rcu_read_lock() alone, concurrently with a
  *     writer.  It never crashes and never reads freed memory, but may return
  *     a VMA that no longer (or does not yet) cover addr, or NULL: the caller
@@ -51,6 +52,17 @@ struct vma_tree {
      * pointer or NULL, which it validates).  Linked through parent. */
     struct vt_node *leaf_spare;
     unsigned int nr_leaf_spare;
+    /* The writer's cursor: a leaf and an index where the last change, or
+     * write-side lookup, left the VMA it worked on.  A change nearly always
+     * follows a lookup of the same VMA or a neighbour (find, then split or
+     * merge; mmap, then munmap), and finds its entry here without a descent.
+     * Only a hint: an entry is taken from it only if the slot holds the VMA
+     * looked for (each VMA is in one slot, slots past count are NULL), or
+     * if its keys show the address falls there.  NULL once its leaf leaves
+     * the tree, so that it never points at a freed node.  Used only under
+     * the mmap write lock; no reader looks at it. */
+    struct vt_node *cur_leaf;
+    unsigned int cur_idx;
 };
 
 void vt_init(struct vma_tree *t);
@@ -74,7 +86,20 @@ void vt_free_chain(struct vt_node *chain);
  * a later call only tops the list up.  The bound is worst case (a split on
  * every level), about nr_inserts * height nodes: meant for a few inserts.
  */
-int  vt_reserve(struct vma_tree *t, unsigned int nr_inserts);
+int  vt_reserve_slow(struct vma_tree *t, unsigned int nr_inserts);
+static inline int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
+{
+    /* Spares stay until a split uses them, so nearly every call finds
+     * enough, which for the few inserts callers reserve (1 to 3) is the
+     * test below, vt_reserve_slow's own: a leaf and height internal nodes
+     * per insert, one new root less, the leaves from the leaf spares first.
+     * Anything else is decided, and topped up, out of line. */
+    unsigned int n = nr_inserts;
+    if (n - 1 < 3 &&
+        t->nr_spare >= n * t->height + n - 1 + (n > t->nr_leaf_spare ? n - t->nr_leaf_spare : 0))
+        return 0;
+    return vt_reserve_slow(t, n);
+}
 /*
  * Insert a VMA that overlaps none in the tree (vm_start < vm_end < ULONG_MAX,
  * both set by the caller).  0, or -ENOMEM with the tree unchanged (never
@@ -124,6 +149,16 @@ struct vma *vt_last(const struct vma_tree *t);
 /* Neighbours of a VMA in the tree, or NULL: a descent each, O(log n). */
 struct vma *vt_next(const struct vma_tree *t, const struct vma *vma);
 struct vma *vt_prev(const struct vma_tree *t, const struct vma *vma);
+
+/*
+ * Write-side lookups: the answers of vt_find, vt_find_and_prev and vt_next,
+ * for a caller holding the mmap write lock.  They start from the writer's
+ * cursor (O(1) when the answer is at or beside it, a descent otherwise) and
+ * leave it at what they found, for the change that follows.
+ */
+struct vma *vt_find_wr(struct vma_tree *t, unsigned long addr);
+struct vma *vt_find_and_prev_wr(struct vma_tree *t, unsigned long addr, struct vma **prev);
+struct vma *vt_next_wr(struct vma_tree *t, const struct vma *vma);
 
 /*
  * Free space: the highest (topdown) or lowest (bottomup) range of at least

@@ -641,6 +641,48 @@ static void model_check_point(const struct vma_tree *t, const struct model *m, u
     assert_ptr_equal(vt_find_prev(t, a), pv);
 }
 
+/*
+ * The write-side lookups give the same answers wherever the cursor is, and
+ * move it: called before a change, they aim the cursor at the VMA the change
+ * is about (or beside it), so that the change takes its entry from there.
+ */
+static void model_check_wr(struct vma_tree *t, const struct model *m, unsigned long a)
+{
+    size_t i = model_find(m, a);
+    struct vma *f = i < m->n ? m->v[i] : NULL;
+    struct vma *pv = f && f->vm_start < a ? f : (i ? m->v[i - 1] : NULL);
+    struct vma *prev;
+
+    if (rnd() % 2) {
+        assert_ptr_equal(vt_find_wr(t, a), f);
+    } else {
+        assert_ptr_equal(vt_find_and_prev_wr(t, a, &prev), f);
+        assert_ptr_equal(prev, pv);
+    }
+    if (f && rnd() % 2)
+        assert_ptr_equal(vt_next_wr(t, f), i + 1 < m->n ? m->v[i + 1] : NULL);
+}
+
+/* Aim the cursor at m->v[i], at a neighbour of it, or nowhere in particular. */
+static void model_aim(struct vma_tree *t, const struct model *m, size_t i)
+{
+    switch (rnd() % 4) {
+    case 0:
+        model_check_wr(t, m, m->v[i]->vm_start + rnd_below(m->v[i]->vm_end - m->v[i]->vm_start));
+        break;
+    case 1:
+        if (i > 0)
+            model_check_wr(t, m, m->v[i - 1]->vm_end - 1);
+        break;
+    case 2:
+        if (i + 1 < m->n)
+            model_check_wr(t, m, m->v[i + 1]->vm_start);
+        break;
+    default:
+        break;
+    }
+}
+
 static void run_model(uint64_t seed, unsigned ops, size_t cap)
 {
     struct vma_tree t;
@@ -684,6 +726,8 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             v->vm_end = a + len;
             if (rnd() % 8 == 0)
                 assert_int_equal(vt_reserve(&t, 1 + rnd_below(4)), 0);
+            if (rnd() % 2)
+                model_check_wr(&t, &m, a);   /* the insert descends from the cursor */
             assert_int_equal(vt_insert(&t, v), 0);
             memmove(&m.v[i + 1], &m.v[i], (m.n - i) * sizeof(*m.v));
             m.v[i] = v;
@@ -693,6 +737,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             size_t i = rnd_below(m.n);
             if (rnd() % 4 == 0)
                 i = rnd() % 2 ? 0 : m.n - 1;
+            model_aim(&t, &m, i);
             vt_erase(&t, m.v[i]);
             freelist[nfree++] = m.v[i];
             memmove(&m.v[i], &m.v[i + 1], (m.n - i - 1) * sizeof(*m.v));
@@ -711,6 +756,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             case 2: s = lo; e = hi; break;                                     /* fill the gaps */
             default: s = lo + rnd_below(hi - lo); e = s + 1 + rnd_below(hi - s); break;
             }
+            model_aim(&t, &m, i);
             vt_update(&t, v, s, e);
             assert_int_equal(v->vm_start, s);
             assert_int_equal(v->vm_end, e);
@@ -721,6 +767,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             struct vma *v = m.v[i];
             if (v->vm_end - v->vm_start < 2)
                 continue;
+            model_aim(&t, &m, i);
             if (rnd() % 3 == 0 && nfree >= 2 && v->vm_end - v->vm_start >= 3) {
                 /* vt_split3: a prefix and a suffix at once */
                 unsigned long a = v->vm_start + 1 + rnd_below(v->vm_end - v->vm_start - 2);
@@ -781,6 +828,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
             for (size_t j = i - k1; j <= i + k2; j++)
                 if (j != i)
                     freelist[nfree++] = m.v[j];
+            model_aim(&t, &m, i);
             vt_merge(&t, v, s, e);
             assert_int_equal(v->vm_start, s);
             assert_int_equal(v->vm_end, e);
@@ -791,6 +839,7 @@ static void run_model(uint64_t seed, unsigned ops, size_t cap)
         } else if (kind < 88) {
             unsigned long a = rnd_addr();
             model_check_point(&t, &m, a);
+            model_check_wr(&t, &m, a);
             if (m.n) {
                 struct vma *v = m.v[rnd_below(m.n)];
                 model_check_point(&t, &m, v->vm_start);
