@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install the built project into a temporary prefix and build a program
 # against it with nothing but pkg-config, linking vmarea statically and then
-# as a shared library; run both.
+# as a shared library, then loading it with dlopen; run them.
 # Then build README.md's example the same way and check it prints what the
 # README says it prints.
 #   consumer_test.sh BUILD_DIR CONSUMER_C README CC [EXTRA_CFLAGS...]
@@ -48,6 +48,11 @@ LD_LIBRARY_PATH=$libdir "$tmp/consumer_shared"
 # and it really loaded the installed copy
 LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer_shared" | grep -F "$libdir/libvmarea.so" >/dev/null ||
     { echo "the shared consumer did not resolve libvmarea.so in $libdir"; exit 1; }
+
+# dlopen: loaded after startup, by a program that does not link liburcu.
+"$cc" "${extra[@]}" -o "$tmp/dlopen_consumer" "$(dirname "$src")/dlopen_consumer.c" -ldl
+echo "== dlopen"
+"$tmp/dlopen_consumer" "$libdir/libvmarea.so"
 
 # README.md: the first ```c block is the example; the ``` block after the line
 # "prints" is its output.
