@@ -36,8 +36,8 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
     if (!vma)
         return err;
     *pprev = vma;
-    vma_start_write(vma);
-    /* The key matters too: execute-only memory takes no loads. */
+    /* vma is write-locked (vma_modify_flags).  The key matters too:
+     * execute-only memory takes no loads. */
     if ((oldflags ^ newflags) & (VM_ACCESS_FLAGS | VM_PKEY_MASK))
         change_protection(vma, start, end, oldflags, newflags);
     vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
@@ -73,7 +73,7 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
     /* prev: the VMA before start, or the one holding start when start is
      * inside it (then the range is offset into it). */
     struct vma *prev;
-    struct vma *vma = vt_find_and_prev(&mm->mm_mt, start, &prev);
+    struct vma *vma = vt_find_and_prev_wr(&mm->mm_mt, start, &prev);
     if (!vma || vma->vm_start >= end)
         return -ENOMEM;
     if (grows & PROT_GROWSDOWN) {
@@ -118,7 +118,7 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
             break;
         tmp = prev->vm_end;      /* the VMA now covering the range may be a merged one */
         nstart = tmp;
-        vma = tmp < end ? vt_next(&mm->mm_mt, prev) : NULL;
+        vma = tmp < end ? vt_next_wr(&mm->mm_mt, prev) : NULL;
     }
     if (!error && tmp < end)
         error = -ENOMEM;

@@ -199,16 +199,20 @@ static struct vma *vma_dup(struct vma *orig)
     if (vma->vm_file)
         vm_file_get(vma->vm_file);
     anon_vma_get(vma->anon_vma);
-    anon_name_get(vma->anon_name);
+    if (vma->anon_name)
+        anon_name_get(vma->anon_name);
     return vma;
 }
 
+/* The NULL tests here spare most VMAs (anonymous, unnamed) two calls. */
 static void vma_drop_refs(struct vma *vma)
 {
     if (vma->vm_file)
         vm_file_put(vma->vm_file);
-    anon_vma_put(vma->anon_vma);
-    anon_name_put(vma->anon_name);
+    if (vma->anon_vma)
+        anon_vma_put(vma->anon_vma);
+    if (vma->anon_name)
+        anon_name_put(vma->anon_name);
 }
 
 void vma_free_unused(struct vma *vma)
@@ -468,6 +472,9 @@ static void merge_detach(struct mm *mm, struct vma *vma)
 /*
  * Apply a decided merge.  The tree never holds overlapping VMAs, so every
  * shrink and removal happens before the growth it makes room for.
+ * The caller has write-locked the target and every VMA that stays and
+ * changes (a middle that is adjusted); what goes is write-locked here, as
+ * it is detached.
  */
 static void commit_merge(struct vma_merge_struct *vmg)
 {
@@ -477,8 +484,6 @@ static void commit_merge(struct vma_merge_struct *vmg)
     if (vmg->__adjust_next_start) {
         /* middle shrinks to [start, end); next (the target) grows down to end */
         struct vma *middle = vmg->middle, *next = vmg->next;
-        vma_start_write(middle);
-        vma_start_write(next);
         middle->vm_pgoff = vmg->pgoff;
         vt_update(&mm->mm_mt, middle, vmg->start, vmg->end);
         next->vm_pgoff -= (next->vm_start - vmg->end) >> PAGE_SHIFT;
@@ -486,7 +491,6 @@ static void commit_merge(struct vma_merge_struct *vmg)
         vt_update(&mm->mm_mt, next, vmg->end, next->vm_end);
         return;
     }
-    vma_start_write(target);
     /* The merged VMA keeps every sticky flag its parts had. */
     vm_flags_t sticky = vmg->flags & VM_STICKY;
     if (vmg->__remove_middle)
@@ -496,7 +500,6 @@ static void commit_merge(struct vma_merge_struct *vmg)
     target->vm_flags |= sticky;
     if (vmg->__adjust_middle_start) {
         struct vma *middle = vmg->middle;
-        vma_start_write(middle);
         middle->vm_pgoff += (vmg->end - middle->vm_start) >> PAGE_SHIFT;
         vt_update(&mm->mm_mt, middle, vmg->end, middle->vm_end);
     }
@@ -535,7 +538,7 @@ static struct vma *vma_merge_existing_range(struct vma_merge_struct *vmg)
 
     merge_left = left_side && can_vma_merge_left(vmg);
     if (right_side) {
-        next = vmg->next = vt_next(&vmg->mm->mm_mt, middle);
+        next = vmg->next = vt_next_wr(&vmg->mm->mm_mt, middle);
         merge_right = can_vma_merge_right(vmg, merge_left);
     } else {
         merge_right = false;
@@ -625,6 +628,7 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
     }
     if (!vmg->target)
         return NULL;
+    vma_start_write(vmg->target);
 
     /* vma_expand: the target grows over the range, and over next if the
      * range now ends where next ends. */
@@ -636,7 +640,11 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
     return vmg->target;
 }
 
-/* Merge if possible, otherwise split the range out of vma (vma_modify). */
+/*
+ * Merge if possible, otherwise split the range out of vma (vma_modify).
+ * The VMA returned is write-locked, whichever way it came, so that the
+ * caller may change it at once.
+ */
 static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
 {
     struct vma *vma = vmg->middle;
@@ -664,6 +672,8 @@ static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
         if (*err)
             return NULL;
     }
+    /* Locked already if a split came first; not when the range was all of vma. */
+    vma_start_write(vma);
     return vma;
 }
 
