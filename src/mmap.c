@@ -31,7 +31,7 @@ struct unmapped_area_info {
 
 /* Linux's unmapped_area_topdown: the highest fit, then step below a
  * stack's guard gap if the fit ran into it. */
-static long unmapped_area_topdown(struct mm *mm, const struct unmapped_area_info *info)
+static inline long unmapped_area_topdown(struct mm *mm, const struct unmapped_area_info *info)
 {
     unsigned long length = info->length + info->align_mask;
     if (length < info->length)
@@ -114,8 +114,8 @@ static long get_area_bottomup(struct mm *mm, unsigned long addr, unsigned long l
 }
 
 /* arch_get_unmapped_area_topdown: hint, else highest fit below mmap_base,
- * else bottom-up. */
-static long get_area_topdown(struct mm *mm, unsigned long addr, unsigned long len,
+ * else bottom-up.  Inline: every mmap without MAP_FIXED comes here. */
+static inline __attribute__((always_inline)) long get_area_topdown(struct mm *mm, unsigned long addr, unsigned long len,
                              unsigned long pgoff, unsigned long align_mask)
 {
     if (len > task_size(mm))
@@ -188,7 +188,7 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
 static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
 {
     split_huge_pmds(mm, start, end);
-    struct vma *vma = vt_find(&mm->mm_mt, start);
+    struct vma *vma = vt_find_wr(&mm->mm_mt, start);
     if (!vma || vma->vm_start >= end)
         return 0;
 
@@ -213,15 +213,17 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
      * the new VMA the part below start). */
     struct vma *detached = NULL, **tail = &detached;
     while (vma && vma->vm_start < end) {
-        struct vma *next = vma->vm_end < end ? vt_next(&mm->mm_mt, vma) : NULL;
+        struct vma *next = vma->vm_end < end ? vt_next_wr(&mm->mm_mt, vma) : NULL;
         long pages = (long)vma_pages(vma);
         vma_unlink(mm, vma);
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
         /* free_next shares its word with anon_name: drop the name first. */
-        anon_name_put(vma->anon_name);
-        vma->anon_name = NULL;
+        if (vma->anon_name) {
+            anon_name_put(vma->anon_name);
+            vma->anon_name = NULL;
+        }
         *tail = vma;
         tail = &vma->free_next;
         vma = next;
@@ -233,7 +235,7 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         for (struct vma *v = detached; v; v = v->free_next)
             zap_vma_range(v, v->vm_start, v->vm_end);
         struct vma *prev;
-        struct vma *next = vt_find_and_prev(&mm->mm_mt, start, &prev);
+        struct vma *next = vt_find_and_prev_wr(&mm->mm_mt, start, &prev);
         free_pgtables(mm, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
     }
     /* Close hooks run once the tree no longer shows the VMAs. */
@@ -356,8 +358,10 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
     unsigned long pglen = len >> PAGE_SHIFT;
 
     /* Room for the new VMA and for the two splits of the unmap, reserved
-     * before anything changes. */
-    if (vt_reserve(&mm->mm_mt, 3))
+     * before anything changes, and before a file's mmap hook runs.  An
+     * anonymous mapping into free space has neither: the one insert is
+     * reserved for where it happens, below. */
+    if ((replace || file) && vt_reserve(&mm->mm_mt, 3))
         return -ENOMEM;
     /* Only MAP_FIXED replaces: every other address was found free. */
     int err = replace ? munmap_range(mm, addr, end) : 0;
@@ -369,7 +373,7 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
         vm_flags |= VM_ACCOUNT;
 
     struct vma *prev;
-    struct vma *next = vt_find_and_prev(&mm->mm_mt, addr, &prev);
+    struct vma *next = vt_find_and_prev_wr(&mm->mm_mt, addr, &prev);
     struct vma *vma = NULL;
     if (prev || next) {
         struct vma_merge_struct vmg = {
