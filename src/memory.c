@@ -807,10 +807,15 @@ static inline __attribute__((always_inline)) void zap_one(void *arg, unsigned lo
     page_batch_put(&z->batch, page);
 }
 
-/* One PTE table's part of a zap, with zap_one inlined into the loop. */
+/* One PTE table's part of a zap, with zap_one inlined into the loop.  The
+ * context is copied in and out so that its counters and the batch's list
+ * ends can live in registers over the loop. */
 static unsigned long zap_pte_run(void *arg, pte_t _Atomic *t, unsigned long addr, unsigned long end)
 {
-    return pte_clear_run(t, addr, end, true, zap_one, arg);
+    struct zap_ctx z = *(struct zap_ctx *)arg;
+    unsigned long n = pte_clear_run(t, addr, end, true, zap_one, &z);
+    *(struct zap_ctx *)arg = z;
+    return n;
 }
 
 static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
