@@ -381,12 +381,19 @@ static int split_vma_both(struct vma *vma, unsigned long start, unsigned long en
 
 /* ------------------------------------------------------------- merging */
 
+/*
+ * The merge predicates below are small and asked on every mprotect, mlock
+ * and madvise that reaches a VMA's edge: inline, so that their loads are
+ * shared rather than repeated behind calls (gcc kept them out of line).
+ */
+#define MERGE_PRED static inline __attribute__((always_inline)) bool
+
 static bool vma_had_uncowed_parents(const struct vma *vma)
 {
     return vma && vma->anon_vma && vma->anon_vma->forked;
 }
 
-static bool is_mergeable_vma(const struct vma_merge_struct *vmg, bool merge_next)
+MERGE_PRED is_mergeable_vma(const struct vma_merge_struct *vmg, bool merge_next)
 {
     const struct vma *vma = merge_next ? vmg->next : vmg->prev;
     /* VM_SOFTDIRTY must not stop a merge: the merged VMA is marked dirty. */
@@ -394,10 +401,10 @@ static bool is_mergeable_vma(const struct vma_merge_struct *vmg, bool merge_next
         return false;
     if (vma->vm_file != vmg->file)
         return false;
-    return anon_name_equal(vma->anon_name, vmg->anon_name);
+    return vma->anon_name == vmg->anon_name || anon_name_equal(vma->anon_name, vmg->anon_name);
 }
 
-static bool is_mergeable_anon_vma(const struct vma_merge_struct *vmg, bool merge_next)
+MERGE_PRED is_mergeable_anon_vma(const struct vma_merge_struct *vmg, bool merge_next)
 {
     const struct vma *tgt = merge_next ? vmg->next : vmg->prev;
     const struct vma *src = vmg->middle;
@@ -411,7 +418,7 @@ static bool is_mergeable_anon_vma(const struct vma_merge_struct *vmg, bool merge
 }
 
 /* Can the range join next, which follows it? (can_vma_merge_before) */
-static bool can_vma_merge_before(const struct vma_merge_struct *vmg)
+MERGE_PRED can_vma_merge_before(const struct vma_merge_struct *vmg)
 {
     unsigned long pglen = (vmg->end - vmg->start) >> PAGE_SHIFT;
     return is_mergeable_vma(vmg, true) && is_mergeable_anon_vma(vmg, true) &&
@@ -419,7 +426,7 @@ static bool can_vma_merge_before(const struct vma_merge_struct *vmg)
 }
 
 /* Can the range join prev, which precedes it? (can_vma_merge_after) */
-static bool can_vma_merge_after(const struct vma_merge_struct *vmg)
+MERGE_PRED can_vma_merge_after(const struct vma_merge_struct *vmg)
 {
     return is_mergeable_vma(vmg, false) && is_mergeable_anon_vma(vmg, false) &&
            vmg->prev->vm_pgoff + vma_pages(vmg->prev) == vmg->pgoff;
