@@ -25,8 +25,9 @@
  * finds the item or the enqueuer finds it asleep and wakes it.
  *
  * If no thread can be created (RLIMIT_NPROC, say) the callbacks run in the
- * caller instead, after a synchronize_rcu, whenever the caller is outside a
- * read-side critical section: slower, never lost.
+ * caller instead, after a synchronize_rcu, when the caller is outside a
+ * read-side critical section (else in the next vm_call_rcu or
+ * vm_rcu_barrier that is): slower, never dropped.
  */
 #include "rcu.h"
 
