@@ -44,6 +44,7 @@
 enum { WORKER_NONE, WORKER_AWAKE, WORKER_ASLEEP };
 
 static _Atomic(struct rcu_head *) rcu_queue;
+atomic_bool vm_rcu_no_thread_for_tests;   /* test hook: pthread_create "fails" */
 static atomic_int worker_state;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -146,7 +147,7 @@ static bool rcu_start_worker(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t attr;
     pthread_t tid;
-    int err = pthread_attr_init(&attr);
+    int err = atomic_load(&vm_rcu_no_thread_for_tests) ? EAGAIN : pthread_attr_init(&attr);
     if (!err) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         err = pthread_create(&tid, &attr, rcu_worker, NULL);

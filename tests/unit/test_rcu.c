@@ -84,6 +84,13 @@ static void count_cb(struct rcu_head *head)
     free(head);
 }
 
+/* For heads the test frees itself. */
+static void count_cb_static(struct rcu_head *head)
+{
+    (void)head;
+    atomic_fetch_add(&counted, 1);
+}
+
 static void queue_count(void)
 {
     struct rcu_head *h = malloc(sizeof(*h));
@@ -199,6 +206,44 @@ static void test_fork_child(void **state)
     vm_rcu_barrier();
 }
 
+extern atomic_bool vm_rcu_no_thread_for_tests;   /* rcu.c */
+
+/* Without a worker (no thread to be had) callbacks run in the caller, but
+ * never inside a read-side critical section: those wait for a later call. */
+static void test_no_worker(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_THREAD__)
+    skip();   /* the test needs a fork child, where TSan starts no threads */
+#endif
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(10);
+        atomic_store(&vm_rcu_no_thread_for_tests, true);
+        atomic_store(&counted, 0);
+        struct rcu_head *h = malloc(2 * sizeof(*h));
+        if (!h)
+            _exit(2);
+        vm_call_rcu(&h[0], count_cb_static);
+        if (atomic_load(&counted) != 1)
+            _exit(3);   /* ran in the call */
+        rcu_read_lock();
+        vm_call_rcu(&h[1], count_cb_static);
+        int inside = atomic_load(&counted);
+        rcu_read_unlock();
+        if (inside != 1)
+            _exit(4);   /* must not run inside the critical section */
+        vm_rcu_barrier();
+        free(h);
+        _exit(atomic_load(&counted) == 2 ? 0 : 5);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_wakes_after_idle),
         cmocka_unit_test(test_concurrent_queuers),
         cmocka_unit_test(test_fork_child),
+        cmocka_unit_test(test_no_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
