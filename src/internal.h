@@ -260,6 +260,8 @@ void vma_assert_readable(const struct vma *vma);
 void vma_start_write(struct vma *vma);
 void vma_mark_attached(struct vma *vma);
 void vma_mark_detached(struct vma *vma);
+/* lock_vma_under_rcu, trying this thread's last such VMA first (faults). */
+const struct vma_ref *lock_vma_under_rcu_hinted(struct mm *mm, unsigned long addr);
 
 /* ---- vma.c */
 /*

@@ -589,7 +589,7 @@ static __attribute__((noinline)) struct vma *lock_mm_and_find_vma(struct mm *mm,
 /* The VMA for addr with its read lock, else as lock_mm_and_find_vma. */
 static struct vma *fault_lock_vma(struct mm *mm, unsigned long addr, enum fault_lock *l)
 {
-    const struct vma_ref *ref = lock_vma_under_rcu(mm, addr);
+    const struct vma_ref *ref = lock_vma_under_rcu_hinted(mm, addr);
     if (likely(ref)) {
         *l = LOCKED_VMA;
         return to_vma(ref);

@@ -34,9 +34,12 @@ static unsigned long rnd(unsigned long *s)
 static void *reader(void *arg)
 {
     unsigned long s = (unsigned long)(uintptr_t)arg | 1;
+    /* Odd readers go through the fault path's per-thread hint. */
+    bool hinted = (uintptr_t)arg & 1;
     while (!atomic_load(&g_stop)) {
         unsigned long addr = W + (rnd(&s) % NPG) * PAGE_SIZE + rnd(&s) % PAGE_SIZE;
-        const struct vma_ref *v = lock_vma_under_rcu(g_mm, addr);
+        const struct vma_ref *v = hinted ? lock_vma_under_rcu_hinted(g_mm, addr)
+                                         : lock_vma_under_rcu(g_mm, addr);
         if (!v) {
             atomic_fetch_add(&g_misses, 1);
             continue;
@@ -99,10 +102,11 @@ static void test_readers_against_writer(void **state)
     mmput(g_mm);
 }
 
-/* lock_vma_under_rcu, and the VMA it returns: NULL, or [start, end). */
+/* lock_vma_under_rcu_hinted (which keeps and tries the hint), and the VMA
+ * it returns: NULL, or [start, end). */
 static void expect_locked(struct mm *mm, unsigned long addr, unsigned long start, unsigned long end)
 {
-    const struct vma_ref *v = lock_vma_under_rcu(mm, addr);
+    const struct vma_ref *v = lock_vma_under_rcu_hinted(mm, addr);
     if (!start) {
         assert_null(v);
         return;
@@ -123,7 +127,7 @@ static unsigned long map_fixed(struct mm *mm, unsigned long addr, unsigned long 
 }
 
 /*
- * The per-thread hint (the VMA last locked) goes stale in every way a VMA
+ * The fault path's per-thread hint (the VMA last locked) goes stale in every way a VMA
  * can change under it: split, unmapped, its memory reused for another
  * range, its mm destroyed and another created, maybe at the same address.
  * Each lock must still return the VMA the tree has.
