@@ -1196,8 +1196,7 @@ int vt_insert(struct vma_tree *t, struct vma *vma)
         if (spare_fill(t, 1, 0))
             return -ENOMEM;
         leaf = node_take(t, 0);
-        set_entry(leaf, 0, key, vma);
-        leaf->count = 1;
+        leaf_insert_at(leaf, 0, key, vma);
         store_ptr(&t->root, leaf);   /* the leaf and the VMA are complete */
         t->height = 1;
         t->count = 1;
