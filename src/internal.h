@@ -243,7 +243,18 @@ void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribut
 /* ---- mm.c */
 /* Fills zero fields of *cfg with defaults; -EINVAL if the result is unusable. */
 int mm_config_resolve(struct mm_config *cfg);
-void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages);
+/* The VmSize/VmData/VmExe/VmStk counters as Linux's vm_stat_account keeps
+ * them (inline: mmap, munmap and mprotect each call it). */
+static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
+{
+    mm->total_vm += npages;
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        mm->exec_vm += npages;
+    else if ((flags & VM_GROWSDOWN) == VM_GROWSDOWN)
+        mm->stack_vm += npages;
+    else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE)
+        mm->data_vm += npages;
+}
 
 /* ---- mmap.c */
 /* Grow a VM_GROWSDOWN VMA down to address (a fault below it): 0 or -errno.
@@ -253,9 +264,17 @@ int expand_downwards(struct vma *vma, unsigned long address);
 void mm_unmap_all(struct mm *mm);
 
 /* ---- mmap_lock.c */
+/* Lock assertions: checks in debug builds, nothing at all in release ones
+ * (they were calls on every VMA operation). */
+#ifdef VMAREA_DEBUG
 void mmap_assert_locked(struct mm *mm);
 void mmap_assert_write_locked(struct mm *mm);
 void vma_assert_readable(const struct vma *vma);
+#else
+static inline void mmap_assert_locked(struct mm *mm) { (void)mm; }
+static inline void mmap_assert_write_locked(struct mm *mm) { (void)mm; }
+static inline void vma_assert_readable(const struct vma *vma) { (void)vma; }
+#endif
 /* Mark a VMA as being changed in this write section (vma_start_write). */
 void vma_start_write(struct vma *vma);
 void vma_mark_attached(struct vma *vma);

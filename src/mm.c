@@ -246,16 +246,6 @@ void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...)
  * Linux's vm_stat_account: total_vm and the exec/stack/data split follow
  * every change of a range's flags.
  */
-void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
-{
-    mm->total_vm += npages;
-    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
-        mm->exec_vm += npages;
-    else if ((flags & VM_GROWSDOWN) == VM_GROWSDOWN)
-        mm->stack_vm += npages;
-    else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE)
-        mm->data_vm += npages;
-}
 
 /*
  * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every

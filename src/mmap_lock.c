@@ -88,23 +88,22 @@ bool mmap_lock_is_held(struct mm *mm)
     return held_has(mm, HELD_MMAP_READ) || held_has(mm, HELD_MMAP_WRITE);
 }
 
+#ifdef VMAREA_DEBUG
 void mmap_assert_locked(struct mm *mm)
 {
     VM_BUG_ON(!mmap_lock_is_held(mm));
-    (void)mm;
 }
 
 void mmap_assert_write_locked(struct mm *mm)
 {
     VM_BUG_ON(!mmap_lock_is_write_held(mm));
-    (void)mm;
 }
 
 void vma_assert_readable(const struct vma *vma)
 {
     VM_BUG_ON(!mmap_lock_is_held(vma->vm_mm) && !held_has(vma, HELD_VMA_READ));
-    (void)vma;
 }
+#endif
 
 struct mmap_read_guard mmap_read_lock(struct mm *mm)
 {
