@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 JOBS=2
-TSAN_TESTS=(rcu vma_lock vma_tree memory)
+TSAN_TESTS=(rcu rwsem vma_lock vma_tree memory)
 PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind)
 
 say() { printf '\n== %s\n' "$*"; }

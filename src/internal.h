@@ -15,6 +15,7 @@
 #define VMAREA_INTERNAL_H
 
 #include "vmarea.h"
+#include "rwsem.h"
 #include "vma_tree.h"
 
 #include <errno.h>
@@ -193,7 +194,7 @@ enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
  * one).
  */
 struct mm {
-    pthread_rwlock_t mmap_lock;
+    struct rwsem mmap_lock;
     atomic_uint mm_lock_seq;       /* bumped at every mmap_write_unlock (per-VMA locks) */
     unsigned long mm_id;           /* unique in the process, never reused (vma hints) */
     atomic_long mm_users;

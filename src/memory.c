@@ -30,6 +30,7 @@
  *     VMAs, which waits for every VMA reader; nothing else is inside.
  */
 #include "internal.h"
+#include "rcu.h"
 #include "task_mmu.h"   /* vma_thp_eligible */
 
 #include <string.h>
@@ -679,6 +680,7 @@ static inline __attribute__((always_inline)) bool access_fast(struct mm *mm, uns
     }
     done = true;
 out:
+    vm_rcu_reader_done();
     rcu_read_unlock();
     return done;
 }

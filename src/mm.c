@@ -143,13 +143,7 @@ struct mm *mm_create(const struct mm_config *cfg)
         free(mm);
         return NULL;
     }
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    /* Writers must not starve behind a stream of readers, as with rwsem. */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    int err = pthread_rwlock_init(&mm->mmap_lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    if (err) {
+    if (rwsem_init(&mm->mmap_lock)) {
         pgtable_destroy(&mm->pgt);
         page_pool_destroy(&mm->pages);
         free(mm);
@@ -200,7 +194,7 @@ void mmdrop(struct mm *mm)
     VM_BUG_ON(mm->mm_mt.count != 0);
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);
-    pthread_rwlock_destroy(&mm->mmap_lock);
+    rwsem_destroy(&mm->mmap_lock);
     pthread_mutex_destroy(&mm->anon_vma_lock);
     pgtable_destroy(&mm->pgt);
     page_pool_destroy(&mm->pages);

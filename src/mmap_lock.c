@@ -107,14 +107,14 @@ void vma_assert_readable(const struct vma *vma)
 
 struct mmap_read_guard mmap_read_lock(struct mm *mm)
 {
-    pthread_rwlock_rdlock(&mm->mmap_lock);
+    rwsem_down_read(&mm->mmap_lock);
     held_push(mm, HELD_MMAP_READ);
     return (struct mmap_read_guard){ .mm = mm };
 }
 
 bool mmap_read_trylock(struct mm *mm, struct mmap_read_guard *out)
 {
-    if (pthread_rwlock_tryrdlock(&mm->mmap_lock) != 0) {
+    if (!rwsem_read_trylock(&mm->mmap_lock)) {
         out->mm = NULL;
         return false;
     }
@@ -128,18 +128,13 @@ void (mmap_read_unlock)(struct mmap_read_guard *g)
     struct mm *mm = g->mm;
     VM_BUG_ON(!mm);
     held_pop(mm, HELD_MMAP_READ);
-    pthread_rwlock_unlock(&mm->mmap_lock);
+    rwsem_up_read(&mm->mmap_lock);
     g->mm = NULL;
 }
 
 struct mmap_write_guard mmap_write_lock(struct mm *mm)
 {
-    /* A free lock is taken by trywrlock with one locked instruction, where
-     * wrlock's fast path has two (glibc 2.36: it sets WRLOCKED, then starts
-     * the write phase), in the same final state; a busy one is waited for
-     * by wrlock, with its writer preference, as before. */
-    if (pthread_rwlock_trywrlock(&mm->mmap_lock) != 0)
-        pthread_rwlock_wrlock(&mm->mmap_lock);
+    rwsem_down_write(&mm->mmap_lock);
     held_push(mm, HELD_MMAP_WRITE);
     if (atomic_load_explicit(&mm->reclaimed, memory_order_relaxed))
         mm_reclaim(mm);
@@ -165,7 +160,7 @@ void (mmap_write_unlock)(struct mmap_write_guard *g)
         nheld = n - 1;
     else
         held_pop(mm, HELD_MMAP_WRITE);
-    pthread_rwlock_unlock(&mm->mmap_lock);
+    rwsem_up_write(&mm->mmap_lock);
     g->read.mm = NULL;
 }
 

@@ -43,6 +43,11 @@
 
 enum { WORKER_NONE, WORKER_AWAKE, WORKER_ASLEEP };
 
+#ifdef VM_RCU_TSAN
+void __tsan_acquire(void *addr);
+char vm_rcu_tsan_grace;
+#endif
+
 static _Atomic(struct rcu_head *) rcu_queue;
 atomic_bool vm_rcu_no_thread_for_tests;   /* test hook: pthread_create "fails" */
 static atomic_int worker_state;
@@ -78,6 +83,9 @@ static bool rcu_drain(void)
         h = next;
     }
     synchronize_rcu();
+#ifdef VM_RCU_TSAN
+    __tsan_acquire(&vm_rcu_tsan_grace);   /* see rcu.h */
+#endif
     while (fifo) {
         struct rcu_head *next = head_next(fifo);
         fifo->func(fifo);   /* may free fifo */

@@ -28,4 +28,29 @@ void vm_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
  * callback, nor inside a read-side critical section. */
 void vm_rcu_barrier(void);
 
+/*
+ * ThreadSanitizer does not see grace periods (liburcu is not instrumented),
+ * so it would take a lock-free reader's last loads and a later owner's
+ * stores into the same freed memory for a race.  A reader calls
+ * vm_rcu_reader_done() after its last load of memory freed through
+ * vm_call_rcu, and the worker acquires the same address after each grace
+ * period, before the callbacks: that is the ordering the grace period
+ * gives.  A reader still loading when the memory is freed (a real bug) is
+ * still reported.  Nothing in other builds.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define VM_RCU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VM_RCU_TSAN 1
+#endif
+#endif
+#ifdef VM_RCU_TSAN
+void __tsan_release(void *addr);
+extern char vm_rcu_tsan_grace;
+static inline void vm_rcu_reader_done(void) { __tsan_release(&vm_rcu_tsan_grace); }
+#else
+static inline void vm_rcu_reader_done(void) {}
+#endif
+
 #endif
