@@ -339,11 +339,11 @@ fail:
  */
 static inline void clear_frame(void *frame)
 {
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     size_t n = PAGE_SIZE;
     __asm__ volatile("rep stosb" : "+D"(frame), "+c"(n) : "a"(0) : "memory");
 #else
-    memset(frame, 0, PAGE_SIZE);   /* sanitizers see the stores */
+    memset(frame, 0, PAGE_SIZE);   /* sanitizers see these stores */
 #endif
 }
 
