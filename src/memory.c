@@ -186,8 +186,9 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
 
 /* A file fault on an empty entry: shmem finds or makes its page, a driver's
  * object calls its fault hook, which inserts a page itself. */
-static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned flags,
-                         bool mmap_locked)
+static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr,
+                                                   pte_t _Atomic *ptep, unsigned flags,
+                                                   bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     bool write = flags & FAULT_FLAG_WRITE;
@@ -219,7 +220,8 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
  * A write to a present entry that is not writable (do_wp_page): reuse the
  * page if nobody else can see it, else copy it.
  */
-static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte, bool mmap_locked)
+static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte,
+                                                bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     struct vm_page *old = pte_page(pte);
@@ -567,7 +569,8 @@ static void fault_unlock(struct mm *mm, struct vma *vma, enum fault_lock l)
  * the caller then keeps).  NULL: no VMA (SEGV_MAPERR); the lock is held
  * either way and *l says which.
  */
-static __attribute__((noinline)) struct vma *lock_mm_and_find_vma(struct mm *mm, unsigned long addr, enum fault_lock *l)
+static __attribute__((noinline)) struct vma *lock_mm_and_find_vma(struct mm *mm, unsigned long addr,
+                                                                  enum fault_lock *l)
 {
     (void)mmap_read_lock(mm);
     *l = LOCKED_MMAP_READ;
@@ -600,7 +603,8 @@ static struct vma *fault_lock_vma(struct mm *mm, unsigned long addr, enum fault_
 
 /* A per-VMA-locked fault asked for the mmap lock: drop the VMA, take the
  * lock, find the VMA again (it may have changed meanwhile). */
-static __attribute__((noinline)) struct vma *fault_relock(struct mm *mm, struct vma *vma, unsigned long addr, enum fault_lock *l)
+static __attribute__((noinline)) struct vma *fault_relock(struct mm *mm, struct vma *vma,
+                                                          unsigned long addr, enum fault_lock *l)
 {
     vma_end_read(to_ref(vma));
     atomic_fetch_add_explicit(&mm->stat_lock_fallbacks, 1, memory_order_relaxed);
