@@ -167,7 +167,11 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
         if (!ret)
             ret = get_area_topdown(mm, addr, len, pgoff, 0);
     }
-    if (ret < 0)
+    /* Linux's IS_ERR_VALUE: only the last 4095 values are errors.  A
+     * MAP_FIXED address of 1 << 63 or above is an address until the next
+     * test (-ENOMEM), except those last 4095, which the call returns as they
+     * are (mmap at -12 fails with ENOMEM, at -4095 with errno 4095). */
+    if ((unsigned long)ret >= (unsigned long)-4095)
         return ret;
     if ((unsigned long)ret > task_size(mm) - len)
         return -ENOMEM;

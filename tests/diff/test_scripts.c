@@ -316,6 +316,31 @@ static void test_shared_anonymous(void **state)
     check_all(sc, sizeof(sc) / sizeof(sc[0]));
 }
 
+/* ------------------------------------------------------- bad addresses */
+
+/*
+ * MAP_FIXED far above the task size: Linux takes only the last 4095 values
+ * for errors (IS_ERR_VALUE), so 1 << 63 is an address that does not fit
+ * (ENOMEM), while -12 comes back as itself (ENOMEM again) and -4095 as errno
+ * 4095.  Found by the fuzzer (tests/fuzz): vmarea returned the address.
+ */
+static void test_fixed_high_addresses(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "fixed at 1 << 63",
+          "mmap 0x8000000000000000 4k rw- private anonymous fixed\n"
+          "mmap 0x8000000000001000 4k rw- private anonymous fixed_noreplace\n" },
+        { "fixed at the top pages",
+          "mmap 0xffffffffffffe000 4k rw- private anonymous fixed\n"
+          "mmap 0xfffffffffffff000 4k rw- private anonymous fixed_noreplace\n" },
+        { "fixed at error values",
+          "mmap 0xfffffffffffffff4 4k rw- private anonymous fixed\n"
+          "mmap 0xfffffffffffff001 4k rw- private anonymous fixed\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_zap_and_populate),
         cmocka_unit_test(test_stack_growth),
         cmocka_unit_test(test_shared_anonymous),
+        cmocka_unit_test(test_fixed_high_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
