@@ -47,7 +47,6 @@ struct api_ops {
     api_next_fn next;
     void *arg;
     unsigned nr_ops;            /* API_OPS_BASIC or API_OPS_ALL */
-    bool strict;                /* fail on the known bugs too (api_known_bug) */
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
 };
@@ -139,22 +138,6 @@ static inline void api_check_mm(struct mm *mm)
         API_CHECK(reserved <= mm->pages.limit);
         API_CHECK(page_pool_in_use(&mm->pages) <= reserved);
     }
-}
-
-/*
- * Known bugs, tolerated unless o->strict until the library is fixed; each has
- * its reproducer under tests/fuzz/crashes/ (run fuzz_api on it with
- * VMAREA_FUZZ_STRICT=1).
- *
- * mmap-fixed-high-addr: mm_mmap with MAP_FIXED (or MAP_FIXED_NOREPLACE) at
- * an address of 1 << 63 or above returns that address, a negative long that
- * is no errno, where Linux returns -ENOMEM (get_unmapped_area in mmap.c
- * takes every negative value for an error; Linux's takes only
- * IS_ERR_VALUE's last 4095).
- */
-static inline bool api_known_bug_fixed_high(unsigned long a, int flags, long r)
-{
-    return (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && r < -4095 && r == (long)a;
 }
 
 /* What a call returned: 0 or an address, or -errno (Linux's errno range). */
@@ -257,8 +240,6 @@ static inline long api_op(struct api_ops *o)
     case 0: case 1: {
         unsigned long offset = api_draw(o, 8) ? 0 : api_pick(o);
         r = mm_mmap(mm, a, len, prot, flags, NULL, offset);
-        if (!o->strict && api_known_bug_fixed_high(a, flags, r))
-            r = -ENOMEM;
         if (r >= 0)
             API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size &&
                       (unsigned long)r >= mm->cfg.mmap_min_addr);

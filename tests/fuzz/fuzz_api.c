@@ -1,0 +1,95 @@
+/*
+ * libFuzzer target for the public API: the input is a sequence of calls on
+ * one fresh mm, decoded by api_ops.h (the same calls test_api_fuzz draws
+ * from its generator, plus zaps, maps/smaps text and stats).  After each
+ * call the VMA tree, the counters and Rss must be consistent; at the end,
+ * unmapping everything must give every frame and table back, and mmput
+ * must leave nothing behind (LeakSanitizer).  A violation aborts with the
+ * check that failed.
+ *
+ * Input format: the first byte picks the mm's configuration (config_of),
+ * the rest are the calls' draws: a draw with a bound of at most 256 takes one
+ * byte, up to 65536 two, a full word eight (little-endian); the input ends at
+ * its last byte (the draws of the call in progress then read zeros).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define API_CHECK(cond)                                                                \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+            abort();                                                                   \
+        }                                                                              \
+    } while (0)
+#define API_CHECK_EQ(a, b)                                                             \
+    do {                                                                               \
+        unsigned long a_ = (unsigned long)(a), b_ = (unsigned long)(b);                \
+        if (a_ != b_) {                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s == %s (%#lx != %#lx)\n", __FILE__, \
+                    __LINE__, #a, #b, a_, b_);                                         \
+            abort();                                                                   \
+        }                                                                              \
+    } while (0)
+#include "api_ops.h"
+
+struct input {
+    const uint8_t *p, *end;
+};
+
+static unsigned long next_word(void *arg, unsigned long bound)
+{
+    struct input *in = arg;
+    unsigned n = bound && bound <= 256 ? 1 : bound && bound <= 65536 ? 2 : 8;
+    unsigned long w = 0;
+    for (unsigned i = 0; i < n && in->p < in->end; i++)
+        w |= (unsigned long)*in->p++ << (8 * i);
+    return w;
+}
+
+static void count_warning(void *arg, struct mm *mm, const char *message)
+{
+    (void)mm;
+    (void)message;
+    ++*(unsigned long *)arg;
+}
+
+/* A small mm, whose limits a few calls reach: 2, 4 or 8 MiB of memory (from
+ * 4 MiB a transparent huge page fits, with its tables), each THP mode, with
+ * or without soft-dirty and protection keys. */
+static struct mm_config config_of(uint8_t byte)
+{
+    static const unsigned long limit_mib[] = { 2, 4, 8, 2 };
+    static const enum mm_thp_mode thp[] = { MM_THP_ALWAYS, MM_THP_MADVISE, MM_THP_NEVER,
+                                            MM_THP_ALWAYS };
+    return (struct mm_config){
+        .max_map_count = 64,
+        .memory_limit = limit_mib[byte & 3] << 20,
+        .thp = thp[(byte >> 2) & 3],
+        .flags = (byte & 0x10 ? MM_CONFIG_NO_SOFT_DIRTY : 0) | (byte & 0x20 ? MM_CONFIG_NO_PKEYS : 0),
+    };
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    struct mm_config cfg = config_of(data[0]);
+    data++;
+    size--;
+    struct mm *mm = mm_create(&cfg);
+    API_CHECK(mm != NULL);
+    unsigned long warnings = 0;
+    mm_set_warn_hook(mm, count_warning, &warnings);
+
+    struct input in = { data, data + size };
+    struct api_ops o = { .mm = mm, .next = next_word, .arg = &in, .nr_ops = API_OPS_ALL };
+    while (in.p < in.end) {
+        api_op(&o);
+        api_check_mm(mm);
+    }
+    api_check_unmap_all(mm);
+    mmput(mm);
+    return 0;
+}
