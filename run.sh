@@ -2,9 +2,9 @@
 # Quick start.  On a Debian 12 machine, as root:
 #   ./run.sh          install what is missing, build into build/, run `vmarea check`
 #   ./run.sh test     the same build, then every test: ctest, then an
-#                     ASan+UBSan build with debug checks (build-asan/)
-#                     and its ctest, then a ThreadSanitizer build
-#                     (build-tsan/) and the tests with threads
+#                     ASan+UBSan build with debug checks (build-asan/) and
+#                     its ctest, a ThreadSanitizer build (build-tsan/) and the
+#                     tests with threads, and libFuzzer for a minute (build-fuzz/)
 #   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory)
 # Extra arguments after `bench` go to each benchmark (e.g. --quick).
 set -euo pipefail
@@ -12,7 +12,11 @@ cd "$(dirname "$0")"
 
 JOBS=2
 TSAN_TESTS=(rcu rwsem vma_lock vma_tree memory)
-PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind)
+FUZZ_SECONDS=60
+# clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
+# only recommends.
+PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind
+          clang libclang-rt-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -76,6 +80,16 @@ case $mode in
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
             ctest --test-dir build-tsan -j "$JOBS" --output-on-failure \
                   -R "^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"
+        # libFuzzer over the public API for FUZZ_SECONDS (tests/fuzz), from
+        # the checked-in seeds and what earlier runs in build-fuzz/ kept.
+        say "configuring and building build-fuzz/ (libFuzzer, clang)"
+        CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_FUZZ=ON \
+            -DVMAREA_DEBUG=ON -DVMAREA_BENCH=OFF -DVMAREA_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
+        cmake --build build-fuzz -j "$JOBS" --target fuzz_api
+        say "fuzzing for ${FUZZ_SECONDS}s (build-fuzz/tests/fuzz_api)"
+        ctest --test-dir build-fuzz --output-on-failure -R '^fuzz_api$'
+        grep -E '^(Done|stat::(number_of_executed_units|average_exec_per_sec|new_units_added))' \
+            build-fuzz/Testing/Temporary/LastTest.log || true
         say "all tests passed"
         ;;
     bench)
