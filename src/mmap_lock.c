@@ -206,7 +206,7 @@ void vma_mark_detached(struct vma *vma)
         sched_yield();
 }
 
-static bool vma_start_read(struct mm *mm, struct vma *vma)
+static inline __attribute__((always_inline)) bool vma_start_read(struct mm *mm, struct vma *vma)
 {
     unsigned int seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_acquire);
     if (__atomic_load_n(&vma->vm_lock_seq, __ATOMIC_RELAXED) == seq)
