@@ -7,8 +7,9 @@ import os
 import struct
 
 PAGE = 4096
-MMAP, MUNMAP, MPROTECT, MADVISE, MLOCK, MUNLOCK, ANON_NAME, ACCESS, BRK, ZAP, SHOW, STATS = \
-    0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+MMAP, MUNMAP, MPROTECT, MADVISE, MLOCK, MUNLOCK, ANON_NAME, ACCESS, BRK, ZAP, SHOW, STATS, LAYOUT = \
+    0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
+NR_OPS = 14                # API_OPS_ALL
 
 
 class Seq:
@@ -38,7 +39,7 @@ class Seq:
         self.draw(16, n)
         self.draw(8, 1)
 
-    def call(self, op, page, npages, prot=3, fixed=False, flags=None):
+    def call(self, op, page, npages, prot=3, fixed=False, flags=None, shared=False):
         self.window(page)
         self.pages(npages)
         self.draw(16, prot)
@@ -49,11 +50,12 @@ class Seq:
             self.draw(4, 0)
             self.draw(0, flags)
         self.draw(2, int(fixed))
-        self.draw(13, op)
+        self.draw(4, 3 if shared else 0)
+        self.draw(NR_OPS, op)
         return self
 
-    def mmap(self, page, npages, prot=3, fixed=True, flags=None):
-        self.call(MMAP, page, npages, prot, fixed, flags)
+    def mmap(self, page, npages, prot=3, fixed=True, flags=None, shared=False):
+        self.call(MMAP, page, npages, prot, fixed, flags, shared)
         self.draw(8, 1)               # offset 0
         return self
 
@@ -100,6 +102,12 @@ class Seq:
     def stats(self):
         return self.call(STATS, 0, 0)
 
+    def layout(self, page, n, stride):
+        self.call(LAYOUT, page, 0)
+        self.draw(64, n - 1)
+        self.draw(2, stride - 1)
+        return self
+
 
 MAP_GROWSDOWN, MAP_POPULATE, MAP_FIXED_NOREPLACE = 0x100, 0x8000, 0x100000
 MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE = 4, 8, 10, 102, 103
@@ -138,19 +146,33 @@ seeds['seed-names-flags'] = s
 s = Seq(config=1)
 s.draw(4, 2); s.draw(64, 0); s.draw(8, 1)      # API_WINDOW, 2 MiB aligned
 s.draw(3, 0); s.word(4 << 20)                  # len: a pick, 4 MiB
-s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 1); s.draw(13, MMAP); s.draw(8, 1)
+s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 1); s.draw(4, 0); s.draw(NR_OPS, MMAP)
+s.draw(8, 1)
 s.write(0, 1)
 s.call(MPROTECT, 1, 1, prot=1)
 s.zap(4, 2)
 s.show(True)
 seeds['seed-thp'] = s
 
+# 64 VMAs (the map count limit), holes punched in them, then all unmapped
+s = Seq().layout(0, 64, 1).call(MUNMAP, 10, 8).call(MUNMAP, 30, 15).layout(0, 40, 2)
+s.call(MUNMAP, 0, 15).show(False)
+s.window(0); s.draw(3, 0); s.word(1 << 30)
+s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 0); s.draw(4, 0); s.draw(NR_OPS, MUNMAP)
+seeds['seed-many-vmas'] = s
+
+# shared anonymous memory: written, partly zapped and protected, then shown
+seeds['seed-shared'] = Seq().mmap(8, 6, shared=True).write(8, 5000).write(12, 10) \
+    .madvise(9, 1, MADV_DONTNEED).call(MPROTECT, 10, 1, prot=1).show(True).stats()
+
 # a mapping at the top of the address space, a hint below mmap_min_addr
 s = Seq()
 s.draw(4, 1); s.draw(10, 5); s.draw(5, 0)        # DEFAULT_TASK_SIZE - 2 pages
-s.pages(2); s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 1); s.draw(13, MMAP); s.draw(8, 1)
+s.pages(2); s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 1); s.draw(4, 0); s.draw(NR_OPS, MMAP)
+s.draw(8, 1)
 s.draw(4, 1); s.draw(10, 1); s.draw(5, 2)        # PAGE_SIZE, not fixed
-s.pages(1); s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 0); s.draw(13, MMAP); s.draw(8, 1)
+s.pages(1); s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 0); s.draw(4, 0)
+s.draw(NR_OPS, MMAP); s.draw(8, 1)
 s.stats()
 seeds['seed-edges'] = s
 

@@ -37,7 +37,8 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   13U   /* + vma_zap_page_range_single, maps/smaps text, stats */
+#define API_OPS_ALL   14U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+                               many VMAs at once; and shared anonymous mappings */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -140,6 +141,22 @@ static inline void api_check_mm(struct mm *mm)
     }
 }
 
+/* After a successful mmap, one VMA covers what it returned; after a
+ * successful munmap, none meets the range. */
+static inline void api_check_mapped(struct mm *mm, unsigned long start, unsigned long len)
+{
+    MMAP_READ_GUARD(g, mm);
+    const struct vma_ref *v = vma_lookup(&g, start);
+    API_CHECK(v != NULL && vma_end(v) - start >= PAGE_ALIGN(len));
+}
+
+static inline void api_check_unmapped(struct mm *mm, unsigned long start, unsigned long len)
+{
+    MMAP_READ_GUARD(g, mm);
+    const struct vma_ref *v = vma_find(&g, start);
+    API_CHECK(v == NULL || (vma_start(v) >= start && vma_start(v) - start >= PAGE_ALIGN(len)));
+}
+
 /* What a call returned: 0 or an address, or -errno (Linux's errno range). */
 static inline void api_check_result(long r)
 {
@@ -221,6 +238,24 @@ static inline long api_stats(struct api_ops *o)
     return 0;
 }
 
+/* Many VMAs at once, so that a short input reaches the tree shapes (node
+ * splits, merges, drops) that single calls would need hundreds of bytes for:
+ * up to 64 single pages from a, each one page or two after the last, with
+ * alternating protections so that adjacent ones do not merge. */
+static inline long api_layout(struct api_ops *o, unsigned long a)
+{
+    unsigned long n = api_draw(o, 64) + 1;
+    unsigned long stride = (api_draw(o, 2) + 1) * PAGE_SIZE;
+    for (unsigned long i = 0; i < n; i++) {
+        long r = mm_mmap(o->mm, a + i * stride, PAGE_SIZE, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+        if (r < 0)
+            return r;
+        api_check_mapped(o->mm, (unsigned long)r, PAGE_SIZE);
+    }
+    return 0;
+}
+
 /* One call with random arguments.  Returns what the call returned (0 for
  * the calls whose result is not looked at). */
 static inline long api_op(struct api_ops *o)
@@ -236,17 +271,25 @@ static inline long api_op(struct api_ops *o)
     int flags = api_draw(o, 4) ? MAP_PRIVATE | MAP_ANONYMOUS : (int)api_word(o);
     if (api_draw(o, 2))
         flags |= MAP_FIXED;
+    /* A draw test_api_fuzz never made (its seeds stay as they were): shared
+     * anonymous memory, shmem inside, a quarter of the time. */
+    if (o->nr_ops == API_OPS_ALL && api_draw(o, 4) == 3)
+        flags ^= MAP_PRIVATE | MAP_SHARED;
     switch (api_draw(o, o->nr_ops)) {
     case 0: case 1: {
         unsigned long offset = api_draw(o, 8) ? 0 : api_pick(o);
         r = mm_mmap(mm, a, len, prot, flags, NULL, offset);
-        if (r >= 0)
+        if (r >= 0) {
             API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size &&
                       (unsigned long)r >= mm->cfg.mmap_min_addr);
+            api_check_mapped(mm, (unsigned long)r, len);
+        }
         break;
     }
     case 2:
         r = mm_munmap(mm, a, len);
+        if (r == 0)
+            api_check_unmapped(mm, a, len);
         break;
     case 3:
         r = mm_mprotect(mm, a, len, prot);
@@ -296,8 +339,11 @@ static inline long api_op(struct api_ops *o)
     case 11:
         r = api_show(o);
         break;
-    default:
+    case 12:
         r = api_stats(o);
+        break;
+    default:
+        r = api_layout(o, a);
         break;
     }
     api_check_result(r);
