@@ -330,10 +330,14 @@ static inline void vmarea_write_guard_cleanup_(struct mmap_write_guard *g)
     if (g->read.mm)
         (mmap_write_unlock)(g);
 }
+/* unused: a guard that is only there for its scope is not a warning (clang
+ * would call it an unused variable, and -Werror builds would fail). */
 #define MMAP_READ_GUARD(NAME, mm) \
-    struct mmap_read_guard NAME __attribute__((cleanup(vmarea_read_guard_cleanup_))) = mmap_read_lock(mm)
+    struct mmap_read_guard NAME __attribute__((cleanup(vmarea_read_guard_cleanup_), unused)) = \
+        mmap_read_lock(mm)
 #define MMAP_WRITE_GUARD(NAME, mm) \
-    struct mmap_write_guard NAME __attribute__((cleanup(vmarea_write_guard_cleanup_))) = mmap_write_lock(mm)
+    struct mmap_write_guard NAME __attribute__((cleanup(vmarea_write_guard_cleanup_), unused)) = \
+        mmap_write_lock(mm)
 
 #pragma GCC visibility pop
 

@@ -54,9 +54,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Messages and categories are cut to their buffers on purpose. */
+/* Messages and categories are cut to their buffers on purpose (a gcc
+ * warning; clang has none by that name). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
-
+#endif
 
 #define TASK_SIZE 0x7ffffffff000UL
 
