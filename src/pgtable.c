@@ -511,24 +511,26 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
     }
 }
 
+static unsigned long clear_range(struct clear_ctx *c, unsigned long start, unsigned long end)
+{
+    if (!clamp_range(&start, &end))
+        return 0;
+    clear_level(c, c->pt->pgd, 3, start, end);
+    return c->cleared;
+}
+
 unsigned long pgtable_clear_range(struct pgtable *pt, unsigned long start, unsigned long end,
                                   pgt_clear_fn fn, void *arg)
 {
     struct clear_ctx c = { .pt = pt, .fn = fn, .arg = arg };
-    if (!clamp_range(&start, &end))
-        return 0;
-    clear_level(&c, pt->pgd, 3, start, end);
-    return c.cleared;
+    return clear_range(&c, start, end);
 }
 
 unsigned long pgtable_clear_range_run(struct pgtable *pt, unsigned long start, unsigned long end,
                                       pgt_clear_run_fn run, void *arg)
 {
     struct clear_ctx c = { .pt = pt, .run = run, .arg = arg };
-    if (!clamp_range(&start, &end))
-        return 0;
-    clear_level(&c, pt->pgd, 3, start, end);
-    return c.cleared;
+    return clear_range(&c, start, end);
 }
 
 unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsigned long end,
