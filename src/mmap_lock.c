@@ -227,9 +227,8 @@ static inline __attribute__((always_inline)) bool vma_start_read(struct mm *mm, 
 
 /*
  * The VMA this thread last locked through lock_vma_under_rcu_hinted (the
- * fault path's lock_vma_under_rcu), its mm's
- * mm_id and its range then (Linux's per-thread vmacache, before the maple
- * tree).  Faults come in runs on one VMA, and trying the hint first saves the
+ * fault path's lock_vma_under_rcu), its mm's mm_id and its range then
+ * (Linux's per-thread vmacache, before the maple tree).  Faults come in runs on one VMA, and trying the hint first saves the
  * RCU section and the tree descent.  A hint needs no RCU: a VMA's memory
  * belongs to its mm until the last mmdrop (vma.c), the caller holds the mm,
  * and mm_id, never reused, tells that the hint is from this mm and not from
