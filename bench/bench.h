@@ -1,6 +1,7 @@
 /*
  * bench.h — what every benchmark here shares: timing, medians over
- * interleaved runs, a random number source, and the table it prints.
+ * interleaved runs, a random number source, VMAs to look up and the timed
+ * lookups, and the table it prints.
  *
  * Include it after setting BENCH_NAME (used in error messages).  Everything
  * is static: each benchmark is one program.
@@ -8,10 +9,13 @@
 #ifndef VMAREA_BENCH_H
 #define VMAREA_BENCH_H
 
+#include <vmarea.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static int opt_runs = 7;                 /* runs per figure; the median is kept */
@@ -70,6 +74,105 @@ static void die(const char *what, long err)
     fprintf(stderr, "%s: %s failed (%ld: %s)\n", BENCH_NAME, what, err,
             err < 0 ? strerror((int)-err) : "unexpected result");
     exit(1);
+}
+
+/* ------------------------------------------------ VMAs to look up, timed */
+
+/*
+ * Both benchmarks time lookups at random addresses inside VMAs built the
+ * same way: these are the one copy of that.  static inline: a benchmark that
+ * does not use one is not warned about it.
+ */
+static volatile uintptr_t sink;          /* keeps results alive */
+
+struct range { unsigned long start, end; };
+
+/* nr VMAs of 1 to 4 pages, placed top-down by mm_mmap itself, alternating
+ * read-only and read-write so that neighbours never merge. */
+static inline void vmas_map(struct mm *mm, unsigned long nr, unsigned long page)
+{
+    for (unsigned long i = 0; i < nr; i++) {
+        int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
+        unsigned long len = (1 + rng() % 4) * page;
+        long a = mm_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+        if (a < 0)
+            die("mm_mmap while building the VMAs", a);
+    }
+    struct mm_stats st;
+    mm_get_stats(mm, &st);
+    if (st.map_count != nr)
+        die("building unmerged VMAs (VMAs in the mm)", (long)st.map_count);
+}
+
+/* The mm's VMAs, ascending: exactly nr of them, in a malloc'd array. */
+static inline struct range *vmas_ranges(struct mm *mm, unsigned long nr)
+{
+    struct range *r = malloc(nr * sizeof(*r));
+    if (!r)
+        die("malloc", 0);
+    MMAP_READ_GUARD(g, mm);
+    unsigned long i = 0;
+    for (const struct vma_ref *v = vma_find(&g, 0); v; v = vma_next(&g, v), i++) {
+        if (i == nr)
+            die("walking the VMAs (too many)", (long)i);
+        r[i].start = vma_start(v);
+        r[i].end = vma_end(v);
+    }
+    if (i != nr)
+        die("walking the VMAs", (long)i);
+    return r;
+}
+
+/* n addresses, each inside a VMA picked at random. */
+static inline unsigned long *random_addrs(const struct range *r, unsigned long nr, long n)
+{
+    unsigned long *a = malloc((size_t)n * sizeof(*a));
+    if (!a)
+        die("malloc", 0);
+    for (long i = 0; i < n; i++) {
+        const struct range *v = &r[rng() % nr];
+        a[i] = v->start + rng() % (v->end - v->start);
+    }
+    return a;
+}
+
+/* mmap_read_lock + vma_lookup + mmap_read_unlock per address: ns each. */
+static inline double time_locked_lookups(struct mm *mm, const unsigned long *addrs, long n)
+{
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        struct mmap_read_guard g = mmap_read_lock(mm);
+        acc ^= (uintptr_t)vma_lookup(&g, addrs[i]);
+        mmap_read_unlock(&g);
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)n;
+}
+
+/* lock_vma_under_rcu + vma_end_read per address, falling back to the mmap
+ * read lock as a caller must when it gives up (counted): ns each. */
+static inline double time_per_vma_locks(struct mm *mm, const unsigned long *addrs, long n,
+                                        unsigned long *fallbacks)
+{
+    uintptr_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        const struct vma_ref *v = lock_vma_under_rcu(mm, addrs[i]);
+        if (v) {
+            acc ^= (uintptr_t)v;
+            vma_end_read(v);
+        } else {
+            ++*fallbacks;
+            struct mmap_read_guard g = mmap_read_lock(mm);
+            acc ^= (uintptr_t)vma_lookup(&g, addrs[i]);
+            mmap_read_unlock(&g);
+        }
+    }
+    double t1 = now_ns();
+    sink = acc;
+    return (t1 - t0) / (double)n;
 }
 
 /* ---------------------------------------------------------------- the table */

@@ -57,7 +57,6 @@ static long opt_reads = 1L << 21;        /* mm_read / memcpy calls per run */
 static long opt_syscalls = 100000;       /* host reads per run */
 static long opt_lookups = 1L << 20;      /* per-VMA lock round trips per run */
 
-static volatile uintptr_t sink;          /* keeps results alive */
 
 /* Without transparent huge pages: the rows are about 4 KiB pages (a THP
  * fault zeroes 2 MiB at once), and the host's own baselines get none either
@@ -518,24 +517,7 @@ struct lock_ctx {
 static double lock_per_vma(void *p)
 {
     struct lock_ctx *c = p;
-    uintptr_t acc = 0;
-    double t0 = now_ns();
-    for (long i = 0; i < opt_lookups; i++) {
-        const struct vma_ref *v = lock_vma_under_rcu(c->mm, c->addrs[i]);
-        if (v) {
-            acc ^= (uintptr_t)v;
-            vma_end_read(v);
-        } else {
-            /* what a caller does when the lockless path gives up */
-            c->fallbacks++;
-            struct mmap_read_guard g = mmap_read_lock(c->mm);
-            acc ^= (uintptr_t)vma_lookup(&g, c->addrs[i]);
-            mmap_read_unlock(&g);
-        }
-    }
-    double t1 = now_ns();
-    sink = acc;
-    return (t1 - t0) / (double)opt_lookups;
+    return time_per_vma_locks(c->mm, c->addrs, opt_lookups, &c->fallbacks);
 }
 
 /* A plain reader-writer lock in place of the per-VMA one: the lookup runs
@@ -560,16 +542,7 @@ static double lock_rwlock(void *p)
 static double lock_mmap(void *p)
 {
     struct lock_ctx *c = p;
-    uintptr_t acc = 0;
-    double t0 = now_ns();
-    for (long i = 0; i < opt_lookups; i++) {
-        struct mmap_read_guard g = mmap_read_lock(c->mm);
-        acc ^= (uintptr_t)vma_lookup(&g, c->addrs[i]);
-        mmap_read_unlock(&g);
-    }
-    double t1 = now_ns();
-    sink = acc;
-    return (t1 - t0) / (double)opt_lookups;
+    return time_locked_lookups(c->mm, c->addrs, opt_lookups);
 }
 
 static void lock_setup(struct lock_ctx *c)
@@ -577,28 +550,10 @@ static void lock_setup(struct lock_ctx *c)
     memset(c, 0, sizeof(*c));
     c->mm = new_mm();
     pthread_rwlock_init(&c->rwlock, NULL);
-    /* VMAs of 1 to 4 pages, alternating read-only and read-write so that
-     * neighbours never merge (as bench_vma builds them). */
-    struct { unsigned long start, end; } *vmas = malloc(NR_VMAS * sizeof(*vmas));
-    for (int i = 0; i < NR_VMAS; i++) {
-        unsigned long len = (1 + rng() % 4) * PG;
-        int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
-        long a = mm_mmap(c->mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-        if (a < 0)
-            die("mm_mmap while building the VMAs", a);
-        vmas[i].start = (unsigned long)a;
-        vmas[i].end = (unsigned long)a + len;
-    }
-    struct mm_stats st;
-    mm_get_stats(c->mm, &st);
-    if (st.map_count != NR_VMAS)
-        die("building 1,000 unmerged VMAs", (long)st.map_count);
-
-    c->addrs = malloc((size_t)opt_lookups * sizeof(*c->addrs));
-    for (long i = 0; i < opt_lookups; i++) {
-        int k = (int)(rng() % NR_VMAS);
-        c->addrs[i] = vmas[k].start + rng() % (vmas[k].end - vmas[k].start);
-    }
+    /* the VMAs bench_vma looks up at 1,000 */
+    vmas_map(c->mm, NR_VMAS, PG);
+    struct range *vmas = vmas_ranges(c->mm, NR_VMAS);
+    c->addrs = random_addrs(vmas, NR_VMAS, opt_lookups);
     free(vmas);
     /* the per-VMA lock must find the VMA the address is in */
     for (long i = 0; i < opt_lookups && i < 10000; i++) {

@@ -44,14 +44,12 @@
 static long opt_lookups = 1L << 20;     /* random addresses per lookup run */
 static long opt_ops = 100000;           /* mmap / mprotect pairs per run */
 
-static volatile uintptr_t sink;         /* keeps results alive */
-
 /* ------------------------------------------------------- an address space */
 
 struct space {
     struct mm *mm;
     unsigned long nr;             /* VMAs */
-    struct range { unsigned long start, end; } *sorted;
+    struct range *sorted;         /* the VMAs, ascending */
     unsigned long *addrs;         /* opt_lookups random addresses inside VMAs */
 #ifdef HAVE_RB_BASELINE
     struct rb_vma *rb_nodes;      /* allocated one by one; kept to free them */
@@ -66,10 +64,6 @@ static size_t heap_in_use(void)
     return mi.uordblks + mi.hblkhd;
 }
 
-/*
- * nr VMAs of 1 to 4 pages, placed top-down by mm_mmap itself, alternating
- * read-only and read-write so that neighbours never merge.
- */
 static void space_build(struct space *s, unsigned long nr)
 {
     struct mm_config cfg;
@@ -79,43 +73,15 @@ static void space_build(struct space *s, unsigned long nr)
     if (!s->mm)
         die("mm_create", 0);
     s->nr = nr;
-
     size_t before = heap_in_use();
-    for (unsigned long i = 0; i < nr; i++) {
-        int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
-        unsigned long len = (1 + rng() % 4) * PG;
-        long a = mm_mmap(s->mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-        if (a < 0)
-            die("mm_mmap while building the VMAs", a);
-    }
+    vmas_map(s->mm, nr, PG);
     s->malloc_bytes = heap_in_use() - before;
-
-    struct mm_stats st;
-    mm_get_stats(s->mm, &st);
-    if (st.map_count != nr) {
-        fprintf(stderr, "bench_vma: expected %lu VMAs, the mm has %lu\n", nr, st.map_count);
-        exit(1);
-    }
-
-    s->sorted = malloc(nr * sizeof(*s->sorted));
+    s->sorted = vmas_ranges(s->mm, nr);
     {
         MMAP_READ_GUARD(g, s->mm);
-        unsigned long i = 0;
-        for (const struct vma_ref *v = vma_find(&g, 0); v; v = vma_next(&g, v)) {
-            s->sorted[i].start = vma_start(v);
-            s->sorted[i].end = vma_end(v);
-            i++;
-        }
-        if (i != nr)
-            die("walking the VMAs", (long)i);
         s->node_bytes = vt_node_bytes(&s->mm->mm_mt);
     }
-
-    s->addrs = malloc((size_t)opt_lookups * sizeof(*s->addrs));
-    for (long i = 0; i < opt_lookups; i++) {
-        const struct range *r = &s->sorted[rng() % nr];
-        s->addrs[i] = r->start + rng() % (r->end - r->start);
-    }
+    s->addrs = random_addrs(s->sorted, nr, opt_lookups);
 }
 
 /* ------------------------------------------------------------- lookups */
@@ -136,16 +102,7 @@ static double lookup_held(void *p)
 static double lookup_locked(void *p)
 {
     struct space *s = p;
-    uintptr_t acc = 0;
-    double t0 = now_ns();
-    for (long i = 0; i < opt_lookups; i++) {
-        struct mmap_read_guard g = mmap_read_lock(s->mm);
-        acc ^= (uintptr_t)vma_lookup(&g, s->addrs[i]);
-        mmap_read_unlock(&g);
-    }
-    double t1 = now_ns();
-    sink = acc;
-    return (t1 - t0) / (double)opt_lookups;
+    return time_locked_lookups(s->mm, s->addrs, opt_lookups);
 }
 
 static unsigned long rcu_fallbacks;
@@ -153,24 +110,7 @@ static unsigned long rcu_fallbacks;
 static double lookup_per_vma_lock(void *p)
 {
     struct space *s = p;
-    uintptr_t acc = 0;
-    double t0 = now_ns();
-    for (long i = 0; i < opt_lookups; i++) {
-        const struct vma_ref *v = lock_vma_under_rcu(s->mm, s->addrs[i]);
-        if (v) {
-            acc ^= (uintptr_t)v;
-            vma_end_read(v);
-        } else {
-            /* what a caller does when the lockless path gives up */
-            rcu_fallbacks++;
-            struct mmap_read_guard g = mmap_read_lock(s->mm);
-            acc ^= (uintptr_t)vma_lookup(&g, s->addrs[i]);
-            mmap_read_unlock(&g);
-        }
-    }
-    double t1 = now_ns();
-    sink = acc;
-    return (t1 - t0) / (double)opt_lookups;
+    return time_per_vma_locks(s->mm, s->addrs, opt_lookups, &rcu_fallbacks);
 }
 
 static const struct range *array_lookup(const struct range *a, unsigned long n, unsigned long addr)
