@@ -46,46 +46,45 @@ static void waiter_leaves(struct rwsem *sem)
         atomic_fetch_and_explicit(&sem->count, ~RWSEM_WAITERS, memory_order_relaxed);
 }
 
-void rwsem_down_read_slow(struct rwsem *sem)
+/*
+ * Wait under wait_lock until the lock can be taken, and take it.  A reader
+ * may take it when no writer holds it and none waits (writers go first); a
+ * writer when nobody holds it.
+ */
+static void down_slow(struct rwsem *sem, bool write)
 {
+    pthread_cond_t *cv = write ? &sem->writers_cv : &sem->readers_cv;
+    unsigned int *nr_waiting = write ? &sem->nr_wait_writers : &sem->nr_wait_readers;
     pthread_mutex_lock(&sem->wait_lock);
-    sem->nr_wait_readers++;
+    ++*nr_waiting;
     atomic_fetch_or_explicit(&sem->count, RWSEM_WAITERS, memory_order_relaxed);
     unsigned int old = atomic_load_explicit(&sem->count, memory_order_relaxed);
     for (;;) {
-        if (!(old & RWSEM_WRITER) && !sem->nr_wait_writers) {
-            if (atomic_compare_exchange_weak_explicit(&sem->count, &old, old + RWSEM_READER,
+        bool can = write ? !(old & ~RWSEM_WAITERS)
+                         : !(old & RWSEM_WRITER) && !sem->nr_wait_writers;
+        if (can) {
+            unsigned int want = write ? old | RWSEM_WRITER : old + RWSEM_READER;
+            if (atomic_compare_exchange_weak_explicit(&sem->count, &old, want,
                                                       memory_order_acquire, memory_order_relaxed))
                 break;
             continue;   /* old reloaded */
         }
-        pthread_cond_wait(&sem->readers_cv, &sem->wait_lock);
+        pthread_cond_wait(cv, &sem->wait_lock);
         old = atomic_load_explicit(&sem->count, memory_order_relaxed);
     }
-    sem->nr_wait_readers--;
+    --*nr_waiting;
     waiter_leaves(sem);
     pthread_mutex_unlock(&sem->wait_lock);
 }
 
+void rwsem_down_read_slow(struct rwsem *sem)
+{
+    down_slow(sem, false);
+}
+
 void rwsem_down_write_slow(struct rwsem *sem)
 {
-    pthread_mutex_lock(&sem->wait_lock);
-    sem->nr_wait_writers++;
-    atomic_fetch_or_explicit(&sem->count, RWSEM_WAITERS, memory_order_relaxed);
-    unsigned int old = atomic_load_explicit(&sem->count, memory_order_relaxed);
-    for (;;) {
-        if (!(old & ~RWSEM_WAITERS)) {
-            if (atomic_compare_exchange_weak_explicit(&sem->count, &old, old | RWSEM_WRITER,
-                                                      memory_order_acquire, memory_order_relaxed))
-                break;
-            continue;
-        }
-        pthread_cond_wait(&sem->writers_cv, &sem->wait_lock);
-        old = atomic_load_explicit(&sem->count, memory_order_relaxed);
-    }
-    sem->nr_wait_writers--;
-    waiter_leaves(sem);
-    pthread_mutex_unlock(&sem->wait_lock);
+    down_slow(sem, true);
 }
 
 /* The lock has just become free (or readers-only) with WAITERS set: a writer

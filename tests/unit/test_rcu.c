@@ -155,6 +155,15 @@ static void test_concurrent_queuers(void **state)
     assert_int_equal(atomic_load(&counted), 80000);
 }
 
+/* The fork child pid exited with status 0. */
+static void expect_child_ok(pid_t pid)
+{
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static atomic_bool stop_queueing;
 
 static void *busy_queuer(void *arg)
@@ -195,10 +204,7 @@ static void test_fork_child(void **state)
             vm_rcu_barrier();
             _exit(atomic_load(&counted) >= 1 ? 0 : 1);
         }
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
+        expect_child_ok(pid);
         sleep_ms(i % 3);
     }
     atomic_store(&stop_queueing, true);
@@ -238,10 +244,7 @@ static void test_no_worker(void **state)
         free(h);
         _exit(atomic_load(&counted) == 2 ? 0 : 5);
     }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_child_ok(pid);
 }
 
 int main(void)
