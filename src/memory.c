@@ -303,12 +303,17 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *
 #define FAULT_FALLBACK 2   /* internal: no THP here, fault a 4 KiB page */
 #define HPAGE_PAGES (PMD_SIZE >> PAGE_SHIFT)
 
-static bool table_is_empty(pte_t _Atomic *t)
+/*
+ * n of a table's 512 entries went in: mark the PMD with flags if all did.
+ * If the PMD changed meanwhile, or not all went in, the table is an ordinary
+ * one (and no longer stands for no table, if it did).
+ */
+static void huge_pmd_settle(pte_t _Atomic *pmdp, pte_t pmd, unsigned n, pte_t flags)
 {
-    for (unsigned i = 0; i < PGT_ENTRIES; i++)
-        if (atomic_load_explicit(&t[i], memory_order_relaxed))
-            return false;
-    return true;
+    pte_t want = (pmd & ~PMD_FLAGS) | (n == PGT_ENTRIES ? flags : 0);
+    if (!ptep_cmpxchg(pmdp, &pmd, want))
+        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE | (pmd & PMD_NONE)),
+                                  memory_order_relaxed);
 }
 
 /*
@@ -327,11 +332,20 @@ static unsigned fill_table(pte_t _Atomic *pmdp, pte_t pmd, const pte_t *entries,
         installed[i] = ptep_cmpxchg(&t[i], &zero, entries[i]);
         n += installed[i];
     }
-    pte_t want = (pmd & ~PMD_FLAGS) | (n == PGT_ENTRIES ? flags : 0);
-    if (!ptep_cmpxchg(pmdp, &pmd, want))
-        atomic_fetch_and_explicit(pmdp, ~(PMD_NONE | PMD_HUGE | PMD_HZERO | PMD_LARGE),
-                                  memory_order_relaxed);
+    huge_pmd_settle(pmdp, pmd, n, flags);
     return n;
+}
+
+/* The pages of entries[0..n) that did not go in (installed NULL: none did). */
+static void free_huge_entries(const pte_t *entries, const bool *installed, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (installed && installed[i])
+            continue;
+        struct vm_page *page = pte_page(entries[i]);
+        page_mapcount_dec(page);
+        page_put(page);
+    }
 }
 
 /* 512 zeroed pages as entries for vma, or false (and nothing taken). */
@@ -343,10 +357,7 @@ static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
     for (unsigned i = 0; i < PGT_ENTRIES; i++) {
         struct vm_page *page = page_alloc(&mm->pages);
         if (!page) {
-            while (i--) {
-                page_mapcount_dec(pte_page(entries[i]));
-                page_put(pte_page(entries[i]));
-            }
+            free_huge_entries(entries, NULL, i);
             return false;   /* Linux: THP_FAULT_FALLBACK, small pages instead */
         }
         page_mapcount_set_new(page);
@@ -355,16 +366,6 @@ static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
     return true;
 }
 
-static void free_huge_entries(const pte_t *entries, const bool *installed)
-{
-    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
-        if (installed && installed[i])
-            continue;
-        struct vm_page *page = pte_page(entries[i]);
-        page_mapcount_dec(page);
-        page_put(page);
-    }
-}
 
 /* A write to the huge zero page (do_huge_zero_wp_pmd): a THP replaces it,
  * entry by entry; without the memory for one, the PMD is split and the
@@ -389,10 +390,8 @@ static int do_huge_zero_wp(struct vma *vma, pte_t _Atomic *pmdp, pte_t pmd, bool
                        ptep_cmpxchg(&t[i], &cur, entries[i]);
         n += installed[i];
     }
-    pte_t want = (pmd & ~PMD_FLAGS) | (n == PGT_ENTRIES ? PMD_HUGE | PMD_LARGE : 0);
-    if (!ptep_cmpxchg(pmdp, &pmd, want))
-        atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
-    free_huge_entries(entries, installed);
+    huge_pmd_settle(pmdp, pmd, n, PMD_HUGE | PMD_LARGE);
+    free_huge_entries(entries, installed, PGT_ENTRIES);
     rss_add(mm, MM_ANONPAGES, n);
     return 0;
 }
@@ -417,7 +416,7 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
     if (!pmdp && pgtable_pmd_alloc(&mm->pgt, haddr, &pmdp))
         return FAULT_FALLBACK;   /* the 4 KiB path says -ENOMEM if it must */
     if (pmd & PMD_NONE) {
-        if (!table_is_empty(pmd_table(pmd))) {
+        if (!pgtable_table_empty(pmd_table(pmd))) {
             atomic_fetch_and_explicit(pmdp, ~PMD_NONE, memory_order_relaxed);
             return FAULT_FALLBACK;
         }
@@ -445,9 +444,9 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
     unsigned n = PGT_ENTRIES;
     if (pmd) {
         n = fill_table(pmdp, pmd, entries, installed, PMD_HUGE | PMD_LARGE);
-        free_huge_entries(entries, installed);
+        free_huge_entries(entries, installed, PGT_ENTRIES);
     } else if (pgtable_install_table(&mm->pgt, pmdp, 0, entries, PMD_HUGE | PMD_LARGE)) {
-        free_huge_entries(entries, NULL);
+        free_huge_entries(entries, NULL, PGT_ENTRIES);
         return FAULT_FALLBACK;
     }
     rss_add(mm, MM_ANONPAGES, n);

@@ -450,18 +450,6 @@ static bool defer_table(struct clear_ctx *c, entry_t *t)
     return true;
 }
 
-static bool table_empty(entry_t *t)
-{
-    /* OR-reduce in blocks: a full table usually fails in the first block. */
-    for (unsigned i = 0; i < PGT_ENTRIES; i += 16) {
-        pte_t acc = 0;
-        for (unsigned j = 0; j < 16; j++)
-            acc |= atomic_load_explicit(&t[i + j], memory_order_relaxed);
-        if (acc)
-            return false;
-    }
-    return true;
-}
 
 static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned long start,
                         unsigned long end)
@@ -499,7 +487,7 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
              * stays even if empty now.  Emptiness is checked too, so a table
              * still mapping something outside [start, end) never goes. */
             if (c->free_tables && base >= c->floor && base + span <= c->ceiling &&
-                table_empty(child) && (!c->pt->rcu_free || defer_table(c, child))) {
+                pgtable_table_empty(child) && (!c->pt->rcu_free || defer_table(c, child))) {
                 atomic_store_explicit(&t[i], 0, memory_order_relaxed);
                 if (!c->pt->rcu_free)
                     table_list_add(&c->freed, child);

@@ -243,6 +243,20 @@ int pgtable_install_table(struct pgtable *pt, pte_t _Atomic *pmdp, pte_t old, co
                           pte_t flags);
 static inline pte_t _Atomic *pmd_table(pte_t pmd) { return (pte_t _Atomic *)(uintptr_t)(pmd & ~PMD_FLAGS); }
 
+/* No entry of table t is set.  OR-reduced in blocks: a full table usually
+ * fails in the first block. */
+static inline bool pgtable_table_empty(pte_t _Atomic *t)
+{
+    for (unsigned i = 0; i < PGT_ENTRIES; i += 16) {
+        pte_t acc = 0;
+        for (unsigned j = 0; j < 16; j++)
+            acc |= atomic_load_explicit(&t[i + j], memory_order_relaxed);
+        if (acc)
+            return false;
+    }
+    return true;
+}
+
 /*
  * Call fn for every present entry in [start, end) in address order, with its
  * slot and the value loaded.  A missing table is skipped in one step, so the
