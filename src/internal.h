@@ -335,9 +335,26 @@ void mm_free_deferred(struct mm *mm, bool force);   /* at write unlock */
 void mm_free_vma_cache(struct mm *mm);               /* at the last mmdrop */
 void mm_reclaim(struct mm *mm);                      /* at write lock */
 
-void anon_vma_put(struct anon_vma *av);
-void anon_name_get(struct anon_name *n);
-void anon_name_put(struct anon_name *n);
+/* References on a VMA's anon_vma and name; NULL is none.  The tests are
+ * inline: most VMAs are anonymous before their first fault and unnamed, and
+ * split, merge and unmap drop and take these references every time. */
+void __anon_vma_free(struct anon_vma *av);
+void __anon_name_free(struct anon_name *n);
+static inline void anon_vma_put(struct anon_vma *av)
+{
+    if (av && --av->refcount == 0)
+        __anon_vma_free(av);
+}
+static inline void anon_name_get(struct anon_name *n)
+{
+    if (n)
+        atomic_fetch_add_explicit(&n->refcount, 1, memory_order_relaxed);
+}
+static inline void anon_name_put(struct anon_name *n)
+{
+    if (n && atomic_fetch_sub_explicit(&n->refcount, 1, memory_order_acq_rel) == 1)
+        __anon_name_free(n);
+}
 bool anon_name_equal(const struct anon_name *a, const struct anon_name *b);
 
 /* ---- gup.c */

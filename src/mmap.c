@@ -224,10 +224,8 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
         /* free_next shares its word with anon_name: drop the name first. */
-        if (vma->anon_name) {
-            anon_name_put(vma->anon_name);
-            vma->anon_name = NULL;
-        }
+        anon_name_put(vma->anon_name);
+        vma->anon_name = NULL;
         *tail = vma;
         tail = &vma->free_next;
         vma = next;

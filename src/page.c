@@ -89,8 +89,8 @@ static inline struct vm_page *fl_pop(_Atomic uint64_t *head, bool *zeroed)
         if (atomic_compare_exchange_weak_explicit(head, &old,
                                                   fl_next_head(old, (struct vm_page *)(next & ~PAGE_FREE_ZEROED)),
                                                   memory_order_acquire, memory_order_acquire)) {
-            /* The next allocation reads the next descriptor: a fault
-             * each, usually, with the frames in no order (see zaps). */
+            /* The next allocation reads the next descriptor: a cache
+             * miss whenever the frames came back out of order. */
             __builtin_prefetch((void *)(next & ~PAGE_FREE_ZEROED));
             *zeroed = next & PAGE_FREE_ZEROED;
             return p;

@@ -157,10 +157,10 @@ static void vma_put_free(struct vma *vma)
     mm->vma_cache = vma;
 }
 
-void anon_vma_put(struct anon_vma *av)
+/* Out of line: free is not wanted in every caller's code. */
+void __anon_vma_free(struct anon_vma *av)
 {
-    if (av && --av->refcount == 0)
-        free(av);
+    free(av);
 }
 
 static void anon_vma_get(struct anon_vma *av)
@@ -169,16 +169,9 @@ static void anon_vma_get(struct anon_vma *av)
         av->refcount++;
 }
 
-void anon_name_get(struct anon_name *n)
+void __anon_name_free(struct anon_name *n)
 {
-    if (n)
-        atomic_fetch_add_explicit(&n->refcount, 1, memory_order_relaxed);
-}
-
-void anon_name_put(struct anon_name *n)
-{
-    if (n && atomic_fetch_sub_explicit(&n->refcount, 1, memory_order_acq_rel) == 1)
-        free(n);
+    free(n);
 }
 
 bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
@@ -199,20 +192,17 @@ static struct vma *vma_dup(struct vma *orig)
     if (vma->vm_file)
         vm_file_get(vma->vm_file);
     anon_vma_get(vma->anon_vma);
-    if (vma->anon_name)
-        anon_name_get(vma->anon_name);
+    anon_name_get(vma->anon_name);
     return vma;
 }
 
-/* The NULL tests here spare most VMAs (anonymous, unnamed) two calls. */
+/* The NULL test spares most VMAs (anonymous) a call. */
 static void vma_drop_refs(struct vma *vma)
 {
     if (vma->vm_file)
         vm_file_put(vma->vm_file);
-    if (vma->anon_vma)
-        anon_vma_put(vma->anon_vma);
-    if (vma->anon_name)
-        anon_name_put(vma->anon_name);
+    anon_vma_put(vma->anon_vma);
+    anon_name_put(vma->anon_name);
 }
 
 void vma_free_unused(struct vma *vma)
