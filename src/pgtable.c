@@ -529,14 +529,11 @@ unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsign
         ceiling = PGT_ADDR_LIMIT;
     struct clear_ctx c = { .pt = pt, .fn = fn, .arg = arg, .floor = floor, .ceiling = ceiling,
                            .free_tables = true };
-    if (!clamp_range(&start, &end))
-        return 0;
-    clear_level(&c, pt->pgd, 3, start, end);
+    unsigned long cleared = clear_range(&c, start, end);
     table_list_release(&c.freed);
-    if (c.deferred) {
+    if (c.deferred)
         vm_call_rcu(&c.deferred->rcu, rcu_tables_cb);
-    }
-    return c.cleared;
+    return cleared;
 }
 
 /* ---------------------------------------------------------- protection */
