@@ -181,8 +181,18 @@ struct vma_new {
 
 #include "page.h"      /* struct page_pool, embedded in struct mm */
 
-/* Linux's MM_*PAGES: what each mapped page counts as in Rss. */
-enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
+/* Linux's MM_*PAGES: what each mapped page counts as in Rss; then the
+ * events mm_get_stats reports.  All are mm counters (mm_counter.c). */
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS,
+       MM_FAULTS = NR_MM_COUNTERS, MM_ZAPPED, NR_MM_COUNTERS_ALL };
+
+/* A thread's share of one mm's counters: see mm_counter.c for the rules. */
+struct mm_counter_share {
+    _Atomic unsigned long mm_id;       /* the mm counted for; 0: none */
+    atomic_long count[NR_MM_COUNTERS_ALL];
+    struct mm *mm;                     /* (share_lock) */
+    struct mm_counter_share *next, **pprev;   /* (share_lock) on mm->counter_shares */
+};
 #include "pgtable.h"   /* struct pgtable, embedded in struct mm */
 
 /*
@@ -213,8 +223,11 @@ struct mm {
     vm_flags_t def_flags;          /* (L) mlockall(MCL_FUTURE) */
     struct mm_layout layout;       /* (L) */
 
-    atomic_ulong stat_faults, stat_zapped, stat_lock_fallbacks;
-    atomic_long rss_stat[NR_MM_COUNTERS];   /* pages mapped, by kind (memory.c) */
+    atomic_ulong stat_lock_fallbacks;
+    /* Rss by kind, faults, zapped pages: the base plus each thread's share
+     * (mm_counter.c); read them with mm_counter_sum. */
+    atomic_long counter_base[NR_MM_COUNTERS_ALL];
+    struct mm_counter_share *counter_shares;
     pthread_mutex_t anon_vma_lock; /* a fault setting vma->anon_vma under the mmap
                                       read lock (Linux: page_table_lock) */
     struct page_pool pages;        /* frames (page.c); its own rules, page.h */
@@ -232,9 +245,32 @@ struct mm {
     atomic_uint warned;            /* kinds already warned about (WARN_*) */
 };
 
+/* ---- mm_counter.c */
+extern __thread __attribute__((tls_model("initial-exec"))) struct mm_counter_share *mm_counter_mine;
+void mm_counter_add_slow(struct mm *mm, int item, long n);
+/* The sum of every thread's additions to item.  Locks: none needed; takes
+ * the process-wide share lock, so not for hot paths. */
+long mm_counter_sum(struct mm *mm, int item);
+/* At the last mmdrop: detach the threads' shares.  No one may add any more. */
+void mm_counter_destroy(struct mm *mm);
+
+/* Add n to one of mm's counters: plain stores into this thread's share when
+ * it already counts for mm (the common case), else the slow path sets it up.
+ * Locks: none; the caller holds a user reference to mm. */
+static inline void mm_counter_add(struct mm *mm, int item, long n)
+{
+    struct mm_counter_share *s = mm_counter_mine;
+    if (likely(s && atomic_load_explicit(&s->mm_id, memory_order_relaxed) == mm->mm_id)) {
+        long v = atomic_load_explicit(&s->count[item], memory_order_relaxed);
+        atomic_store_explicit(&s->count[item], v + n, memory_order_relaxed);
+        return;
+    }
+    mm_counter_add_slow(mm, item, n);
+}
+
 static inline unsigned long mm_rss(struct mm *mm, int kind)
 {
-    long n = atomic_load_explicit(&mm->rss_stat[kind], memory_order_relaxed);
+    long n = mm_counter_sum(mm, kind);
     return n < 0 ? 0 : (unsigned long)n;   /* racing updates of other threads */
 }
 

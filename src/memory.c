@@ -39,7 +39,7 @@ static inline struct mm *vma_mm_of(const struct vma *vma) { return vma->vm_mm; }
 
 static inline void rss_add(struct mm *mm, int kind, long n)
 {
-    atomic_fetch_add_explicit(&mm->rss_stat[kind], n, memory_order_relaxed);
+    mm_counter_add(mm, kind, n);
 }
 
 /* The changes a walk gathered, one counter at a time. */
@@ -545,7 +545,7 @@ static inline __attribute__((always_inline)) int __handle_mm_fault(struct vma *v
     }
 out:
     if (!err)
-        atomic_fetch_add_explicit(&mm->stat_faults, 1, memory_order_relaxed);
+        mm_counter_add(mm, MM_FAULTS, 1);
     return err;
 }
 
@@ -848,7 +848,7 @@ static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long 
     page_batch_flush(&z.batch, exiting);
     rss_add_all(mm, z.rss);
     if (pages)
-        atomic_fetch_add_explicit(&mm->stat_zapped, pages, memory_order_relaxed);
+        mm_counter_add(mm, MM_ZAPPED, (long)pages);
 }
 
 void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end)

@@ -192,6 +192,7 @@ void mmdrop(struct mm *mm)
     if (atomic_fetch_sub_explicit(&mm->mm_count, 1, memory_order_acq_rel) != 1)
         return;
     VM_BUG_ON(mm->mm_mt.count != 0);
+    mm_counter_destroy(mm);
     vt_destroy(&mm->mm_mt);
     mm_free_vma_cache(mm);
     rwsem_destroy(&mm->mmap_lock);

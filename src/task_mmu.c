@@ -619,7 +619,7 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
     out->pgtable_bytes = pgtable_bytes(&mm->pgt);
     mmap_read_unlock(&guard);
 
-    out->faults = atomic_load_explicit(&mm->stat_faults, memory_order_relaxed);
-    out->zapped = atomic_load_explicit(&mm->stat_zapped, memory_order_relaxed);
+    out->faults = (unsigned long)mm_counter_sum(mm, MM_FAULTS);
+    out->zapped = (unsigned long)mm_counter_sum(mm, MM_ZAPPED);
     out->lock_fallbacks = atomic_load_explicit(&mm->stat_lock_fallbacks, memory_order_relaxed);
 }
