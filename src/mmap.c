@@ -500,7 +500,7 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
             if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
                 (flags & ~(MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE |
                            MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |
-                           MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE | (MAP_HUGE_MASK << MAP_HUGE_SHIFT))))
+                           MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE | ((unsigned)MAP_HUGE_MASK << MAP_HUGE_SHIFT))))
                 return -EOPNOTSUPP;
             vm_flags &= ~VM_SYNC;
             vm_flags |= VM_SHARED | VM_MAYSHARE;
