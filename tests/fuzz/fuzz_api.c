@@ -1,14 +1,17 @@
 /*
  * libFuzzer target for the public API: the input is a sequence of calls on
  * one fresh mm, decoded by api_ops.h (the same calls test_api_fuzz draws
- * from its generator, plus zaps, maps/smaps text and stats).  After each
- * call the VMA tree, the counters and Rss must be consistent; at the end,
- * unmapping everything must give every frame and table back, and mmput
- * must leave nothing behind (LeakSanitizer).  A violation aborts with the
- * check that failed.
+ * from its generator, plus zaps, maps/smaps text, stats, and a driver's
+ * mixed maps: its mmap hook, page inserts and fault hook).  After each call
+ * the VMA tree, the counters, Rss and the driver's count of its VMAs must
+ * be consistent; at the end, unmapping everything must give every frame and
+ * table back but for the pages the driver keeps, and mmput and the driver's
+ * last puts must leave nothing behind (LeakSanitizer).  A violation aborts
+ * with the check that failed.
  *
- * Input format: the first byte picks the mm's configuration (config_of),
- * the rest are the calls' draws: a draw with a bound of at most 256 takes one
+ * Input format: the first byte picks the mm's configuration (config_of) and
+ * whether the driver's kept pages outlive the mm (0x40), the rest are the
+ * calls' draws (the driver's hooks draw from the same stream): a draw with a bound of at most 256 takes one
  * byte, up to 65536 two, a full word eight (little-endian); the input ends at
  * its last byte (the draws of the call in progress then read zeros).
  */
@@ -78,6 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     struct mm_config cfg = config_of(data[0]);
+    /* A driver may keep pages past the address space (txbuf's release
+     * after mmput): each pins the mm, and the last vm_page_put frees it. */
+    bool late = data[0] & 0x40;
     data++;
     size--;
     struct mm *mm = mm_create(&cfg);
@@ -90,7 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         api_op(&o);
         api_check_mm(mm);
     }
-    api_check_unmap_all(mm);
+    if (!late)
+        api_drv_drop_pages(&o);
+    api_check_unmap_all_but(mm, api_drv_nr_kept(&o));
+    api_check_drv(&o);
+    API_CHECK_EQ(o.drv.live, 0);
     mmput(mm);
+    api_ops_fini(&o);
     return 0;
 }

@@ -7,9 +7,14 @@ import os
 import struct
 
 PAGE = 4096
-MMAP, MUNMAP, MPROTECT, MADVISE, MLOCK, MUNLOCK, ANON_NAME, ACCESS, BRK, ZAP, SHOW, STATS, LAYOUT = \
-    0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
-NR_OPS = 14                # API_OPS_ALL
+MMAP, MUNMAP, MPROTECT, MADVISE, MLOCK, MUNLOCK, ANON_NAME, ACCESS, BRK, ZAP, SHOW, STATS, LAYOUT, \
+    DRV_MMAP, DRV_INSERT = 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+NR_OPS = 16                # API_OPS_ALL
+# api_drv_mmap's choices: bits of its first draw, the ops it sets
+CLEAR_MAYREAD, CLEAR_MAYWRITE, CLEAR_MAYEXEC, SET_IO, SET_DONTEXPAND, SET_DONTCOPY, SET_DONTDUMP, \
+    REFUSE = 1, 2, 4, 8, 16, 32, 64, 128
+OPS_OPEN_CLOSE, OPS_ALL, OPS_FAULT, OPS_NONE = 0, 1, 2, 3
+KEEP = 8                   # API_DRV_KEEP
 
 
 class Seq:
@@ -108,6 +113,49 @@ class Seq:
         self.draw(2, stride - 1)
         return self
 
+    def drv_mmap(self, page, npages, prot=1, fixed=True, private=False, offset_page=0,
+                 what=0, mixed=True, ops=OPS_OPEN_CLOSE, refuse=0):
+        """The driver file mapped (api_drv_mmap_call), then its mmap hook's
+        draws (api_drv_mmap); refuse: an index in api_drv_errnos, with
+        what | REFUSE."""
+        self.call(DRV_MMAP, page, npages, prot, fixed)
+        self.draw(4, 2 if private else 0)
+        self.draw(8, 1)
+        self.draw(64, offset_page)
+        self.draw(256, what)
+        if what & REFUSE:
+            self.draw(8, refuse)
+            return self
+        self.draw(8, 0 if mixed else 7)
+        self.draw(4, ops)
+        return self
+
+    def drv_insert(self, page, slots, rcu=False, at=None, pattern=0x5a):
+        """api_insert at page: one page per entry of slots (a slot below
+        KEEP: the driver keeps that page, or reinserts the one it kept
+        there; KEEP and up: a fresh page, put after).  at: insert at
+        another window page than the lookup.  Give slots=[] when no mixed
+        VMA is at page (then no per-page draws follow)."""
+        self.call(DRV_INSERT, page, 1)
+        self.draw(8, 0)
+        self.draw(4, 0 if rcu else 1)
+        if at is None:
+            self.draw(4, 1)
+        else:
+            self.draw(4, 0)
+            self.window(at)
+        self.draw(4, max(len(slots), 1) - 1)
+        self.draw(256, pattern)
+        for slot in slots:
+            self.draw(2 * KEEP, slot)
+        return self
+
+    def drv_shrink(self, slot):
+        self.call(DRV_INSERT, 0, 1)
+        self.draw(8, 7)
+        self.draw(KEEP, slot)
+        return self
+
 
 MAP_GROWSDOWN, MAP_POPULATE, MAP_FIXED_NOREPLACE = 0x100, 0x8000, 0x100000
 MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE = 4, 8, 10, 102, 103
@@ -175,6 +223,57 @@ s.pages(1); s.draw(16, 3); s.draw(16, 1); s.draw(4, 1); s.draw(2, 0); s.draw(4, 
 s.draw(NR_OPS, MMAP); s.draw(8, 1)
 s.stats()
 seeds['seed-edges'] = s
+
+# a driver mapping (read-only for good, mixed map, open/close), four pages
+# inserted by the driver, one again (EBUSY), one beyond the VMA (EFAULT),
+# mprotect refused (no VM_MAYWRITE), split by munmap, zapped, shown
+s = Seq().drv_mmap(8, 8, prot=1, what=CLEAR_MAYWRITE | SET_DONTCOPY)
+s.drv_insert(8, [KEEP, KEEP + 1, KEEP, KEEP])
+s.drv_insert(9, [KEEP], rcu=True)
+s.drv_insert(15, [KEEP, KEEP])
+s.call(MPROTECT, 10, 1, prot=3)
+s.call(MUNMAP, 11, 1)
+s.zap(8, 2)
+s.show(True).stats()
+seeds['seed-drv-insert'] = s
+
+# private and writable, with a fault handler: the driver keeps a page and
+# maps it twice, a write copies it (COW), faults the handler answers by
+# inserting, refusing, or promising and not inserting; mlock populates it
+s = Seq().drv_mmap(16, 8, prot=3, private=True, ops=OPS_ALL)
+s.drv_insert(16, [0, 0])
+s.drv_insert(16, [0], at=20)
+s.write(17, 10)
+s.fault(18, 0); s.draw(4, 2)
+s.fault(19, 1); s.draw(4, 0)
+s.fault(21, 0); s.draw(4, 1)
+s.call(MLOCK, 22, 2); s.draw(3, 0); s.draw(4, 2); s.draw(4, 3)
+s.drv_shrink(0)
+s.show(True).stats()
+seeds['seed-drv-fault-cow'] = s
+
+# hooks that refuse after their setters, clear an access the mapping has
+# (EINVAL) or lacks, set VM_IO and VM_DONTEXPAND; MAP_FIXED over anonymous
+# memory; a mapping that is not mixed (no inserts) and one without ops
+s = Seq().mmap(24, 8).write(24, 8192)
+s.drv_mmap(24, 4, prot=1, what=CLEAR_MAYREAD | SET_IO | REFUSE, refuse=1)
+s.drv_mmap(24, 2, prot=4, what=CLEAR_MAYREAD | CLEAR_MAYWRITE | CLEAR_MAYEXEC | SET_IO | SET_DONTEXPAND,
+           ops=OPS_NONE)
+s.drv_mmap(26, 2, prot=3, what=SET_DONTDUMP, mixed=False, ops=OPS_FAULT)
+s.drv_insert(26, [])
+s.drv_mmap(28, 2, prot=1, fixed=False, offset_page=5)
+s.madvise(24, 8, MADV_DONTNEED)
+s.call(MPROTECT, 24, 4, prot=1)
+s.show(False).stats()
+seeds['seed-drv-refuse'] = s
+
+# 0x40: the driver's kept pages outlive the mm (each pins it)
+s = Seq(config=0x40).drv_mmap(32, 4, prot=3, what=0, ops=OPS_ALL)
+s.drv_insert(32, [1, 2, 3])
+s.call(MUNMAP, 32, 4)
+s.drv_mmap(40, 2, prot=1)
+s.drv_insert(40, [1, 1])
+seeds['seed-drv-late'] = s
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 os.makedirs(here, exist_ok=True)

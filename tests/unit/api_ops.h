@@ -13,6 +13,11 @@
  * expressions test_api_fuzz had before this header (left to right): its
  * seeds give the calls they gave.
  *
+ * API_OPS_ALL adds the fuzzer's extras, among them a driver (struct
+ * api_driver) whose mmap and fault hooks draw from the same stream, in the
+ * middle of the call that runs them.  The includer calls api_ops_fini at the
+ * end when it used them.
+ *
  * The includer defines API_CHECK(cond) and API_CHECK_EQ(a, b) first: cmocka's
  * asserts in the unit test, abort() in the fuzzer.  Single-threaded: the
  * checks read counters that are exact only when no call is in progress.
@@ -37,11 +42,34 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   14U   /* + vma_zap_page_range_single, maps/smaps text, stats,
-                               many VMAs at once; and shared anonymous mappings */
+#define API_OPS_ALL   16U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+                               many VMAs at once, a driver's mappings (mixed maps) and
+                               its page inserts; and shared anonymous mappings */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
+
+/* Pages the fuzzer's driver may hold a reference on between calls. */
+#define API_DRV_KEEP 8
+
+/*
+ * The fuzzer's driver (API_OPS_ALL only): a mappable in the shape of
+ * examples/txbuf.c whose hooks take their decisions from the same draws as
+ * the calls.  Its file's private data and its VMAs' are the api_ops.
+ */
+struct api_driver {
+    struct vm_file *file;         /* made by the first driver mmap; api_ops_fini puts it */
+    long live;                    /* VMAs with our open/close pair: mmap hook successes
+                                     + opens - closes; must equal what the tree holds */
+    struct vm_page *kept[API_DRV_KEEP];   /* our own references, kept across calls */
+    /* What the last mmap hook did, for the call that ran it to check. */
+    bool hook_ran;
+    int hook_ret;
+    vm_flags_t hook_flags;
+    const struct vm_operations *hook_ops;
+    bool released;                /* the file's release hook ran */
+    unsigned long mmaps, inserted, faults;   /* hook successes, pages inserted, fault hook calls */
+};
 
 struct api_ops {
     struct mm *mm;
@@ -50,6 +78,7 @@ struct api_ops {
     unsigned nr_ops;            /* API_OPS_BASIC or API_OPS_ALL */
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
+    struct api_driver drv;
 };
 
 static inline unsigned long api_draw(struct api_ops *o, unsigned long bound)
@@ -256,6 +285,397 @@ static inline long api_layout(struct api_ops *o, unsigned long a)
     return 0;
 }
 
+/* --- the fuzzer's driver: mixed maps */
+
+/* The errno a refusing mmap hook answers with (the mapping fails with it). */
+static const int api_drv_errnos[] = { EINVAL, EPERM, ENODEV, ENOMEM, EBUSY, EACCES, EAGAIN, ENXIO };
+
+static void api_drv_open(const struct vma_ref *vma)
+{
+    struct api_ops *o = vma_private(vma);
+    API_CHECK(mmap_lock_is_write_held(vma_mm(vma)));
+    o->drv.live++;
+}
+
+static void api_drv_close(const struct vma_ref *vma)
+{
+    struct api_ops *o = vma_private(vma);
+    API_CHECK(mmap_lock_is_write_held(vma_mm(vma)));
+    o->drv.live--;
+    API_CHECK(o->drv.live >= 0);
+}
+
+/*
+ * A fault in a driver VMA with no page at addr (do_file_fault): refuse
+ * (SIGBUS), promise a page without inserting one (the library must answer
+ * SIGBUS too), or insert a fresh one, as a driver that fills its mapping
+ * lazily.  Runs under the mmap lock or the VMA's read lock, so it may insert
+ * but not call into the mm.  Only the fault results mm_fault documents.
+ */
+static int api_drv_fault(const struct vma_ref *vma, unsigned long addr, unsigned flags)
+{
+    (void)flags;
+    struct api_ops *o = vma_private(vma);
+    API_CHECK(addr >= vma_start(vma) && addr < vma_end(vma));
+    o->drv.faults++;
+    switch (api_draw(o, 4)) {
+    case 0:
+        return -EIO;
+    case 1:
+        return 0;
+    default: {
+        const struct vma_mixedmap *mix = vma_as_mixedmap(vma);
+        if (!mix)
+            return 1;   /* a positive answer is SIGBUS as well */
+        struct vm_page *page = vm_page_alloc(vma_mm(vma));
+        if (!page)
+            return -ENOMEM;
+        int r = vma_insert_page(mix, addr, page);
+        API_CHECK(r == 0 || r == -ENOMEM);
+        o->drv.inserted += r == 0;
+        vm_page_put(page);
+        return r;
+    }
+    }
+}
+
+static const char *api_drv_name(const struct vma_ref *vma)
+{
+    (void)vma;
+    return "[api_drv]";
+}
+
+/* With and without the open/close pair (one without close may be merged
+ * away), with and without a fault handler. */
+static const struct vm_operations api_drv_ops[3] = {
+    { .open = api_drv_open, .close = api_drv_close },
+    { .open = api_drv_open, .close = api_drv_close, .fault = api_drv_fault, .name = api_drv_name },
+    { .fault = api_drv_fault },
+};
+
+static inline bool api_drv_counted(const struct vm_operations *ops)
+{
+    return ops == &api_drv_ops[0] || ops == &api_drv_ops[1];
+}
+
+static inline bool api_drv_ours(const struct vm_operations *ops)
+{
+    return api_drv_counted(ops) || ops == &api_drv_ops[2];
+}
+
+/* A try_clear answer: -EINVAL exactly when the access bit is set. */
+static inline void api_drv_cleared(vm_flags_t *want, vm_flags_t access, vm_flags_t may, int r)
+{
+    API_CHECK_EQ(r, (*want & access) ? -EINVAL : 0);
+    if (r == 0)
+        *want &= ~may;
+}
+
+/*
+ * The mmap hook: a random subset of the setters and try_clears, each
+ * checked, then sometimes a refusal, usually VM_MIXEDMAP, and one of the
+ * ops or none.  Runs with the mmap write lock held: draws and the vma_new
+ * calls only, never the mm.
+ */
+static int api_drv_mmap(struct vm_file *f, struct vma_new *vn)
+{
+    struct api_ops *o = vm_file_private(f);
+    struct api_driver *d = &o->drv;
+    const struct vma_ref *ref = vma_new_ref(vn);
+    API_CHECK(mmap_lock_is_write_held(o->mm));
+    API_CHECK(vma_mm(ref) == o->mm && vma_file(ref) == f && vma_ops(ref) == NULL);
+    vm_flags_t want = vma_flags(ref);
+    API_CHECK(!(want & VM_SPECIAL));
+    API_CHECK((want & (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)) ==
+              (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC));
+    API_CHECK(vma_as_mixedmap(ref) == NULL);
+    unsigned what = (unsigned)api_draw(o, 256);
+    if (what & 1)
+        api_drv_cleared(&want, VM_READ, VM_MAYREAD, vma_new_try_clear_mayread(vn));
+    if (what & 2)
+        api_drv_cleared(&want, VM_WRITE, VM_MAYWRITE, vma_new_try_clear_maywrite(vn));
+    if (what & 4)
+        api_drv_cleared(&want, VM_EXEC, VM_MAYEXEC, vma_new_try_clear_mayexec(vn));
+    if (what & 8) {
+        vma_new_set_io(vn);
+        want |= VM_IO;
+    }
+    if (what & 16) {
+        vma_new_set_dontexpand(vn);
+        want |= VM_DONTEXPAND;
+    }
+    if (what & 32) {
+        vma_new_set_dontcopy(vn);
+        want |= VM_DONTCOPY;
+    }
+    if (what & 64) {
+        vma_new_set_dontdump(vn);
+        want |= VM_DONTDUMP;
+    }
+    /* A refusal after some setters: the half-made VMA must go without a
+     * close call (Linux calls none when ->mmap fails). */
+    int ret = 0;
+    if (what & 128)
+        ret = -api_drv_errnos[api_draw(o, sizeof(api_drv_errnos) / sizeof(api_drv_errnos[0]))];
+    if (!ret && api_draw(o, 8) < 6) {
+        const struct vma_mixedmap *mix = vma_new_set_mixedmap(vn);
+        API_CHECK(mix != NULL && vma_as_mixedmap(ref) != NULL);
+        want |= VM_MIXEDMAP;
+    }
+    const struct vm_operations *ops = NULL;
+    if (!ret) {
+        unsigned k = (unsigned)api_draw(o, 4);
+        if (k < 3) {
+            ops = &api_drv_ops[k];
+            vma_new_set_ops(vn, ops, o);
+            API_CHECK(vma_ops(ref) == ops && vma_private(ref) == o);
+        }
+    }
+    API_CHECK_EQ(vma_flags(ref), want);
+    d->hook_ran = true;
+    d->hook_ret = ret;
+    d->hook_flags = want;
+    d->hook_ops = ops;
+    if (!ret) {
+        d->mmaps++;
+        d->live += api_drv_counted(ops);
+    }
+    return ret;
+}
+
+/* Only when nothing maps the file any more. */
+static void api_drv_release(struct vm_file *f)
+{
+    struct api_ops *o = vm_file_private(f);
+    API_CHECK_EQ(o->drv.live, 0);
+    o->drv.released = true;
+}
+
+static const struct vm_file_operations api_drv_fops = {
+    .mmap = api_drv_mmap,
+    .release = api_drv_release,
+};
+
+static inline struct vm_file *api_drv_file(struct api_ops *o)
+{
+    if (!o->drv.file) {
+        o->drv.file = vm_file_create(&api_drv_fops, o, "/dev/api_drv");
+        API_CHECK(o->drv.file != NULL);
+        API_CHECK(vm_file_private(o->drv.file) == o);
+        API_CHECK(!strcmp(vm_file_name(o->drv.file), "/dev/api_drv"));
+    }
+    return o->drv.file;
+}
+
+/* The VMAs with our open/close pair are the ones the hooks counted. */
+static inline void api_check_drv(struct api_ops *o)
+{
+    MMAP_READ_GUARD(g, o->mm);
+    long n = 0;
+    for (const struct vma_ref *v = vma_find(&g, 0); v; v = vma_next(&g, v)) {
+        API_CHECK(vma_as_mixedmap(v) == NULL || (vma_flags(v) & VM_MIXEDMAP));
+        API_CHECK(vma_as_mixedmap(v) != NULL || !(vma_flags(v) & VM_MIXEDMAP));
+        if (api_drv_ours(vma_ops(v)))
+            API_CHECK(vma_file(v) == o->drv.file && vma_private(v) == o);
+        n += api_drv_counted(vma_ops(v));
+    }
+    API_CHECK_EQ(n, o->drv.live);
+}
+
+/* Pages the driver holds. */
+static inline unsigned long api_drv_nr_kept(const struct api_ops *o)
+{
+    unsigned long n = 0;
+    for (unsigned i = 0; i < API_DRV_KEEP; i++)
+        n += o->drv.kept[i] != NULL;
+    return n;
+}
+
+/* The driver lets go of the pages it kept (a shrinker's vm_page_put). */
+static inline void api_drv_drop_pages(struct api_ops *o)
+{
+    for (unsigned i = 0; i < API_DRV_KEEP; i++) {
+        if (o->drv.kept[i])
+            vm_page_put(o->drv.kept[i]);
+        o->drv.kept[i] = NULL;
+    }
+}
+
+/* The end of a run: the driver's pages, then its file (whose release hook
+ * runs here if no VMA maps it any more). */
+static inline void api_ops_fini(struct api_ops *o)
+{
+    api_drv_drop_pages(o);
+    if (o->drv.file) {
+        bool mapped = o->drv.live > 0;
+        vm_file_put(o->drv.file);
+        o->drv.file = NULL;
+        API_CHECK(mapped || o->drv.released);
+    }
+}
+
+/*
+ * mmap of the driver file: shared or private (keeping the other flags the
+ * call drew, or, a quarter of the time, the flags as drawn: anonymous or
+ * nonsense), at a page offset or any word.  Checked as the anonymous mmap,
+ * and against what the hook did: its refusal is the call's answer, its
+ * flags and ops are the VMA's.
+ */
+static inline long api_drv_mmap_call(struct api_ops *o, unsigned long a, unsigned long len,
+                                     int prot, int flags)
+{
+    struct mm *mm = o->mm;
+    struct api_driver *d = &o->drv;
+    struct vm_file *f = api_drv_file(o);
+    unsigned type = (unsigned)api_draw(o, 4);
+    if (type < 3)
+        flags = (flags & ~(MAP_TYPE | MAP_ANONYMOUS)) | (type < 2 ? MAP_SHARED : MAP_PRIVATE);
+    unsigned long offset = api_draw(o, 8) ? api_draw(o, 64) * PAGE_SIZE : api_pick(o);
+    d->hook_ran = false;
+    long r = mm_mmap(mm, a, len, prot, flags, f, offset);
+    if (d->hook_ran && d->hook_ret)
+        API_CHECK_EQ(r, d->hook_ret);
+    if (d->hook_ran && !d->hook_ret)
+        API_CHECK(r >= 0 || r == -ENOMEM);
+    if (r >= 0) {
+        API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size &&
+                  (unsigned long)r >= mm->cfg.mmap_min_addr);
+        api_check_mapped(mm, (unsigned long)r, len);
+        MMAP_READ_GUARD(g, mm);
+        const struct vma_ref *v = vma_lookup(&g, (unsigned long)r);
+        if (d->hook_ran) {
+            const vm_flags_t mask = VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYREAD |
+                                    VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE | VM_IO |
+                                    VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP | VM_MIXEDMAP;
+            API_CHECK_EQ(vma_flags(v) & mask, d->hook_flags & mask);
+            API_CHECK(vma_file(v) == f && vma_ops(v) == d->hook_ops);
+            API_CHECK((vma_as_mixedmap(v) != NULL) == !!(d->hook_flags & VM_MIXEDMAP));
+        } else if (!(flags & MAP_ANONYMOUS)) {
+            API_CHECK(vma_file(v) == f);   /* merged into a mapping of ours */
+        }
+    }
+    return r;
+}
+
+/* Is anything (a page, a guard marker) at addr?  Locks: the mmap lock or
+ * a VMA read lock. */
+static inline bool api_pte_present(struct mm *mm, unsigned long addr, bool *table)
+{
+    pte_t _Atomic *p = pgtable_walk(&mm->pgt, addr);
+    *table = p != NULL;
+    return p && !pte_none(ptep_get(p));
+}
+
+static inline unsigned long api_rss_file(struct mm *mm)
+{
+    return mm_rss(mm, MM_FILEPAGES) + mm_rss(mm, MM_SHMEMPAGES);
+}
+
+/*
+ * The driver's side of a transaction: find the VMA at a (per-VMA lock
+ * first, sometimes, as txbuf does; else the mmap read lock), insert up to
+ * four pages from where it says (fresh ones, or pages the driver kept,
+ * which may be mapped elsewhere already), each answer checked against the
+ * page tables and the VMA's bounds, a pattern written through the driver's
+ * view, and read back through the process's where its protection allows.
+ * Or, an eighth of the time, the shrinker: let go of a kept page.
+ */
+static inline long api_insert(struct api_ops *o, unsigned long a)
+{
+    static unsigned char buf[PAGE_SIZE];
+    static const unsigned char zeros[PAGE_SIZE];
+    struct mm *mm = o->mm;
+    struct api_driver *d = &o->drv;
+    if (api_draw(o, 8) == 7) {
+        unsigned i = (unsigned)api_draw(o, API_DRV_KEEP);
+        if (d->kept[i])
+            vm_page_put(d->kept[i]);
+        d->kept[i] = NULL;
+        return 0;
+    }
+    bool rcu = api_draw(o, 4) == 0;
+    unsigned long at = api_draw(o, 4) ? a : api_pick(o);
+    unsigned long n = api_draw(o, 4) + 1;
+    unsigned char pattern = (unsigned char)api_draw(o, 256);
+
+    const struct vma_ref *v = rcu ? lock_vma_under_rcu(mm, a) : NULL;
+    struct mmap_read_guard g = { 0 };
+    if (!v) {
+        g = mmap_read_lock(mm);
+        v = vma_lookup(&g, a);
+    }
+    long r = -EFAULT;
+    struct vm_page *pages[4] = { 0 };
+    unsigned long addrs[4];
+    vm_flags_t fl = 0;
+    if (v) {
+        fl = vma_flags(v);
+        const struct vma_mixedmap *mix = vma_as_mixedmap(v);
+        API_CHECK((mix != NULL) == !!(fl & VM_MIXEDMAP));
+        r = mix ? 0 : -EINVAL;
+        for (unsigned long i = 0; mix && i < n; i++) {
+            unsigned long addr = at + i * PAGE_SIZE;
+            unsigned slot = (unsigned)api_draw(o, 2 * API_DRV_KEEP);
+            struct vm_page *page;
+            if (slot < API_DRV_KEEP && d->kept[slot]) {
+                page = d->kept[slot];
+                vm_page_get(page);
+            } else {
+                page = vm_page_alloc(mm);
+                if (!page) {   /* the memory limit */
+                    r = -ENOMEM;
+                    break;
+                }
+                API_CHECK(!memcmp(vm_page_address(page), zeros, PAGE_SIZE));
+                if (slot < API_DRV_KEEP) {
+                    vm_page_get(page);
+                    d->kept[slot] = page;
+                }
+            }
+            bool table;
+            bool busy = api_pte_present(mm, addr, &table);
+            unsigned long rss = api_rss_file(mm);
+            int e = vma_insert_page(mix, addr, page);
+            if (addr < vma_start(v) || addr >= vma_end(v))
+                API_CHECK_EQ(e, -EFAULT);
+            else if (busy)
+                API_CHECK_EQ(e, -EBUSY);
+            else
+                API_CHECK(e == 0 || (e == -ENOMEM && !table));
+            API_CHECK_EQ(api_rss_file(mm), rss + (e == 0));
+            if (e) {
+                vm_page_put(page);
+                r = e;
+                continue;
+            }
+            d->inserted++;
+            unsigned char *p = vm_page_address(page);
+            for (unsigned long j = 0; j < PAGE_SIZE; j++)
+                p[j] = (unsigned char)(pattern + j * 7 + i);
+            pages[i] = page;
+            addrs[i] = addr & PAGE_MASK;
+        }
+    }
+    if (g.mm)
+        mmap_read_unlock(&g);
+    else
+        vma_end_read(v);
+    /* Unlocked: mm_read takes the locks it needs.  The page is compared
+     * with what it holds now (a kept page inserted twice holds the last
+     * pattern). */
+    for (unsigned i = 0; i < 4; i++) {
+        if (!pages[i])
+            continue;
+        ssize_t got = mm_read(mm, addrs[i], buf, PAGE_SIZE);
+        if (fl & VM_READ)
+            API_CHECK_EQ(got, PAGE_SIZE);
+        if (got == (ssize_t)PAGE_SIZE)
+            API_CHECK(!memcmp(buf, vm_page_address(pages[i]), PAGE_SIZE));
+        vm_page_put(pages[i]);   /* the entry's reference keeps it mapped */
+    }
+    return r;
+}
+
 /* One call with random arguments.  Returns what the call returned (0 for
  * the calls whose result is not looked at). */
 static inline long api_op(struct api_ops *o)
@@ -342,24 +762,38 @@ static inline long api_op(struct api_ops *o)
     case 12:
         r = api_stats(o);
         break;
-    default:
+    case 13:
         r = api_layout(o, a);
+        break;
+    case 14:
+        r = api_drv_mmap_call(o, a, len, prot, flags);
+        break;
+    default:
+        r = api_insert(o, a);
         break;
     }
     api_check_result(r);
+    if (o->nr_ops == API_OPS_ALL)
+        api_check_drv(o);
     o->calls++;
     o->ok += r >= 0;
     o->peak = max(o->peak, mm->map_count);
     return r;
 }
 
-/* Unmapping everything gives every frame and table back. */
-static inline void api_check_unmap_all(struct mm *mm)
+/* Unmapping everything gives every frame and table back, but for the
+ * pages a driver still holds (kept). */
+static inline void api_check_unmap_all_but(struct mm *mm, unsigned long kept)
 {
     API_CHECK_EQ(mm_munmap(mm, 0, mm->cfg.task_size), 0);
     API_CHECK_EQ(mm->map_count, 0);
-    API_CHECK_EQ(page_pool_in_use(&mm->pages), 0);
+    API_CHECK_EQ(page_pool_in_use(&mm->pages), kept);
     API_CHECK_EQ(pgtable_bytes(&mm->pgt), 0);
+}
+
+static inline void api_check_unmap_all(struct mm *mm)
+{
+    api_check_unmap_all_but(mm, 0);
 }
 
 #endif /* VMAREA_TESTS_API_OPS_H */
