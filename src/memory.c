@@ -795,10 +795,12 @@ int (vma_insert_page)(const struct vma_mixedmap *mixed, unsigned long addr, stru
 
 /* ------------------------------------------------------------------ zap */
 
+/* Counters as scalars, not an array indexed by the file kind: the per-page
+ * loop keeps them in registers (an indexed array lived on the stack, and
+ * every page paid a load and a store through it). */
 struct zap_ctx {
-    int file_kind;           /* MM_FILEPAGES or MM_SHMEMPAGES, by the VMA */
     struct page_batch batch;
-    long rss[NR_MM_COUNTERS];
+    long anon, file;         /* Rss changes: anonymous pages, file pages of the VMA's kind */
 };
 
 static inline __attribute__((always_inline)) void zap_one(void *arg, unsigned long addr, pte_t old)
@@ -809,7 +811,7 @@ static inline __attribute__((always_inline)) void zap_one(void *arg, unsigned lo
         return;   /* the zero page: no reference, not in Rss */
     struct vm_page *page = pte_page(old);
     if (!pte_file(old)) {
-        z->rss[MM_ANONPAGES]--;
+        z->anon--;
         /* Nobody else counts on an anonymous page mapped once (see the
          * top of the file): no locked instruction for its counts. */
         if (page_mapcount(page) == 1 && page_count(page) == 1) {
@@ -817,7 +819,7 @@ static inline __attribute__((always_inline)) void zap_one(void *arg, unsigned lo
             return;
         }
     } else {
-        z->rss[z->file_kind]--;
+        z->file--;
         /* The entry's dirty bit passes to the page, so the data is not lost. */
         if (pte_dirty(old))
             page_set_dirty(page);
@@ -840,13 +842,16 @@ static unsigned long zap_pte_run(void *arg, pte_t _Atomic *t, unsigned long addr
 static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
 {
     struct mm *mm = vma->vm_mm;
-    struct zap_ctx z = { .file_kind = mm_counter_file(vma) };
+    struct zap_ctx z = { .anon = 0 };
     page_batch_init(&z.batch);
     unsigned long pages = pgtable_clear_range_run(&mm->pgt, start, end, zap_pte_run, &z);
     /* Lock-free accesses may still be copying: the frames wait for a grace
      * period, unless the last user is gone (then no access can be). */
     page_batch_flush(&z.batch, exiting);
-    rss_add_all(mm, z.rss);
+    if (z.anon)
+        rss_add(mm, MM_ANONPAGES, z.anon);
+    if (z.file)
+        rss_add(mm, mm_counter_file(vma), z.file);
     if (pages)
         mm_counter_add(mm, MM_ZAPPED, (long)pages);
 }

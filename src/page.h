@@ -267,7 +267,9 @@ static inline void page_batch_init(struct page_batch *b)
 }
 
 /* Inline: a zap calls these once per page. */
-static inline void page_batch_link(struct page_batch *b, struct vm_page *page)
+static inline __attribute__((always_inline)) void __page_batch_link(struct page_batch *b,
+                                                                   struct vm_page *page,
+                                                                   bool maybe_pinned)
 {
     VM_BUG_ON(page_mapcount(page) != 0);
     if (unlikely(b->pool != page->pool)) {
@@ -277,7 +279,7 @@ static inline void page_batch_link(struct page_batch *b, struct vm_page *page)
         }
         b->pool = page->pool;
     }
-    if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned)
+    if (maybe_pinned && (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned))
         b->pinned++;
     /* Linked like a free list, in the order freed, so that the pool hands
      * the frames out again in that order: a zap walks up the addresses, and
@@ -292,6 +294,11 @@ static inline void page_batch_link(struct page_batch *b, struct vm_page *page)
     b->n++;
 }
 
+static inline void page_batch_link(struct page_batch *b, struct vm_page *page)
+{
+    __page_batch_link(b, page, true);
+}
+
 static inline void page_batch_put(struct page_batch *b, struct vm_page *page)
 {
     unsigned int old = atomic_fetch_sub_explicit(&page->refcount, 1, memory_order_acq_rel);
@@ -302,12 +309,15 @@ static inline void page_batch_put(struct page_batch *b, struct vm_page *page)
 
 /* page_batch_put for a page whose only reference and mapping the caller has
  * just taken from a page-table entry, and on which nobody else can take or
- * drop counts: plain stores, no locked instruction. */
+ * drop counts: plain stores, no locked instruction.  Such a page is
+ * anonymous, from page_alloc: never PG_pinned (a driver's vm_page_alloc
+ * pages are mapped as file pages). */
 static inline void page_batch_free_exclusive(struct page_batch *b, struct vm_page *page)
 {
+    VM_BUG_ON(atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_pinned);
     atomic_store_explicit(&page->mapcount, 0, memory_order_relaxed);
     atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-    page_batch_link(b, page);
+    __page_batch_link(b, page, false);
 }
 /* Free the batch: through RCU if the pool defers frees, unless now is true
  * (no one can be reading the frames: the address space's last user is gone). */
