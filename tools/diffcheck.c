@@ -897,6 +897,22 @@ static void vmarea_snapshot(struct child *ch)
     free(text);
     if (pr < 0)
         child_fail(ch, "vmarea: unparsable header line in mm_show_smaps output");
+    /* The mm's Rss counters (kept per thread, src/mm_counter.c) must add up
+     * to what smaps counts from the page tables VMA by VMA, which the
+     * comparison then holds against the kernel's.  The mm maps nothing
+     * outside the view, so the VMAs parsed are all of them. */
+    const struct dc_layout *l = &ch->s->layout;
+    if (!l->truncated && !l->outside) {
+        uint64_t kb = 0;
+        for (unsigned i = 0; i < l->n; i++)
+            kb += l->v[i].rss_kb;
+        struct mm_stats st;
+        mm_get_stats(ch->mm, &st);
+        uint64_t counted = (uint64_t)(st.rss_anon + st.rss_file + st.rss_shmem) * 4;
+        if (counted != kb)
+            child_fail(ch, "vmarea: mm_get_stats counts %llu kB of Rss, smaps %llu kB",
+                       (unsigned long long)counted, (unsigned long long)kb);
+    }
 }
 
 static void child_snapshot(struct child *ch)
