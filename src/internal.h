@@ -251,6 +251,8 @@ void mm_counter_add_slow(struct mm *mm, int item, long n);
 /* The sum of every thread's additions to item.  Locks: none needed; takes
  * the process-wide share lock, so not for hot paths. */
 long mm_counter_sum(struct mm *mm, int item);
+/* Every counter in one pass (one lock): sum[MM_FILEPAGES..MM_ZAPPED]. */
+void mm_counter_sum_all(struct mm *mm, long sum[NR_MM_COUNTERS_ALL]);
 /* At the last mmdrop: detach the threads' shares.  No one may add any more. */
 void mm_counter_destroy(struct mm *mm);
 
@@ -268,10 +270,16 @@ static inline void mm_counter_add(struct mm *mm, int item, long n)
     mm_counter_add_slow(mm, item, n);
 }
 
+/* A summed count as a number of pages: a sum read while other threads
+ * update it may dip below zero. */
+static inline unsigned long mm_counter_pages(long n)
+{
+    return n < 0 ? 0 : (unsigned long)n;
+}
+
 static inline unsigned long mm_rss(struct mm *mm, int kind)
 {
-    long n = mm_counter_sum(mm, kind);
-    return n < 0 ? 0 : (unsigned long)n;   /* racing updates of other threads */
+    return mm_counter_pages(mm_counter_sum(mm, kind));
 }
 
 #define WARN_ZAP_RANGE 0x1U

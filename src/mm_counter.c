@@ -118,14 +118,22 @@ void mm_counter_add_slow(struct mm *mm, int item, long n)
     pthread_mutex_unlock(&share_lock);
 }
 
-long mm_counter_sum(struct mm *mm, int item)
+void mm_counter_sum_all(struct mm *mm, long sum[NR_MM_COUNTERS_ALL])
 {
     pthread_mutex_lock(&share_lock);
-    long sum = atomic_load_explicit(&mm->counter_base[item], memory_order_relaxed);
+    for (int i = 0; i < NR_MM_COUNTERS_ALL; i++)
+        sum[i] = atomic_load_explicit(&mm->counter_base[i], memory_order_relaxed);
     for (struct mm_counter_share *s = mm->counter_shares; s; s = s->next)
-        sum += atomic_load_explicit(&s->count[item], memory_order_relaxed);
+        for (int i = 0; i < NR_MM_COUNTERS_ALL; i++)
+            sum[i] += atomic_load_explicit(&s->count[i], memory_order_relaxed);
     pthread_mutex_unlock(&share_lock);
-    return sum;
+}
+
+long mm_counter_sum(struct mm *mm, int item)
+{
+    long sum[NR_MM_COUNTERS_ALL];
+    mm_counter_sum_all(mm, sum);
+    return sum[item];
 }
 
 void mm_counter_destroy(struct mm *mm)

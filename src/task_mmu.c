@@ -613,13 +613,15 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
     out->map_count = mm->map_count;
     out->total_vm = mm->total_vm;
     out->locked_vm = mm->locked_vm;
-    out->rss_anon = mm_rss(mm, MM_ANONPAGES);
-    out->rss_file = mm_rss(mm, MM_FILEPAGES);
-    out->rss_shmem = mm_rss(mm, MM_SHMEMPAGES);
+    long sum[NR_MM_COUNTERS_ALL];
+    mm_counter_sum_all(mm, sum);
+    out->rss_anon = mm_counter_pages(sum[MM_ANONPAGES]);
+    out->rss_file = mm_counter_pages(sum[MM_FILEPAGES]);
+    out->rss_shmem = mm_counter_pages(sum[MM_SHMEMPAGES]);
     out->pgtable_bytes = pgtable_bytes(&mm->pgt);
     mmap_read_unlock(&guard);
 
-    out->faults = (unsigned long)mm_counter_sum(mm, MM_FAULTS);
-    out->zapped = (unsigned long)mm_counter_sum(mm, MM_ZAPPED);
+    out->faults = (unsigned long)sum[MM_FAULTS];
+    out->zapped = (unsigned long)sum[MM_ZAPPED];
     out->lock_fallbacks = atomic_load_explicit(&mm->stat_lock_fallbacks, memory_order_relaxed);
 }
