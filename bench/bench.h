@@ -136,16 +136,22 @@ static inline unsigned long *random_addrs(const struct range *r, unsigned long n
     return a;
 }
 
-/* mmap_read_lock + vma_lookup + mmap_read_unlock per address: ns each. */
+/* mmap_read_lock + vma_lookup + mmap_read_unlock: the VMA's address. */
+static inline uintptr_t locked_lookup(struct mm *mm, unsigned long addr)
+{
+    struct mmap_read_guard g = mmap_read_lock(mm);
+    uintptr_t v = (uintptr_t)vma_lookup(&g, addr);
+    mmap_read_unlock(&g);
+    return v;
+}
+
+/* locked_lookup per address: ns each. */
 static inline double time_locked_lookups(struct mm *mm, const unsigned long *addrs, long n)
 {
     uintptr_t acc = 0;
     double t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        struct mmap_read_guard g = mmap_read_lock(mm);
-        acc ^= (uintptr_t)vma_lookup(&g, addrs[i]);
-        mmap_read_unlock(&g);
-    }
+    for (long i = 0; i < n; i++)
+        acc ^= locked_lookup(mm, addrs[i]);
     double t1 = now_ns();
     sink = acc;
     return (t1 - t0) / (double)n;
@@ -165,9 +171,7 @@ static inline double time_per_vma_locks(struct mm *mm, const unsigned long *addr
             vma_end_read(v);
         } else {
             ++*fallbacks;
-            struct mmap_read_guard g = mmap_read_lock(mm);
-            acc ^= (uintptr_t)vma_lookup(&g, addrs[i]);
-            mmap_read_unlock(&g);
+            acc ^= locked_lookup(mm, addrs[i]);
         }
     }
     double t1 = now_ns();
