@@ -169,9 +169,6 @@ static bool rcu_start_worker(void)
 
 void vm_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 {
-#ifdef AB_LIBURCU
-    call_rcu(head, func); return;
-#endif
     head->func = func;
     struct rcu_head *old = atomic_load_explicit(&rcu_queue, memory_order_relaxed);
     do {
@@ -205,9 +202,6 @@ static void rcu_barrier_cb(struct rcu_head *head)
 
 void vm_rcu_barrier(void)
 {
-#ifdef AB_LIBURCU
-    rcu_barrier(); return;
-#endif
     struct rcu_barrier_item b = { .done = 0 };
     vm_call_rcu(&b.head, rcu_barrier_cb);
     int v;

@@ -10,11 +10,13 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
 #include "internal.h"
+#include "rcu.h"
 
 #define NTHREADS 4
 #define PAGES_PER_THREAD 256
@@ -147,8 +149,11 @@ static void test_share_outlives_mm(void **state)
 }
 
 /* A fork while another thread moves between mms (and so takes the share
- * lock): the child can still count, so the lock was not left held. */
-static atomic_bool stop_switching;
+ * lock): the child can still count, so the lock was not left held.  The
+ * forks begin once the switcher has mapped and made its share, so that it
+ * is never inside malloc at a fork: gcc 12's ASan allocator has no fork
+ * handlers, and its lock held across a fork hangs the child's malloc. */
+static atomic_bool stop_switching, switching;
 
 static void *switcher(void *arg)
 {
@@ -156,6 +161,11 @@ static void *switcher(void *arg)
     unsigned long addr[2];
     for (int i = 0; i < 2; i++)
         addr[i] = map_pages(mms[i], 1);
+    int err = mm_fault(mms[0], addr[0], FAULT_FLAG_WRITE) |
+              mm_fault(mms[1], addr[1], FAULT_FLAG_WRITE);
+    atomic_store(&switching, true);
+    if (err)
+        return (void *)1;
     for (unsigned long n = 0; !atomic_load(&stop_switching); n++)
         if (mm_fault(mms[n % 2], addr[n % 2], FAULT_FLAG_WRITE))
             return (void *)1;
@@ -166,8 +176,11 @@ static void test_fork_while_switching(void **state)
 {
     (void)state;
     struct mm *mms[2] = { new_mm(), new_mm() };
+    vm_rcu_barrier();   /* the earlier tests' frees are done */
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, switcher, mms), 0);
+    while (!atomic_load(&switching))
+        sched_yield();
     for (int i = 0; i < 20; i++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
