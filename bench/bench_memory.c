@@ -36,7 +36,7 @@
 
 #define BENCH_NAME "bench_memory"
 #include "bench.h"
-#include "rcu.h"   /* vm_rcu_barrier; the bench links vmarea_internal */
+#include "rcu.h"   /* vm_rcu_barrier */
 
 #include <errno.h>
 #include <fcntl.h>
