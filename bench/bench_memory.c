@@ -57,7 +57,6 @@ static long opt_reads = 1L << 21;        /* mm_read / memcpy calls per run */
 static long opt_syscalls = 100000;       /* host reads per run */
 static long opt_lookups = 1L << 20;      /* per-VMA lock round trips per run */
 
-
 /* Without transparent huge pages: the rows are about 4 KiB pages (a THP
  * fault zeroes 2 MiB at once), and the host's own baselines get none either
  * unless asked. */

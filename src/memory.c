@@ -366,7 +366,6 @@ static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
     return true;
 }
 
-
 /* A write to the huge zero page (do_huge_zero_wp_pmd): a THP replaces it,
  * entry by entry; without the memory for one, the PMD is split and the
  * write takes the 4 KiB path. */

@@ -228,11 +228,12 @@ static inline __attribute__((always_inline)) bool vma_start_read(struct mm *mm, 
 /*
  * The VMA this thread last locked through lock_vma_under_rcu_hinted (the
  * fault path's lock_vma_under_rcu), its mm's mm_id and its range then
- * (Linux's per-thread vmacache, before the maple tree).  Faults come in runs on one VMA, and trying the hint first saves the
- * RCU section and the tree descent.  A hint needs no RCU: a VMA's memory
- * belongs to its mm until the last mmdrop (vma.c), the caller holds the mm,
- * and mm_id, never reused, tells that the hint is from this mm and not from
- * a dead one at the same address.  The slot may hold another VMA of the mm
+ * (Linux's per-thread vmacache, before the maple tree).  Faults come in runs
+ * on one VMA, and trying the hint first saves the RCU section and the tree
+ * descent.  A hint needs no RCU: a VMA's memory belongs to its mm until the
+ * last mmdrop (vma.c), the caller holds the mm, and mm_id, never reused,
+ * tells that the hint is from this mm and not from a dead one at the same
+ * address.  The slot may hold another VMA of the mm
  * by now, or none: vma_start_read fails on a detached VMA, and the range
  * recheck after it catches a changed or reused one, as on the tree path.
  * The range kept here filters out misses without reading the VMA, whose

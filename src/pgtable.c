@@ -450,7 +450,6 @@ static bool defer_table(struct clear_ctx *c, entry_t *t)
     return true;
 }
 
-
 static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned long start,
                         unsigned long end)
 {
