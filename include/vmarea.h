@@ -109,6 +109,12 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
 /* mm_config.flags */
 #define MM_CONFIG_NO_SOFT_DIRTY 0x1U  /* a kernel without CONFIG_MEM_SOFT_DIRTY: new VMAs lack "sd" */
 #define MM_CONFIG_NO_PKEYS      0x2U  /* no memory protection keys: PROT_EXEC alone is not execute-only */
+#define MM_CONFIG_NO_ZERO_PAGE  0x4U  /* read faults on private anonymous memory allocate a zeroed
+                                         page (and a THP), as on kernels that forbid the zero page */
+#define MM_CONFIG_NO_HUGE_ZERO_PAGE 0x8U /* THP read faults allocate a THP instead of mapping the
+                                         huge zero page (transparent_hugepage/use_zero_page 0) */
+#define MM_CONFIG_NO_ANON_NAMES 0x10U /* a kernel without CONFIG_ANON_VMA_NAME: mm_set_anon_name
+                                         fails with -EINVAL */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */
@@ -119,17 +125,25 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     /* more fields may follow; callers zero the struct first */
     unsigned int flags;                  /* MM_CONFIG_* */
     enum mm_thp_mode thp;                /* MM_THP_ALWAYS */
+    unsigned long fault_around_bytes;    /* 65536: what a read fault on a file or shared mapping
+                                            maps around it; a power of two, 4096 to 2 MiB */
 };
 
 /*
  * Fill *cfg with the defaults, then with what the running kernel shows of its
- * build (soft-dirty tracking, THP mode), so an mm behaves like a process of
- * this host.  Returns 0, or -errno if /proc or /sys could not be read (then
- * *cfg holds the plain defaults).
+ * build and settings, each found by behaviour where it shows one (a probe
+ * maps, touches and reads its own smaps): the zero page and the huge zero
+ * page, soft-dirty tracking, protection keys, anonymous VMA names, the THP
+ * mode, the fault-around size, max_map_count and mmap_min_addr.  So an mm
+ * behaves like a process of this host.  Returns 0, or -errno if the main
+ * probe could not run (then the flags it decides stay clear).
+ * Locks: none.  It maps and unmaps a few pages of the calling process.
  */
 int mm_config_from_host(struct mm_config *cfg);
 
-struct mm *mm_create(const struct mm_config *cfg);   /* NULL cfg: defaults; one user reference */
+/* NULL cfg: defaults; one user reference.  NULL with errno EINVAL (a field out
+ * of range, an unknown flag) or ENOMEM.  Locks: none. */
+struct mm *mm_create(const struct mm_config *cfg);
 bool mmget_not_zero(struct mm *mm);      /* take a user reference unless the last one is gone */
 void mmput(struct mm *mm);               /* drop a user reference; the last one tears the
                                             address space down and writes back dirty file pages */

@@ -7,7 +7,8 @@
  * for merging: a write fault on private anonymous memory gives the VMA an
  * anon_vma (anon_vma_prepare), and from then on mprotect keeps VM_ACCOUNT and
  * the VMA merges only with neighbours whose anon_vma is compatible; a read
- * fault maps the zero page and gives none.
+ * fault maps the zero page and gives none, unless the host has no zero page
+ * (MM_CONFIG_NO_ZERO_PAGE), where a read allocates as a write does.
  */
 #include "internal.h"
 

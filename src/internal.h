@@ -46,6 +46,9 @@
 #define DEFAULT_MMAP_MIN_ADDR  65536UL
 #define DEFAULT_MAX_MAP_COUNT  65530UL
 #define DEFAULT_STACK_GAP      (128UL << 20)
+#define DEFAULT_FAULT_AROUND_BYTES 65536UL
+#define MM_CONFIG_ALL (MM_CONFIG_NO_SOFT_DIRTY | MM_CONFIG_NO_PKEYS | MM_CONFIG_NO_ZERO_PAGE | \
+                       MM_CONFIG_NO_HUGE_ZERO_PAGE | MM_CONFIG_NO_ANON_NAMES)
 #define STACK_GUARD_GAP        (256UL << PAGE_SHIFT)  /* stack_guard_gap: 256 pages */
 
 #define likely(x)   __builtin_expect(!!(x), 1)

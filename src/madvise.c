@@ -347,6 +347,9 @@ int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int beh
 
 int mm_set_anon_name(struct mm *mm, unsigned long start, unsigned long len, const char *name)
 {
+    /* Without CONFIG_ANON_VMA_NAME, prctl(PR_SET_VMA) is unknown: EINVAL. */
+    if (mm->cfg.flags & MM_CONFIG_NO_ANON_NAMES)
+        return -EINVAL;
     struct anon_name *an = NULL;
     if (name) {
         size_t n = strnlen(name, ANON_VMA_NAME_MAX_LEN);

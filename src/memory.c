@@ -4,7 +4,8 @@
  *
  * What a page-table entry holds (pgtable.h has the bits):
  *   - the zero page: PRESENT|SPECIAL, never writable, no reference, not in
- *     Rss (a read fault on private anonymous memory);
+ *     Rss (a read fault on private anonymous memory, unless the mm's config
+ *     says the host has none);
  *   - an anonymous page: PRESENT, neither SPECIAL nor FILE; the entry holds
  *     one reference and one mapcount; MM_ANONPAGES;
  *   - a file page (shmem, or a page a driver inserted into a mixed map):
@@ -134,12 +135,24 @@ static int anon_prepare(struct vma *vma, bool mmap_locked)
     return anon_vma_prepare(vma);
 }
 
-/* A private anonymous fault on an empty entry (do_anonymous_page). */
+/*
+ * The flags of a fresh anonymous page's entry.  A write fault's entry is
+ * writable and dirty; so is a read fault's where the zero page is not used
+ * and the VMA is writable (do_anonymous_page makes the entry writable and
+ * dirty by the VMA's flags, not by the access).
+ */
+static inline pte_t anon_new_pte_flags(const struct vma *vma, bool write)
+{
+    return vma_pte_flags(vma, write || (vma->vm_flags & VM_WRITE));
+}
+
+/* A private anonymous fault on an empty entry (do_anonymous_page).  Reads
+ * see the shared zero page until the first write, unless the host forbids
+ * it (mm_forbids_zeropage): then a read allocates as a write does. */
 static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
-    if (!write) {
-        /* Reads see the shared zero page until the first write. */
+    if (!write && !(mm->cfg.flags & MM_CONFIG_NO_ZERO_PAGE)) {
         pte_t pte = pte_mk(zero_page(), vma_pte_flags(vma, false) | PTE_SPECIAL);
         pte_install(ptep, 0, pte);
         return 0;
@@ -151,7 +164,7 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
     if (!page)
         return -ENOMEM;
     page_mapcount_set_new(page);
-    if (!pte_install(ptep, 0, pte_mk(page, vma_pte_flags(vma, true)))) {
+    if (!pte_install(ptep, 0, pte_mk(page, anon_new_pte_flags(vma, write)))) {
         page_mapcount_dec(page);   /* a racing fault won: use its page */
         page_put(page);
         return 0;
@@ -162,19 +175,21 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
 
 /*
  * do_fault_around: a read fault on a file mapping also maps the pages around
- * it that are already in the page cache (fault_around_bytes, 64 KiB, aligned,
- * clipped to the VMA and to the faulting page's PTE table).  Entries are
- * clean and read-only, as filemap_map_pages makes them.
+ * it that are already in the page cache (the config's fault_around_bytes,
+ * 64 KiB by default, aligned, clipped to the VMA and to the faulting page's
+ * PTE table).  Entries are clean and read-only, as filemap_map_pages makes
+ * them.  A window of one page is no fault-around at all.
  */
-#define FAULT_AROUND_PAGES 16UL
-
 static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned long pgoff)
 {
     struct mm *mm = vma_mm_of(vma);
+    unsigned long nr = mm->cfg.fault_around_bytes >> PAGE_SHIFT;
+    if (nr <= 1)
+        return;
     unsigned long pte_off = (addr >> PAGE_SHIFT) & (PGT_ENTRIES - 1);
     unsigned long vma_off = (addr - vma->vm_start) >> PAGE_SHIFT;
-    unsigned long from = max(pte_off & ~(FAULT_AROUND_PAGES - 1), pte_off - min(pte_off, vma_off));
-    unsigned long to = min(min(from + FAULT_AROUND_PAGES, (unsigned long)PGT_ENTRIES),
+    unsigned long from = max(pte_off & ~(nr - 1), pte_off - min(pte_off, vma_off));
+    unsigned long to = min(min(from + nr, (unsigned long)PGT_ENTRIES),
                            pte_off + vma_pages(vma) - vma_off);
     long mapped = 0;
     for (unsigned long i = from; i < to; i++) {
@@ -348,9 +363,15 @@ static void free_huge_entries(const pte_t *entries, const bool *installed, unsig
     }
 }
 
-/* 512 zeroed pages as entries for vma, or false (and nothing taken). */
+/*
+ * 512 zeroed pages as entries for vma, or false (and nothing taken).  A THP's
+ * PMD is made dirty whatever the access, and writable if the VMA is
+ * (map_anon_folio_pmd), so every entry is too.
+ */
 static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
 {
+    pte_t flags = vma_pte_flags(vma, false) | PTE_DIRTY |
+                  ((vma->vm_flags & VM_WRITE) ? PTE_WRITE : 0);
     struct mm *mm = vma->vm_mm;
     if (!page_pool_has_room(&mm->pages, PGT_ENTRIES))
         return false;   /* as Linux's failed order-9 allocation: at once */
@@ -361,7 +382,7 @@ static bool alloc_huge_entries(struct vma *vma, pte_t *entries)
             return false;   /* Linux: THP_FAULT_FALLBACK, small pages instead */
         }
         page_mapcount_set_new(page);
-        entries[i] = pte_mk(page, vma_pte_flags(vma, true));
+        entries[i] = pte_mk(page, flags);
     }
     return true;
 }
@@ -425,7 +446,10 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
 
     pte_t entries[PGT_ENTRIES];
     bool installed[PGT_ENTRIES];
-    if (!write) {
+    /* A read maps the huge zero page where the host uses one
+     * (mm_forbids_zeropage, transparent_hugepage/use_zero_page); else it
+     * allocates a THP as a write does. */
+    if (!write && !(mm->cfg.flags & (MM_CONFIG_NO_ZERO_PAGE | MM_CONFIG_NO_HUGE_ZERO_PAGE))) {
         pte_t z = pte_mk(zero_page(), vma_pte_flags(vma, false) | PTE_SPECIAL);
         for (unsigned i = 0; i < PGT_ENTRIES; i++)
             entries[i] = z;

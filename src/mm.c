@@ -25,6 +25,11 @@ int mm_config_resolve(struct mm_config *cfg)
         cfg->mmap_base = cfg->task_size - DEFAULT_STACK_GAP;
     if (!cfg->max_map_count)
         cfg->max_map_count = DEFAULT_MAX_MAP_COUNT;
+    if (!cfg->fault_around_bytes)
+        cfg->fault_around_bytes = DEFAULT_FAULT_AROUND_BYTES;
+    unsigned long fab = cfg->fault_around_bytes;
+    if (fab < PAGE_SIZE || fab > PMD_SIZE || (fab & (fab - 1)) || (cfg->flags & ~MM_CONFIG_ALL))
+        return -EINVAL;
     if (offset_in_page(cfg->task_size) || offset_in_page(cfg->mmap_base) ||
         cfg->task_size < 2 * PAGE_SIZE || cfg->task_size > PGT_ADDR_LIMIT ||
         cfg->mmap_base > cfg->task_size ||
@@ -32,88 +37,6 @@ int mm_config_resolve(struct mm_config *cfg)
         (unsigned)cfg->thp > MM_THP_NEVER)
         return -EINVAL;
     return 0;
-}
-
-static int read_ulong_file(const char *path, unsigned long *out)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    int ok = fscanf(f, "%lu", out) == 1;
-    fclose(f);
-    return ok ? 0 : -EIO;
-}
-
-/* Does a fresh anonymous VMA of this process show "sd" in its VmFlags, and
- * does smaps show protection keys? */
-static int host_probe_smaps(bool *soft_dirty, bool *pkeys)
-{
-    void *p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return -errno;
-    FILE *f = fopen("/proc/self/smaps", "re");
-    int ret = -ENOENT;
-    if (f) {
-        char line[512];
-        bool inside = false;
-        while (fgets(line, sizeof(line), f)) {
-            unsigned long s, e;
-            /* Field lines start with a name and a colon, never "hex-hex". */
-            if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-                inside = s == (unsigned long)p;
-                continue;
-            }
-            if (inside && strncmp(line, "ProtectionKey:", 14) == 0)
-                *pkeys = true;
-            if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-                *soft_dirty = strstr(line, " sd ") != NULL;
-                ret = 0;
-                break;
-            }
-        }
-        fclose(f);
-    } else {
-        ret = -errno;
-    }
-    munmap(p, PAGE_SIZE);
-    return ret;
-}
-
-int mm_config_from_host(struct mm_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    int ret = 0;
-    unsigned long v;
-    if (read_ulong_file("/proc/sys/vm/max_map_count", &v) == 0 && v)
-        cfg->max_map_count = v;
-    if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
-        cfg->mmap_min_addr = v;
-
-    bool sd = true, pkeys = false;
-    int err = host_probe_smaps(&sd, &pkeys);
-    if (err) {
-        ret = err;
-    } else {
-        if (!sd)
-            cfg->flags |= MM_CONFIG_NO_SOFT_DIRTY;
-        if (!pkeys)
-            cfg->flags |= MM_CONFIG_NO_PKEYS;
-    }
-
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
-    if (f) {
-        char buf[128] = "";
-        if (fgets(buf, sizeof(buf), f)) {
-            if (strstr(buf, "[madvise]"))
-                cfg->thp = MM_THP_MADVISE;
-            else if (strstr(buf, "[never]"))
-                cfg->thp = MM_THP_NEVER;
-        }
-        fclose(f);
-    } else {
-        cfg->thp = MM_THP_NEVER;   /* no THP support in this kernel */
-    }
-    return ret;
 }
 
 static void mm_grab_void(void *mm) { mmgrab(mm); }
@@ -126,29 +49,22 @@ struct mm *mm_create(const struct mm_config *cfg)
         c = *cfg;
     else
         memset(&c, 0, sizeof(c));
-    if (mm_config_resolve(&c))
+    if (mm_config_resolve(&c)) {
+        errno = EINVAL;
         return NULL;
+    }
 
     /* aligned_alloc: the frame pool's shards sit on their own cache lines. */
     struct mm *mm = aligned_alloc(_Alignof(struct mm), sizeof(*mm));
     if (!mm)
-        return NULL;
+        goto nomem;
     memset(mm, 0, sizeof(*mm));
-    if (page_pool_init(&mm->pages, c.memory_limit)) {
-        free(mm);
-        return NULL;
-    }
-    if (pgtable_init(&mm->pgt)) {
-        page_pool_destroy(&mm->pages);
-        free(mm);
-        return NULL;
-    }
-    if (rwsem_init(&mm->mmap_lock)) {
-        pgtable_destroy(&mm->pgt);
-        page_pool_destroy(&mm->pages);
-        free(mm);
-        return NULL;
-    }
+    if (page_pool_init(&mm->pages, c.memory_limit))
+        goto free_mm;
+    if (pgtable_init(&mm->pgt))
+        goto free_pages;
+    if (rwsem_init(&mm->mmap_lock))
+        goto free_pgt;
     mm->pgt.charge = &mm->pages;   /* page tables count against memory_limit */
     /* mm_read/mm_write walk tables and copy frames under RCU alone. */
     mm->pgt.rcu_free = true;
@@ -162,6 +78,16 @@ struct mm *mm_create(const struct mm_config *cfg)
     vt_init(&mm->mm_mt);
     vt_set_defer_free(&mm->mm_mt);   /* nodes are reclaimed with the VMAs */
     return mm;
+
+free_pgt:
+    pgtable_destroy(&mm->pgt);
+free_pages:
+    page_pool_destroy(&mm->pages);
+free_mm:
+    free(mm);
+nomem:
+    errno = ENOMEM;
+    return NULL;
 }
 
 void mm_get_config(struct mm *mm, struct mm_config *out)

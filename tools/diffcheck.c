@@ -1890,10 +1890,15 @@ static int prepare(const struct dc_options *opt, struct cfg *c, char *err, size_
     }
     if (dc_window_check(&c->o, err, errsize) < 0)
         return -1;
-    int r = mm_config_from_host(&c->mmcfg);
-    if (r < 0 && notes)
-        snprintf(notes, notessize, "mm_config_from_host: -%s; the vmarea side uses defaults",
-                 dc_errno_name(-r));
+    if (opt->mm_config) {
+        c->mmcfg = *opt->mm_config;
+    } else {
+        int r = mm_config_from_host(&c->mmcfg);
+        if (r < 0 && notes)
+            snprintf(notes, notessize, "mm_config_from_host: -%s; its probes of the host's "
+                     "properties failed, the vmarea side assumes Linux's defaults for them",
+                     dc_errno_name(-r));
+    }
     if (c->memory)
         c->mmcfg.thp = MM_THP_NEVER;    /* as the kernel side's PR_SET_THP_DISABLE */
     return 0;

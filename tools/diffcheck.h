@@ -350,6 +350,8 @@ struct dc_options {
                                    flags that fault or zap pages come up no more often
                                    than in the VMA-only mix), no per-VMA memory counters
                                    (unless compare_rss), no page contents, host THP */
+    /* the vmarea side's configuration (the host model); NULL: mm_config_from_host */
+    const struct mm_config *mm_config;
     /* comparison */
     bool compare_rss;           /* compare the memory counters even with no_memory */
     unsigned timeout_seconds;   /* per side per sequence; 0: 20 */
@@ -430,6 +432,22 @@ int  dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, c
 /* Could the window and its margins be used in this process?  0, or -1 with
  * a message naming what is in the way. */
 int  dc_window_check(const struct dc_options *opt, char *err, size_t errsize);
+
+/*
+ * The host model in one line, e.g. "Linux 6.18.44, zero page off, soft-dirty
+ * off, pkeys on, anon names off, THP madvise, fault-around 64k,
+ * max_map_count 65530, mmap_min_addr 65536" (diffcheck_host.c).
+ */
+struct mm_config;
+void dc_host_describe(const struct mm_config *c, char *buf, size_t size);
+
+/*
+ * Override properties of c from a comma-separated list of PROP=VALUE:
+ * zero-page, huge-zero-page, soft-dirty, pkeys, anon-names (on or off),
+ * thp (always, madvise, never), fault-around (4k to 2048k).  0, or -1 with
+ * a message in err.
+ */
+int dc_host_set(struct mm_config *c, const char *list, char *err, size_t errsize);
 
 /* Does this process have CAP_IPC_LOCK? */
 bool dc_have_cap_ipc_lock(void);

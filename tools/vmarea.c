@@ -26,9 +26,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: %s check [OPTIONS]       compare vmarea with this kernel on random op sequences\n"
-"       %s maps [-v] [-m] FILE   run an op script on a vmarea mm, print /proc/PID/maps\n"
-"       %s smaps [-v] FILE       the same, printing /proc/PID/smaps\n"
-"       %s diff [--no-memory] [--minimize] FILE\n"
+"       %s maps [-v] [-m] [--assume LIST] FILE\n"
+"                                 run an op script on a vmarea mm, print /proc/PID/maps\n"
+"       %s smaps [-v] [--assume LIST] FILE\n"
+"                                 the same, printing /proc/PID/smaps\n"
+"       %s diff [--no-memory] [--minimize] [--assume LIST] FILE\n"
 "                                 run an op script on this kernel and on vmarea, compare\n"
 "                                 (--minimize: first cut it down to the ops that differ)\n"
 "       %s --help | --version\n"
@@ -39,6 +41,12 @@ static void usage(FILE *f)
 "  write 0x200000000000 8k 0x5a\n"
 "maps -v prints every call's result (a read's always), -m the VMAs with their memory\n"
 "counters (Rss, Anonymous, Private_Dirty, Locked) in the form check reports them.\n"
+"\n"
+"The vmarea side models this host as mm_config_from_host probes it; check prints the\n"
+"model as its first line (host: ...).  --assume LIST overrides it, LIST being\n"
+"comma-separated PROP=VALUE: zero-page, huge-zero-page, soft-dirty, pkeys, anon-names\n"
+"(on or off), thp (always, madvise, never), fault-around (4k to 2048k); e.g.\n"
+"--assume zero-page=on,thp=never.  A wrong model makes check report mismatches.\n"
 "\n"
 "check options:\n"
 "  --sequences N     sequences to run (default 10000)\n"
@@ -64,6 +72,7 @@ static void usage(FILE *f)
 "                    where the ops run (default 0x200000000000, 64 pages, 16 free pages\n"
 "                    on each side)\n"
 "  --timeout S       a side running longer on one sequence is reported as hung (default 20)\n"
+"  --assume LIST     override the host model (see above)\n"
 "  --kernel-vs-kernel  run the kernel on both sides (checks the checker)\n",
             prog, prog, prog, prog, prog, DC_MAX_OPS);
 }
@@ -87,6 +96,36 @@ static bool parse_ulong(const char *s, unsigned long *out)
         return false;
     *out = v;
     return true;
+}
+
+/*
+ * The vmarea side's configuration: this host as mm_config_from_host finds
+ * it, then the --assume overrides.  0, or 2 (a usage error, said).
+ */
+static int host_model(const char *assume, struct mm_config *cfg)
+{
+    int r = mm_config_from_host(cfg);
+    if (r < 0)
+        fprintf(stderr, "%s: mm_config_from_host: -%s; the host's properties it could not "
+                "probe are taken as Linux's defaults\n", prog, dc_errno_name(-r));
+    char err[200];
+    if (assume && dc_host_set(cfg, assume, err, sizeof(err)) < 0)
+        return usage_error("--assume: %s", err);
+    return 0;
+}
+
+/* Several --assume options make one list. */
+static int add_assume(char **list, const char *more)
+{
+    size_t old = *list ? strlen(*list) : 0;
+    char *n = realloc(*list, old + strlen(more) + 2);
+    if (!n)
+        return -1;
+    if (old)
+        n[old++] = ',';
+    strcpy(n + old, more);
+    *list = n;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- check */
@@ -120,7 +159,6 @@ static void print_minimized(const struct dc_options *o, uint64_t seed)
 static void print_summary(const struct dc_options *o, const struct dc_result *r, bool quiet,
                           bool minimize)
 {
-    printf("kernel:     %s\n", r->kernel);
     printf("vmarea:     %s\n", VMAREA_VERSION);
     printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
@@ -156,7 +194,8 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 static int cmd_check(int argc, char **argv)
 {
     enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
-           O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES, O_TIMEOUT, O_KVK, O_HELP };
+           O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES,
+           O_TIMEOUT, O_KVK, O_ASSUME, O_HELP };
     static const struct option longopts[] = {
         { "sequences", required_argument, NULL, O_SEQ },
         { "seed", required_argument, NULL, O_SEED },
@@ -178,6 +217,7 @@ static int cmd_check(int argc, char **argv)
         { "margin-pages", required_argument, NULL, O_MPAGES },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "kernel-vs-kernel", no_argument, NULL, O_KVK },
+        { "assume", required_argument, NULL, O_ASSUME },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -185,10 +225,11 @@ static int cmd_check(int argc, char **argv)
     bool quiet = false, have_seed = false, minimize = true;
     unsigned long v;
     int c;
+    char *assume = NULL;
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         const char *a = optarg;
         switch (c) {
         case O_SEQ:
@@ -282,15 +323,34 @@ static int cmd_check(int argc, char **argv)
         case O_KVK:
             o.kernel_vs_kernel = true;
             break;
+        case O_ASSUME:
+            if (add_assume(&assume, a) < 0)
+                return usage_error("%s", "out of memory");
+            break;
+        case 'h':
         case O_HELP:
+            free(assume);
             usage(stdout);
             return 0;
         default:
+            free(assume);
             return usage_error("check: unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (optind < argc) {
+        free(assume);
         return usage_error("check: unexpected argument '%s'", argv[optind]);
+    }
+    struct mm_config cfg;
+    int hr = host_model(assume, &cfg);
+    free(assume);
+    if (hr)
+        return hr;
+    o.mm_config = &cfg;
+    char host[320];
+    dc_host_describe(&cfg, host, sizeof(host));
+    printf("host:       %s\n", host);
+    fflush(stdout);
     if (!have_seed) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -365,36 +425,58 @@ static int show_memory(struct mm *mm)
 
 static int cmd_show(int argc, char **argv, bool smaps)
 {
+    static const struct option longopts[] = {
+        { "verbose", no_argument, NULL, 'v' },
+        { "memory", no_argument, NULL, 'm' },
+        { "assume", required_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     bool verbose = false, memory = false;
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+    char *assume = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, smaps ? "vh" : "vmh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'v':
             verbose = true;
-        else if (!smaps && (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--memory")))
+            break;
+        case 'm':
+            if (smaps)
+                goto bad;
             memory = true;
-        else if (!strcmp(argv[i], "--help")) {
+            break;
+        case 'a':
+            if (add_assume(&assume, optarg) < 0)
+                return usage_error("%s", "out of memory");
+            break;
+        case 'h':
+            free(assume);
             usage(stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return usage_error("unknown option '%s'", argv[i]);
-        else if (file)
-            return usage_error("one script at a time, not also '%s'", argv[i]);
-        else
-            file = argv[i];
+        default:
+        bad:
+            free(assume);
+            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
     }
-    if (!file)
-        return usage_error("%s needs a script FILE (or - for standard input)", argv[0]);
+    if (optind + 1 != argc) {
+        free(assume);
+        return usage_error("%s needs one script FILE (or - for standard input)", argv[0]);
+    }
+    const char *file = argv[optind];
 
+    struct mm_config cfg;
+    int rc = host_model(assume, &cfg);
+    free(assume);
+    if (rc)
+        return rc;
     struct dc_script s;
-    int rc = read_script(file, &s);
+    rc = read_script(file, &s);
     if (rc)
         return rc;
 
-    struct mm_config cfg;
-    int cr = mm_config_from_host(&cfg);
-    if (cr < 0)
-        fprintf(stderr, "%s: mm_config_from_host: -%s; using Linux's defaults\n", prog,
-                dc_errno_name(-cr));
     /* A script with loads or stores is a memory check: no THP, as in
      * `vmarea check` and `vmarea diff`. */
     for (size_t i = 0; i < s.n; i++)
@@ -432,25 +514,53 @@ static int cmd_show(int argc, char **argv, bool smaps)
 
 static int cmd_diff(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        { "no-memory", no_argument, NULL, 'n' },
+        { "minimize", no_argument, NULL, 'M' },
+        { "assume", required_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     struct dc_options o = { 0 };
     bool minimize = false;
-    while (argc > 2 && (!strcmp(argv[1], "--no-memory") || !strcmp(argv[1], "--minimize"))) {
-        if (!strcmp(argv[1], "--no-memory"))
+    char *assume = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
             o.no_memory = true;
-        else
+            break;
+        case 'M':
             minimize = true;
-        argc--;
-        argv++;
+            break;
+        case 'a':
+            if (add_assume(&assume, optarg) < 0)
+                return usage_error("%s", "out of memory");
+            break;
+        case 'h':
+            free(assume);
+            usage(stdout);
+            return 0;
+        default:
+            free(assume);
+            return usage_error("diff: unknown or incomplete option '%s'", argv[optind - 1]);
+        }
     }
-    if (argc == 2 && !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        return 0;
+    if (optind + 1 != argc) {
+        free(assume);
+        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input)");
     }
-    if (argc != 2 || (argv[1][0] == '-' && argv[1][1]))
-        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input), "
-                           "after --no-memory and --minimize if given");
+    struct mm_config cfg;
+    int hr = host_model(assume, &cfg);
+    free(assume);
+    if (hr)
+        return hr;
+    o.mm_config = &cfg;
+    const char *file = argv[optind];
     struct dc_script s;
-    int rc = read_script(argv[1], &s);
+    int rc = read_script(file, &s);
     if (rc)
         return rc;
     if (s.n > DC_MAX_OPS) {

@@ -1050,6 +1050,10 @@ static void run(const struct scenario *sc)
 
     struct vctx c = { .sc = sc };
     struct mm_config cfg = g_cfg;
+    /* A scenario the host cannot run tests mm/vma.c's rules, which need
+     * every feature there is (anonymous VMA names too). */
+    if (sc->no_host)
+        cfg.flags &= ~MM_CONFIG_NO_ANON_NAMES;
 
     c.mm = mm_create(&cfg);
     assert_non_null(c.mm);

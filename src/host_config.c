@@ -1,0 +1,213 @@
+/*
+ * host_config.c — mm_config_from_host: the properties of the running kernel
+ * that change what a process sees, each found by behaviour where behaviour
+ * shows it (map, touch, read /proc/self/smaps), else from /proc/sys.
+ *
+ * Every probe maps its own small region inside PROT_NONE margins, so that
+ * its VMA merges with nothing of the caller's and smaps speaks of it alone,
+ * and unmaps it before returning.
+ */
+#define _GNU_SOURCE   /* memfd_create */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+static int read_ulong_file(const char *path, unsigned long *out)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    int ok = fscanf(f, "%lu", out) == 1;
+    fclose(f);
+    return ok ? 0 : -EIO;
+}
+
+/* What smaps says of the VMA that starts at start. */
+struct smaps_vma {
+    unsigned long rss_kb, anon_huge_kb;
+    bool soft_dirty, pkey_line, named;
+};
+
+static int smaps_of(unsigned long start, struct smaps_vma *out)
+{
+    memset(out, 0, sizeof(*out));
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (!f)
+        return -errno;
+    char line[512];
+    bool inside = false;
+    int ret = -ENOENT;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long s, e;
+        /* Field lines start with a name and a colon, never "hex-hex". */
+        if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+            if (inside)
+                break;
+            inside = s == start;
+            if (inside)
+                out->named = strstr(line, "[anon:") != NULL;
+            continue;
+        }
+        if (!inside)
+            continue;
+        unsigned long kb;
+        if (sscanf(line, "Rss: %lu kB", &kb) == 1)
+            out->rss_kb = kb;
+        else if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+            out->anon_huge_kb = kb;
+        else if (strncmp(line, "ProtectionKey:", 14) == 0)
+            out->pkey_line = true;
+        else if (strncmp(line, "VmFlags:", 8) == 0) {
+            out->soft_dirty = strstr(line, " sd ") != NULL;
+            ret = 0;
+        }
+    }
+    fclose(f);
+    return ret;
+}
+
+/*
+ * A region of len bytes at a multiple of align, inside PROT_NONE margins of
+ * one page, made accessible with prot.  *base and *total are what to unmap.
+ */
+static void *probe_region(size_t len, size_t align, int prot, void **base, size_t *total)
+{
+    *total = len + align + 2 * PAGE_SIZE;
+    char *b = mmap(NULL, *total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (b == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)b + PAGE_SIZE + align - 1) & ~(uintptr_t)(align - 1));
+    if (mprotect(p, len, prot)) {
+        munmap(b, *total);
+        return NULL;
+    }
+    *base = b;
+    return p;
+}
+
+/*
+ * One page read once: does the read map the zero page (no Rss) or allocate?
+ * The same VMA tells soft-dirty ("sd" on a new VMA), protection keys (a
+ * ProtectionKey line) and, after PR_SET_VMA, anonymous VMA names.
+ */
+static int probe_small_page(struct mm_config *cfg)
+{
+    void *base;
+    size_t total;
+    volatile char *p = probe_region(PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    if (!p)
+        return -errno;
+    (void)p[0];
+    bool named = prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, PAGE_SIZE,
+                       (unsigned long)"vmarea-probe") == 0;
+    struct smaps_vma s;
+    int ret = smaps_of((unsigned long)p, &s);
+    munmap(base, total);
+    if (ret)
+        return ret;
+    if (s.rss_kb)
+        cfg->flags |= MM_CONFIG_NO_ZERO_PAGE;
+    if (!s.soft_dirty)
+        cfg->flags |= MM_CONFIG_NO_SOFT_DIRTY;
+    if (!s.pkey_line)
+        cfg->flags |= MM_CONFIG_NO_PKEYS;
+    if (!named || !s.named)
+        cfg->flags |= MM_CONFIG_NO_ANON_NAMES;
+    return 0;
+}
+
+/*
+ * A read of an aligned 2 MiB the VMA allows a THP in: the huge zero page
+ * (no Rss), or a THP (AnonHugePages).  Anything else (the allocation fell
+ * back to small pages, THP disabled for this process) says nothing, and the
+ * flag stays as the small-page probe left it.
+ */
+static void probe_huge_zero_page(struct mm_config *cfg)
+{
+    if (cfg->thp == MM_THP_NEVER || (cfg->flags & MM_CONFIG_NO_ZERO_PAGE))
+        return;
+    void *base;
+    size_t total;
+    volatile char *p = probe_region(PMD_SIZE, PMD_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    if (!p)
+        return;
+    if (madvise((void *)p, PMD_SIZE, MADV_HUGEPAGE) == 0) {
+        (void)p[0];
+        struct smaps_vma s;
+        if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10)
+            cfg->flags |= MM_CONFIG_NO_HUGE_ZERO_PAGE;
+    }
+    munmap(base, total);
+}
+
+/*
+ * How many pages a read fault on a shared mapping maps around it
+ * (fault_around_bytes): a memfd of 512 pages, all in its page cache, mapped
+ * at a 2 MiB boundary; the Rss after one read of the first page is the
+ * window (the window is aligned to its own size, so it starts there).
+ */
+static void probe_fault_around(struct mm_config *cfg)
+{
+    int fd = memfd_create("vmarea-probe", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    void *base;
+    size_t total;
+    char *p = NULL;
+    if (ftruncate(fd, PMD_SIZE) == 0)
+        p = probe_region(PMD_SIZE, PMD_SIZE, PROT_NONE, &base, &total);
+    if (p && mmap(p, PMD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == p) {
+        for (size_t off = 0; off < PMD_SIZE; off += PAGE_SIZE)
+            p[off] = 1;
+        /* A fresh mapping of the same pages: no entries yet. */
+        if (mmap(p, PMD_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == p) {
+            (void)*(volatile char *)p;
+            struct smaps_vma s;
+            if (smaps_of((unsigned long)p, &s) == 0 && s.rss_kb)
+                cfg->fault_around_bytes = s.rss_kb << 10;
+        }
+    }
+    if (p)
+        munmap(base, total);
+    close(fd);
+}
+
+int mm_config_from_host(struct mm_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    unsigned long v;
+    if (read_ulong_file("/proc/sys/vm/max_map_count", &v) == 0 && v)
+        cfg->max_map_count = v;
+    if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
+        cfg->mmap_min_addr = v;
+
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+    if (f) {
+        char buf[128] = "";
+        if (fgets(buf, sizeof(buf), f)) {
+            if (strstr(buf, "[madvise]"))
+                cfg->thp = MM_THP_MADVISE;
+            else if (strstr(buf, "[never]"))
+                cfg->thp = MM_THP_NEVER;
+        }
+        fclose(f);
+    } else {
+        cfg->thp = MM_THP_NEVER;   /* no THP support in this kernel */
+    }
+
+    int ret = probe_small_page(cfg);
+    probe_huge_zero_page(cfg);
+    probe_fault_around(cfg);
+    return ret;
+}

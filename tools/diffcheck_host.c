@@ -1,0 +1,111 @@
+/*
+ * diffcheck_host.c — the host's properties as the checker names them: the
+ * `host:` line, and PROP=VALUE settings that override what
+ * mm_config_from_host found (to prove a probe, or to model another host).
+ */
+#define _GNU_SOURCE
+#include "diffcheck.h"
+#include "vmarea.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+
+/* The on/off properties: each is a flag whose presence means "off". */
+static const struct {
+    const char *name;        /* in a setting */
+    const char *label;       /* in the host line */
+    unsigned flag;
+} props[] = {
+    { "zero-page", "zero page", MM_CONFIG_NO_ZERO_PAGE },
+    { "huge-zero-page", "huge zero page", MM_CONFIG_NO_HUGE_ZERO_PAGE },
+    { "soft-dirty", "soft-dirty", MM_CONFIG_NO_SOFT_DIRTY },
+    { "pkeys", "pkeys", MM_CONFIG_NO_PKEYS },
+    { "anon-names", "anon names", MM_CONFIG_NO_ANON_NAMES },
+};
+
+static const char *const thp_names[] = { "always", "madvise", "never" };
+
+void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
+{
+    struct utsname u;
+    size_t n = 0;
+    buf[0] = '\0';
+#define ADD(...) do { if (n < size) n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); } while (0)
+    if (uname(&u) == 0)
+        ADD("%s %s, ", u.sysname, u.release);
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        /* Without the zero page there is no huge one either. */
+        if (props[i].flag == MM_CONFIG_NO_HUGE_ZERO_PAGE && (c->flags & MM_CONFIG_NO_ZERO_PAGE))
+            continue;
+        ADD("%s %s, ", props[i].label, (c->flags & props[i].flag) ? "off" : "on");
+    }
+    ADD("THP %s, fault-around %luk, max_map_count %lu, mmap_min_addr %lu",
+        (unsigned)c->thp <= MM_THP_NEVER ? thp_names[c->thp] : "?",
+        (c->fault_around_bytes ? c->fault_around_bytes : 65536) >> 10,
+        c->max_map_count ? c->max_map_count : 65530, c->mmap_min_addr ? c->mmap_min_addr : 65536);
+#undef ADD
+}
+
+static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq) {
+        snprintf(err, errsize, "'%s' is not PROP=VALUE", s);
+        return -1;
+    }
+    size_t len = (size_t)(eq - s);
+    const char *v = eq + 1;
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        if (strlen(props[i].name) != len || strncmp(s, props[i].name, len))
+            continue;
+        if (!strcmp(v, "on"))
+            c->flags &= ~props[i].flag;
+        else if (!strcmp(v, "off"))
+            c->flags |= props[i].flag;
+        else
+            goto bad_value;
+        return 0;
+    }
+    if (len == 3 && !strncmp(s, "thp", 3)) {
+        for (unsigned i = 0; i <= MM_THP_NEVER; i++)
+            if (!strcmp(v, thp_names[i])) {
+                c->thp = (enum mm_thp_mode)i;
+                return 0;
+            }
+        goto bad_value;
+    }
+    if (len == 12 && !strncmp(s, "fault-around", 12)) {
+        char *end;
+        errno = 0;
+        unsigned long kb = strtoul(v, &end, 10);
+        if (errno || end == v || (*end && strcasecmp(end, "k")) || !kb || kb > 2048 ||
+            (kb & (kb - 1)))
+            goto bad_value;
+        c->fault_around_bytes = kb << 10;
+        return 0;
+    }
+    snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
+             "anon-names, thp, fault-around)", (int)len, s);
+    return -1;
+bad_value:
+    snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "
+             "fault-around: a power of two from 4k to 2048k)", s);
+    return -1;
+}
+
+int dc_host_set(struct mm_config *c, const char *list, char *err, size_t errsize)
+{
+    char *copy = strdup(list), *save = NULL;
+    if (!copy) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+        rc = set_one(c, tok, err, errsize);
+    free(copy);
+    return rc;
+}
