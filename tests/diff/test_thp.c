@@ -46,6 +46,7 @@ struct scenario {
 
 static const struct scenario scenarios[] = {
     { "write one byte", { { WR, M2 + 5 } } },
+    { "read one byte", { { RD, M2 + 5 } } },
     { "read, then write", { { RD, M2 }, { WR, M2 + PG } } },
     { "DONTNEED 4 KiB inside, write there", { { WR, M2 }, { ADV, M2 + PG, PG, MADV_DONTNEED }, { WR, M2 + PG } } },
     { "DONTNEED the whole PMD, write", { { WR, M2 }, { ADV, M2, M2, MADV_DONTNEED }, { WR, M2 + PG } } },
@@ -187,12 +188,9 @@ static int host(const struct scenario *sc, struct result *res)
 
 /* ------------------------------------------------------------ vmarea */
 
-static void model(const struct scenario *sc, enum mm_thp_mode mode, struct result *res)
+static void model(const struct scenario *sc, const struct mm_config *cfg, struct result *res)
 {
-    struct mm_config cfg;
-    mm_config_from_host(&cfg);
-    cfg.thp = mode;
-    struct mm *mm = mm_create(&cfg);
+    struct mm *mm = mm_create(cfg);
     assert_non_null(mm);
     unsigned long b = BASE;
     char c = 1;
@@ -234,6 +232,14 @@ static void print_result(const char *side, const struct result *r)
                       r->r[i].end, r->r[i].rss, r->r[i].thp, r->r[i].dirty);
 }
 
+static bool same_result(const struct result *h, const struct result *m)
+{
+    bool same = h->n == m->n;
+    for (int k = 0; same && k < h->n; k++)
+        same = !memcmp(&h->r[k], &m->r[k], sizeof(h->r[k]));
+    return same;
+}
+
 static void test_thp_sequences(void **state)
 {
     (void)state;
@@ -255,11 +261,8 @@ static void test_thp_sequences(void **state)
             skipped++;
             continue;
         }
-        model(&scenarios[i], host_cfg.thp, &m);
-        bool same = h.n == m.n;
-        for (int k = 0; same && k < h.n; k++)
-            same = !memcmp(&h.r[k], &m.r[k], sizeof(h.r[k]));
-        if (!same) {
+        model(&scenarios[i], &host_cfg, &m);
+        if (!same_result(&h, &m)) {
             bad++;
             print_message("  %s: differs\n", scenarios[i].name);
             print_result("linux ", &h);
@@ -271,10 +274,51 @@ static void test_thp_sequences(void **state)
     assert_int_equal(bad, 0);
 }
 
+/*
+ * The comparison can fail: a model of the host that is wrong in the THP mode,
+ * or in whether a read maps the (huge) zero page, differs from the host on
+ * a read of one byte.
+ */
+static void test_wrong_model_differs(void **state)
+{
+    (void)state;
+    struct mm_config host_cfg;
+    mm_config_from_host(&host_cfg);
+    if (host_cfg.thp == MM_THP_NEVER) {
+        print_message("host THP is \"never\": nothing to compare\n");
+        skip();
+    }
+    const struct scenario *read = &scenarios[1];
+    struct result h, m;
+    if (host(read, &h) || h.skipped) {
+        print_message("the host gave no huge page for the read\n");
+        skip();
+    }
+    model(read, &host_cfg, &m);
+    assert_true(same_result(&h, &m));
+
+    struct mm_config wrong = host_cfg;
+    wrong.thp = MM_THP_NEVER;
+    model(read, &wrong, &m);
+    assert_false(same_result(&h, &m));
+
+    /* Zero pages: the host either maps the huge zero page on a read or
+     * allocates a THP; the model that says the other differs. */
+    wrong = host_cfg;
+    bool huge_zero = !(host_cfg.flags & (MM_CONFIG_NO_ZERO_PAGE | MM_CONFIG_NO_HUGE_ZERO_PAGE));
+    if (huge_zero)
+        wrong.flags |= MM_CONFIG_NO_HUGE_ZERO_PAGE;
+    else
+        wrong.flags &= ~(MM_CONFIG_NO_ZERO_PAGE | MM_CONFIG_NO_HUGE_ZERO_PAGE);
+    model(read, &wrong, &m);
+    assert_false(same_result(&h, &m));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thp_sequences),
+        cmocka_unit_test(test_wrong_model_differs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
