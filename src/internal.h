@@ -85,6 +85,16 @@ void vmarea_bug(const char *cond, const char *file, int line) __attribute__((nor
 #define EXECUTE_ONLY_PKEY 1UL
 static inline unsigned long vma_pkey_of(vm_flags_t flags) { return (flags & VM_PKEY_MASK) >> VM_PKEY_SHIFT; }
 
+/*
+ * A data load is allowed with any access bit, except behind the execute-only
+ * key.  Loads and stores may use an entry without looking at the VMA (the
+ * access fast path): PTE_PROTNONE marks the entries where this is false.
+ */
+static inline bool data_accessible(vm_flags_t f)
+{
+    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
+}
+
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 
 /* PROT_* to VM_* (calc_vm_prot_bits, without the key). */
@@ -316,12 +326,15 @@ void mm_unmap_all(struct mm *mm);
  * (they were calls on every VMA operation). */
 #ifdef VMAREA_DEBUG
 void mmap_assert_locked(struct mm *mm);
+/* debug.c: the whole mm's invariants; the mmap lock held. */
+void mm_validate(struct mm *mm);
 void mmap_assert_write_locked(struct mm *mm);
 void vma_assert_readable(const struct vma *vma);
 #else
 static inline void mmap_assert_locked(struct mm *mm) { (void)mm; }
 static inline void mmap_assert_write_locked(struct mm *mm) { (void)mm; }
 static inline void vma_assert_readable(const struct vma *vma) { (void)vma; }
+static inline void mm_validate(struct mm *mm) { (void)mm; }
 #endif
 /* Mark a VMA as being changed in this write section (vma_start_write). */
 void vma_start_write(struct vma *vma);

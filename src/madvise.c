@@ -268,7 +268,10 @@ static int madvise_vma_behavior(struct vma *vma, struct vma **prev, unsigned lon
         *prev = vma;
         return madvise_contents(vma, start, end, behavior);
     }
-    return madvise_update_vma(vma, prev, start, end, new_flags);
+    /* A split past max_map_count (or any want of memory) is "resources
+     * temporarily unavailable" here, as Linux's madvise says it. */
+    int err = madvise_update_vma(vma, prev, start, end, new_flags);
+    return err == -ENOMEM ? -EAGAIN : err;
 }
 
 /*
@@ -292,10 +295,13 @@ static int madvise_walk_vmas(struct mm *mm, unsigned long start, unsigned long e
                 break;
         }
         unsigned long tmp = min(vma->vm_end, end);
-        if (behavior == MADV_SET_ANON_VMA_NAME_)
+        if (behavior == MADV_SET_ANON_VMA_NAME_) {
             error = madvise_set_name(vma, &prev, start, tmp, name);
-        else
+            if (error == -ENOMEM)
+                error = -EAGAIN;   /* as madvise_vma_behavior says it */
+        } else {
             error = madvise_vma_behavior(vma, &prev, start, tmp, behavior);
+        }
         if (error)
             return error;
         start = prev->vm_end;

@@ -58,16 +58,6 @@ static inline int mm_counter_file(const struct vma *vma)
 }
 
 /*
- * A data load is allowed with any access bit, except behind the execute-only
- * key.  Loads and stores may use an entry without looking at the VMA (the
- * access fast path): PTE_PROTNONE marks the entries where this is false.
- */
-static inline bool data_accessible(vm_flags_t f)
-{
-    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
-}
-
-/*
  * x86's access_error plus the protection-key check, as the result a process
  * sees: a write needs VM_WRITE, an instruction fetch VM_EXEC, a read
  * data_accessible, or for a remote (foreign) access, which protection keys do
@@ -488,12 +478,18 @@ void split_huge_pmd_at(struct mm *mm, unsigned long addr)
  * only those it covers in part unless always: split_folio, which maps the
  * shared zero page where a subpage holds only zeros (Linux remaps unused
  * subpages so, dropping them from Rss).  Mmap lock, any.
+ *
+ * A folio may be mapped by several VMAs (an mprotect or mlock split its PMD
+ * but not the folio), so the range the advice names is not the folio's:
+ * each subpage's zero-page entry takes the protection of the VMA that maps
+ * it, as Linux's rmap walk gives try_to_map_unused_to_zeropage that VMA; a
+ * VM_LOCKED one keeps its pages.
  */
 static int remap_zero_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
     struct vma *vma = arg;
     (void)addr;
-    if (!pte_present(pte) || pte_special(pte) || pte_file(pte))
+    if (!pte_present(pte) || pte_special(pte) || pte_file(pte) || (vma->vm_flags & VM_LOCKED))
         return 0;
     struct vm_page *page = pte_page(pte);
     if (page_mapcount(page) != 1 || memcmp(page_address(page), page_address(zero_page()), PAGE_SIZE))
@@ -521,7 +517,12 @@ static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, 
     if (!f->always && f->start <= haddr && haddr + PMD_SIZE <= f->end)
         return 0;   /* covered whole: the folio stays */
     atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
-    pgtable_for_each(&f->vma->vm_mm->pgt, haddr, haddr + PMD_SIZE, remap_zero_one, f->vma);
+    struct mm *mm = f->vma->vm_mm;
+    unsigned long hend = haddr + PMD_SIZE;
+    for (struct vma *vma = vt_find(&mm->mm_mt, haddr); vma && vma->vm_start < hend;
+         vma = vt_next(&mm->mm_mt, vma))
+        pgtable_for_each(&mm->pgt, max(haddr, vma->vm_start), min(hend, vma->vm_end),
+                         remap_zero_one, vma);
     return 0;
 }
 

@@ -26,8 +26,8 @@
 #define W   0x300000000000UL
 #define PG  4096UL
 
-enum op_kind { OP_MMAP, OP_MPROTECT, OP_MUNMAP };
-struct op { enum op_kind kind; unsigned long page, npages; int prot; };
+enum op_kind { OP_MMAP, OP_MPROTECT, OP_MUNMAP, OP_MADVISE };
+struct op { enum op_kind kind; unsigned long page, npages; int prot; };   /* prot: the advice */
 
 /* Run at the limit, in this order (pages count from W); the comments say
  * what Linux answers, the test checks that vmarea answers the same. */
@@ -35,6 +35,18 @@ static const struct op ops[] = {
     { OP_MMAP, 0, 1, PROT_READ },            /* -ENOMEM: map_count is over the limit */
     { OP_MPROTECT, 0, 1, PROT_READ },        /* 0: page 0 merges into page 1 */
     { OP_MPROTECT, 0, 1, PROT_NONE },        /* -ENOMEM: split_vma at the limit */
+    /* -EAGAIN: advice that changes flags must split, and madvise says a
+     * refused split so */
+    { OP_MADVISE, 0, 1, MADV_DONTFORK },
+    { OP_MADVISE, 0, 1, MADV_HUGEPAGE },
+    { OP_MADVISE, 1, 1, MADV_NOHUGEPAGE },
+    { OP_MADVISE, 0, 1, MADV_DONTDUMP },
+    { OP_MADVISE, 1, 1, MADV_WIPEONFORK },
+    { OP_MADVISE, 0, 1, MADV_SEQUENTIAL },
+    { OP_MADVISE, 1, 1, MADV_RANDOM },
+    { OP_MADVISE, 0, 2, MADV_DONTFORK },     /* 0: the whole VMA, no split */
+    { OP_MADVISE, 1, 1, MADV_DOFORK },       /* -EAGAIN */
+    { OP_MADVISE, 0, 2, MADV_DOFORK },       /* 0 */
     { OP_MPROTECT, 0, 1, PROT_READ },        /* 0: nothing to change */
     { OP_MPROTECT, 1, 1, PROT_NONE },        /* 0: merges into page 2 */
     { OP_MUNMAP, 3, 1, 0 },                  /* 0: a whole VMA goes */
@@ -109,6 +121,8 @@ static void run_host(struct result *res, long *before)
             res->rets[k] = p == MAP_FAILED ? -errno : (long)((unsigned long)p - W);
         } else if (o->kind == OP_MPROTECT) {
             res->rets[k] = sys_ret(mprotect(a, len, o->prot));
+        } else if (o->kind == OP_MADVISE) {
+            res->rets[k] = sys_ret(madvise(a, len, o->prot));
         } else {
             res->rets[k] = sys_ret(munmap(a, len));
         }
@@ -141,6 +155,8 @@ static void run_vmarea(struct result *res, unsigned long max_map_count)
             res->rets[k] = r < 0 ? r : (long)((unsigned long)r - W);
         } else if (o->kind == OP_MPROTECT) {
             res->rets[k] = mm_mprotect(mm, a, len, o->prot);
+        } else if (o->kind == OP_MADVISE) {
+            res->rets[k] = mm_madvise(mm, a, len, o->prot);
         } else {
             res->rets[k] = mm_munmap(mm, a, len);
         }

@@ -649,6 +649,46 @@ static void test_thp_fault_and_fallback(void **state)
     mmput(mm);
 }
 
+/*
+ * A folio split by advice over part of a THP that mprotect had cut into
+ * VMAs of different protections: the zero pages it maps over all-zero
+ * subpages take each subpage's own VMA's protection.  Both directions, with
+ * each advice that splits a folio.
+ */
+static void test_thp_split_keeps_protection(void **state)
+{
+    (void)state;
+    static const int advice[] = { MADV_COLD, MADV_PAGEOUT, MADV_FREE };
+    for (size_t i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+        struct mm_config cfg = { .thp = MM_THP_ALWAYS };
+        struct mm *mm = mm_create(&cfg);
+        unsigned long w = 0x100000600000UL;
+        char buf[8];
+        /* Readable pages outside the advised range, next to PROT_NONE ones. */
+        assert_int_equal(mm_mmap(mm, w, 2UL << 20, RW, FX | MAP_POPULATE, NULL, 0), (long)w);
+        assert_int_equal(mm_mprotect(mm, w + 0x37000, 0xdb000, PROT_NONE), 0);
+        assert_int_equal(mm_madvise(mm, w + 0x8c000, 0x2000, advice[i]), 0);
+        assert_int_equal(mm_fault(mm, w + 0x113000, 0), 0);
+        assert_int_equal(mm_read(mm, w + 0x113000, buf, 8), 8);
+        assert_int_equal(mm_read(mm, w + 0x8c000, buf, 8), -EACCES);
+        assert_int_equal(mm_read(mm, w, buf, 8), 8);
+        mmput(mm);
+
+        /* PROT_NONE pages outside the advised range, next to readable ones. */
+        mm = mm_create(&cfg);
+        static char ones[(2UL << 20) - PG];
+        memset(ones, 1, sizeof(ones));
+        assert_int_equal(mm_mmap(mm, w, 2UL << 20, RW, FX, NULL, 0), (long)w);
+        assert_int_equal(mm_write(mm, w + PG, ones, sizeof(ones)), (long)sizeof(ones));
+        assert_int_equal(mm_mprotect(mm, w, PG, PROT_NONE), 0);
+        assert_int_equal(mm_madvise(mm, w + (1UL << 20), 2 * PG, advice[i]), 0);
+        assert_int_equal(mm_fault(mm, w, 0), -EACCES);
+        assert_int_equal(mm_read(mm, w, buf, 1), -EACCES);
+        assert_int_equal(mm_read(mm, w + PG, buf, 1), 1);
+        mmput(mm);
+    }
+}
+
 static int count_mapped(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
     (void)addr;
@@ -776,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_task_size_limit),
         cmocka_unit_test(test_thp_fault_and_fallback),
         cmocka_unit_test(test_thp_random),
+        cmocka_unit_test(test_thp_split_keeps_protection),
         cmocka_unit_test(test_zap_keeps_frame_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,92 @@
+/*
+ * debug.c — whole-structure checks of debug builds (VMAREA_DEBUG).
+ *
+ * mm_validate runs whenever the mmap lock is released, so a corruption is
+ * caught by the operation that made it, not by a later one that trips over
+ * it.  It checks what the lock-free access path takes on trust: that path
+ * reads an entry without looking at the VMA, so an entry that grants more
+ * than its VMA allows is a protection bypass, and one that grants less makes
+ * the fault path and the access path disagree forever.  The cost follows
+ * the populated page tables (the VMA tree's own check, vt_validate, costs a
+ * walk of every VMA and runs in its tests instead):
+ *
+ *   - every page-table entry (a page or a guard marker) lies inside a VMA;
+ *   - a present one is writable only if the VMA is, and PTE_PROTNONE is set exactly
+ *     where the VMA allows no data access;
+ *   - a PMD that maps a huge page (or the huge zero page) lies inside one
+ *     VMA.
+ */
+#include "internal.h"
+#include "pgtable.h"
+
+#ifdef VMAREA_DEBUG
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct pte_walk {
+    struct mm *mm;
+    struct vma *vma;   /* the VMA the last entry lay in */
+};
+
+static __attribute__((noreturn, cold)) void bad_entry(const char *what, unsigned long addr, pte_t pte,
+                                                      const struct vma *vma)
+{
+    fprintf(stderr, "vmarea: mm_validate: the entry %#llx at %#lx %s", (unsigned long long)pte, addr,
+            what);
+    if (vma)
+        fprintf(stderr, " (VMA %#lx-%#lx flags %#lx)", vma->vm_start, vma->vm_end, vma->vm_flags);
+    fputc('\n', stderr);
+    abort();
+}
+
+/* The VMA holding addr, walking on from the last one (entries come in
+ * address order). */
+static struct vma *walk_vma(struct pte_walk *w, unsigned long addr)
+{
+    if (!w->vma || addr >= w->vma->vm_end)
+        w->vma = vt_find(&w->mm->mm_mt, addr);
+    return w->vma && w->vma->vm_start <= addr ? w->vma : NULL;
+}
+
+static int check_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)ptep;
+    struct pte_walk *w = arg;
+    struct vma *vma = walk_vma(w, addr);
+    if (!vma)
+        bad_entry("lies in no VMA", addr, pte, NULL);
+    if (!pte_present(pte))
+        return 0;   /* a guard marker: grants nothing */
+    if (pte_write(pte) && !(vma->vm_flags & VM_WRITE))
+        bad_entry("is writable in a VMA without VM_WRITE", addr, pte, vma);
+    if (pte_protnone(pte) != !data_accessible(vma->vm_flags))
+        bad_entry(pte_protnone(pte) ? "denies the access its VMA allows"
+                                    : "allows the access its VMA denies", addr, pte, vma);
+    return 0;
+}
+
+static int check_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd)
+{
+    (void)pmdp;
+    struct pte_walk *w = arg;
+    if (!(pmd & (PMD_HUGE | PMD_HZERO)))
+        return 0;
+    struct vma *vma = walk_vma(w, haddr);
+    if (!vma || haddr + PMD_SIZE > vma->vm_end)
+        bad_entry("maps a huge page across a VMA boundary", haddr, pmd, vma);
+    return 0;
+}
+
+void mm_validate(struct mm *mm)
+{
+    mmap_assert_locked(mm);
+    if (!pgtable_bytes(&mm->pgt))
+        return;
+    struct pte_walk w = { .mm = mm };
+    pgtable_for_each(&mm->pgt, 0, mm->cfg.task_size, check_pte, &w);
+    w.vma = NULL;
+    pgtable_for_each_pmd(&mm->pgt, 0, mm->cfg.task_size, check_pmd, &w);
+}
+
+#endif
