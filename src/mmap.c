@@ -455,8 +455,23 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         return -EBADF;
     if (flags & MAP_ANONYMOUS)
         file = NULL;
-    if ((flags & MAP_HUGETLB) && !file)
-        return -ENOMEM;      /* no huge pages are reserved in a vmarea mm */
+    /*
+     * MAP_HUGETLB: on a file only where it is hugetlbfs (none here); an
+     * anonymous one is an anonymous hugetlbfs file of the size asked for,
+     * whose length rounds up to its pages (ksys_mmap_pgoff).  vmarea models
+     * a host with 2 MiB huge pages and none of them free: every other check
+     * runs as Linux orders them, a MAP_FIXED one unmaps what it replaces,
+     * and then the reservation fails with ENOMEM.
+     */
+    bool hugetlb = flags & MAP_HUGETLB;
+    if (hugetlb) {
+        if (file)
+            return -EINVAL;
+        unsigned shift = ((unsigned)flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+        if (shift && shift != PGT_PMD_SHIFT)
+            return -EINVAL;   /* no hstate of that size */
+        len = (len + PMD_SIZE - 1) & ~(PMD_SIZE - 1);   /* 0 if it wraps: EINVAL below */
+    }
     unsigned long pgoff = offset >> PAGE_SHIFT;
 
     if (!len)
@@ -479,6 +494,9 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
     if (mm->map_count > mm->cfg.max_map_count)
         return -ENOMEM;
 
+    /* hugetlb_get_unmapped_area: a fixed address must be huge-page aligned. */
+    if (hugetlb && len <= task_size(mm) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
+        return -EINVAL;
     long ret = get_unmapped_area(mm, file, addr, len, pgoff, flags);
     if (ret < 0)
         return ret;
@@ -493,7 +511,11 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
                           VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     if (prot == PROT_EXEC && !(mm->cfg.flags & MM_CONFIG_NO_PKEYS))
         vm_flags |= EXECUTE_ONLY_PKEY << VM_PKEY_SHIFT;
-    if (file) {
+    if (file || hugetlb) {
+        /* file_mmap_ok: the end must fit the file's size limit, for the
+         * hugetlbfs file MAX_LFS_FILESIZE. */
+        if (hugetlb && pgoff > (LONG_MAX - len) >> PAGE_SHIFT)
+            return -EOVERFLOW;
         switch (flags & MAP_TYPE) {
         case MAP_SHARED:
         case MAP_SHARED_VALIDATE:
@@ -535,6 +557,16 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
     }
     if (flags & MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;   /* we always overcommit */
+    if (hugetlb) {
+        /* mmap_region takes the old mappings away before the file's mmap
+         * hook reserves (and fails to). */
+        if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == MAP_FIXED) {
+            int err = munmap_range(mm, addr, addr + len);
+            if (err)
+                return err;
+        }
+        return -ENOMEM;
+    }
 
     ret = mmap_region(mm, file, addr, len, vm_flags, pgoff,
                       (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == MAP_FIXED);
