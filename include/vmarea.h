@@ -215,6 +215,11 @@ struct vm_file_operations {
 struct vm_operations {
     void (*open)(const struct vma_ref *vma);    /* a copy of the VMA appeared (split, fork) */
     void (*close)(const struct vma_ref *vma);   /* a VMA goes away */
+    /* A fault on an empty entry, under the VMA's read lock or the mmap read
+     * lock: insert a page (vma_insert_page) and return 0, or fail the fault
+     * with -EFAULT (SIGSEGV), -ENOMEM (out of memory) or -EIO (SIGBUS), as
+     * a driver's VM_FAULT_SIGSEGV, _OOM and _SIGBUS do.  Any other value,
+     * and 0 without a page, is SIGBUS (-EIO), with a warning once per mm. */
     int  (*fault)(const struct vma_ref *vma, unsigned long addr, unsigned flags);
     const char *(*name)(const struct vma_ref *vma);   /* shown in maps; NULL: none */
 };

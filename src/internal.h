@@ -295,7 +295,8 @@ static inline unsigned long mm_rss(struct mm *mm, int kind)
     return mm_counter_pages(mm_counter_sum(mm, kind));
 }
 
-#define WARN_ZAP_RANGE 0x1U
+#define WARN_ZAP_RANGE  0x1U
+#define WARN_FAULT_HOOK 0x2U
 void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- mm.c */

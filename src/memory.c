@@ -221,10 +221,15 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
     if (!vma->vm_ops || !vma->vm_ops->fault)
         return -EIO;   /* SIGBUS, as Linux for a VMA without a fault handler */
     int ret = vma->vm_ops->fault(to_ref(vma), addr, flags);
-    if (ret)
-        return ret < 0 ? ret : -EIO;
+    if (ret == -EFAULT || ret == -ENOMEM || ret == -EIO)
+        return ret;
     /* The hook promised a page: it must have inserted one. */
-    return pte_none(ptep_get(ptep)) ? -EIO : 0;
+    if (ret == 0 && !pte_none(ptep_get(ptep)))
+        return 0;
+    mm_warn_once(mm, WARN_FAULT_HOOK,
+                 ret ? "a fault hook returned %d, not 0, -EFAULT, -ENOMEM or -EIO: SIGBUS (-EIO)"
+                     : "a fault hook returned %d without inserting a page: SIGBUS (-EIO)", ret);
+    return -EIO;
 }
 
 /*
@@ -668,10 +673,32 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
 
 /* ------------------------------------------------------------ access */
 
+/*
+ * Two guest threads storing to and loading from one page race by nature, as
+ * two threads of a process do: the copies are the guest's accesses, not the
+ * library's, so ThreadSanitizer is told to ignore them, as KCSAN leaves the
+ * kernel's user copies alone.  (So it does not see a race on the caller's
+ * buffer inside mm_read or mm_write either.)  Nothing in other builds.
+ */
+#ifdef VM_RCU_TSAN
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define GUEST_COPY_BEGIN() \
+    (AnnotateIgnoreReadsBegin(__FILE__, __LINE__), AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define GUEST_COPY_END() \
+    (AnnotateIgnoreWritesEnd(__FILE__, __LINE__), AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#else
+#define GUEST_COPY_BEGIN() ((void)0)
+#define GUEST_COPY_END() ((void)0)
+#endif
+
 /* Loads and stores of a machine word are the common case (an emulator's
  * guest accesses): copy those inline rather than through a memcpy call. */
 static inline void copy_bytes(char *dst, const char *src, size_t n)
 {
+    GUEST_COPY_BEGIN();
     switch (n) {
     case 1: __builtin_memcpy(dst, src, 1); break;
     case 2: __builtin_memcpy(dst, src, 2); break;
@@ -679,6 +706,7 @@ static inline void copy_bytes(char *dst, const char *src, size_t n)
     case 8: __builtin_memcpy(dst, src, 8); break;
     default: memcpy(dst, src, n); break;
     }
+    GUEST_COPY_END();
 }
 
 /*

@@ -356,6 +356,85 @@ static void test_mixed_map(void **state)
     mmput(mm);
 }
 
+/* A fault hook's answer becomes one mm_fault documents: its own -EFAULT,
+ * -ENOMEM and -EIO; anything else SIGBUS (-EIO), with one warning. */
+static int hook_answer;
+static int answer_fault(const struct vma_ref *v, unsigned long addr, unsigned flags)
+{
+    (void)v, (void)addr, (void)flags;
+    return hook_answer;
+}
+static const struct vm_operations answer_ops = { .fault = answer_fault };
+static int answer_mmap(struct vm_file *f, struct vma_new *v)
+{
+    (void)f;
+    vma_new_set_mixedmap(v);
+    vma_new_set_ops(v, &answer_ops, NULL);
+    return 0;
+}
+static const struct vm_file_operations answer_fops = { .mmap = answer_mmap };
+
+static void count_warning(void *arg, struct mm *mm, const char *msg)
+{
+    (void)mm, (void)msg;
+    ++*(int *)arg;
+}
+
+static void test_fault_hook_answers(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    int warnings = 0;
+    mm_set_warn_hook(mm, count_warning, &warnings);
+    struct vm_file *f = vm_file_create(&answer_fops, NULL, "answers");
+    assert_int_equal(mm_mmap(mm, W, PG, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0), (long)W);
+    static const int in[] = { -EFAULT, -ENOMEM, -EIO, 0, -5000, -EAGAIN, 7, -EINTR, -ENOSPC };
+    static const int out[] = { -EFAULT, -ENOMEM, -EIO, -EIO, -EIO, -EIO, -EIO, -EIO, -EIO };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        hook_answer = in[i];
+        assert_int_equal(mm_fault(mm, W, 0), out[i]);
+        char c;
+        assert_int_equal(mm_read(mm, W, &c, 1), out[i]);
+    }
+    assert_int_equal(warnings, 1);
+    mm_munmap(mm, W, PG);
+    vm_file_put(f);
+    mmput(mm);
+}
+
+/* Two threads store to and load from one page: a race of the guest's, which
+ * the ThreadSanitizer build must not report (halt_on_error would stop it). */
+struct racer { struct mm *mm; bool store; };
+
+static void *race_one_page(void *arg)
+{
+    struct racer *r = arg;
+    unsigned long v = 0;
+    for (int i = 0; i < 20000; i++) {
+        if (r->store) {
+            v = (unsigned long)i;
+            assert_int_equal(mm_write(r->mm, W + 8, &v, sizeof(v)), sizeof(v));
+        } else {
+            assert_int_equal(mm_read(r->mm, W + 8, &v, sizeof(v)), sizeof(v));
+        }
+    }
+    return NULL;
+}
+
+static void test_guest_race_is_quiet(void **state)
+{
+    (void)state;
+    struct mm *mm = mm_create(NULL);
+    assert_int_equal(mm_mmap(mm, W, PG, RW, FX | MAP_POPULATE, NULL, 0), (long)W);
+    struct racer r[2] = { { mm, true }, { mm, false } };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_one_page, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    mmput(mm);
+}
+
 static int drv_mmap_w(struct vm_file *f, struct vma_new *v)
 {
     (void)f;
@@ -805,6 +884,8 @@ int main(void)
         cmocka_unit_test(test_dontneed),
         cmocka_unit_test(test_munmap_frees),
         cmocka_unit_test(test_mixed_map),
+        cmocka_unit_test(test_fault_hook_answers),
+        cmocka_unit_test(test_guest_race_is_quiet),
         cmocka_unit_test(test_try_clear),
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_populate),
