@@ -474,6 +474,9 @@ static inline void split_huge_pmds(struct mm *mm, unsigned long start, unsigned 
 /* Split the large folios [start, end) touches (always) or covers in part,
  * mapping the zero page over their zero-filled subpages.  Mmap lock, any. */
 void split_huge_folios(struct vma *vma, unsigned long start, unsigned long end, bool always);
+/* MADV_COLLAPSE of one aligned 2 MiB of an anonymous VMA: 0, -EINVAL or
+ * -ENOMEM.  Mmap write lock held, the VMA write-locked. */
+int collapse_huge_pmd(struct vma *vma, unsigned long haddr);
 /* MADV_COLD (and the first step of MADV_PAGEOUT): unshared pages of
  * [start, end) become old (not Referenced).  Mmap lock, any. */
 void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end);

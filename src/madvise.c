@@ -41,11 +41,15 @@ static bool madvise_need_mmap_write(int behavior)
     switch (behavior) {
     case MADV_REMOVE: case MADV_WILLNEED: case MADV_DONTNEED: case MADV_DONTNEED_LOCKED:
     case MADV_COLD: case MADV_PAGEOUT: case MADV_FREE: case MADV_POPULATE_READ:
-    case MADV_POPULATE_WRITE: case MADV_COLLAPSE: case MADV_GUARD_REMOVE_:
+    case MADV_POPULATE_WRITE: case MADV_GUARD_REMOVE_:
         return false;
     case MADV_GUARD_INSTALL_:
         /* Linux sets VM_MAYBE_GUARD atomically under the read lock; the
          * write lock gives the same result without a racy flags word. */
+        return true;
+    case MADV_COLLAPSE:
+        /* Linux scans under the read lock and takes the write lock for
+         * each collapse; holding it throughout gives the same result. */
         return true;
     default:
         return true;
@@ -59,6 +63,43 @@ static bool vma_ksm_compatible(const struct vma *vma)
                          VM_HUGETLB | VM_MIXEDMAP | VM_DROPPABLE))
         return false;
     return true;
+}
+
+/*
+ * MADV_COLLAPSE (madvise_collapse): every aligned 2 MiB inside the VMA's
+ * part of the range becomes one THP, whatever the THP mode says (the advice
+ * forces it).  EINVAL where the VMA may not have one: VM_NOHUGEPAGE, too
+ * small for an aligned 2 MiB, or no anon_vma yet (never faulted).  A range
+ * that starts and ends in one 2 MiB holds none and asks nothing (0), unless
+ * it does not start at the boundary (Linux's count of 2 MiB pieces wraps
+ * there: EINVAL).  A 2 MiB that cannot be collapsed does not stop the
+ * others, but the call then fails with EINVAL; running out of memory stops
+ * it with ENOMEM.  Shared anonymous memory, which Linux collapses into a
+ * shmem THP, has no large pages here: EINVAL.
+ */
+static int madvise_collapse(struct vma *vma, unsigned long start, unsigned long end)
+{
+    if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_NOHUGEPAGE | VM_HUGETLB)) ||
+        !vma_anon_vma(vma))
+        return -EINVAL;
+    /* thp_vma_suitable_order at the VMA's last aligned 2 MiB. */
+    unsigned long last = (vma->vm_end - min(vma->vm_end, PMD_SIZE)) & ~(PMD_SIZE - 1);
+    if (vma->vm_end - vma->vm_start < PMD_SIZE || last < vma->vm_start ||
+        ((vma->vm_start >> PAGE_SHIFT) - vma->vm_pgoff) & ((PMD_SIZE >> PAGE_SHIFT) - 1))
+        return -EINVAL;
+    unsigned long hstart = (start + PMD_SIZE - 1) & ~(PMD_SIZE - 1), hend = end & ~(PMD_SIZE - 1);
+    if (hstart > hend)
+        return -EINVAL;
+    vma_start_write(vma);
+    int ret = 0;
+    for (unsigned long addr = hstart; addr < hend; addr += PMD_SIZE) {
+        int err = collapse_huge_pmd(vma, addr);
+        if (err == -ENOMEM)
+            return err;
+        if (err)
+            ret = err;
+    }
+    return ret;
 }
 
 /*
@@ -135,6 +176,8 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
             return -EINVAL;
         guard_remove_range(vma, start, end);
         return 0;
+    case MADV_COLLAPSE:
+        return madvise_collapse(vma, start, end);
     default:
         return 0;
     }

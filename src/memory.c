@@ -471,6 +471,63 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
     return 0;
 }
 
+/*
+ * MADV_COLLAPSE of the aligned 2 MiB at haddr, which vma covers
+ * (collapse_huge_page): its pages are copied into a fresh THP, mapped dirty
+ * and writable where the VMA is, whatever the old entries said; empty and
+ * zero-page entries become zeroed subpages.  0 when a huge PMD maps it now
+ * or already did (the huge zero page too, which Linux leaves as it is);
+ * -EINVAL where there is nothing Linux collapses: no page table, a guard
+ * marker, a page not this mapping's alone; -ENOMEM
+ * without the memory for a THP.
+ *
+ * The mmap write lock is held and vma is write-locked, so no fault runs in
+ * it.  Lock-free accesses may: the old entries are cleared first, and the
+ * copy starts after a grace period, when no access can still be using one.
+ */
+int collapse_huge_pmd(struct vma *vma, unsigned long haddr)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, haddr);
+    pte_t pmd = pmdp ? ptep_get(pmdp) : 0;
+    if (pmd & (PMD_HUGE | PMD_HZERO))
+        return 0;
+    if (!pmd || (pmd & PMD_NONE))
+        return -EINVAL;
+    pte_t _Atomic *t = pmd_table(pmd);
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        pte_t pte = ptep_get(&t[i]);
+        if (pte_marker(pte))
+            return -EINVAL;
+        if (!pte_present(pte) || (pte_special(pte) && is_zero_page(pte_page(pte))))
+            continue;
+        if (pte_special(pte) || pte_file(pte) || page_mapcount(pte_page(pte)) != 1)
+            return -EINVAL;
+    }
+    pte_t entries[PGT_ENTRIES], old[PGT_ENTRIES];
+    if (!alloc_huge_entries(vma, entries))
+        return -ENOMEM;
+    for (unsigned i = 0; i < PGT_ENTRIES; i++)
+        old[i] = atomic_exchange_explicit(&t[i], 0, memory_order_acq_rel);
+    synchronize_rcu();
+    long had = 0;
+    for (unsigned i = 0; i < PGT_ENTRIES; i++) {
+        if (!pte_present(old[i]) || pte_special(old[i]))
+            continue;
+        struct vm_page *page = pte_page(old[i]);
+        memcpy(page_address(pte_page(entries[i])), page_address(page), PAGE_SIZE);
+        page_mapcount_dec(page);
+        page_put(page);
+        had++;
+    }
+    for (unsigned i = 0; i < PGT_ENTRIES; i++)
+        atomic_store_explicit(&t[i], entries[i], memory_order_release);
+    atomic_fetch_or_explicit(pmdp, PMD_HUGE | PMD_LARGE, memory_order_release);
+    rss_add(mm, MM_ANONPAGES, (long)PGT_ENTRIES - had);
+    return 0;
+}
+
 void split_huge_pmd_at(struct mm *mm, unsigned long addr)
 {
     pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);

@@ -38,6 +38,9 @@ struct step { enum act a; unsigned long off, len; int arg; };
 
 #define GUARD_INSTALL 102
 #define GUARD_REMOVE  103
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 struct scenario {
     const char *name;
@@ -77,11 +80,31 @@ static const struct scenario scenarios[] = {
     { "guard the whole PMD, remove, write", { { WR, M2 }, { ADV, M2, M2, GUARD_INSTALL },
                                               { ADV, M2, M2, GUARD_REMOVE }, { WR, M2 + PG } } },
     { "MADV_PAGEOUT two THPs", { { WR, M2 }, { WR, 2 * M2 }, { ADV, M2, 2 * M2, MADV_PAGEOUT } } },
+    { "COLLAPSE 4 KiB pages", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 }, { WR, M2 + 3 * PG },
+                                { ADV, 0, LEN, MADV_HUGEPAGE }, { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE without a page table", { { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE less than 2 MiB", { { WR, M2 }, { ADV, M2, PG, MADV_COLLAPSE } } },
+    { "COLLAPSE after DONTNEED of a page", { { WR, M2 }, { ADV, M2 + PG, PG, MADV_DONTNEED },
+                                             { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE an emptied table", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 },
+                                     { ADV, M2, PG, MADV_DONTNEED }, { ADV, 0, LEN, MADV_HUGEPAGE },
+                                     { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE with a guard", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 },
+                                 { ADV, M2 + 2 * PG, PG, GUARD_INSTALL }, { ADV, 0, LEN, MADV_HUGEPAGE },
+                                 { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE across VMAs", { { WR, M2 }, { PROT, M2 + PG, PG, PROT_READ }, { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE two, one without a table", { { WR, M2 }, { ADV, M2, 2 * M2, MADV_COLLAPSE } } },
+    { "COLLAPSE 4 KiB inside a THP", { { WR, M2 }, { ADV, M2 + PG, PG, MADV_COLLAPSE } } },
+    { "COLLAPSE 3 MiB, the second without a table", { { WR, M2 }, { ADV, M2, 3 * M2 / 2, MADV_COLLAPSE } } },
+    { "COLLAPSE NOHUGEPAGE", { { WR, M2 }, { ADV, 0, LEN, MADV_NOHUGEPAGE }, { ADV, M2, M2, MADV_COLLAPSE } } },
+    { "COLLAPSE read-only, split by COLD", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 + 5 }, { WR, M2 + 2 * PG },
+                                            { ADV, 0, LEN, MADV_HUGEPAGE }, { PROT, 0, LEN, PROT_READ },
+                                            { ADV, M2, PG, MADV_COLD }, { ADV, M2, M2, MADV_COLLAPSE } } },
 };
 
 /* One VMA as both sides report it. */
 struct row { unsigned long start, end, rss, thp, dirty; };
-struct result { int n; int skipped; struct row r[16]; };
+struct result { int n; int skipped; struct row r[16]; long ret[8]; };   /* ret: each step's, -errno */
 
 /* Parse smaps text: the VMAs inside [BASE, BASE + LEN + M2). */
 static void parse(FILE *f, struct result *res)
@@ -136,12 +159,13 @@ static void host_run(const struct scenario *sc, int fd)
         _exit(2);
     madvise(b, LEN, MADV_HUGEPAGE);
     for (const struct step *s = sc->s; s->a != END; s++) {
+        long *ret = &res.ret[s - sc->s];
         switch (s->a) {
         case WR: b[s->off] = 1; break;
         case RD: (void)*(volatile char *)(b + s->off); break;
-        case ADV: madvise(b + s->off, s->len, s->arg); break;
-        case PROT: mprotect(b + s->off, s->len, s->arg); break;
-        case UNMAP: munmap(b + s->off, s->len); break;
+        case ADV: *ret = madvise(b + s->off, s->len, s->arg) ? -errno : 0; break;
+        case PROT: *ret = mprotect(b + s->off, s->len, s->arg) ? -errno : 0; break;
+        case UNMAP: *ret = munmap(b + s->off, s->len) ? -errno : 0; break;
         case REMAP:
             mmap(b + s->off, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
             madvise(b + s->off, s->len, MADV_HUGEPAGE);
@@ -197,13 +221,15 @@ static void model(const struct scenario *sc, const struct mm_config *cfg, struct
     assert_int_equal(mm_mmap(mm, b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0),
                      (long)b);
     mm_madvise(mm, b, LEN, MADV_HUGEPAGE);
+    memset(res->ret, 0, sizeof(res->ret));
     for (const struct step *s = sc->s; s->a != END; s++) {
+        long *ret = &res->ret[s - sc->s];
         switch (s->a) {
         case WR: mm_write(mm, b + s->off, &c, 1); break;
         case RD: mm_read(mm, b + s->off, &c, 1); break;
-        case ADV: mm_madvise(mm, b + s->off, s->len, s->arg); break;
-        case PROT: mm_mprotect(mm, b + s->off, s->len, s->arg); break;
-        case UNMAP: mm_munmap(mm, b + s->off, s->len); break;
+        case ADV: *ret = mm_madvise(mm, b + s->off, s->len, s->arg); break;
+        case PROT: *ret = mm_mprotect(mm, b + s->off, s->len, s->arg); break;
+        case UNMAP: *ret = mm_munmap(mm, b + s->off, s->len); break;
         case REMAP:
             mm_mmap(mm, b + s->off, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
             mm_madvise(mm, b + s->off, s->len, MADV_HUGEPAGE);
@@ -227,6 +253,10 @@ static void model(const struct scenario *sc, const struct mm_config *cfg, struct
 
 static void print_result(const char *side, const struct result *r)
 {
+    print_message("    %s returns", side);
+    for (int i = 0; i < 8; i++)
+        print_message(" %ld", r->ret[i]);
+    print_message("\n");
     for (int i = 0; i < r->n; i++)
         print_message("    %s %lx-%lx Rss %lu AnonHugePages %lu Private_Dirty %lu\n", side, r->r[i].start,
                       r->r[i].end, r->r[i].rss, r->r[i].thp, r->r[i].dirty);
@@ -234,7 +264,7 @@ static void print_result(const char *side, const struct result *r)
 
 static bool same_result(const struct result *h, const struct result *m)
 {
-    bool same = h->n == m->n;
+    bool same = h->n == m->n && !memcmp(h->ret, m->ret, sizeof(h->ret));
     for (int k = 0; same && k < h->n; k++)
         same = !memcmp(&h->r[k], &m->r[k], sizeof(h->r[k]));
     return same;

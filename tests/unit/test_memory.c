@@ -24,6 +24,9 @@
 #define RW   (PROT_READ | PROT_WRITE)
 #define PA   (MAP_PRIVATE | MAP_ANONYMOUS)
 #define FX   (PA | MAP_FIXED)
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 static struct mm_stats stats(struct mm *mm)
 {
@@ -768,6 +771,33 @@ static void test_thp_split_keeps_protection(void **state)
     }
 }
 
+/* MADV_COLLAPSE keeps every byte, takes 512 pages for the 2 MiB, and frees
+ * the small pages it copied. */
+static void test_collapse_keeps_contents(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { .thp = MM_THP_NEVER };
+    struct mm *mm = mm_create(&cfg);
+    unsigned long b = 0x100000600000UL;
+    assert_int_equal(mm_mmap(mm, b, 2UL << 20, RW, FX, NULL, 0), (long)b);
+    for (unsigned long i = 0; i < 512; i += 3) {
+        unsigned long v = i * 0x9e3779b97f4a7c15UL;
+        assert_int_equal(mm_write(mm, b + i * PG + 40, &v, sizeof(v)), sizeof(v));
+    }
+    assert_int_equal(stats(mm).rss_anon, 171);
+    assert_int_equal(mm_madvise(mm, b, 2UL << 20, MADV_COLLAPSE), 0);
+    assert_int_equal(stats(mm).rss_anon, 512);
+    for (unsigned long i = 0; i < 512; i++) {
+        unsigned long v, want = i % 3 ? 0 : i * 0x9e3779b97f4a7c15UL;
+        assert_int_equal(mm_read(mm, b + i * PG + 40, &v, sizeof(v)), sizeof(v));
+        assert_int_equal(v, want);
+    }
+    assert_int_equal(mm_madvise(mm, b, 2UL << 20, MADV_COLLAPSE), 0);   /* already one */
+    assert_int_equal(mm_munmap(mm, b, 2UL << 20), 0);
+    assert_int_equal(frames_in_use(mm), 0);
+    mmput(mm);
+}
+
 static int count_mapped(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
     (void)addr;
@@ -898,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_thp_fault_and_fallback),
         cmocka_unit_test(test_thp_random),
         cmocka_unit_test(test_thp_split_keeps_protection),
+        cmocka_unit_test(test_collapse_keeps_contents),
         cmocka_unit_test(test_zap_keeps_frame_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
