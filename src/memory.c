@@ -547,15 +547,55 @@ void split_huge_pmd_at(struct mm *mm, unsigned long addr)
  * it, as Linux's rmap walk gives try_to_map_unused_to_zeropage that VMA; a
  * VM_LOCKED one keeps its pages.
  */
+struct folio_split {
+    struct vma *vma;                 /* the advised VMA, then each VMA of the folio */
+    unsigned long start, end;
+    bool always;
+    unsigned long haddr;
+    uint64_t wrprotected[PGT_ENTRIES / 64];   /* entries phase 1 took PTE_WRITE from */
+    unsigned long candidates;
+};
+
+static bool zero_candidate(const struct vma *vma, pte_t pte)
+{
+    return pte_present(pte) && !pte_special(pte) && !pte_file(pte) &&
+           !(vma->vm_flags & VM_LOCKED) && page_mapcount(pte_page(pte)) == 1;
+}
+
+/*
+ * A lock-free store into a page that is writable and dirty already changes
+ * no entry (access_fast): between a compare of the page with zeros and the
+ * swap to the zero page it would be lost.  So phase 1 takes PTE_WRITE from
+ * every candidate, and phase 2 runs a grace period later, when no store can
+ * still be going into one; a store after phase 1 faults first, which changes
+ * the entry, and phase 2's compare-and-swap then keeps the page.
+ */
+static int wrprotect_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct folio_split *f = arg;
+    if (!zero_candidate(f->vma, pte))
+        return 0;
+    f->candidates++;
+    unsigned long i = (addr - f->haddr) >> PAGE_SHIFT;
+    if (pte_write(pte) && ptep_cmpxchg(ptep, &pte, pte & ~PTE_WRITE))
+        f->wrprotected[i / 64] |= 1ULL << (i % 64);
+    return 0;
+}
+
 static int remap_zero_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
-    struct vma *vma = arg;
-    (void)addr;
-    if (!pte_present(pte) || pte_special(pte) || pte_file(pte) || (vma->vm_flags & VM_LOCKED))
-        return 0;
+    struct folio_split *f = arg;
+    struct vma *vma = f->vma;
+    unsigned long i = (addr - f->haddr) >> PAGE_SHIFT;
+    bool wrprotected = f->wrprotected[i / 64] & (1ULL << (i % 64));
+    if (!zero_candidate(vma, pte) || pte_write(pte))
+        return 0;   /* a fault made it writable again meanwhile: keep it */
     struct vm_page *page = pte_page(pte);
-    if (page_mapcount(page) != 1 || memcmp(page_address(page), page_address(zero_page()), PAGE_SIZE))
+    if (memcmp(page_address(page), page_address(zero_page()), PAGE_SIZE)) {
+        if (wrprotected)   /* as it was, unless a fault changed it */
+            ptep_cmpxchg(ptep, &pte, pte | PTE_WRITE);
         return 0;
+    }
     pte_t z = pte_mk(zero_page(), (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_SPECIAL);
     if (!ptep_cmpxchg(ptep, &pte, z))
         return 0;
@@ -565,11 +605,16 @@ static int remap_zero_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pt
     return 0;
 }
 
-struct folio_split {
-    struct vma *vma;
-    unsigned long start, end;
-    bool always;
-};
+/* Each VMA's part of the folio's 2 MiB, with fn and the VMA in f. */
+static void for_each_folio_vma(struct folio_split *f, struct mm *mm, pgt_pte_fn fn)
+{
+    unsigned long hend = f->haddr + PMD_SIZE;
+    for (struct vma *vma = vt_find(&mm->mm_mt, f->haddr); vma && vma->vm_start < hend;
+         vma = vt_next(&mm->mm_mt, vma)) {
+        f->vma = vma;
+        pgtable_for_each(&mm->pgt, max(f->haddr, vma->vm_start), min(hend, vma->vm_end), fn, f);
+    }
+}
 
 static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd)
 {
@@ -580,11 +625,16 @@ static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, 
         return 0;   /* covered whole: the folio stays */
     atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
     struct mm *mm = f->vma->vm_mm;
-    unsigned long hend = haddr + PMD_SIZE;
-    for (struct vma *vma = vt_find(&mm->mm_mt, haddr); vma && vma->vm_start < hend;
-         vma = vt_next(&mm->mm_mt, vma))
-        pgtable_for_each(&mm->pgt, max(haddr, vma->vm_start), min(hend, vma->vm_end),
-                         remap_zero_one, vma);
+    struct vma *advised = f->vma;
+    f->haddr = haddr;
+    f->candidates = 0;
+    memset(f->wrprotected, 0, sizeof(f->wrprotected));
+    for_each_folio_vma(f, mm, wrprotect_one);
+    if (f->candidates) {
+        synchronize_rcu();
+        for_each_folio_vma(f, mm, remap_zero_one);
+    }
+    f->vma = advised;
     return 0;
 }
 

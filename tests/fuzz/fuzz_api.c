@@ -9,8 +9,9 @@
  * last puts must leave nothing behind (LeakSanitizer).  A violation aborts
  * with the check that failed.
  *
- * Input format: the first byte picks the mm's configuration (config_of) and
- * whether the driver's kept pages outlive the mm (0x40), the rest are the
+ * Input format: the first byte picks the mm's configuration (config_of),
+ * whether the driver's kept pages outlive the mm (0x40) and a window with
+ * room for huge pages (0x80), the rest are the
  * calls' draws (the driver's hooks draw from the same stream): a draw with a bound of at most 256 takes one
  * byte, up to 65536 two, a full word eight (little-endian); the input ends at
  * its last byte (the draws of the call in progress then read zeros).
@@ -84,6 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A driver may keep pages past the address space (txbuf's release
      * after mmput): each pins the mm, and the last vm_page_put frees it. */
     bool late = data[0] & 0x40;
+    /* 0x80: a 4 MiB window for transparent huge pages (the memory limit
+     * then at least 8 MiB, so that two fit), with MADV_COLD, _PAGEOUT,
+     * _FREE and _COLLAPSE in the advice as ever. */
+    bool thp = data[0] & 0x80;
+    if (thp)
+        cfg.memory_limit = 8UL << 20;
     data++;
     size--;
     struct mm *mm = mm_create(&cfg);
@@ -91,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mm_set_warn_hook(mm, quiet, NULL);
 
     struct input in = { data, data + size };
-    struct api_ops o = { .mm = mm, .next = next_word, .arg = &in, .nr_ops = API_OPS_ALL };
+    struct api_ops o = { .mm = mm, .next = next_word, .arg = &in, .nr_ops = API_OPS_ALL,
+                         .thp_window = thp };
     while (in.p < in.end) {
         api_op(&o);
         api_check_mm(mm);

@@ -20,6 +20,7 @@ KEEP = 8                   # API_DRV_KEEP
 class Seq:
     def __init__(self, config=0):  # fuzz_api.c's config_of: 0 is 2 MiB, THP always
         self.out = bytearray([config])
+        self.thp = bool(config & 0x80)   # the 4 MiB window (api_ops.thp_window)
 
     def draw(self, bound, value):
         assert 0 <= value < bound or bound == 0
@@ -32,7 +33,11 @@ class Seq:
 
     def window(self, page):           # api_pick: API_WINDOW + page * PAGE_SIZE
         self.draw(4, 2)
-        self.draw(64, page)
+        if self.thp:
+            self.draw(1024, page)
+            self.draw(4, 1)           # not rounded to 2 MiB (page says where)
+        else:
+            self.draw(64, page)
         self.draw(8, 1)
 
     def word(self, value):            # api_pick: any word
@@ -41,6 +46,15 @@ class Seq:
 
     def pages(self, n):               # api_pick_len: n pages
         self.draw(3, 1)
+        if self.thp:
+            self.draw(2, 1)
+            if n in (512, 1024):
+                self.draw(2, 1)
+                self.draw(2, n // 512 - 1)
+            else:
+                self.draw(2, 0)
+                self.draw(1024, n)
+            return
         self.draw(16, n)
         self.draw(8, 1)
 
@@ -274,6 +288,23 @@ s.call(MUNMAP, 32, 4)
 s.drv_mmap(40, 2, prot=1)
 s.drv_insert(40, [1, 1])
 seeds['seed-drv-late'] = s
+
+# 0x80: THPs in a 4 MiB window: two faulted, one split by mprotect into
+# VMAs of different protections, then MADV_COLD, _PAGEOUT and _FREE over
+# part of it (each splits the folio, mapping the zero page over all-zero
+# subpages with each VMA's own protection), loads on both sides of the
+# split, MADV_COLLAPSE back into a THP, and MADV_COLLAPSE refused
+MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE = 20, 21, 25
+s = Seq(config=0x80).mmap(0, 1024)
+s.write(0, 5).write(512, 5)
+s.call(MPROTECT, 55, 219, prot=0)
+s.madvise(140, 2, MADV_COLD).write(275, 8, read=True).write(56, 8, read=True)
+s.madvise(600, 2, MADV_PAGEOUT).madvise(700, 3, MADV_FREE)
+s.write(601, 16, read=True).fault(702, 0)
+s.call(MPROTECT, 0, 512, prot=3)
+s.madvise(0, 512, MADV_COLLAPSE).madvise(512, 512, MADV_COLLAPSE).madvise(3, 2, MADV_COLLAPSE)
+s.show(True).stats()
+seeds['seed-thp-split-advice'] = s
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 os.makedirs(here, exist_ok=True)

@@ -76,6 +76,9 @@ struct api_ops {
     api_next_fn next;
     void *arg;
     unsigned nr_ops;            /* API_OPS_BASIC or API_OPS_ALL */
+    bool thp_window;            /* addresses in 4 MiB, lengths up to 4 MiB, often whole
+                                   2 MiB pieces: room for THPs, their splits and collapses
+                                   (else 64 pages, lengths up to 16) */
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
     struct api_driver drv;
@@ -107,7 +110,9 @@ static inline unsigned long api_pick(struct api_ops *o)
         return base + api_draw(o, 5) * PAGE_SIZE - 2 * PAGE_SIZE;
     }
     default: {
-        unsigned long page = api_draw(o, 64);
+        unsigned long page = api_draw(o, o->thp_window ? 1024 : 64);
+        if (o->thp_window && api_draw(o, 4) == 0)
+            page &= ~511UL;   /* a 2 MiB boundary */
         unsigned long off = api_draw(o, 8) == 0 ? api_draw(o, PAGE_SIZE) : 0;
         return API_WINDOW + page * PAGE_SIZE + off;
     }
@@ -118,6 +123,8 @@ static inline unsigned long api_pick_len(struct api_ops *o)
 {
     if (!api_draw(o, 3))
         return api_pick(o);
+    if (o->thp_window && api_draw(o, 2))
+        return api_draw(o, 2) ? (1 + api_draw(o, 2)) * (512 * PAGE_SIZE) : api_draw(o, 1024) * PAGE_SIZE;
     unsigned long pages = api_draw(o, 16);
     unsigned long off = api_draw(o, 8) == 0 ? api_draw(o, PAGE_SIZE) : 0;
     return pages * PAGE_SIZE + off;
