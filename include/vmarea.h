@@ -127,14 +127,32 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     enum mm_thp_mode thp;                /* MM_THP_ALWAYS */
     unsigned long fault_around_bytes;    /* 65536: what a read fault on a file or shared mapping
                                             maps around it; a power of two, 4096 to 2 MiB */
+    /* Commit accounting, as vm.overcommit_*: private writable and shared anonymous
+       memory is charged when mapped (mm_committed_pages) and refused with ENOMEM as
+       the policy says.  MAP_NORESERVE escapes it except under MM_OVERCOMMIT_NEVER. */
+    int overcommit_memory;               /* MM_OVERCOMMIT_GUESS */
+    unsigned long overcommit_ratio;      /* 50: percent of RAM committable under NEVER */
+    unsigned long overcommit_kbytes;     /* 0: the ratio applies; else RAM committable under NEVER */
+    unsigned long ram_pages, swap_pages; /* ram_pages 0: this machine's RAM and swap (sysinfo) */
+    unsigned long admin_reserve_kbytes;  /* 8192: kept back for an administrator under NEVER */
+    unsigned long user_reserve_kbytes;   /* 131072: under NEVER a process keeps min(its size / 32,
+                                            this) back */
 };
+
+/* mm_config.overcommit_memory */
+enum { MM_OVERCOMMIT_GUESS = 0, MM_OVERCOMMIT_ALWAYS = 1, MM_OVERCOMMIT_NEVER = 2 };
+
+/* Pages committed by every mm of this process (Linux's Committed_AS for one
+ * process).  Locks: none. */
+unsigned long mm_committed_pages(void);
 
 /*
  * Fill *cfg with the defaults, then with what the running kernel shows of its
  * build and settings, each found by behaviour where it shows one (a probe
  * maps, touches and reads its own smaps): the zero page and the huge zero
  * page, soft-dirty tracking, protection keys, anonymous VMA names, the THP
- * mode, the fault-around size, max_map_count and mmap_min_addr.  So an mm
+ * mode, the fault-around size, max_map_count and mmap_min_addr, the
+ * overcommit policy with RAM and swap.  So an mm
  * behaves like a process of this host.  Returns 0, or -errno if the main
  * probe could not run (then the flags it decides stay clear).
  * Locks: none.  It maps and unmaps a few pages of the calling process.

@@ -1,18 +1,20 @@
 /*
  * debug.c — whole-structure checks of debug builds (VMAREA_DEBUG).
  *
- * mm_validate runs whenever the mmap lock is released, so a corruption is
- * caught by the operation that made it, not by a later one that trips over
- * it.  It checks what the lock-free access path takes on trust: that path
- * reads an entry without looking at the VMA, so an entry that grants more
- * than its VMA allows is a protection bypass, and one that grants less makes
- * the fault path and the access path disagree forever.  The cost follows
- * the populated page tables (the VMA tree's own check, vt_validate, costs a
- * walk of every VMA and runs in its tests instead):
+ * mm_validate_range runs at the end of every operation, on the range it
+ * changed (MM_VALIDATE_ON_EXIT), so a corruption is caught by the operation
+ * that made it, not by a later one that trips over it.  It checks what the
+ * lock-free access path takes on trust: that path reads an entry without
+ * looking at the VMA, so an entry that grants more than its VMA allows is a
+ * protection bypass, and one that grants less makes the fault path and the
+ * access path disagree forever.  The range is widened to whole 2 MiB
+ * pieces, since splitting a huge page changes entries beyond the range
+ * asked.  (The VMA tree's own check, vt_validate, costs a walk of every VMA
+ * and runs in its tests instead.)
  *
  *   - every page-table entry (a page or a guard marker) lies inside a VMA;
- *   - a present one is writable only if the VMA is, and PTE_PROTNONE is set exactly
- *     where the VMA allows no data access;
+ *   - a present one is writable only if the VMA is, and PTE_PROTNONE is set
+ *     exactly where the VMA allows no data access;
  *   - a PMD that maps a huge page (or the huge zero page) lies inside one
  *     VMA.
  */
@@ -78,15 +80,37 @@ static int check_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t 
     return 0;
 }
 
-void mm_validate(struct mm *mm)
+static void validate_entries(struct mm *mm, unsigned long start, unsigned long end)
 {
-    mmap_assert_locked(mm);
-    if (!pgtable_bytes(&mm->pgt))
+    if (start >= end || !pgtable_bytes(&mm->pgt))
         return;
     struct pte_walk w = { .mm = mm };
-    pgtable_for_each(&mm->pgt, 0, mm->cfg.task_size, check_pte, &w);
+    pgtable_for_each(&mm->pgt, start, end, check_pte, &w);
     w.vma = NULL;
-    pgtable_for_each_pmd(&mm->pgt, 0, mm->cfg.task_size, check_pmd, &w);
+    pgtable_for_each_pmd(&mm->pgt, start, end, check_pmd, &w);
+}
+
+void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end)
+{
+    start &= ~(PMD_SIZE - 1);
+    end = end > mm->cfg.task_size - PMD_SIZE ? mm->cfg.task_size : (end + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
+    validate_entries(mm, start, end);
+}
+
+/* After a fault, which may hold only its VMA's lock: the 2 MiB around addr,
+ * but no further than the VMA, whose neighbours a writer may be changing. */
+void mm_validate_fault(struct vma *vma, unsigned long addr)
+{
+    unsigned long haddr = addr & ~(PMD_SIZE - 1);
+    validate_entries(vma->vm_mm, max(haddr, vma->vm_start), min(haddr + PMD_SIZE, vma->vm_end));
+}
+
+void mm_validate_scope_end(const struct mm_validate_scope *s)
+{
+    unsigned long start = *s->start, end = *s->end;
+    if (s->len)
+        end = start + end < start ? s->mm->cfg.task_size : start + end;
+    mm_validate_range(s->mm, start, end);
 }
 
 #endif

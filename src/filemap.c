@@ -150,6 +150,7 @@ void vm_file_put(struct vm_file *f)
         return;
     if (f->f_ops && f->f_ops->release)
         f->f_ops->release(f);
+    vm_unacct_memory(f->acct_pages);
     if (f->cache) {
         shmem_punch(f, 0, f->cache_pages);
         pthread_mutex_destroy(&f->cache_lock);

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #ifndef PR_SET_VMA
@@ -183,6 +184,17 @@ static void probe_fault_around(struct mm_config *cfg)
     close(fd);
 }
 
+int host_memory_pages(unsigned long *ram, unsigned long *swap)
+{
+    struct sysinfo si;
+    if (sysinfo(&si))
+        return -errno;
+    unsigned long unit = si.mem_unit ? si.mem_unit : 1;
+    *ram = si.totalram * unit >> PAGE_SHIFT;
+    *swap = si.totalswap * unit >> PAGE_SHIFT;
+    return 0;
+}
+
 int mm_config_from_host(struct mm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -191,6 +203,17 @@ int mm_config_from_host(struct mm_config *cfg)
         cfg->max_map_count = v;
     if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
         cfg->mmap_min_addr = v;
+    if (read_ulong_file("/proc/sys/vm/overcommit_memory", &v) == 0 && v <= MM_OVERCOMMIT_NEVER)
+        cfg->overcommit_memory = (int)v;
+    if (read_ulong_file("/proc/sys/vm/overcommit_ratio", &v) == 0)
+        cfg->overcommit_ratio = v;
+    if (read_ulong_file("/proc/sys/vm/overcommit_kbytes", &v) == 0)
+        cfg->overcommit_kbytes = v;
+    if (read_ulong_file("/proc/sys/vm/admin_reserve_kbytes", &v) == 0)
+        cfg->admin_reserve_kbytes = v;
+    if (read_ulong_file("/proc/sys/vm/user_reserve_kbytes", &v) == 0)
+        cfg->user_reserve_kbytes = v;
+    host_memory_pages(&cfg->ram_pages, &cfg->swap_pages);
 
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
     if (f) {

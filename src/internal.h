@@ -47,6 +47,9 @@
 #define DEFAULT_MAX_MAP_COUNT  65530UL
 #define DEFAULT_STACK_GAP      (128UL << 20)
 #define DEFAULT_FAULT_AROUND_BYTES 65536UL
+#define DEFAULT_OVERCOMMIT_RATIO   50UL
+#define DEFAULT_ADMIN_RESERVE_KB   8192UL
+#define DEFAULT_USER_RESERVE_KB    131072UL
 #define MM_CONFIG_ALL (MM_CONFIG_NO_SOFT_DIRTY | MM_CONFIG_NO_PKEYS | MM_CONFIG_NO_ZERO_PAGE | \
                        MM_CONFIG_NO_HUGE_ZERO_PAGE | MM_CONFIG_NO_ANON_NAMES)
 #define STACK_GUARD_GAP        (256UL << PAGE_SHIFT)  /* stack_guard_gap: 256 pages */
@@ -185,6 +188,8 @@ struct vm_file {
     pthread_mutex_t cache_lock;
     struct pgtable *cache;
     unsigned long cache_pages;
+    long acct_pages;               /* committed for the object (shmem_acct_size); given
+                                      back when the last reference goes */
 };
 
 /* What a mappable's mmap hook may change (vma_new_set_*). */
@@ -299,6 +304,17 @@ static inline unsigned long mm_rss(struct mm *mm, int kind)
 #define WARN_FAULT_HOOK 0x2U
 void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- overcommit.c */
+/* Charge pages to the process's commit count, or refuse (-ENOMEM, nothing
+ * charged) as mm's policy says (security_vm_enough_memory_mm). */
+int vm_enough_memory(struct mm *mm, long pages);
+void vm_unacct_memory(long pages);
+static inline void vm_acct_memory(long pages) { vm_unacct_memory(-pages); }
+
+/* ---- host_config.c */
+/* This machine's RAM and swap in pages (sysinfo); 0 and -errno if unknown. */
+int host_memory_pages(unsigned long *ram, unsigned long *swap);
+
 /* ---- mm.c */
 /* Fills zero fields of *cfg with defaults; -EINVAL if the result is unusable. */
 int mm_config_resolve(struct mm_config *cfg);
@@ -327,15 +343,38 @@ void mm_unmap_all(struct mm *mm);
  * (they were calls on every VMA operation). */
 #ifdef VMAREA_DEBUG
 void mmap_assert_locked(struct mm *mm);
-/* debug.c: the whole mm's invariants; the mmap lock held. */
-void mm_validate(struct mm *mm);
+/* debug.c: the page-table entries of [start, end), widened to whole 2 MiB
+ * pieces, against their VMAs; the mmap lock held, or the read lock of the
+ * one VMA the range lies in. */
+void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end);
+void mm_validate_fault(struct vma *vma, unsigned long addr);
+struct mm_validate_scope { struct mm *mm; const unsigned long *start, *end; bool len; };
+void mm_validate_scope_end(const struct mm_validate_scope *s);
+/*
+ * Check the range an operation changed when the scope it names ends, which
+ * is before the lock guard declared earlier in the scope releases: declare
+ * it after the guard.  end is an end, or with _LEN a length from start; both
+ * are read at the end, so an operation may move them (placement).
+ */
+#define MM_VALIDATE_ON_EXIT(mm, startp, endp)                                              \
+    struct mm_validate_scope vm_validate_scope_                                           \
+        __attribute__((cleanup(mm_validate_scope_end), unused)) = { (mm), (startp), (endp), false }
+#define MM_VALIDATE_ON_EXIT_LEN(mm, startp, lenp)                                          \
+    struct mm_validate_scope vm_validate_scope_                                           \
+        __attribute__((cleanup(mm_validate_scope_end), unused)) = { (mm), (startp), (lenp), true }
 void mmap_assert_write_locked(struct mm *mm);
 void vma_assert_readable(const struct vma *vma);
 #else
 static inline void mmap_assert_locked(struct mm *mm) { (void)mm; }
 static inline void mmap_assert_write_locked(struct mm *mm) { (void)mm; }
 static inline void vma_assert_readable(const struct vma *vma) { (void)vma; }
-static inline void mm_validate(struct mm *mm) { (void)mm; }
+static inline void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end)
+{
+    (void)mm, (void)start, (void)end;
+}
+static inline void mm_validate_fault(struct vma *vma, unsigned long addr) { (void)vma, (void)addr; }
+#define MM_VALIDATE_ON_EXIT(mm, startp, endp) ((void)(mm), (void)(startp), (void)(endp))
+#define MM_VALIDATE_ON_EXIT_LEN(mm, startp, lenp) ((void)(mm), (void)(startp), (void)(lenp))
 #endif
 /* Mark a VMA as being changed in this write section (vma_start_write). */
 void vma_start_write(struct vma *vma);

@@ -382,13 +382,16 @@ int mm_madvise(struct mm *mm, unsigned long start, unsigned long len_in, int beh
 
     if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
         MMAP_WRITE_GUARD(g, mm);   /* a write fault may give a VMA its anon_vma */
+        MM_VALIDATE_ON_EXIT(mm, &start, &end);
         return madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE);
     }
     if (madvise_need_mmap_write(behavior)) {
         MMAP_WRITE_GUARD(g, mm);
+        MM_VALIDATE_ON_EXIT(mm, &start, &end);
         return madvise_walk_vmas(mm, start, end, behavior, NULL);
     }
     MMAP_READ_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT(mm, &start, &end);
     return madvise_walk_vmas(mm, start, end, behavior, NULL);
 }
 

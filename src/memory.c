@@ -774,6 +774,8 @@ int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
             break;
         vma = fault_relock(mm, vma, addr, &l);
     }
+    if (!err)
+        mm_validate_fault(vma, addr);
     fault_unlock(mm, vma, l);
     return err;
 }

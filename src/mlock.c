@@ -71,6 +71,7 @@ static int do_mlock(struct mm *mm, unsigned long start, unsigned long len, vm_fl
     start &= PAGE_MASK;
     /* No RLIMIT_MEMLOCK: a vmarea mm behaves as a process with CAP_IPC_LOCK. */
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT_LEN(mm, &start, &len);
     int err = apply_vma_lock_flags(mm, start, len, flags);
     if (err)
         return err;
@@ -99,6 +100,7 @@ int mm_munlock(struct mm *mm, unsigned long start, unsigned long len)
     len = PAGE_ALIGN(len + offset_in_page(start));
     start &= PAGE_MASK;
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT_LEN(mm, &start, &len);
     return apply_vma_lock_flags(mm, start, len, 0);
 }
 
@@ -133,6 +135,8 @@ int mm_mlockall(struct mm *mm, int flags)
     if (!flags || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) || flags == MCL_ONFAULT)
         return -EINVAL;
     MMAP_WRITE_GUARD(g, mm);
+    const unsigned long zero = 0;
+    MM_VALIDATE_ON_EXIT(mm, &zero, &mm->cfg.task_size);
     apply_mlockall_flags(mm, flags);
     if (flags & MCL_CURRENT)
         mm_populate_locked(mm, 0, mm->cfg.task_size, true);   /* locks what it can */

@@ -27,6 +27,16 @@ int mm_config_resolve(struct mm_config *cfg)
         cfg->max_map_count = DEFAULT_MAX_MAP_COUNT;
     if (!cfg->fault_around_bytes)
         cfg->fault_around_bytes = DEFAULT_FAULT_AROUND_BYTES;
+    if (!cfg->overcommit_ratio)
+        cfg->overcommit_ratio = DEFAULT_OVERCOMMIT_RATIO;
+    if (!cfg->admin_reserve_kbytes)
+        cfg->admin_reserve_kbytes = DEFAULT_ADMIN_RESERVE_KB;
+    if (!cfg->user_reserve_kbytes)
+        cfg->user_reserve_kbytes = DEFAULT_USER_RESERVE_KB;
+    if (!cfg->ram_pages && host_memory_pages(&cfg->ram_pages, &cfg->swap_pages))
+        return -EINVAL;
+    if ((unsigned)cfg->overcommit_memory > MM_OVERCOMMIT_NEVER)
+        return -EINVAL;
     unsigned long fab = cfg->fault_around_bytes;
     if (fab < PAGE_SIZE || fab > PMD_SIZE || (fab & (fab - 1)) || (cfg->flags & ~MM_CONFIG_ALL))
         return -EINVAL;

@@ -185,6 +185,16 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
 
 /* ------------------------------------------------------------- munmap */
 
+/* Pages of VM_ACCOUNT VMAs inside [start, end): charged already. */
+static unsigned long accounted_pages(struct mm *mm, unsigned long start, unsigned long end)
+{
+    unsigned long pages = 0;
+    for (struct vma *v = vt_find(&mm->mm_mt, start); v && v->vm_start < end; v = vt_next(&mm->mm_mt, v))
+        if (v->vm_flags & VM_ACCOUNT)
+            pages += (min(end, v->vm_end) - max(start, v->vm_start)) >> PAGE_SHIFT;
+    return pages;
+}
+
 /*
  * Remove every VMA inside [start, end), splitting the ones that straddle the
  * edges (do_vmi_align_munmap).  Mmap write lock held.
@@ -223,6 +233,8 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
+        if (vma->vm_flags & VM_ACCOUNT)
+            vm_unacct_memory(pages);
         /* free_next shares its word with anon_name: drop the name first. */
         anon_name_put(vma->anon_name);
         vma->anon_name = NULL;
@@ -257,6 +269,7 @@ int mm_munmap(struct mm *mm, unsigned long start, unsigned long len)
     if (end == start)
         return -EINVAL;
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT(mm, &start, &end);
     return munmap_range(mm, start, end);
 }
 
@@ -270,6 +283,8 @@ void mm_unmap_all(struct mm *mm)
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
+        if (vma->vm_flags & VM_ACCOUNT)
+            vm_unacct_memory(pages);
         zap_vma_exit(vma);
         vma_release(vma);
     }
@@ -308,6 +323,12 @@ int expand_downwards(struct vma *vma, unsigned long address)
     unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
     if (grow > vma->vm_pgoff || vma->vm_end - address > STACK_RLIMIT)
         return -ENOMEM;
+    /* acct_stack_growth: the growth is charged (and kept where the stack
+     * is accounted, as munmap will give it back). */
+    if (vm_enough_memory(mm, (long)grow))
+        return -ENOMEM;
+    if (!(vma->vm_flags & VM_ACCOUNT))
+        vm_unacct_memory((long)grow);
     vma_start_write(vma);
     if (vma->vm_flags & VM_LOCKED)
         mm->locked_vm += grow;
@@ -365,14 +386,36 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
      * reserved for where it happens, below. */
     if ((replace || file) && vt_reserve(&mm->mm_mt, 3))
         return -ENOMEM;
+
+    /*
+     * Commit accounting, before anything changes, so that a refusal leaves
+     * the mappings it would replace: private writable memory is charged
+     * (accountable_mapping, VM_ACCOUNT) less the charged pages it replaces,
+     * which stay charged for it; a shared anonymous object is charged its
+     * size (shmem_acct_size) unless MAP_NORESERVE.
+     */
+    long charged = 0, replaced = 0, shmem_charged = 0;
+    if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) {
+        vm_flags |= VM_ACCOUNT;
+        replaced = replace ? (long)accounted_pages(mm, addr, end) : 0;
+        charged = (long)pglen - replaced;
+        if (charged && vm_enough_memory(mm, charged))
+            return -ENOMEM;
+    } else if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE)) {
+        if (vm_enough_memory(mm, (long)pglen))
+            return -ENOMEM;
+        shmem_charged = (long)pglen;
+    }
     /* Only MAP_FIXED replaces: every other address was found free. */
     int err = replace ? munmap_range(mm, addr, end) : 0;
-    if (err)
+    if (err) {
+        vm_unacct_memory(charged + shmem_charged);
         return err;
-
-    /* accountable_mapping: private writable memory is charged (VM_ACCOUNT). */
-    if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
-        vm_flags |= VM_ACCOUNT;
+    }
+    vm_acct_memory(replaced);   /* the munmap gave them back */
+    /* From here a failure has unmapped the old VMAs: only their charge and
+     * the new one go back. */
+    charged += replaced;
 
     struct vma *prev;
     struct vma *next = vt_find_and_prev_wr(&mm->mm_mt, addr, &prev);
@@ -387,7 +430,7 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
     if (!vma) {
         vma = vma_alloc(mm);
         if (!vma)
-            return -ENOMEM;
+            goto unacct;
         vma->vm_start = addr;
         vma->vm_end = end;
         vma->vm_pgoff = pgoff;
@@ -400,6 +443,7 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
                 err = file->f_ops->mmap(file, &vn);
                 if (err) {
                     vma_free_unused(vma);
+                    vm_unacct_memory(charged);
                     return err;
                 }
             }
@@ -407,14 +451,16 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
             vma->vm_file = vm_file_shmem_zero(len);
             if (!vma->vm_file) {
                 vma_free_unused(vma);
-                return -ENOMEM;
+                goto unacct;
             }
+            vma->vm_file->acct_pages = shmem_charged;   /* the object gives it back */
+            shmem_charged = 0;
         }
         if (vt_reserve(&mm->mm_mt, 1)) {
             if (vma->vm_ops && vma->vm_ops->close)
                 vma->vm_ops->close(to_ref(vma));
             vma_free_unused(vma);
-            return -ENOMEM;
+            goto unacct;
         }
         vma_link(mm, vma);
     }
@@ -431,6 +477,10 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
     if (!(mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
         vma->vm_flags |= VM_SOFTDIRTY;
     return (long)addr;
+
+unacct:
+    vm_unacct_memory(charged + shmem_charged);
+    return -ENOMEM;
 }
 
 /* calc_vm_prot_bits + calc_vm_flag_bits */
@@ -491,6 +541,7 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         return -EOVERFLOW;
 
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT_LEN(mm, &addr, &len);   /* addr: where it was placed */
     if (mm->map_count > mm->cfg.max_map_count)
         return -ENOMEM;
 
@@ -555,8 +606,9 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
             return -EINVAL;
         }
     }
-    if (flags & MAP_NORESERVE)
-        vm_flags |= VM_NORESERVE;   /* we always overcommit */
+    /* MAP_NORESERVE is honoured where overcommit is allowed. */
+    if ((flags & MAP_NORESERVE) && mm->cfg.overcommit_memory != MM_OVERCOMMIT_NEVER)
+        vm_flags |= VM_NORESERVE;
     if (hugetlb) {
         /* mmap_region takes the old mappings away before the file's mmap
          * hook reserves (and fails to). */
@@ -584,10 +636,15 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
 static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, unsigned long len)
 {
     vm_flags_t vm_flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags;
+    long pages = (long)(len >> PAGE_SHIFT);
     if (mm->map_count > mm->cfg.max_map_count)
         return -ENOMEM;
-    if (vt_reserve(&mm->mm_mt, 1))
+    if (vm_enough_memory(mm, pages))
         return -ENOMEM;
+    if (vt_reserve(&mm->mm_mt, 1)) {
+        vm_unacct_memory(pages);
+        return -ENOMEM;
+    }
     struct vma *vma = NULL;
     if (brkvma && brkvma->vm_end == addr) {
         struct vma_merge_struct vmg = {
@@ -598,8 +655,10 @@ static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, u
     }
     if (!vma) {
         vma = vma_alloc(mm);
-        if (!vma)
+        if (!vma) {
+            vm_unacct_memory(pages);
             return -ENOMEM;
+        }
         vma->vm_start = addr;
         vma->vm_end = addr + len;
         vma->vm_pgoff = addr >> PAGE_SHIFT;
@@ -619,6 +678,7 @@ static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, u
 long mm_brk(struct mm *mm, unsigned long brk)
 {
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT(mm, &mm->layout.start_brk, &mm->layout.brk);
     unsigned long origbrk = mm->layout.brk, min_brk = mm->layout.start_brk;
     if (!min_brk || brk < min_brk || brk > task_size(mm))
         return (long)origbrk;   /* no heap laid out (mm_set_layout), or below it */

@@ -127,7 +127,6 @@ void (mmap_read_unlock)(struct mmap_read_guard *g)
 {
     struct mm *mm = g->mm;
     VM_BUG_ON(!mm);
-    mm_validate(mm);
     held_pop(mm, HELD_MMAP_READ);
     rwsem_up_read(&mm->mmap_lock);
     g->mm = NULL;
@@ -146,7 +145,6 @@ void (mmap_write_unlock)(struct mmap_write_guard *g)
 {
     struct mm *mm = g->read.mm;
     VM_BUG_ON(!mm);
-    mm_validate(mm);
     /* Most write sections free no tree node: no call then. */
     if (mm->mm_mt.nr_freed)
         mm_free_deferred(mm, false);

@@ -21,20 +21,30 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
         return 0;
     }
     /*
-     * Making private memory writable charges it (VM_ACCOUNT); making it
-     * read-only again can only uncharge anonymous memory that has no pages.
+     * Making private memory writable charges it (VM_ACCOUNT), or is refused
+     * (overcommit.c); making it read-only again can only uncharge anonymous
+     * memory that has no pages.
      */
+    long charged = 0;
     if (newflags & VM_WRITE) {
-        if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)))
+        if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+            if (vm_enough_memory(mm, nrpages))
+                return -ENOMEM;
+            charged = nrpages;
             newflags |= VM_ACCOUNT;
+        }
     } else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
         newflags &= ~VM_ACCOUNT;
     }
 
     int err = 0;
     vma = vma_modify_flags(*pprev, vma, start, end, newflags, &err);
-    if (!vma)
+    if (!vma) {
+        vm_unacct_memory(charged);
         return err;
+    }
+    if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
+        vm_unacct_memory(nrpages);
     *pprev = vma;
     /* vma is write-locked (vma_modify_flags).  The key matters too:
      * execute-only memory takes no loads. */
@@ -70,6 +80,7 @@ int mm_mprotect(struct mm *mm, unsigned long start, unsigned long len, int prot)
         return -EINVAL;
 
     MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT(mm, &start, &end);
     /* prev: the VMA before start, or the one holding start when start is
      * inside it (then the range is offset into it). */
     struct vma *prev;
