@@ -242,8 +242,6 @@ struct vm_operations {
     const char *(*name)(const struct vma_ref *vma);   /* shown in maps; NULL: none */
 };
 
-struct vm_file *vm_file_open(int fd);                       /* a host file, through a page cache */
-struct vm_file *vm_file_memfd(const char *name, size_t size);/* shared memory, like memfd_create */
 struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv, const char *name);
 void            vm_file_get(struct vm_file *f);
 void            vm_file_put(struct vm_file *f);
@@ -278,16 +276,12 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
              struct vm_file *file, unsigned long offset);       /* address, or -errno */
 int  mm_munmap(struct mm *mm, unsigned long addr, unsigned long len);
 int  mm_mprotect(struct mm *mm, unsigned long addr, unsigned long len, int prot);
-long mm_mremap(struct mm *mm, unsigned long old_addr, unsigned long old_len,
-               unsigned long new_len, int flags, unsigned long new_addr);
 int  mm_madvise(struct mm *mm, unsigned long addr, unsigned long len, int advice);
-int  mm_msync(struct mm *mm, unsigned long addr, unsigned long len, int flags);
 int  mm_mlock(struct mm *mm, unsigned long addr, unsigned long len, unsigned flags);
 int  mm_munlock(struct mm *mm, unsigned long addr, unsigned long len);
 int  mm_mlockall(struct mm *mm, int flags);
 int  mm_munlockall(struct mm *mm);
 long mm_brk(struct mm *mm, unsigned long brk);
-struct mm *mm_fork(struct mm *mm);                 /* copy-on-write duplicate */
 
 /* faults and access: return 0, or -EFAULT (no VMA: SEGV_MAPERR), -EACCES
    (protection: SEGV_ACCERR), -ENOMEM (out of memory), -EIO (SIGBUS) */
@@ -299,8 +293,6 @@ ssize_t mm_write(struct mm *mm, unsigned long addr, const void *buf, size_t len)
 struct mm_layout { unsigned long start_code, end_code, start_data, end_data,
                    start_brk, brk, start_stack, arg_start, arg_end, env_start, env_end; };
 int  mm_set_layout(struct mm *mm, const struct mm_layout *layout);
-long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long len,
-                                vm_flags_t flags, const char *name, struct vm_page **pages);
 int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, const char *name);
 
 /* introspection */

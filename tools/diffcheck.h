@@ -345,7 +345,7 @@ struct dc_options {
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
-    bool mremap;                /* also mremap (vmarea: -ENOSYS until mm_mremap links) */
+    bool mremap;                /* also mremap (vmarea: -ENOSYS, it has no mm_mremap) */
     bool no_memory;             /* no memory ops (write, read, and the madvise and mmap
                                    flags that fault or zap pages come up no more often
                                    than in the VMA-only mix), no per-VMA memory counters

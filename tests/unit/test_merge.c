@@ -60,10 +60,9 @@
  *     hook ("retry_merge"), newer kernels removed that; left out until the
  *     project picks a version for it.
  *
- * Cases that need faulted memory (an anon_vma) or fork run on the host now,
- * which proves their expectations, and skip the vmarea half until page
- * faults (mm_fault) and mm_fork land; each names that in FAULTS_PENDING.
- * TEST_MERGE_RUN_PENDING=1 in the environment runs those halves anyway.
+ * Cases that fork, or map a host file, run on the host, which proves their
+ * expectations, and skip the vmarea half: the library has no mm_fork or
+ * vm_file_open to run it with.
  * (merge_existing/mlock needs no mm_fault: mlock's own population gives the
  * neighbours their distinct anon_vmas, which changes its "merge both" case.)
  *
@@ -108,8 +107,6 @@
 #define SCAN_HI  (WIN + 0x1000000UL + 256 * PG)
 #define P(n)     (WIN + (unsigned long)(n) * PG)
 
-/* Why the vmarea half of fault/fork cases is skipped for now. */
-#define FAULTS_PENDING "page faults (mm_fault, anon_vma) and mm_fork, a later issue"
 
 /* ------------------------------------------------------------ flags */
 
@@ -300,7 +297,6 @@ struct scenario {
     vm_flags_t dflt;                  /* flags of letters without FLAGS() */
     vm_flags_t mask;                  /* flag bits compared; 0: all */
     const struct modifier *mod;       /* for APPLY/UNDO */
-    const char *vmarea_waits_for;     /* run the host half only, then skip */
     bool no_host;                     /* vm_file_create: the host has no equivalent */
     bool drop_faults;                 /* FAULT ops are no-ops (unfaulted variant) */
     struct dev *dev;
@@ -667,50 +663,12 @@ static void host_run(const struct scenario *sc, struct host_result *hr)
 
 /* ------------------------------------------------------------ the vmarea half */
 
-/*
- * Weak fallbacks for entry points the library does not define yet, so the
- * rest of this file links and runs meanwhile.  A definition in the library
- * overrides each as soon as its object file is linked in; one still reached
- * says so and fails its case, so nothing is hidden.  Delete each fallback
- * once the library defines the function (mm_fork in particular: nothing else
- * pulls fork.c out of the static library, so its fallback would shadow it).
- */
-/* Set when a weak fallback ran: the feature belongs to a later issue. */
-static bool g_fallback_ran;
-
-static long fallback_reached(const char *fn)
-{
-    g_fallback_ran = true;
-    print_message("    %s: the weak fallback in test_merge.c ran; the library does not define it\n", fn);
-    return -ENOSYS;
-}
-
-__attribute__((weak)) int mm_fault(struct mm *mm, unsigned long addr, unsigned flags)
-{
-    (void)mm, (void)addr, (void)flags;
-    return (int)fallback_reached("mm_fault");
-}
-
-__attribute__((weak)) struct mm *mm_fork(struct mm *mm)
-{
-    (void)mm;
-    fallback_reached("mm_fork");
-    return NULL;
-}
-
-__attribute__((weak)) struct vm_file *vm_file_open(int fd)
-{
-    (void)fd;
-    fallback_reached("vm_file_open");
-    return NULL;
-}
-
 struct vctx {
     const struct scenario *sc;
     struct mm *mm;
     struct mm *old[8];          /* parents left behind by FORK, alive to the end */
     int nold;
-    struct vm_file *file, *devfile;
+    struct vm_file *devfile;
 };
 
 static void dev_vma_open(const struct vma_ref *vma)
@@ -768,8 +726,8 @@ static long vm_do(struct vctx *c, const struct op *o, char *msg, size_t mlen)
     case OP_MMAP:
         return mmap_result(mm_mmap(c->mm, addr, len, o->arg, anon_map_flags(o), NULL, 0), addr);
     case OP_MMAP_FILE:
-        return mmap_result(mm_mmap(c->mm, addr, len, o->arg, (o->arg2 ? o->arg2 : MAP_PRIVATE) | MAP_FIXED,
-                                   c->file, (unsigned long)o->off * PG), addr);
+        fail_msg("a host file on the vmarea side: run() skips such cases (no vm_file_open)");
+        return -ENOSYS;
     case OP_MMAP_DEV:
         return mmap_result(mm_mmap(c->mm, addr, len, o->arg, MAP_SHARED | MAP_FIXED, c->devfile,
                                    (unsigned long)o->off * PG), addr);
@@ -791,16 +749,9 @@ static long vm_do(struct vctx *c, const struct op *o, char *msg, size_t mlen)
         return mm_set_anon_name(c->mm, addr, len, o->str);
     case OP_FAULT:
         return mm_fault(c->mm, addr, FAULT_FLAG_WRITE | FAULT_FLAG_USER);
-    case OP_FORK: {
-        struct mm *child = mm_fork(c->mm);
-
-        if (!child)
-            return -ENOMEM;
-        assert_true(c->nold < 8);
-        c->old[c->nold++] = c->mm;
-        c->mm = child;
-        return 0;
-    }
+    case OP_FORK:
+        fail_msg("a fork on the vmarea side: run() skips such cases (no mm_fork)");
+        return -ENOSYS;
     case OP_BRK_INIT: {
         struct mm_layout l = {
             .start_code = 0x400000, .end_code = 0x401000, .start_data = 0x401000, .end_data = 0x402000,
@@ -1040,13 +991,15 @@ static void run(const struct scenario *sc)
             fail_msg("[%s] %d disagreement(s) between the host and the expectation: the test is wrong", sc->name,
                      host_bad);
     }
-    /* TEST_MERGE_RUN_PENDING=1 runs the waiting vmarea halves anyway, for
-     * whoever implements what they wait for. */
-    if (sc->vmarea_waits_for && !getenv("TEST_MERGE_RUN_PENDING")) {
-        print_message("    [%s] host agrees; vmarea half waits for %s\n", sc->name, sc->vmarea_waits_for);
-        skip();
-        return;
-    }
+    /* The library has no mm_fork and no vm_file_open: a case that forks or
+     * maps a host file has run on the host only. */
+    for (int i = 0; sc->ops[i].kind != OP_END; i++)
+        if (sc->ops[i].kind == OP_FORK || sc->ops[i].kind == OP_MMAP_FILE) {
+            print_message("    [%s] host agrees; the vmarea half needs %s, which the library lacks\n",
+                          sc->name, sc->ops[i].kind == OP_FORK ? "mm_fork" : "vm_file_open");
+            skip();
+            return;
+        }
 
     struct vctx c = { .sc = sc };
     struct mm_config cfg = g_cfg;
@@ -1057,23 +1010,6 @@ static void run(const struct scenario *sc)
 
     c.mm = mm_create(&cfg);
     assert_non_null(c.mm);
-    c.file = NULL;
-    for (int i = 0; sc->ops[i].kind != OP_END; i++)
-        if (sc->ops[i].kind == OP_MMAP_FILE && !c.file) {
-            g_fallback_ran = false;
-            c.file = vm_file_open(g_fd);
-            if (!c.file) {
-                mmput(c.mm);
-                if (g_fallback_ran) {
-                    /* host files through a page cache: the files issue */
-                    print_message("    [%s] host agrees; vmarea half waits for vm_file_open, the files issue\n",
-                                  sc->name);
-                    skip();
-                    return;
-                }
-                fail_msg("[%s] vm_file_open of a read-write host file failed", sc->name);
-            }
-        }
     if (sc->dev) {
         memset(sc->dev, 0, sizeof(*sc->dev));
         c.devfile = vm_file_create(&dev_fops, sc->dev, "merge-dev");
@@ -1121,8 +1057,6 @@ static void run(const struct scenario *sc)
     mmput(c.mm);
     for (int i = 0; i < c.nold; i++)
         mmput(c.old[i]);
-    if (c.file)
-        vm_file_put(c.file);
     if (c.devfile)
         vm_file_put(c.devfile);
     if (bad)
@@ -1281,7 +1215,7 @@ static void merge_new_faulted(void **state)
         CHECK("AAAAAAAAAAAA", ANON(4)),
         END
     };
-    RUN(.name = "merge_new_faulted", .ops = ops, .dflt = F_RW, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "merge_new_faulted", .ops = ops, .dflt = F_RW);
 }
 
 /*
@@ -1720,7 +1654,7 @@ static void anon_vma_non_mergeable(void **state)
         CHECK("PPPPPPPNN", FLAGS(F_RW, F_RW), ANON(4, 4)),
         END
     };
-    RUN(.name = "anon_vma_non_mergeable", .ops = ops, .dflt = F_RW, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "anon_vma_non_mergeable", .ops = ops, .dflt = F_RW);
 }
 
 /*
@@ -1787,7 +1721,7 @@ static void dup_anon_vma(void **state)
         CHECK("VVVNNNNN", FLAGS(F_RO, F_RW), ANON(0, 4)),
         END
     };
-    RUN(.name = "dup_anon_vma", .ops = ops, .dflt = F_RW, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "dup_anon_vma", .ops = ops, .dflt = F_RW);
 }
 
 /* tools/testing/vma test_vmi_prealloc_fail. */
@@ -1969,8 +1903,7 @@ static void selftest_mprotect(void **state)
 {
     const struct selftest_case *t = *state;
 
-    RUN(.name = t->name, .ops = t->ops, .dflt = F_RONR, .drop_faults = !t->faulted,
-        .vmarea_waits_for = t->faulted ? FAULTS_PENDING : NULL);
+    RUN(.name = t->name, .ops = t->ops, .dflt = F_RONR, .drop_faults = !t->faulted);
 }
 
 /*
@@ -1992,7 +1925,7 @@ static void forked_target_vma(void **state)
         CHECK(" AAAAABBBBB", FLAGS(F_RW, F_RW), ANON(20, 0)),
         END
     };
-    RUN(.name = "forked_target_vma", .ops = ops, .dflt = F_RW, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "forked_target_vma", .ops = ops, .dflt = F_RW);
 }
 
 /* selftests/mm/merge.c forked_source_vma: nor when it is the one modified. */
@@ -2016,7 +1949,7 @@ static void forked_source_vma(void **state)
         CHECK(" AAAAABBBBB", FLAGS(F_RWXNR, F_RWXNR)),
         END
     };
-    RUN(.name = "forked_source_vma", .ops = ops, .dflt = F_RWNR, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "forked_source_vma", .ops = ops, .dflt = F_RWNR);
 }
 
 /* selftests/mm/merge.c ksm_merge, without the PR_SET_MEMORY_MERGE half. */
@@ -2136,7 +2069,7 @@ static void account_flags_faulted(void **state)
         CHECK("AAAAAA", FLAGS(F_RW), ANON(4)),
         END
     };
-    RUN(.name = "account_flags_faulted", .ops = ops, .dflt = F_RW, .vmarea_waits_for = FAULTS_PENDING);
+    RUN(.name = "account_flags_faulted", .ops = ops, .dflt = F_RW);
 }
 
 /* madvise(MADV_DONTNEED) zaps and never splits. */

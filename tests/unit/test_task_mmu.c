@@ -39,10 +39,6 @@
 #include "internal.h"
 #include "task_mmu.h"
 
-/* Host files arrive with the page cache (a later issue): until then the
- * file scenario skips itself instead of failing to link. */
-#pragma weak vm_file_open
-
 /* A window no test process uses; the child maps here with MAP_FIXED.  It
  * lies above AddressSanitizer's shadow (which ends at 0x10007fff7fff), so
  * the test also runs in VMAREA_SANITIZE builds. */
@@ -1028,7 +1024,6 @@ static void run_scenario(const struct scenario *sc)
     struct mm_config cfg;
     struct host_dump d;
     struct mm *mm;
-    struct vm_file *file = NULL;
     static struct entry host_e[256], our_e[256];
     size_t nh, no;
     char *ours = NULL;
@@ -1039,15 +1034,10 @@ static void run_scenario(const struct scenario *sc)
     assert_int_equal(mm_config_from_host(&cfg), 0);
     mm = mm_create(&cfg);
     assert_non_null(mm);
-    if (sc->path) {
-        int fd = open(sc->path, O_RDWR);
-
-        assert_true(fd >= 0);
-        file = vm_file_open(fd);
-        assert_non_null(file);
-        close(fd);
-    }
-    scenario_ours(mm, sc, file);
+    /* A host file cannot be mapped on the vmarea side: the library has no
+     * vm_file_open. */
+    assert_null(sc->path);
+    scenario_ours(mm, sc, NULL);
     host_run(scenario_host, (void *)sc, &d);
 
     f = open_memstream(&ours, &ours_len);
@@ -1092,8 +1082,6 @@ static void run_scenario(const struct scenario *sc)
 
     free(ours);
     free(d.smaps);
-    if (file)
-        vm_file_put(file);
     mmput(mm);
 }
 
@@ -1161,26 +1149,6 @@ static void test_api_thp(void **state)
         { OP_MPROTECT, 81 * MiB, 3 * MiB, PROT_READ, 0, false, 0 },
     ), NULL };
     run_scenario(&sc);
-}
-
-static void test_api_file(void **state)
-{
-    char *path;
-
-    (void)state;
-    if (!vm_file_open)
-        skip();
-    path = make_zoo_file(false);
-    struct scenario sc = { "file", OPS(
-        { OP_MMAP, 0x0, 16 * 4096, PROT_READ, MAP_PRIVATE, true, 0 },
-        { OP_MPROTECT, 0x4000, 4096, PROT_READ | PROT_EXEC, 0, false, 0 },
-        { OP_MMAP, 1 * MiB, 8 * 4096, RW, MAP_SHARED, true, 3 * 4096 },
-        { OP_MMAP, 2 * MiB, 4 * MiB, RW, MAP_PRIVATE, true, 0 },
-        { OP_MADVISE, 2 * MiB, 4 * MiB, 0, MADV_HUGEPAGE, false, 0 },
-    ), path };
-    run_scenario(&sc);
-    unlink(path);
-    free(path);
 }
 
 static void test_api_heap_stack(void **state)
@@ -1308,7 +1276,6 @@ int main(void)
         cmocka_unit_test(test_formatter_vs_host),
         cmocka_unit_test(test_api_anon),
         cmocka_unit_test(test_api_thp),
-        cmocka_unit_test(test_api_file),
         cmocka_unit_test(test_api_heap_stack),
         cmocka_unit_test(test_api_anon_name),
         cmocka_unit_test(test_stats_and_errors),
