@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Quick start.  On a Debian 12 machine, as root:
 #   ./run.sh          install what is missing, build into build/, run `vmarea check`
 #   ./run.sh test     the same build, then every test: ctest, then an
@@ -55,7 +56,7 @@ run_ctest() {
 mode=${1:-check}
 case $mode in
     check|test|bench) ;;
-    -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: ./run.sh [test|bench [ARGS...]]" >&2; exit 2 ;;
 esac
 [ $# -gt 0 ] && shift

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h — what every benchmark here shares: timing, medians over
  * interleaved runs, a random number source, VMAs to look up and the timed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_memory — the memory behind vmarea's VMAs (faults, zaps, access, the
  * per-VMA read lock) side by side with baselines measured in the same run,

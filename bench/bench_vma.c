@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_vma — vmarea's VMA operations side by side with baselines measured
  * in the same run, against the goals in shared/DESIGN.md ("Fast where it

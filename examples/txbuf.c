@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * txbuf — a driver-like mappable object in the shape of Android Binder's
  * buffer allocator, written against vmarea's public interface only.

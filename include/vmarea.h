@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vmarea — a Linux-compatible address space for a program of its own.
  *

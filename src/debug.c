@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * debug.c — whole-structure checks of debug builds (VMAREA_DEBUG).
  *

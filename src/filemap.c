@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * filemap.c — mappable objects.  Today: objects with an mmap hook
  * (vm_file_create) and the anonymous shmem object behind a shared anonymous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gup.c — populating ranges (Linux's __mm_populate and
  * populate_vma_page_range in mm/gup.c), for mlock, MAP_POPULATE, MAP_LOCKED

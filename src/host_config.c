@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host_config.c — mm_config_from_host: the properties of the running kernel
  * that change what a process sees, each found by behaviour where behaviour

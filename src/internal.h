@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h — types and cross-file declarations shared inside vmarea.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * madvise.c — advice about a range (Linux's mm/madvise.c).  The advice that
  * changes VMA flags modifies VMAs like mprotect does (split or merge); the

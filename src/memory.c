@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory.c — the memory behind the VMAs: faults, copy-on-write, access
  * (mm_read/mm_write), mixed-map inserts, and zapping (Linux's mm/memory.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mlock.c — mlock, mlock2, munlock, mlockall, munlockall (Linux's
  * mm/mlock.c): the VM_LOCKED / VM_LOCKONFAULT flags and locked_vm.

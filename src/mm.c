@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mm.c — address space lifetime, reference counts, configuration, warnings.
  *

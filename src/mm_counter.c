@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mm_counter.c — an mm's Rss and event counters, split per thread (Linux
  * keeps rss_stat in a percpu_counter and the fault counts per CPU).

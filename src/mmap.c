@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mmap.c — mmap, munmap and the search for free space (Linux's mm/mmap.c and
  * the map/unmap half of mm/vma.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mmap_lock.c — the mmap lock, per-VMA locks, and the assertions that prove
  * a caller holds what it claims.  docs/locking.md states the rules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mprotect.c — changing a range's protection (Linux's do_mprotect_pkey and
  * mprotect_fixup).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * overcommit.c — Linux's commit accounting (mm/util.c __vm_enough_memory,
  * Committed_AS): memory that may be written without a page-table fault

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page.c — page frames: chunks from the host, lock-free free lists (one
  * per shard), the memory limit, and the shared zero page.  The rules are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page.h — page frames: where the memory behind an address space comes from.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgtable.c — four-level page tables: walk, allocate, iterate, clear, free.
  *

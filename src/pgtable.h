@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgtable.h — four-level page tables as on x86-64 (internal).
  *

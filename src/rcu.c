@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rcu.c — vm_call_rcu: callbacks after an RCU grace period, on a worker that
  * polls while there is work about and sleeps when there is none.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rcu.h — vmarea's own call_rcu: callbacks after a grace period, run by one
  * worker thread that stays awake while work keeps coming.

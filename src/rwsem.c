@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rwsem.c — the slow paths of the reader-writer lock (rwsem.h): waiting and
  * waking, under wait_lock.  The fast paths are inline in rwsem.h.

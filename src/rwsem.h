@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rwsem.h — the reader-writer lock behind the mmap lock (Linux's rw_semaphore
  * in spirit): one locked instruction per acquire and per release when there

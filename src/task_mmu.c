@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * task_mmu.c — /proc/PID/maps and /proc/PID/smaps text, and mm_get_stats.
  *

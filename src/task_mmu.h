@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * task_mmu.h — the pieces of the maps/smaps formatter (task_mmu.c), exposed
  * so that unit tests can drive them with hand-made VMAs.  The library's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vma.c — VMA objects, splitting and merging, exactly as Linux's mm/vma.c
  * decides them (read it for the why of each rule; the comments here say

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vma_tree.c — the ordered set of an mm's VMAs: a B+tree keyed by vm_end,
  * with per-subtree maximum gaps, read without locks under RCU.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vma_tree — the ordered set of an mm's VMAs, built for lock-free readers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck.c — the kernel-differential checker: sequence generation, the
  * two sides (a real process, a vmarea mm), and the run that compares them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_host.c — the host's properties as the checker names them: the
  * `host:` line, and PROP=VALUE settings that override what

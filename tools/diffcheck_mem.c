@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_mem.c — loads and stores on the kernel side, and the hash both
  * sides use to compare what memory holds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_safe.c — which ops may run for real in the checker's child.
  *

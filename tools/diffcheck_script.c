@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_script.c — the op script language (docs/maps-script.md):
  * parsing a line into a dc_op, and printing a dc_op back as a line, so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_smaps.c — one smaps parser for both sides, and layout comparison.
  *

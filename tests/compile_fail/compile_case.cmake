@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Compile one compile-fail case and check the result.
 #   cmake -DCC=<compiler> -DSRC=<file.c> -DINC=<include dir> -DOUT=<object>
 #         -DEXPECT=fail|pass -P compile_case.cmake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vma_find, like vma_lookup, needs a guard. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A VmaNew is not a VmaMixedMap until vma_new_set_mixedmap says so. */
 #include <vmarea.h>
 

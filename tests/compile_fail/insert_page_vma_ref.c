@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vma_insert_page needs VmaMixedMap access; a plain VmaRef must not do. */
 #include <vmarea.h>
 

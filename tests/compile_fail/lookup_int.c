@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Any other pointer type is refused too. */
 #include <vmarea.h>
 

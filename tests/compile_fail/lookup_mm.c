@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vma_lookup needs a guard (proof that the mmap lock is held), not the mm. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A void pointer (or NULL) carries no proof of the lock either. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vma_next's first argument is the guard; a VMA in its place is refused. */
 #include <vmarea.h>
 

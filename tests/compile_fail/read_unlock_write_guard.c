@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A write guard is released with mmap_write_unlock, not mmap_read_unlock. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A VmaRef (lookup result) may not use VmaNew setters: those exist only
  * inside a mappable's mmap hook, before the VMA is visible. */
 #include <vmarea.h>

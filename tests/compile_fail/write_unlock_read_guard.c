@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A read guard cannot release the lock as if it were held for writing. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The same through the scoped form: MMAP_READ_GUARD gives a read guard. */
 #include <vmarea.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_host_model — each host property mm_config_from_host probes, proved
  * against the host: a script that shows the property matches the host with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hugetlb — anonymous MAP_HUGETLB against the host.  vmarea models a
  * host with 2 MiB huge pages and none free: each call must fail as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_overcommit — commit accounting against the host under its own
  * vm.overcommit_memory (the heuristic or "always"): calls too large for this

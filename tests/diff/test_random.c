@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_random — the project's main differential test: 10,000 random
  * sequences of 20 mmap/munmap/mprotect/madvise/mlock/munlock calls and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_scripts — hand-written op scripts, each run by the host kernel and by
  * vmarea (dc_check_ops, as `vmarea diff` runs them), which must agree on every

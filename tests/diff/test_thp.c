@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transparent huge pages against the host: short sequences of faults,
  * zaps, splits and advice on a 16 MiB region (docs/thp.md has what they

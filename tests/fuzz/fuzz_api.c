@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the public API: the input is a sequence of calls on
  * one fresh mm, decoded by api_ops.h (the same calls test_api_fuzz draws

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write the seed inputs of tests/fuzz/corpus/: short call sequences in the
 encoding fuzz_api.c reads (api_ops.h's draws: one byte for a bound of at most
 256, two up to 65536, eight for a full word).  Run from anywhere; it rewrites

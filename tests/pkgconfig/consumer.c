@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A program outside the project, built only with what `pkg-config vmarea`
  * gives it: create an address space, map a page, look it up under the mmap

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install the built project into a temporary prefix and build a program
 # against it with nothing but pkg-config, linking vmarea statically and then
 # as a shared library, then loading it with dlopen; run them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A program that loads libvmarea.so with dlopen, not at startup: the library
  * reaches liburcu-bp's thread-local reader record with the initial-exec TLS

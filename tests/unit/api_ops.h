@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api_ops.h — random public-API calls on one mm, and the checks after them.
  *

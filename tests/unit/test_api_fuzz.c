@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Bad input never crashes, corrupts or leaks: random calls with addresses and
  * lengths drawn from the whole unsigned range (extremes favoured), random

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Commit accounting (overcommit.c): what each call charges and gives back,
  * and vm.overcommit_memory 2's limit, which no host comparison can check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Debug builds check that a VMA accessor runs with a lock held by the calling
  * thread: the mmap lock of the VMA's mm, or that VMA's read lock.  Each case

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * max_map_count, against the host kernel.  A child process fills a window
  * with one-page VMAs of alternating protection until mmap refuses, then runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory behind the VMAs: faults, access, zaps, mixed maps, limits.  Each
  * case states the Linux behaviour it checks; the differential checker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_merge — VMA merge, split and modify rules.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The mm's counters split per thread (src/mm_counter.c): the sums stay exact
  * while threads fault and zap in one mm, move between mms, exit, and outlive

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Page frames (page.c): reference and map counts, zeroing, the memory limit,
  * the zero page, many threads at once, and the fast path's cost (printed,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for src/pgtable.c: entries at the edges of the address space and
  * of each table level, sparse iteration (timed), range clears that free

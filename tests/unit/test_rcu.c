@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vm_call_rcu and vm_rcu_barrier (src/rcu.c): callbacks run oldest first,
  * only after every read-side critical section that was running when they

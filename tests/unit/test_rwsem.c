@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The mmap lock's reader-writer lock (src/rwsem.h): mutual exclusion under
  * contention, read trylock's answers, and writer preference (a stream of

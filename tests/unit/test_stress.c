@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stress — data integrity under concurrent change.  Writer threads
  * store to and load from their own pages of an 8 MiB region (THP always)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_task_mmu — the maps/smaps text, byte for byte against the host kernel.
  *

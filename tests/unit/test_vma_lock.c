@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Per-VMA read locks against a writer: lock_vma_under_rcu may fail (NULL)
  * while the writer works, but whatever it returns must be a VMA of this mm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for src/vma_tree.c: every function at its edges, allocation
  * failure, a randomized comparison with a sorted array, memory per VMA, and
