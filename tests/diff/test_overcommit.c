@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define B    0x100000000000UL
+#define B    0x200000000000UL   /* above ASan's shadow, below its allocator (0x600000000000) */
 #define HUGE (1UL << 44)    /* 16 TiB: more than any test machine's RAM and swap */
 #define RW   (PROT_READ | PROT_WRITE)
 #define PA   (MAP_PRIVATE | MAP_ANONYMOUS)
