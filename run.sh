@@ -44,7 +44,7 @@ build() {
     local dir=$1
     shift
     say "configuring and building $dir/"
-    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake -S . -B "$dir" -DVMAREA_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j "$JOBS"
 }
 
@@ -75,7 +75,8 @@ case $mode in
         run_ctest build-asan
         # ThreadSanitizer: the tests whose threads race on purpose.
         say "configuring and building build-tsan/ (ThreadSanitizer)"
-        cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_TSAN=ON -DVMAREA_DEBUG=ON >/dev/null
+        cmake -S . -B build-tsan -DVMAREA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_TSAN=ON \
+            -DVMAREA_DEBUG=ON >/dev/null
         cmake --build build-tsan -j "$JOBS" --target "${TSAN_TESTS[@]/#/test_}"
         say "testing build-tsan/ (${TSAN_TESTS[*]})"
         TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
@@ -84,7 +85,7 @@ case $mode in
         # libFuzzer over the public API for FUZZ_SECONDS (tests/fuzz), from
         # the checked-in seeds and what earlier runs in build-fuzz/ kept.
         say "configuring and building build-fuzz/ (libFuzzer, clang)"
-        CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_FUZZ=ON \
+        CC=clang cmake -S . -B build-fuzz -DVMAREA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_FUZZ=ON \
             -DVMAREA_DEBUG=ON -DVMAREA_BENCH=OFF -DVMAREA_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
         cmake --build build-fuzz -j "$JOBS" --target fuzz_api
         say "fuzzing for ${FUZZ_SECONDS}s (build-fuzz/tests/fuzz_api)"

@@ -32,7 +32,10 @@ extern "C" {
 #define VMAREA_VERSION_MAJOR 0
 #define VMAREA_VERSION_MINOR 1
 #define VMAREA_VERSION_PATCH 0
-#define VMAREA_VERSION "0.1.0"
+/* The version's one home: CMakeLists.txt reads it from these lines. */
+#define VMAREA_VERSION_STR_(x) #x
+#define VMAREA_VERSION_STR(a, b, c) VMAREA_VERSION_STR_(a) "." VMAREA_VERSION_STR_(b) "." VMAREA_VERSION_STR_(c)
+#define VMAREA_VERSION VMAREA_VERSION_STR(VMAREA_VERSION_MAJOR, VMAREA_VERSION_MINOR, VMAREA_VERSION_PATCH)
 
 /* ------------------------------------------------------------------ flags */
 
@@ -311,12 +314,15 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out);
 
 /* ------------------------------------------- typed access, checked by the compiler
  *
- * These macros shadow the functions of the same name.  Each accepts exactly
- * the types that carry the access the function needs, so that handing it a
- * weaker one is a compile error whatever the warning flags ( _Generic with no
- * matching association ).  A write guard gives read access too.  Taking a
- * function's address (&vma_lookup) still reaches the function itself.
+ * In C, these macros shadow the functions of the same name.  Each accepts
+ * exactly the types that carry the access the function needs, so that
+ * handing it a weaker one is a compile error whatever the warning flags
+ * ( _Generic with no matching association ).  A write guard gives read
+ * access too.  Taking a function's address (&vma_lookup) still reaches the
+ * function itself.  C++ gets the same checks from its own type rules and the
+ * overloads at the end of this header.
  */
+#ifndef __cplusplus
 #define VMAREA_READ_GUARD_(g) _Generic((g), \
     struct mmap_read_guard *: (const struct mmap_read_guard *)(g), \
     const struct mmap_read_guard *: (const struct mmap_read_guard *)(g), \
@@ -347,6 +353,7 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out);
 #define vma_new_try_clear_maywrite(v) (vma_new_try_clear_maywrite)(VMAREA_NEW_(v))
 #define vma_new_try_clear_mayexec(v)  (vma_new_try_clear_mayexec)(VMAREA_NEW_(v))
 #define vma_new_set_ops(v, o, p)      (vma_new_set_ops)(VMAREA_NEW_(v), (o), (p))
+#endif /* !__cplusplus */
 
 /* Scoped guards: the lock is released when NAME goes out of scope, on every
  * path out of the block (as the kernel's guard(mmap_read_lock)). */
@@ -372,6 +379,25 @@ static inline void vmarea_write_guard_cleanup_(struct mmap_write_guard *g)
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
+}
+
+/* A write guard gives read access: the lookups take one too.  Every other
+ * function takes exactly its own access type, which C++ enforces as it is. */
+inline const struct vma_ref *vma_lookup(const struct mmap_write_guard *g, unsigned long addr)
+{
+    return vma_lookup(&g->read, addr);
+}
+inline const struct vma_ref *vma_find(const struct mmap_write_guard *g, unsigned long addr)
+{
+    return vma_find(&g->read, addr);
+}
+inline const struct vma_ref *vma_next(const struct mmap_write_guard *g, const struct vma_ref *vma)
+{
+    return vma_next(&g->read, vma);
+}
+inline const struct vma_ref *vma_prev(const struct mmap_write_guard *g, const struct vma_ref *vma)
+{
+    return vma_prev(&g->read, vma);
 }
 #endif
 #endif /* VMAREA_H */

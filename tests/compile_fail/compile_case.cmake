@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Compile one compile-fail case and check the result.
 #   cmake -DCC=<compiler> -DSRC=<file.c> -DINC=<include dir> -DOUT=<object>
-#         -DEXPECT=fail|pass -P compile_case.cmake
+#         -DEXPECT=fail|pass -DLANG=c|cxx -P compile_case.cmake
 # EXPECT=fail compiles with -DCF_BAD and passes only if the compiler refuses
 # the code *because of the typed-access macros* (a _Generic selection with no
 # matching association), so a typo or a missing include cannot pass for it.
@@ -15,6 +15,9 @@ foreach(v CC SRC INC OUT EXPECT)
 endforeach()
 
 set(args -I${INC} -c ${SRC} -o ${OUT})
+if(LANG STREQUAL "cxx")
+  list(PREPEND args -x c++ -std=c++17)
+endif()
 if(EXPECT STREQUAL "fail")
   list(PREPEND args -DCF_BAD)
 endif()
@@ -34,7 +37,14 @@ elseif(EXPECT STREQUAL "fail")
   endif()
   # gcc: "'_Generic' selector of type 'X' is not compatible with any association"
   # clang: "controlling expression type 'X' not compatible with any generic association type"
-  if(NOT err MATCHES "_Generic|generic association")
+  # g++: "no matching function for call to" or "cannot convert 'X*' to 'Y*'"
+  # clang++: "no matching function for call to"
+  if(LANG STREQUAL "cxx")
+    set(why "no matching function for call to|cannot convert")
+  else()
+    set(why "_Generic|generic association")
+  endif()
+  if(NOT err MATCHES "${why}")
     message(FATAL_ERROR "refused, but not by the typed-access check:\n${cmdline}\n${out}${err}")
   endif()
   message(STATUS "refused, as it should be: ${cmdline}\n${err}")
