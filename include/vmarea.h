@@ -166,9 +166,11 @@ int mm_config_from_host(struct mm_config *cfg);
 /* NULL cfg: defaults; one user reference.  NULL with errno EINVAL (a field out
  * of range, an unknown flag) or ENOMEM.  Locks: none. */
 struct mm *mm_create(const struct mm_config *cfg);
+/* Reference counts.  Locks: none, except that the last mmput takes the mmap
+ * write lock to tear the address space down: hold no lock of this mm then. */
 bool mmget_not_zero(struct mm *mm);      /* take a user reference unless the last one is gone */
 void mmput(struct mm *mm);               /* drop a user reference; the last one tears the
-                                            address space down and writes back dirty file pages */
+                                            address space down */
 void mmgrab(struct mm *mm);              /* keep the struct alive (not its mappings) */
 void mmdrop(struct mm *mm);
 
@@ -194,16 +196,23 @@ void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg);
 struct mmap_read_guard  { struct mm *mm; };
 struct mmap_write_guard { struct mmap_read_guard read; };
 
+/* Locks: take or release the mmap lock (a lock never taken twice by one
+ * thread: a reader that waits behind a writer would wait forever); the
+ * caller holds a user reference. */
 struct mmap_read_guard  mmap_read_lock(struct mm *mm);
 bool                    mmap_read_trylock(struct mm *mm, struct mmap_read_guard *out);
 void                    mmap_read_unlock(struct mmap_read_guard *g);
 struct mmap_write_guard mmap_write_lock(struct mm *mm);
 void                    mmap_write_unlock(struct mmap_write_guard *g);
 
-/* Debug aid: does the calling thread hold mm's mmap lock (read or write)? */
+/* Debug aid: does the calling thread hold mm's mmap lock (read or write)?
+ * Locks: none. */
 bool mmap_lock_is_held(struct mm *mm);
 bool mmap_lock_is_write_held(struct mm *mm);
 
+/* The VMA holding addr (vma_lookup), or the first that ends above it
+ * (vma_find, Linux's find_vma), or NULL.  Locks: the guard's, read or write;
+ * the VMA is valid while it is held. */
 struct vma_ref;
 const struct vma_ref *vma_lookup(const struct mmap_read_guard *g, unsigned long addr);
 const struct vma_ref *vma_find(const struct mmap_read_guard *g, unsigned long addr);
@@ -211,9 +220,16 @@ const struct vma_ref *vma_find(const struct mmap_read_guard *g, unsigned long ad
 const struct vma_ref *vma_next(const struct mmap_read_guard *g, const struct vma_ref *vma);
 const struct vma_ref *vma_prev(const struct mmap_read_guard *g, const struct vma_ref *vma);
 
-const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr); /* NULL: fall back */
+/* The VMA holding addr with its own read lock taken, without the mmap lock;
+ * NULL when that cannot be had now (no VMA, or it is being changed): then
+ * take the mmap read lock and look again.  vma_end_read releases it.
+ * Locks: none held by the caller on this mm but a user reference; the VMA
+ * read lock taken and released. */
+const struct vma_ref *lock_vma_under_rcu(struct mm *mm, unsigned long addr);
 void                  vma_end_read(const struct vma_ref *vma);
 
+/* A VMA's fields.  Locks: read access to the VMA: the mmap lock it was found
+ * under, or its own read lock (debug builds check). */
 unsigned long   vma_start(const struct vma_ref *vma);   /* inclusive */
 unsigned long   vma_end(const struct vma_ref *vma);     /* exclusive */
 vm_flags_t      vma_flags(const struct vma_ref *vma);
@@ -222,6 +238,8 @@ unsigned long   vma_pgoff(const struct vma_ref *vma);
 struct vm_file *vma_file(const struct vma_ref *vma);    /* NULL for anonymous */
 const struct vm_operations *vma_ops(const struct vma_ref *vma);
 void           *vma_private(const struct vma_ref *vma);
+/* Unmap the pages of [address, address + size) inside vma; outside it,
+ * nothing happens but a warning.  Locks: read access to the VMA. */
 void vma_zap_page_range_single(const struct vma_ref *vma, unsigned long address, unsigned long size);
 
 /* ------------------------------------------- mappable files, devices, pages */
@@ -246,13 +264,17 @@ struct vm_operations {
     const char *(*name)(const struct vma_ref *vma);   /* shown in maps; NULL: none */
 };
 
+/* A driver's mappable object, one reference.  Locks: none; the last put runs
+ * the release hook in the caller's context. */
 struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv, const char *name);
 void            vm_file_get(struct vm_file *f);
 void            vm_file_put(struct vm_file *f);
 void           *vm_file_private(struct vm_file *f);
 const char     *vm_file_name(struct vm_file *f);
 
-struct vma_new;   /* valid only inside the mmap hook */
+/* Locks: valid only inside the mmap hook, under the mmap write lock that
+ * mm_mmap holds. */
+struct vma_new;
 const struct vma_ref       *vma_new_ref(struct vma_new *vma);
 const struct vma_mixedmap  *vma_new_set_mixedmap(struct vma_new *vma);
 void vma_new_set_io(struct vma_new *vma);
@@ -264,10 +286,15 @@ int  vma_new_try_clear_maywrite(struct vma_new *vma);  /* -EINVAL if VM_WRITE is
 int  vma_new_try_clear_mayexec(struct vma_new *vma);   /* -EINVAL if VM_EXEC is set */
 void vma_new_set_ops(struct vma_new *vma, const struct vm_operations *ops, void *priv);
 
+/* Map a driver's page at addr in a VM_MIXEDMAP VMA (the entry takes a
+ * reference of its own): 0, -EFAULT outside the VMA, -EBUSY where a page is
+ * mapped, -EINVAL for a page without references, -ENOMEM.  Locks: read
+ * access to the VMA. */
 struct vma_mixedmap;
 const struct vma_mixedmap *vma_as_mixedmap(const struct vma_ref *vma); /* NULL unless VM_MIXEDMAP */
 int vma_insert_page(const struct vma_mixedmap *vma, unsigned long addr, struct vm_page *page);
 
+/* A driver's pages.  Locks: none. */
 struct vm_page *vm_page_alloc(struct mm *mm);   /* zeroed, one reference */
 void           *vm_page_address(struct vm_page *page);
 void            vm_page_get(struct vm_page *page);
@@ -275,7 +302,9 @@ void            vm_page_put(struct vm_page *page);
 
 /* --------------------------------------------------- what a process does */
 
-/* Each takes the mmap lock itself, as the syscall does. */
+/* The system calls.  Locks: each takes the mmap lock itself, as the syscall
+ * does (the write lock; madvise's zaps and reclaim advice the read lock);
+ * the caller holds no lock of this mm. */
 long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int flags,
              struct vm_file *file, unsigned long offset);       /* address, or -errno */
 int  mm_munmap(struct mm *mm, unsigned long addr, unsigned long len);
@@ -287,19 +316,25 @@ int  mm_mlockall(struct mm *mm, int flags);
 int  mm_munlockall(struct mm *mm);
 long mm_brk(struct mm *mm, unsigned long brk);
 
-/* faults and access: return 0, or -EFAULT (no VMA: SEGV_MAPERR), -EACCES
-   (protection: SEGV_ACCERR), -ENOMEM (out of memory), -EIO (SIGBUS) */
+/* Faults and access: return 0 (mm_read, mm_write: the bytes done, if any),
+   or -EFAULT (no VMA: SEGV_MAPERR), -EACCES (protection: SEGV_ACCERR),
+   -ENOMEM (out of memory), -EIO (SIGBUS).  Locks: none for an access the
+   page tables allow (RCU only); else the VMA's read lock, or the mmap read
+   lock (the write lock to grow a stack), taken and released inside; the
+   caller holds no lock of this mm. */
 int     mm_fault(struct mm *mm, unsigned long addr, unsigned flags);
 ssize_t mm_read(struct mm *mm, unsigned long addr, void *buf, size_t len);
 ssize_t mm_write(struct mm *mm, unsigned long addr, const void *buf, size_t len);
 
-/* the process image, for loaders */
+/* The process image, for loaders; and anonymous VMA names.  Locks: the mmap
+ * write lock, taken inside. */
 struct mm_layout { unsigned long start_code, end_code, start_data, end_data,
                    start_brk, brk, start_stack, arg_start, arg_end, env_start, env_end; };
 int  mm_set_layout(struct mm *mm, const struct mm_layout *layout);
 int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, const char *name);
 
-/* introspection */
+/* Introspection.  Locks: maps and smaps take the mmap read lock; stats take
+ * none (counters read as they are). */
 int mm_show_maps(struct mm *mm, FILE *out);        /* /proc/PID/maps text */
 int mm_show_smaps(struct mm *mm, FILE *out);       /* /proc/PID/smaps text */
 struct mm_stats { unsigned long map_count,            /* VMAs */
