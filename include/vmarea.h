@@ -21,6 +21,85 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 
+/*
+ * A strict C build (-std=c11 without _DEFAULT_SOURCE) gets only POSIX's part
+ * of <sys/mman.h>; the Linux x86-64 values of the rest, which the calls
+ * below take, are supplied here where the C library left them out.
+ */
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS       0x20
+#endif
+#ifndef MAP_GROWSDOWN
+#define MAP_GROWSDOWN       0x00100
+#define MAP_DENYWRITE       0x00800
+#define MAP_EXECUTABLE      0x01000
+#define MAP_LOCKED          0x02000
+#define MAP_NORESERVE       0x04000
+#define MAP_POPULATE        0x08000
+#define MAP_NONBLOCK        0x10000
+#define MAP_STACK           0x20000
+#define MAP_HUGETLB         0x40000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT      26
+#define MAP_HUGE_MASK       0x3f
+#endif
+#ifndef MADV_NORMAL
+#define MADV_NORMAL         0
+#define MADV_RANDOM         1
+#define MADV_SEQUENTIAL     2
+#define MADV_WILLNEED       3
+#define MADV_DONTNEED       4
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE           8
+#endif
+#ifndef MADV_REMOVE
+#define MADV_REMOVE         9
+#define MADV_DONTFORK       10
+#define MADV_DOFORK         11
+#define MADV_MERGEABLE      12
+#define MADV_UNMERGEABLE    13
+#define MADV_HUGEPAGE       14
+#define MADV_NOHUGEPAGE     15
+#define MADV_DONTDUMP       16
+#define MADV_DODUMP         17
+#endif
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK     18
+#define MADV_KEEPONFORK     19
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD           20
+#define MADV_PAGEOUT        21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ  22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE       25
+#endif
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON       100
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL  102
+#define MADV_GUARD_REMOVE   103
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT         4
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

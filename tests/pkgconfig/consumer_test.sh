@@ -63,7 +63,9 @@ awk '/^prints$/ { p = 1; next } p && /^```$/ { if (f) exit; f = 1; next } f' "$r
 [ -s "$tmp/readme_example.c" ] && [ -s "$tmp/readme_expected.txt" ] ||
     { echo "README.md: no example or no expected output found"; exit 1; }
 # shellcheck disable=SC2046
-"$cc" "${extra[@]}" -o "$tmp/readme_example" "$tmp/readme_example.c" $(pkg-config --cflags --libs vmarea)
+# As a user compiling strict ISO C would: -std=c11 -pedantic, warnings fatal.
+"$cc" "${extra[@]}" -std=c11 -pedantic -Wall -Wextra -Werror -o "$tmp/readme_example" \
+    "$tmp/readme_example.c" $(pkg-config --cflags --libs vmarea)
 echo "== README example"
 LD_LIBRARY_PATH=$libdir "$tmp/readme_example" >"$tmp/readme_actual.txt"
 cat "$tmp/readme_actual.txt"
