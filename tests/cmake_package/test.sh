@@ -21,4 +21,7 @@ if readelf -d "$tmp/build/consumer_c_static" | grep -q 'NEEDED.*libvmarea'; then
 fi
 readelf -d "$tmp/build/consumer_c" | grep -q 'NEEDED.*libvmarea' ||
     { echo "consumer_c does not link libvmarea.so"; exit 1; }
-echo "find_package(vmarea): C and C++, shared and static"
+for page in man1/vmarea.1 man3/vmarea.3; do
+    [ -s "$tmp/prefix/share/man/$page" ] || { echo "share/man/$page is not installed"; exit 1; }
+done
+echo "find_package(vmarea): C and C++, shared and static; man pages installed"
