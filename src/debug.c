@@ -30,6 +30,7 @@
 struct pte_walk {
     struct mm *mm;
     struct vma *vma;   /* the VMA the last entry lay in */
+    bool fixed;        /* the walk stays inside vma: no tree lookups */
 };
 
 static __attribute__((noreturn, cold)) void bad_entry(const char *what, unsigned long addr, pte_t pte,
@@ -47,7 +48,7 @@ static __attribute__((noreturn, cold)) void bad_entry(const char *what, unsigned
  * address order). */
 static struct vma *walk_vma(struct pte_walk *w, unsigned long addr)
 {
-    if (!w->vma || addr >= w->vma->vm_end)
+    if (!w->fixed && (!w->vma || addr >= w->vma->vm_end))
         w->vma = vt_find(&w->mm->mm_mt, addr);
     return w->vma && w->vma->vm_start <= addr ? w->vma : NULL;
 }
@@ -81,13 +82,15 @@ static int check_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t 
     return 0;
 }
 
-static void validate_entries(struct mm *mm, unsigned long start, unsigned long end)
+/* within: NULL, or the one VMA the range lies in (then the tree, which a
+ * writer may be changing elsewhere, is not looked at). */
+static void validate_entries(struct mm *mm, struct vma *within, unsigned long start, unsigned long end)
 {
     if (start >= end || !pgtable_bytes(&mm->pgt))
         return;
-    struct pte_walk w = { .mm = mm };
+    struct pte_walk w = { .mm = mm, .vma = within, .fixed = within != NULL };
     pgtable_for_each(&mm->pgt, start, end, check_pte, &w);
-    w.vma = NULL;
+    w.vma = within;
     pgtable_for_each_pmd(&mm->pgt, start, end, check_pmd, &w);
 }
 
@@ -95,7 +98,7 @@ void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end)
 {
     start &= ~(PMD_SIZE - 1);
     end = end > mm->cfg.task_size - PMD_SIZE ? mm->cfg.task_size : (end + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
-    validate_entries(mm, start, end);
+    validate_entries(mm, NULL, start, end);
 }
 
 /* After a fault, which may hold only its VMA's lock: the 2 MiB around addr,
@@ -103,7 +106,7 @@ void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end)
 void mm_validate_fault(struct vma *vma, unsigned long addr)
 {
     unsigned long haddr = addr & ~(PMD_SIZE - 1);
-    validate_entries(vma->vm_mm, max(haddr, vma->vm_start), min(haddr + PMD_SIZE, vma->vm_end));
+    validate_entries(vma->vm_mm, vma, max(haddr, vma->vm_start), min(haddr + PMD_SIZE, vma->vm_end));
 }
 
 void mm_validate_scope_end(const struct mm_validate_scope *s)
