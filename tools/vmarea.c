@@ -82,7 +82,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "%s: ", prog);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    fprintf(stderr, "\n%s: try '%s --help'\n", prog, prog);
     return 2;
 }
 
@@ -368,7 +368,7 @@ static int cmd_check(int argc, char **argv)
     struct dc_result r;
     int rc = dc_run(&o, &r);
     if (rc < 0) {
-        fprintf(stderr, "%s check: %s\n", prog, r.error);
+        fprintf(stderr, "%s: check: %s\n", prog, r.error);
         if (r.sequences)
             print_summary(&o, &r, quiet, false);
         dc_result_free(&r);
@@ -389,7 +389,10 @@ static int read_script(const char *file, struct dc_script *s)
         fprintf(stderr, "%s: cannot open %s: %s\n", prog, file, strerror(errno));
         return 2;
     }
-    int r = dc_script_read(in, strcmp(file, "-") ? file : "<stdin>", s, stderr, &nerr);
+    /* Each bad line's message names the tool, the script and the line. */
+    char where[4096];
+    snprintf(where, sizeof(where), "%s: %s", prog, strcmp(file, "-") ? file : "<stdin>");
+    int r = dc_script_read(in, where, s, stderr, &nerr);
     if (in != stdin)
         fclose(in);
     if (r < 0) {
