@@ -220,6 +220,9 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     unsigned long admin_reserve_kbytes;  /* 8192: kept back for an administrator under NEVER */
     unsigned long user_reserve_kbytes;   /* 131072: under NEVER a process keeps min(its size / 32,
                                             this) back */
+    unsigned long memlock_limit;         /* RLIMIT_MEMLOCK in bytes, for a process without
+                                            CAP_IPC_LOCK: mlock, mlockall and MAP_LOCKED beyond
+                                            it fail as Linux's do; 0: no limit (CAP_IPC_LOCK) */
 };
 
 /* mm_config.overcommit_memory */

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -185,6 +186,23 @@ static void probe_fault_around(struct mm_config *cfg)
     close(fd);
 }
 
+/*
+ * RLIMIT_MEMLOCK as it binds this process: none with CAP_IPC_LOCK in its
+ * effective set (capget, whose first word holds capabilities 0 to 31) or
+ * an infinite limit; else the soft limit.
+ */
+static unsigned long host_memlock_limit(void)
+{
+    struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };   /* _LINUX_CAPABILITY_VERSION_3 */
+    struct { uint32_t effective, permitted, inheritable; } data[2];
+    if (syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective & (1U << 14)))   /* CAP_IPC_LOCK */
+        return 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    return rl.rlim_cur ? rl.rlim_cur : 1;   /* 0 would say "no limit": one byte locks nothing */
+}
+
 int host_memory_pages(unsigned long *ram, unsigned long *swap)
 {
     struct sysinfo si;
@@ -215,6 +233,7 @@ int mm_config_from_host(struct mm_config *cfg)
     if (read_ulong_file("/proc/sys/vm/user_reserve_kbytes", &v) == 0)
         cfg->user_reserve_kbytes = v;
     host_memory_pages(&cfg->ram_pages, &cfg->swap_pages);
+    cfg->memlock_limit = host_memlock_limit();
 
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
     if (f) {

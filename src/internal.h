@@ -305,6 +305,11 @@ static inline unsigned long mm_rss(struct mm *mm, int kind)
 #define WARN_FAULT_HOOK 0x2U
 void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- mlock.c */
+/* mlock_future_ok: may VM_LOCKED memory of bytes more be added?  Mmap
+ * write lock held. */
+bool mlock_future_ok(struct mm *mm, vm_flags_t flags, unsigned long bytes);
+
 /* ---- overcommit.c */
 /* Charge pages to the process's commit count, or refuse (-ENOMEM, nothing
  * charged) as mm's policy says (security_vm_enough_memory_mm). */

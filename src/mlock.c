@@ -66,13 +66,47 @@ static int apply_vma_lock_flags(struct mm *mm, unsigned long start, unsigned lon
     return 0;
 }
 
+/*
+ * RLIMIT_MEMLOCK (mm_config.memlock_limit): a process without CAP_IPC_LOCK
+ * may have that much locked; 0 is a process with it, which has no limit.
+ */
+static unsigned long lock_limit_pages(const struct mm *mm)
+{
+    return mm->cfg.memlock_limit ? mm->cfg.memlock_limit >> PAGE_SHIFT : ULONG_MAX;
+}
+
+bool mlock_future_ok(struct mm *mm, vm_flags_t flags, unsigned long bytes)
+{
+    if (!(flags & VM_LOCKED) || !mm->cfg.memlock_limit)
+        return true;
+    unsigned long pages = bytes >> PAGE_SHIFT;
+    return pages + mm->locked_vm >= pages && pages + mm->locked_vm <= lock_limit_pages(mm);
+}
+
+/* count_mm_mlocked_page_nr: the pages of [start, start + len) locked already. */
+static unsigned long mlocked_pages_in(struct mm *mm, unsigned long start, unsigned long len)
+{
+    unsigned long end = start + len < start ? ULONG_MAX : start + len, count = 0;
+    for (struct vma *v = vt_find(&mm->mm_mt, start); v && v->vm_start < end; v = vt_next(&mm->mm_mt, v))
+        if (v->vm_flags & VM_LOCKED)
+            count += (min(end, v->vm_end) - max(start, v->vm_start)) >> PAGE_SHIFT;
+    return count;
+}
+
 static int do_mlock(struct mm *mm, unsigned long start, unsigned long len, vm_flags_t flags)
 {
     len = PAGE_ALIGN(len + offset_in_page(start));
     start &= PAGE_MASK;
-    /* No RLIMIT_MEMLOCK: a vmarea mm behaves as a process with CAP_IPC_LOCK. */
     MMAP_WRITE_GUARD(g, mm);
     MM_VALIDATE_ON_EXIT_LEN(mm, &start, &len);
+    /* The limit is checked before the range (a length that wraps is ENOMEM
+     * here, not EINVAL), counting what the range has locked already only
+     * when over it. */
+    unsigned long limit = lock_limit_pages(mm), locked = (len >> PAGE_SHIFT) + mm->locked_vm;
+    if (locked > limit)
+        locked -= mlocked_pages_in(mm, start, len);
+    if (locked > limit)
+        return -ENOMEM;
     int err = apply_vma_lock_flags(mm, start, len, flags);
     if (err)
         return err;
@@ -138,6 +172,9 @@ int mm_mlockall(struct mm *mm, int flags)
     MMAP_WRITE_GUARD(g, mm);
     const unsigned long zero = 0;
     MM_VALIDATE_ON_EXIT(mm, &zero, &mm->cfg.task_size);
+    /* The whole address space must fit the limit to lock what is mapped. */
+    if ((flags & MCL_CURRENT) && mm->total_vm > lock_limit_pages(mm))
+        return -ENOMEM;
     apply_mlockall_flags(mm, flags);
     if (flags & MCL_CURRENT)
         mm_populate_locked(mm, 0, mm->cfg.task_size, true);   /* locks what it can */

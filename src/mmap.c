@@ -324,6 +324,8 @@ int expand_downwards(struct vma *vma, unsigned long address)
     unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
     if (grow > vma->vm_pgoff || vma->vm_end - address > STACK_RLIMIT)
         return -ENOMEM;
+    if (!mlock_future_ok(mm, vma->vm_flags, grow << PAGE_SHIFT))
+        return -ENOMEM;   /* a locked stack may not grow past RLIMIT_MEMLOCK */
     /* acct_stack_growth: the growth is charged (and kept where the stack
      * is accounted, as munmap will give it back). */
     if (vm_enough_memory(mm, (long)grow))
@@ -563,6 +565,8 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
                           VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     if (prot == PROT_EXEC && !(mm->cfg.flags & MM_CONFIG_NO_PKEYS))
         vm_flags |= EXECUTE_ONLY_PKEY << VM_PKEY_SHIFT;
+    if (!mlock_future_ok(mm, vm_flags, len))
+        return -EAGAIN;   /* MAP_LOCKED (or mlockall's MCL_FUTURE) past RLIMIT_MEMLOCK */
     if (file || hugetlb) {
         /* file_mmap_ok: the end must fit the file's size limit, for the
          * hugetlbfs file MAX_LFS_FILESIZE. */

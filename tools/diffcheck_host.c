@@ -43,10 +43,16 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
             continue;
         ADD("%s %s, ", props[i].label, (c->flags & props[i].flag) ? "off" : "on");
     }
-    ADD("THP %s, fault-around %luk, max_map_count %lu, mmap_min_addr %lu",
+    static const char *const overcommit[] = { "heuristic", "always", "never" };
+    ADD("THP %s, fault-around %luk, max_map_count %lu, mmap_min_addr %lu, overcommit %s, ",
         (unsigned)c->thp <= MM_THP_NEVER ? thp_names[c->thp] : "?",
         (c->fault_around_bytes ? c->fault_around_bytes : 65536) >> 10,
-        c->max_map_count ? c->max_map_count : 65530, c->mmap_min_addr ? c->mmap_min_addr : 65536);
+        c->max_map_count ? c->max_map_count : 65530, c->mmap_min_addr ? c->mmap_min_addr : 65536,
+        (unsigned)c->overcommit_memory <= 2 ? overcommit[c->overcommit_memory] : "?");
+    if (c->memlock_limit)
+        ADD("memlock %luk", c->memlock_limit >> 10);
+    else
+        ADD("memlock unlimited");
 #undef ADD
 }
 
