@@ -44,7 +44,8 @@
 /* A writer's view of one of its pages. */
 struct shadow {
     uint64_t slot[SLOTS];
-    bool freed;     /* MADV_FREE since the last store: old bytes or all zero */
+    bool freed;     /* MADV_FREE, and not known since whether it was acted on */
+    uint64_t fresh; /* slots stored since the MADV_FREE: those hold what was stored */
 };
 
 struct stress {
@@ -76,12 +77,13 @@ static unsigned long page_addr(const struct writer *w, unsigned long k)
 }
 
 /*
- * After MADV_FREE and a store to one slot: the rest of the page is either
- * what it held (the free was not acted on) or zero (the page was reclaimed
- * before the store, which faulted a new one).  Decide which, and check that
- * every slot agrees.  0, or -1 with the failure written.
+ * After MADV_FREE and a store: the slots stored since hold what was stored,
+ * and the others either what they held (the free was not acted on) or zero
+ * (the page was reclaimed before the first store, which faulted a new one).
+ * Decide which, and check that every slot agrees.  0, or -1 with the
+ * failure written.
  */
-static int resolve_freed(struct writer *w, unsigned long k, int stored)
+static int resolve_freed(struct writer *w, unsigned long k)
 {
     struct shadow *sh = &w->pages[k];
     uint64_t now[SLOTS];
@@ -89,7 +91,14 @@ static int resolve_freed(struct writer *w, unsigned long k, int stored)
         return 0;   /* not readable now (mprotect): decide at the next store */
     int kept = -1;
     for (int i = 0; i < SLOTS; i++) {
-        if (i == stored || sh->slot[i] == 0)
+        bool fresh = sh->fresh & (1ULL << i);
+        if (fresh && now[i] != sh->slot[i]) {
+            snprintf(w->failure, sizeof(w->failure),
+                     "page %#lx slot %d: stored %#lx after MADV_FREE, loaded %#lx", page_addr(w, k), i,
+                     (unsigned long)sh->slot[i], (unsigned long)now[i]);
+            return -1;
+        }
+        if (fresh || sh->slot[i] == 0)
             continue;
         int k_now = now[i] == sh->slot[i] ? 1 : now[i] == 0 ? 0 : -2;
         if (k_now == -2 || (kept >= 0 && k_now != kept)) {
@@ -102,16 +111,18 @@ static int resolve_freed(struct writer *w, unsigned long k, int stored)
         kept = k_now;
     }
     for (int i = 0; i < SLOTS; i++)
-        if (i != stored)
-            sh->slot[i] = kept == 0 ? 0 : sh->slot[i];
+        if (!(sh->fresh & (1ULL << i)) && kept == 0)
+            sh->slot[i] = 0;
     sh->freed = false;
+    sh->fresh = 0;
     return 0;
 }
 
 static int check_load(struct writer *w, unsigned long k, int i, uint64_t v)
 {
     const struct shadow *sh = &w->pages[k];
-    if (v == sh->slot[i] || (sh->freed && v == 0))
+    bool old = sh->freed && !(sh->fresh & (1ULL << i));
+    if (v == sh->slot[i] || (old && v == 0))
         return 0;
     snprintf(w->failure, sizeof(w->failure), "page %#lx slot %d: loaded %#lx, stored %#lx%s",
              page_addr(w, k), i, (unsigned long)v, (unsigned long)sh->slot[i],
@@ -137,8 +148,11 @@ static void *writer_main(void *arg)
             }
             sh->slot[i] = v;
             atomic_fetch_add_explicit(&w->s->stores, 1, memory_order_relaxed);
-            if (sh->freed && resolve_freed(w, k, i))
-                return NULL;
+            if (sh->freed) {
+                sh->fresh |= 1ULL << i;
+                if (resolve_freed(w, k))
+                    return NULL;
+            }
         } else if (r < 90) {
             uint64_t v;
             if (mm_read(mm, a + (unsigned long)i * 8, &v, 8) != 8) {
@@ -149,13 +163,18 @@ static void *writer_main(void *arg)
             if (check_load(w, k, i, v))
                 return NULL;
         } else if (r < 95) {
-            /* MADV_FREE refuses a locked VMA (EINVAL): then nothing changed. */
-            if (mm_madvise(mm, a, PG, MADV_FREE) == 0)
+            /* MADV_FREE refuses a locked VMA (EINVAL): then nothing changed.
+             * Not again before the last one is resolved: the page would be
+             * one of three things, not two. */
+            if (!sh->freed && mm_madvise(mm, a, PG, MADV_FREE) == 0) {
                 sh->freed = true;
+                sh->fresh = 0;
+            }
         } else if (r < 98) {
             if (mm_madvise(mm, a, PG, MADV_DONTNEED) == 0) {
                 memset(sh->slot, 0, sizeof(sh->slot));
                 sh->freed = false;
+                sh->fresh = 0;
             }
         } else {
             mm_fault(mm, a, next(&w->rng) & 1 ? FAULT_FLAG_WRITE : 0);
@@ -211,9 +230,15 @@ static void final_check(struct writer *w)
         uint64_t now[SLOTS];
         assert_int_equal(mm_read(w->s->mm, page_addr(w, k), now, sizeof(now)), sizeof(now));
         if (w->pages[k].freed) {
-            /* Old bytes or all zero, one or the other. */
+            /* Old bytes or all zero, one or the other, but for what was
+             * stored since. */
             bool old = true, zero = true;
             for (int i = 0; i < SLOTS; i++) {
+                if (w->pages[k].fresh & (1ULL << i)) {
+                    old &= now[i] == w->pages[k].slot[i];
+                    zero &= now[i] == w->pages[k].slot[i];
+                    continue;
+                }
                 old &= now[i] == w->pages[k].slot[i];
                 zero &= now[i] == 0;
             }
