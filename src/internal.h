@@ -338,6 +338,9 @@ static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
 }
 
 /* ---- mmap.c */
+/* The pages of [start, end) that VMAs with flag cover (the charged ones of a
+ * replaced range, the locked ones of an mlock).  Mmap lock held. */
+unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned long end, vm_flags_t flag);
 /* Grow a VM_GROWSDOWN VMA down to address (a fault below it): 0 or -errno.
  * Mmap write lock held. */
 int expand_downwards(struct vma *vma, unsigned long address);

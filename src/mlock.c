@@ -83,16 +83,6 @@ bool mlock_future_ok(struct mm *mm, vm_flags_t flags, unsigned long bytes)
     return pages + mm->locked_vm >= pages && pages + mm->locked_vm <= lock_limit_pages(mm);
 }
 
-/* count_mm_mlocked_page_nr: the pages of [start, start + len) locked already. */
-static unsigned long mlocked_pages_in(struct mm *mm, unsigned long start, unsigned long len)
-{
-    unsigned long end = start + len < start ? ULONG_MAX : start + len, count = 0;
-    for (struct vma *v = vt_find(&mm->mm_mt, start); v && v->vm_start < end; v = vt_next(&mm->mm_mt, v))
-        if (v->vm_flags & VM_LOCKED)
-            count += (min(end, v->vm_end) - max(start, v->vm_start)) >> PAGE_SHIFT;
-    return count;
-}
-
 static int do_mlock(struct mm *mm, unsigned long start, unsigned long len, vm_flags_t flags)
 {
     len = PAGE_ALIGN(len + offset_in_page(start));
@@ -103,8 +93,8 @@ static int do_mlock(struct mm *mm, unsigned long start, unsigned long len, vm_fl
      * here, not EINVAL), counting what the range has locked already only
      * when over it. */
     unsigned long limit = lock_limit_pages(mm), locked = (len >> PAGE_SHIFT) + mm->locked_vm;
-    if (locked > limit)
-        locked -= mlocked_pages_in(mm, start, len);
+    if (locked > limit)   /* count_mm_mlocked_page_nr */
+        locked -= vma_pages_flagged(mm, start, start + len < start ? ULONG_MAX : start + len, VM_LOCKED);
     if (locked > limit)
         return -ENOMEM;
     int err = apply_vma_lock_flags(mm, start, len, flags);

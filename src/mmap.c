@@ -186,12 +186,11 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
 
 /* ------------------------------------------------------------- munmap */
 
-/* Pages of VM_ACCOUNT VMAs inside [start, end): charged already. */
-static unsigned long accounted_pages(struct mm *mm, unsigned long start, unsigned long end)
+unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned long end, vm_flags_t flag)
 {
     unsigned long pages = 0;
     for (struct vma *v = vt_find(&mm->mm_mt, start); v && v->vm_start < end; v = vt_next(&mm->mm_mt, v))
-        if (v->vm_flags & VM_ACCOUNT)
+        if (v->vm_flags & flag)
             pages += (min(end, v->vm_end) - max(start, v->vm_start)) >> PAGE_SHIFT;
     return pages;
 }
@@ -400,7 +399,7 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
     long charged = 0, replaced = 0, shmem_charged = 0;
     if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) {
         vm_flags |= VM_ACCOUNT;
-        replaced = replace ? (long)accounted_pages(mm, addr, end) : 0;
+        replaced = replace ? (long)vma_pages_flagged(mm, addr, end, VM_ACCOUNT) : 0;
         charged = (long)pglen - replaced;
         if (charged && vm_enough_memory(mm, charged))
             return -ENOMEM;

@@ -115,6 +115,23 @@ static int host_model(const char *assume, struct mm_config *cfg)
     return 0;
 }
 
+/*
+ * After a command's options: its one script FILE, and the host model with
+ * the --assume overrides (assume is freed).  0, or 2 (said).
+ */
+static int script_and_model(int argc, char **argv, const char *cmd, char *assume, const char **file,
+                            struct mm_config *cfg)
+{
+    if (optind + 1 != argc) {
+        free(assume);
+        return usage_error("%s needs exactly one script FILE (or - for standard input)", cmd);
+    }
+    *file = argv[optind];
+    int r = host_model(assume, cfg);
+    free(assume);
+    return r;
+}
+
 /* Several --assume options make one list. */
 static int add_assume(char **list, const char *more)
 {
@@ -465,15 +482,9 @@ static int cmd_show(int argc, char **argv, bool smaps)
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind + 1 != argc) {
-        free(assume);
-        return usage_error("%s needs one script FILE (or - for standard input)", argv[0]);
-    }
-    const char *file = argv[optind];
-
+    const char *file;
     struct mm_config cfg;
-    int rc = host_model(assume, &cfg);
-    free(assume);
+    int rc = script_and_model(argc, argv, argv[0], assume, &file, &cfg);
     if (rc)
         return rc;
     struct dc_script s;
@@ -552,17 +563,12 @@ static int cmd_diff(int argc, char **argv)
             return usage_error("diff: unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind + 1 != argc) {
-        free(assume);
-        return usage_error("%s", "diff needs exactly one script FILE (or - for standard input)");
-    }
+    const char *file;
     struct mm_config cfg;
-    int hr = host_model(assume, &cfg);
-    free(assume);
+    int hr = script_and_model(argc, argv, "diff", assume, &file, &cfg);
     if (hr)
         return hr;
     o.mm_config = &cfg;
-    const char *file = argv[optind];
     struct dc_script s;
     int rc = read_script(file, &s);
     if (rc)

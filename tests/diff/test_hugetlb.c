@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "host_child.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -58,10 +59,12 @@ static const struct call calls[] = {
 
 struct outcome { long ret[NCALLS]; unsigned long mapped[4]; };
 
-/* Which of the four 2 MiB pieces of B + 8 MiB are still mapped. */
-static void host_run(int fd)
+/* Each call's result, then which of the four 2 MiB pieces of B + 8 MiB are
+ * still mapped. */
+static void host_run(void *arg, void *out)
 {
-    struct outcome o = { 0 };
+    (void)arg;
+    struct outcome *o = out;
     char *b = mmap((void *)B, 8 * M2, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (b != (char *)B)
@@ -70,14 +73,13 @@ static void host_run(int fd)
     for (size_t i = 0; i < NCALLS; i++) {
         const struct call *c = &calls[i];
         void *p = mmap((void *)c->addr, c->len, c->prot, c->flags, -1, (off_t)c->off);
-        o.ret[i] = p == MAP_FAILED ? -errno : 0;
+        o->ret[i] = p == MAP_FAILED ? -errno : 0;
         if (p != MAP_FAILED && p != (void *)B)
             munmap(p, c->len);
     }
     unsigned char vec;
     for (int k = 0; k < 4; k++)
-        o.mapped[k] = mincore((void *)(B + (unsigned long)k * M2), 4096, &vec) == 0;
-    _exit(write(fd, &o, sizeof(o)) == (ssize_t)sizeof(o) ? 0 : 3);
+        o->mapped[k] = mincore((void *)(B + (unsigned long)k * M2), 4096, &vec) == 0;
 }
 
 static void test_hugetlb_errors(void **state)
@@ -94,20 +96,8 @@ static void test_hugetlb_errors(void **state)
         print_message("the host has free 2 MiB huge pages, or no such size: not the host vmarea models\n");
         skip();
     }
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        host_run(p[1]);
-    }
-    close(p[1]);
-    struct outcome h;
-    ssize_t n = read(p[0], &h, sizeof(h));
-    close(p[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    assert_int_equal(n, (ssize_t)sizeof(h));
+    struct outcome h = { 0 };
+    assert_int_equal(host_child(host_run, NULL, &h, sizeof(h)), 0);
 
     struct mm_config cfg;
     mm_config_from_host(&cfg);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "host_child.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -120,25 +121,21 @@ static int become_limited(void)
     return setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
+/* ret[0]: whether the child could become limited; then each call's. */
+static void host_run(void *arg, void *out)
+{
+    (void)arg;
+    long *ret = out;
+    ret[0] = become_limited();
+    for (size_t i = 0; i < NCALLS && !ret[0]; i++)
+        ret[i + 1] = host_call(&calls[i]);
+}
+
 static void test_memlock_against_host(void **state)
 {
     (void)state;
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        long ret[NCALLS + 1];
-        ret[0] = become_limited();
-        for (size_t i = 0; i < NCALLS && !ret[0]; i++)
-            ret[i + 1] = host_call(&calls[i]);
-        _exit(write(p[1], ret, sizeof(ret)) == (ssize_t)sizeof(ret) ? 0 : 1);
-    }
-    close(p[1]);
     long host[NCALLS + 1];
-    assert_int_equal(read(p[0], host, sizeof(host)), (ssize_t)sizeof(host));
-    close(p[0]);
-    int st;
-    waitpid(pid, &st, 0);
+    assert_int_equal(host_child(host_run, NULL, host, sizeof(host)), 0);
     if (host[0]) {
         print_message("the child could not drop CAP_IPC_LOCK or lower RLIMIT_MEMLOCK\n");
         skip();

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "host_child.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -95,6 +96,14 @@ static long model_call(struct mm *mm, const struct call *c)
     }
 }
 
+static void host_run(void *arg, void *out)
+{
+    (void)arg;
+    long *ret = out;
+    for (size_t i = 0; i < NCALLS; i++)
+        ret[i] = host_call(&calls[i]);
+}
+
 static void test_overcommit_against_host(void **state)
 {
     (void)state;
@@ -104,21 +113,8 @@ static void test_overcommit_against_host(void **state)
         print_message("vm.overcommit_memory is 2: the host's count is the machine's\n");
         skip();
     }
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        long ret[NCALLS];
-        for (size_t i = 0; i < NCALLS; i++)
-            ret[i] = host_call(&calls[i]);
-        _exit(write(p[1], ret, sizeof(ret)) == (ssize_t)sizeof(ret) ? 0 : 1);
-    }
-    close(p[1]);
     long host[NCALLS];
-    assert_int_equal(read(p[0], host, sizeof(host)), (ssize_t)sizeof(host));
-    close(p[0]);
-    int st;
-    waitpid(pid, &st, 0);
+    assert_int_equal(host_child(host_run, NULL, host, sizeof(host)), 0);
 
     struct mm *mm = mm_create(&cfg);
     assert_non_null(mm);

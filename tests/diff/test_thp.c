@@ -271,15 +271,21 @@ static bool same_result(const struct result *h, const struct result *m)
     return same;
 }
 
+/* The host's model; the test skips where the host has no THP. */
+static void host_thp_config(struct mm_config *cfg)
+{
+    mm_config_from_host(cfg);
+    if (cfg->thp == MM_THP_NEVER) {
+        print_message("host THP is \"never\": nothing to compare\n");
+        skip();
+    }
+}
+
 static void test_thp_sequences(void **state)
 {
     (void)state;
     struct mm_config host_cfg;
-    mm_config_from_host(&host_cfg);
-    if (host_cfg.thp == MM_THP_NEVER) {
-        print_message("host THP is \"never\": nothing to compare\n");
-        skip();
-    }
+    host_thp_config(&host_cfg);
     int bad = 0, skipped = 0;
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
         struct result h, m;
@@ -314,11 +320,7 @@ static void test_wrong_model_differs(void **state)
 {
     (void)state;
     struct mm_config host_cfg;
-    mm_config_from_host(&host_cfg);
-    if (host_cfg.thp == MM_THP_NEVER) {
-        print_message("host THP is \"never\": nothing to compare\n");
-        skip();
-    }
+    host_thp_config(&host_cfg);
     const struct scenario *read = &scenarios[1];
     struct result h, m;
     if (host(read, &h) || h.skipped) {
