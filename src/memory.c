@@ -479,8 +479,8 @@ static int do_huge_pmd_fault(struct vma *vma, unsigned long addr, bool write, bo
  * zero-page entries become zeroed subpages.  0 when a huge PMD maps it now
  * or already did (the huge zero page too, which Linux leaves as it is);
  * -EINVAL where there is nothing Linux collapses: no page table, a guard
- * marker, a page not this mapping's alone; -ENOMEM
- * without the memory for a THP.
+ * marker, a page not this mapping's alone; -ENOMEM without the memory for
+ * a THP.
  *
  * The mmap write lock is held and vma is write-locked, so no fault runs in
  * it.  Lock-free accesses may: the old entries are cleared first, and the
