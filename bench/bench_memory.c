@@ -2,7 +2,7 @@
 /*
  * bench_memory — the memory behind vmarea's VMAs (faults, zaps, access, the
  * per-VMA read lock) side by side with baselines measured in the same run,
- * against the goals of issue 3.  Prints one table; every figure is the
+ * against their goals.  Prints one table; every figure is the
  * median of several runs, the variants of a row taking turns so that they
  * share the machine's mood.
  *

@@ -301,7 +301,7 @@ static void bench_lookups(unsigned long nr, const char *label)
         snprintf(r->baselines + strlen(r->baselines), sizeof(r->baselines) - strlen(r->baselines),
                  " (%lu fell back to the mmap lock)", rcu_fallbacks);
     if (nr == 1000) {
-        /* issue 3's goal */
+        /* the per-VMA lock's goal */
         snprintf(r->goal, sizeof(r->goal), "<= 40 ns");
         r->met = pervma <= 40 ? "yes" : "NO";
     }

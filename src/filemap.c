@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * filemap.c — mappable objects.  Today: objects with an mmap hook
- * (vm_file_create) and the anonymous shmem object behind a shared anonymous
- * mapping.  The page cache over host files comes with the files issue.
+ * filemap.c — mappable objects: objects with an mmap hook (vm_file_create)
+ * and the anonymous shmem object behind a shared anonymous mapping.
  *
  * A vm_file is reference counted; each VMA that maps it holds a reference.
  * The release hook runs when the last reference goes.
