@@ -68,9 +68,15 @@ static void run(struct dc_options *o)
                 print_message("\n%s", r.reports[i].text);
         print_message("\nreplay: vmarea check --seed SEED --sequences 1%s\n", r.replay_flags);
     }
-    unsigned long mismatches = r.mismatches;
+    unsigned long mismatches = r.mismatches, sequences = r.sequences, operations = r.operations,
+                  failed = r.failed;
     dc_result_free(&r);
     assert_int_equal(mismatches, 0);
+    /* The work was done: every sequence ran to its end, and the mix took
+     * both the success and the error paths. */
+    assert_int_equal(sequences, o->sequences);
+    assert_int_equal(operations, o->sequences * o->ops_per_seq);
+    assert_true(failed > operations / 10 && failed < operations - operations / 10);
 }
 
 /* The brief's mix: anonymous private mappings, every flag and error path. */
