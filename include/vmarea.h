@@ -198,6 +198,8 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
                                          huge zero page (transparent_hugepage/use_zero_page 0) */
 #define MM_CONFIG_NO_ANON_NAMES 0x10U /* a kernel without CONFIG_ANON_VMA_NAME: mm_set_anon_name
                                          fails with -EINVAL */
+#define MM_CONFIG_NO_SPLIT_ZERO_REMAP 0x20U /* splitting a huge page keeps its all-zero subpages
+                                         (kernels before 6.12) instead of mapping the zero page */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */

@@ -155,6 +155,31 @@ static void probe_huge_zero_page(struct mm_config *cfg)
 }
 
 /*
+ * Does splitting a huge page map the zero page over its all-zero subpages
+ * (Linux 6.12 and later)?  A THP with one byte written, split by MADV_COLD
+ * of one page: Rss 4 kB says yes, 2 MiB no; no THP at all says nothing.
+ */
+static void probe_split_zero_remap(struct mm_config *cfg)
+{
+    if (cfg->thp == MM_THP_NEVER)
+        return;
+    void *base;
+    size_t total;
+    volatile char *p = probe_region(PMD_SIZE, PMD_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    if (!p)
+        return;
+    struct smaps_vma s;
+    if (madvise((void *)p, PMD_SIZE, MADV_HUGEPAGE) == 0) {
+        p[0] = 1;
+        if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
+            madvise((void *)(p + PAGE_SIZE), PAGE_SIZE, MADV_COLD) == 0 &&
+            smaps_of((unsigned long)p, &s) == 0 && s.rss_kb >= PMD_SIZE >> 10)
+            cfg->flags |= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
+    }
+    munmap(base, total);
+}
+
+/*
  * How many pages a read fault on a shared mapping maps around it
  * (fault_around_bytes): a memfd of 512 pages, all in its page cache, mapped
  * at a 2 MiB boundary; the Rss after one read of the first page is the
@@ -251,6 +276,7 @@ int mm_config_from_host(struct mm_config *cfg)
 
     int ret = probe_small_page(cfg);
     probe_huge_zero_page(cfg);
+    probe_split_zero_remap(cfg);
     probe_fault_around(cfg);
     return ret;
 }

@@ -52,7 +52,7 @@
 #define DEFAULT_ADMIN_RESERVE_KB   8192UL
 #define DEFAULT_USER_RESERVE_KB    131072UL
 #define MM_CONFIG_ALL (MM_CONFIG_NO_SOFT_DIRTY | MM_CONFIG_NO_PKEYS | MM_CONFIG_NO_ZERO_PAGE | \
-                       MM_CONFIG_NO_HUGE_ZERO_PAGE | MM_CONFIG_NO_ANON_NAMES)
+                       MM_CONFIG_NO_HUGE_ZERO_PAGE | MM_CONFIG_NO_ANON_NAMES | MM_CONFIG_NO_SPLIT_ZERO_REMAP)
 #define STACK_GUARD_GAP        (256UL << PAGE_SHIFT)  /* stack_guard_gap: 256 pages */
 
 #define likely(x)   __builtin_expect(!!(x), 1)

@@ -630,7 +630,8 @@ static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, 
     f->haddr = haddr;
     f->candidates = 0;
     memset(f->wrprotected, 0, sizeof(f->wrprotected));
-    for_each_folio_vma(f, mm, wrprotect_one);
+    if (!(mm->cfg.flags & MM_CONFIG_NO_SPLIT_ZERO_REMAP))
+        for_each_folio_vma(f, mm, wrprotect_one);
     if (f->candidates) {
         synchronize_rcu();
         for_each_folio_vma(f, mm, remap_zero_one);

@@ -444,7 +444,7 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size);
 
 /*
  * Override properties of c from a comma-separated list of PROP=VALUE:
- * zero-page, huge-zero-page, soft-dirty, pkeys, anon-names (on or off),
+ * zero-page, huge-zero-page, soft-dirty, pkeys, anon-names, split-zero-remap (on or off),
  * thp (always, madvise, never), fault-around (4k to 2048k).  0, or -1 with
  * a message in err.
  */

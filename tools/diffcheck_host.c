@@ -25,6 +25,7 @@ static const struct {
     { "soft-dirty", "soft-dirty", MM_CONFIG_NO_SOFT_DIRTY },
     { "pkeys", "pkeys", MM_CONFIG_NO_PKEYS },
     { "anon-names", "anon names", MM_CONFIG_NO_ANON_NAMES },
+    { "split-zero-remap", "split zero remap", MM_CONFIG_NO_SPLIT_ZERO_REMAP },
 };
 
 static const char *const thp_names[] = { "always", "madvise", "never" };
@@ -95,7 +96,7 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
         return 0;
     }
     snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
-             "anon-names, thp, fault-around)", (int)len, s);
+             "anon-names, split-zero-remap, thp, fault-around)", (int)len, s);
     return -1;
 bad_value:
     snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "

@@ -314,7 +314,8 @@ static void test_thp_sequences(void **state)
 /*
  * The comparison can fail: a model of the host that is wrong in the THP mode,
  * or in whether a read maps the (huge) zero page, differs from the host on
- * a read of one byte.
+ * a read of one byte; one wrong in whether a split maps the zero page, on a
+ * split.
  */
 static void test_wrong_model_differs(void **state)
 {
@@ -344,6 +345,24 @@ static void test_wrong_model_differs(void **state)
     else
         wrong.flags &= ~(MM_CONFIG_NO_ZERO_PAGE | MM_CONFIG_NO_HUGE_ZERO_PAGE);
     model(read, &wrong, &m);
+    assert_false(same_result(&h, &m));
+
+    /* A folio split either maps the zero page over all-zero subpages or
+     * keeps them: a THP with one byte written, MADV_FREE of 4 KiB. */
+    const struct scenario *split = NULL;
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (!strcmp(scenarios[i].name, "MADV_FREE 4 KiB"))
+            split = &scenarios[i];
+    assert_non_null(split);
+    if (host(split, &h) || h.skipped) {
+        print_message("the host gave no huge page for the split\n");
+        return;
+    }
+    model(split, &host_cfg, &m);
+    assert_true(same_result(&h, &m));
+    wrong = host_cfg;
+    wrong.flags ^= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
+    model(split, &wrong, &m);
     assert_false(same_result(&h, &m));
 }
 
