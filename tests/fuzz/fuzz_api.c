@@ -64,7 +64,9 @@ static void quiet(void *arg, struct mm *mm, const char *message)
 
 /* A small mm, whose limits a few calls reach: 2, 4 or 8 MiB of memory (from
  * 4 MiB a transparent huge page fits, with its tables), each THP mode, with
- * or without soft-dirty and protection keys. */
+ * or without soft-dirty and protection keys; the fourth memory choice is a
+ * host without the zero page, the fourth THP one a host whose huge page
+ * splits keep zero subpages and that has no huge zero page. */
 static struct mm_config config_of(uint8_t byte)
 {
     static const unsigned long limit_mib[] = { 2, 4, 8, 2 };
@@ -74,7 +76,9 @@ static struct mm_config config_of(uint8_t byte)
         .max_map_count = 64,
         .memory_limit = limit_mib[byte & 3] << 20,
         .thp = thp[(byte >> 2) & 3],
-        .flags = (byte & 0x10 ? MM_CONFIG_NO_SOFT_DIRTY : 0) | (byte & 0x20 ? MM_CONFIG_NO_PKEYS : 0),
+        .flags = (byte & 0x10 ? MM_CONFIG_NO_SOFT_DIRTY : 0) | (byte & 0x20 ? MM_CONFIG_NO_PKEYS : 0) |
+                 ((byte & 3) == 3 ? MM_CONFIG_NO_ZERO_PAGE : 0) |
+                 ((byte & 0xc) == 0xc ? MM_CONFIG_NO_SPLIT_ZERO_REMAP | MM_CONFIG_NO_HUGE_ZERO_PAGE : 0),
     };
 }
 

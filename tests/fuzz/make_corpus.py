@@ -307,6 +307,12 @@ s.madvise(0, 512, MADV_COLLAPSE).madvise(512, 512, MADV_COLLAPSE).madvise(3, 2, 
 s.show(True).stats()
 seeds['seed-thp-split-advice'] = s
 
+# the same on a host without the zero page whose splits keep zero subpages
+# (config 0x8f: the fourth memory and THP choices)
+s2 = Seq(config=0x8f)
+s2.out += s.out[1:]
+seeds['seed-thp-split-advice-no-zero-page'] = s2
+
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 os.makedirs(here, exist_ok=True)
 for name, seq in seeds.items():
