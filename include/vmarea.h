@@ -207,7 +207,6 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     unsigned long mmap_base;             /* task_size - 128 MiB; top-down placement starts below it */
     unsigned long max_map_count;         /* 65530 */
     unsigned long memory_limit;          /* bytes of page frames; 0: no limit */
-    /* more fields may follow; callers zero the struct first */
     unsigned int flags;                  /* MM_CONFIG_* */
     enum mm_thp_mode thp;                /* MM_THP_ALWAYS */
     unsigned long fault_around_bytes;    /* 65536: what a read fault on a file or shared mapping
@@ -225,6 +224,7 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     unsigned long memlock_limit;         /* RLIMIT_MEMLOCK in bytes, for a process without
                                             CAP_IPC_LOCK: mlock, mlockall and MAP_LOCKED beyond
                                             it fail as Linux's do; 0: no limit (CAP_IPC_LOCK) */
+    /* more fields may follow; callers zero the struct first */
 };
 
 /* mm_config.overcommit_memory */
