@@ -68,7 +68,7 @@
 void vmarea_bug(const char *cond, const char *file, int line) __attribute__((noreturn, cold));
 #define VM_BUG_ON(cond) do { if (__builtin_expect(!!(cond), 0)) vmarea_bug(#cond, __FILE__, __LINE__); } while (0)
 #else
-#define VM_BUG_ON(cond) ((void)0)
+#define VM_BUG_ON(cond) ((void)sizeof(!!(cond)))   /* type-checked, never evaluated */
 #endif
 
 /*
