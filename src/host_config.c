@@ -136,21 +136,30 @@ static int probe_small_page(struct mm_config *cfg)
  * back to small pages, THP disabled for this process) says nothing, and the
  * flag stays as the small-page probe left it.
  */
+/* An aligned, writable 2 MiB that may hold a THP (MADV_HUGEPAGE), or NULL. */
+static volatile char *thp_region(void **base, size_t *total)
+{
+    volatile char *p = probe_region(PMD_SIZE, PMD_SIZE, PROT_READ | PROT_WRITE, base, total);
+    if (p && madvise((void *)p, PMD_SIZE, MADV_HUGEPAGE)) {
+        munmap(*base, *total);
+        p = NULL;
+    }
+    return p;
+}
+
 static void probe_huge_zero_page(struct mm_config *cfg)
 {
     if (cfg->thp == MM_THP_NEVER || (cfg->flags & MM_CONFIG_NO_ZERO_PAGE))
         return;
     void *base;
     size_t total;
-    volatile char *p = probe_region(PMD_SIZE, PMD_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    volatile char *p = thp_region(&base, &total);
     if (!p)
         return;
-    if (madvise((void *)p, PMD_SIZE, MADV_HUGEPAGE) == 0) {
-        (void)p[0];
-        struct smaps_vma s;
-        if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10)
-            cfg->flags |= MM_CONFIG_NO_HUGE_ZERO_PAGE;
-    }
+    (void)p[0];
+    struct smaps_vma s;
+    if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10)
+        cfg->flags |= MM_CONFIG_NO_HUGE_ZERO_PAGE;
     munmap(base, total);
 }
 
@@ -165,17 +174,15 @@ static void probe_split_zero_remap(struct mm_config *cfg)
         return;
     void *base;
     size_t total;
-    volatile char *p = probe_region(PMD_SIZE, PMD_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    volatile char *p = thp_region(&base, &total);
     if (!p)
         return;
     struct smaps_vma s;
-    if (madvise((void *)p, PMD_SIZE, MADV_HUGEPAGE) == 0) {
-        p[0] = 1;
-        if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
-            madvise((void *)(p + PAGE_SIZE), PAGE_SIZE, MADV_COLD) == 0 &&
-            smaps_of((unsigned long)p, &s) == 0 && s.rss_kb >= PMD_SIZE >> 10)
-            cfg->flags |= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
-    }
+    p[0] = 1;
+    if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
+        madvise((void *)(p + PAGE_SIZE), PAGE_SIZE, MADV_COLD) == 0 &&
+        smaps_of((unsigned long)p, &s) == 0 && s.rss_kb >= PMD_SIZE >> 10)
+        cfg->flags |= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
     munmap(base, total);
 }
 
