@@ -373,10 +373,12 @@ void mm_validate_scope_end(const struct mm_validate_scope *s);
         __attribute__((cleanup(mm_validate_scope_end), unused)) = { (mm), (startp), (lenp), true }
 void mmap_assert_write_locked(struct mm *mm);
 void vma_assert_readable(const struct vma *vma);
+void vma_assert_write_locked(const struct vma *vma);
 #else
 static inline void mmap_assert_locked(struct mm *mm) { (void)mm; }
 static inline void mmap_assert_write_locked(struct mm *mm) { (void)mm; }
 static inline void vma_assert_readable(const struct vma *vma) { (void)vma; }
+static inline void vma_assert_write_locked(const struct vma *vma) { (void)vma; }
 static inline void mm_validate_range(struct mm *mm, unsigned long start, unsigned long end)
 {
     (void)mm, (void)start, (void)end;
@@ -505,7 +507,9 @@ int guard_install_range(struct vma *vma, unsigned long start, unsigned long end)
 void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end);
 /* A VMA boundary is about to appear at addr (not PMD-aligned): a huge PMD
  * across it is split into its 512 entries (vma_adjust_trans_huge).  Mmap
- * write lock. */
+ * write lock, and the VMA holding addr write-locked first: until then a
+ * fault under that VMA's lock may map a huge page there after the split
+ * looked (Linux's order too: vma_start_write, then the adjust). */
 void split_huge_pmd_at(struct mm *mm, unsigned long addr);
 static inline void split_huge_pmds(struct mm *mm, unsigned long start, unsigned long end)
 {

@@ -531,6 +531,11 @@ int collapse_huge_pmd(struct vma *vma, unsigned long haddr)
 
 void split_huge_pmd_at(struct mm *mm, unsigned long addr)
 {
+#ifdef VMAREA_DEBUG
+    struct vma *vma = vt_find(&mm->mm_mt, addr);
+    if (vma && vma->vm_start < addr)
+        vma_assert_write_locked(vma);
+#endif
     pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
     if (pmdp && (ptep_get(pmdp) & (PMD_HUGE | PMD_HZERO)))
         atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO), memory_order_relaxed);

@@ -201,10 +201,17 @@ unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned lon
  */
 static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
 {
-    split_huge_pmds(mm, start, end);
     struct vma *vma = vt_find_wr(&mm->mm_mt, start);
     if (!vma || vma->vm_start >= end)
         return 0;
+    struct vma *last = vma->vm_end >= end ? vma : vt_find(&mm->mm_mt, end - 1);
+    /* The VMAs that start and end cut are locked against faults before a
+     * huge PMD across either edge is split (split_huge_pmd_at). */
+    if (start > vma->vm_start)
+        vma_start_write(vma);
+    if (last && last->vm_start < end && last->vm_end > end)
+        vma_start_write(last);
+    split_huge_pmds(mm, start, end);
 
     if (start > vma->vm_start) {
         /* A hole in the middle adds a VMA: refuse at the limit, but let a
@@ -215,8 +222,8 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         if (err)
             return err;
     }
-    /* Split the end first: once VMAs leave the tree nothing can fail. */
-    struct vma *last = vma->vm_end >= end ? vma : vt_find(&mm->mm_mt, end - 1);
+    /* Split the end first: once VMAs leave the tree nothing can fail.
+     * (Splitting at start kept last: vma keeps the part from start.) */
     if (last && last->vm_start < end && last->vm_end > end) {
         int err = __split_vma(last, end, 0);
         if (err)

@@ -104,6 +104,13 @@ void vma_assert_readable(const struct vma *vma)
 {
     VM_BUG_ON(!mmap_lock_is_held(vma->vm_mm) && !held_has(vma, HELD_VMA_READ));
 }
+
+void vma_assert_write_locked(const struct vma *vma)
+{
+    mmap_assert_write_locked(vma->vm_mm);
+    VM_BUG_ON(__atomic_load_n(&vma->vm_lock_seq, __ATOMIC_RELAXED) !=
+              atomic_load_explicit(&vma->vm_mm->mm_lock_seq, memory_order_relaxed));
+}
 #endif
 
 struct mmap_read_guard mmap_read_lock(struct mm *mm)

@@ -649,8 +649,13 @@ static struct vma *vma_modify(struct vma_merge_struct *vmg, int *err)
     unsigned long start = vmg->start, end = vmg->end;
 
     /* start and end become VMA boundaries, by a split or a merge: a huge
-     * PMD across one is split first (vma_adjust_trans_huge). */
-    split_huge_pmds(vma->vm_mm, start, end);
+     * PMD across one is split first (vma_adjust_trans_huge), vma locked
+     * against faults before (split_huge_pmd_at).  vma leaves locked on
+     * every path below, so this costs nothing. */
+    if (start > vma->vm_start || end < vma->vm_end) {
+        vma_start_write(vma);
+        split_huge_pmds(vma->vm_mm, start, end);
+    }
     struct vma *merged = vma_merge_existing_range(vmg);
     if (merged)
         return merged;
