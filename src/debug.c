@@ -19,8 +19,7 @@
  *   - a PMD that maps a huge page (or the huge zero page) lies inside one
  *     VMA.
  */
-#include "internal.h"
-#include "pgtable.h"
+#include "mm.h"
 
 #ifdef VMAREA_DEBUG
 

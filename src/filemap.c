@@ -6,7 +6,9 @@
  * A vm_file is reference counted; each VMA that maps it holds a reference.
  * The release hook runs when the last reference goes.
  */
-#include "internal.h"
+#include "shmem.h"
+#include "mm_counter.h"
+#include "host.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +19,16 @@ static atomic_ulong next_ino;
 
 static struct vm_file *vm_file_new(const struct vm_file_operations *ops, void *priv, const char *name)
 {
-    struct vm_file *f = calloc(1, sizeof(*f));
+    struct vm_file *f = vm_calloc(1, sizeof(*f));
     if (!f)
         return NULL;
-    if (name && !(f->name = strdup(name))) {
-        free(f);
-        return NULL;
+    if (name) {
+        size_t n = strlen(name) + 1;
+        if (!(f->name = vm_malloc(n))) {
+            free(f);
+            return NULL;
+        }
+        memcpy(f->name, name, n);
     }
     atomic_init(&f->refcount, 1);
     f->f_ops = ops;
@@ -48,7 +54,7 @@ struct vm_file *vm_file_shmem_zero(unsigned long size)
     f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
     f->cache_pages = size >> PAGE_SHIFT;
     /* Sparse: a huge shared mapping costs only the tables of what it uses. */
-    f->cache = malloc(sizeof(*f->cache));
+    f->cache = vm_malloc(sizeof(*f->cache));
     if (!f->cache || pgtable_init(f->cache)) {
         free(f->cache);
         free(f->name);
@@ -66,26 +72,26 @@ struct vm_file *vm_file_shmem_zero(unsigned long size)
  * VMAs of its one mm (no fork yet, no memfd), so its pages go back before
  * the pool does.
  */
-struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool, int *err)
+struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool)
 {
-    if (pgoff >= f->cache_pages) {
-        *err = -EIO;
-        return NULL;
-    }
+    if (pgoff >= f->cache_pages)
+        return ERR_PTR(-EIO);
     pthread_mutex_lock(&f->cache_lock);
     pte_t _Atomic *slot;
-    struct vm_page *page = NULL;
-    *err = pgtable_walk_alloc(f->cache, pgoff << PAGE_SHIFT, &slot);
-    if (!*err) {
+    struct vm_page *page;
+    int err = pgtable_walk_alloc(f->cache, pgoff << PAGE_SHIFT, &slot);
+    if (err) {
+        page = ERR_PTR(err);
+    } else {
         pte_t e = ptep_get(slot);
         if (e) {
             page = pte_page(e);
         } else if ((page = page_alloc(pool))) {
             ptep_set(slot, pte_mk(page, PTE_PRESENT));   /* the cache's own reference */
         } else {
-            *err = -ENOMEM;
+            page = ERR_PTR(-ENOMEM);
         }
-        if (page)
+        if (!IS_ERR(page))
             page_get(page);
     }
     pthread_mutex_unlock(&f->cache_lock);

@@ -9,7 +9,7 @@
  * and unmaps it before returning.
  */
 #define _GNU_SOURCE   /* memfd_create */
-#include "internal.h"
+#include "host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +25,6 @@
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
 #endif
-
-static int read_ulong_file(const char *path, unsigned long *out)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    int ok = fscanf(f, "%lu", out) == 1;
-    fclose(f);
-    return ok ? 0 : -EIO;
-}
 
 /* What smaps says of the VMA that starts at start. */
 struct smaps_vma {
@@ -218,51 +208,23 @@ static void probe_fault_around(struct mm_config *cfg)
     close(fd);
 }
 
-/*
- * RLIMIT_MEMLOCK as it binds this process: none with CAP_IPC_LOCK in its
- * effective set (capget, whose first word holds capabilities 0 to 31) or
- * an infinite limit; else the soft limit.
- */
-static unsigned long host_memlock_limit(void)
-{
-    struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };   /* _LINUX_CAPABILITY_VERSION_3 */
-    struct { uint32_t effective, permitted, inheritable; } data[2];
-    if (syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective & (1U << 14)))   /* CAP_IPC_LOCK */
-        return 0;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
-        return 0;
-    return rl.rlim_cur ? rl.rlim_cur : 1;   /* 0 would say "no limit": one byte locks nothing */
-}
-
-int host_memory_pages(unsigned long *ram, unsigned long *swap)
-{
-    struct sysinfo si;
-    if (sysinfo(&si))
-        return -errno;
-    unsigned long unit = si.mem_unit ? si.mem_unit : 1;
-    *ram = si.totalram * unit >> PAGE_SHIFT;
-    *swap = si.totalswap * unit >> PAGE_SHIFT;
-    return 0;
-}
-
 int mm_config_from_host(struct mm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     unsigned long v;
-    if (read_ulong_file("/proc/sys/vm/max_map_count", &v) == 0 && v)
+    if (host_read_ulong("/proc/sys/vm/max_map_count", &v) == 0 && v)
         cfg->max_map_count = v;
-    if (read_ulong_file("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
+    if (host_read_ulong("/proc/sys/vm/mmap_min_addr", &v) == 0 && v)
         cfg->mmap_min_addr = v;
-    if (read_ulong_file("/proc/sys/vm/overcommit_memory", &v) == 0 && v <= MM_OVERCOMMIT_NEVER)
+    if (host_read_ulong("/proc/sys/vm/overcommit_memory", &v) == 0 && v <= MM_OVERCOMMIT_NEVER)
         cfg->overcommit_memory = (int)v;
-    if (read_ulong_file("/proc/sys/vm/overcommit_ratio", &v) == 0)
+    if (host_read_ulong("/proc/sys/vm/overcommit_ratio", &v) == 0)
         cfg->overcommit_ratio = v;
-    if (read_ulong_file("/proc/sys/vm/overcommit_kbytes", &v) == 0)
+    if (host_read_ulong("/proc/sys/vm/overcommit_kbytes", &v) == 0)
         cfg->overcommit_kbytes = v;
-    if (read_ulong_file("/proc/sys/vm/admin_reserve_kbytes", &v) == 0)
+    if (host_read_ulong("/proc/sys/vm/admin_reserve_kbytes", &v) == 0)
         cfg->admin_reserve_kbytes = v;
-    if (read_ulong_file("/proc/sys/vm/user_reserve_kbytes", &v) == 0)
+    if (host_read_ulong("/proc/sys/vm/user_reserve_kbytes", &v) == 0)
         cfg->user_reserve_kbytes = v;
     host_memory_pages(&cfg->ram_pages, &cfg->swap_pages);
     cfg->memlock_limit = host_memlock_limit();

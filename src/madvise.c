@@ -4,7 +4,8 @@
  * changes VMA flags modifies VMAs like mprotect does (split or merge); the
  * advice about memory contents comes with page tables.
  */
-#include "internal.h"
+#include "mm.h"
+#include "host.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,161 @@ static bool vma_ksm_compatible(const struct vma *vma)
         return false;
     return true;
 }
+
+/* ------------------------------------------------------------ page work */
+
+/* The changes a walk gathered, one counter at a time. */
+static void rss_add_all(struct mm *mm, const long *delta)
+{
+    for (int i = 0; i < NR_MM_COUNTERS; i++)
+        if (delta[i])
+            rss_add(mm, i, delta[i]);
+}
+
+
+/* ------------------------------------------------------------ MADV_FREE */
+
+static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    /* Shared pages (after fork) and the zero page stay as they are. */
+    if (pte_special(pte) || pte_file(pte) || page_mapcount(pte_page(pte)) != 1)
+        return 0;
+    pte_t want = (pte & ~(PTE_DIRTY | PTE_ACCESSED)) | PTE_LAZYFREE;
+    /* A racing write sets DIRTY again, and then the page is kept: that is
+     * the MADV_FREE contract. */
+    ptep_cmpxchg(ptep, &pte, want);
+    return 0;
+}
+
+static void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, free_one, NULL);
+}
+
+/* ------------------------------------------------------------ guard regions */
+
+/*
+ * A guard region's pages hold a marker: an access faults as if nothing were
+ * mapped (SIGSEGV, SEGV_MAPERR), zaps (MADV_DONTNEED, vma_zap_page_range_single)
+ * leave it, munmap and MADV_GUARD_REMOVE take it away.  Installing over
+ * mapped pages zaps them first, as Linux's retry loop ends up doing.
+ */
+static int guard_install_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    bool zapped = false;
+    for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+        pte_t _Atomic *ptep;
+        int err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
+        if (err)
+            return err;
+        pte_t pte = ptep_get(ptep);
+        if (pte_marker(pte))
+            continue;
+        if (pte_present(pte)) {
+            if (zapped)
+                return -EAGAIN;   /* not reached: nothing maps under the write lock */
+            zap_vma_range(vma, start, end);
+            zapped = true;
+            pte = 0;
+        }
+        if (!ptep_cmpxchg(ptep, &pte, PTE_MARKER_GUARD))
+            addr -= PAGE_SIZE;   /* a lock-free access set a flag meanwhile: look again */
+    }
+    return 0;
+}
+
+static int guard_remove_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    if (pte_marker(pte))
+        ptep_cmpxchg(ptep, &pte, 0);
+    return 0;
+}
+
+static void guard_remove_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, guard_remove_one, NULL);
+}
+
+/* ------------------------------------------------------------ MADV_COLD */
+
+static int cold_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    /* Pages another mapping shares, and the zero page, are left alone. */
+    if (!pte_present(pte) || pte_special(pte) || page_mapcount(pte_page(pte)) != 1)
+        return 0;
+    if (pte_young(pte))
+        ptep_cmpxchg(ptep, &pte, pte & ~PTE_ACCESSED);
+    return 0;
+}
+
+static void madvise_cold_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, cold_one, NULL);
+}
+
+/* ------------------------------------------------------------ MADV_PAGEOUT */
+
+/*
+ * Reclaim without swap (shrink_folio_list): a lazily freed anonymous page
+ * that is still clean is unmapped and freed; other anonymous pages cannot be
+ * written anywhere, so they stay mapped.  A shmem page is unmapped first
+ * (its entry's dirty bit passing to the page), then dropped from the object
+ * if clean (it holds zeros: a later fault makes a new one), else kept in the
+ * object for want of swap.  Pages another mapping shares are skipped.
+ */
+struct pageout_ctx {
+    struct vma *vma;
+    struct page_batch batch;
+    long rss[NR_MM_COUNTERS];
+};
+
+static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct pageout_ctx *c = arg;
+    if (pte_special(pte))
+        return 0;
+    struct vm_page *page = pte_page(pte);
+    if (page_mapcount(page) != 1)
+        return 0;
+    bool file = pte_file(pte);
+    if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte)))
+        return 0;
+    if (file && !vma_is_shmem(c->vma))
+        return 0;
+    if (!ptep_cmpxchg(ptep, &pte, 0))
+        return 0;
+    page_mapcount_dec(page);
+    if (file) {
+        c->rss[MM_SHMEMPAGES]--;
+        if (pte_dirty(pte))
+            page_set_dirty(page);
+        unsigned long pgoff = c->vma->vm_pgoff + ((addr - c->vma->vm_start) >> PAGE_SHIFT);
+        shmem_evict(c->vma->vm_file, pgoff, page);
+    } else {
+        c->rss[MM_ANONPAGES]--;
+    }
+    page_batch_put(&c->batch, page);
+    return 0;
+}
+
+static void madvise_pageout_range(struct vma *vma, unsigned long start, unsigned long end)
+{
+    struct pageout_ctx c = { .vma = vma };
+    page_batch_init(&c.batch);
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, pageout_one, &c);
+    page_batch_flush(&c.batch, false);
+    rss_add_all(vma->vm_mm, c.rss);
+}
+
+/* ------------------------------------------------------------ advice */
 
 /*
  * MADV_COLLAPSE (madvise_collapse): every aligned 2 MiB inside the VMA's
@@ -218,10 +374,9 @@ static int madvise_update_vma(struct vma *vma, struct vma **prev, unsigned long 
         *prev = vma;
         return 0;
     }
-    int err = 0;
-    vma = vma_modify_flags(*prev, vma, start, end, new_flags, &err);
-    if (!vma)
-        return err;
+    vma = vma_modify_flags(*prev, vma, start, end, new_flags);
+    if (IS_ERR(vma))
+        return (int)PTR_ERR(vma);
     *prev = vma;
     vma_start_write(vma);
     vma->vm_flags = new_flags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
@@ -238,10 +393,9 @@ static int madvise_set_name(struct vma *vma, struct vma **prev, unsigned long st
         *prev = vma;
         return 0;
     }
-    int err = 0;
-    vma = vma_modify_name(*prev, vma, start, end, name, &err);
-    if (!vma)
-        return err;
+    vma = vma_modify_name(*prev, vma, start, end, name);
+    if (IS_ERR(vma))
+        return (int)PTR_ERR(vma);
     *prev = vma;
     vma_start_write(vma);
     anon_name_get(name);
@@ -413,7 +567,7 @@ int mm_set_anon_name(struct mm *mm, unsigned long start, unsigned long len, cons
             if (c <= 0x1f || c >= 0x7f || strchr("\\`$[]", c))
                 return -EINVAL;
         }
-        an = malloc(sizeof(*an) + n + 1);
+        an = vm_malloc(sizeof(*an) + n + 1);
         if (!an)
             return -ENOMEM;
         atomic_init(&an->refcount, 1);

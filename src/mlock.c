@@ -3,7 +3,7 @@
  * mlock.c — mlock, mlock2, munlock, mlockall, munlockall (Linux's
  * mm/mlock.c): the VM_LOCKED / VM_LOCKONFAULT flags and locked_vm.
  */
-#include "internal.h"
+#include "mm.h"
 
 static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
                        unsigned long end, vm_flags_t newflags)
@@ -16,11 +16,10 @@ static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
         *prev = vma;
         return 0;
     }
-    int err = 0;
-    struct vma *res = vma_modify_flags(*prev, vma, start, end, newflags, &err);
-    if (!res) {
+    struct vma *res = vma_modify_flags(*prev, vma, start, end, newflags);
+    if (IS_ERR(res)) {
         *prev = vma;
-        return err;
+        return (int)PTR_ERR(res);
     }
     vma = res;
     long nr_pages = (long)((end - start) >> PAGE_SHIFT);

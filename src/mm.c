@@ -10,7 +10,8 @@
  * A holder of only an mm_count reference may not lock or map; it must first
  * win mmget_not_zero().
  */
-#include "internal.h"
+#include "mm.h"
+#include "host.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -159,26 +160,6 @@ void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg)
     mm->warn_arg = arg;
 }
 
-void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...)
-{
-    if (atomic_fetch_or(&mm->warned, kind) & kind)
-        return;
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (mm->warn_fn)
-        mm->warn_fn(mm->warn_arg, mm, msg);
-    else
-        fprintf(stderr, "vmarea: mm %p: %s\n", (void *)mm, msg);
-}
-
-/*
- * Linux's vm_stat_account: total_vm and the exec/stack/data split follow
- * every change of a range's flags.
- */
-
 /*
  * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every
  * address inside the task, and each pair in order.
@@ -198,11 +179,3 @@ int mm_set_layout(struct mm *mm, const struct mm_layout *l)
     mm->layout = *l;
     return 0;
 }
-
-#ifdef VMAREA_DEBUG
-void vmarea_bug(const char *cond, const char *file, int line)
-{
-    fprintf(stderr, "vmarea: %s:%d: VM_BUG_ON(%s)\n", file, line, cond);
-    abort();
-}
-#endif

@@ -24,9 +24,12 @@
  * If a share cannot be set up (no memory, no thread key) the thread adds to
  * the mm's base with locked instructions, as before.
  */
-#include "internal.h"
+#include "mm_counter.h"
+#include "host.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 __thread __attribute__((tls_model("initial-exec"))) struct mm_counter_share *mm_counter_mine;
@@ -82,7 +85,7 @@ static struct mm_counter_share *share_new(void)
     pthread_once(&share_once, share_init_once);
     if (!share_key_ok)
         return NULL;
-    struct mm_counter_share *s = calloc(1, sizeof(*s));
+    struct mm_counter_share *s = vm_calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     /* The key only runs share_free at thread exit; the TLS pointer is the
@@ -143,4 +146,36 @@ void mm_counter_destroy(struct mm *mm)
     while (mm->counter_shares)
         share_detach(mm->counter_shares);
     pthread_mutex_unlock(&share_lock);
+}
+
+/* ------------------------------------------------------ committed memory */
+
+static atomic_long vm_committed;   /* pages */
+
+long vm_acct_memory(long pages)
+{
+    return atomic_fetch_add_explicit(&vm_committed, pages, memory_order_relaxed) + pages;
+}
+
+unsigned long mm_committed_pages(void)
+{
+    long v = atomic_load_explicit(&vm_committed, memory_order_relaxed);
+    return v > 0 ? (unsigned long)v : 0;
+}
+
+/* ------------------------------------------------------------ warnings */
+
+void mm_warn_once(struct mm *mm, unsigned kind, const char *fmt, ...)
+{
+    if (atomic_fetch_or(&mm->warned, kind) & kind)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (mm->warn_fn)
+        mm->warn_fn(mm->warn_arg, mm, msg);
+    else
+        fprintf(stderr, "vmarea: mm %p: %s\n", (void *)mm, msg);
 }

@@ -3,7 +3,7 @@
  * mmap.c — mmap, munmap and the search for free space (Linux's mm/mmap.c and
  * the map/unmap half of mm/vma.c).
  */
-#include "internal.h"
+#include "mm.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,10 @@
  * sides use sequentially consistent operations, so at least one of them sees
  * the other (Dekker): a reader never runs inside a write-locked VMA.
  */
-#include "internal.h"
+#include "mmap_lock.h"
+#include "mmdebug.h"
+#include "rcu.h"
+#include "vma_init.h"
 
 #include <sched.h>
 #include <stdlib.h>

@@ -3,9 +3,41 @@
  * mprotect.c — changing a range's protection (Linux's do_mprotect_pkey and
  * mprotect_fixup).
  */
-#include "internal.h"
+#include "mm.h"
+#include "rcu.h"
 
 #define PROT_SEM_ 0x8
+
+/*
+ * Entries keep their pages; what changes is what an access may do without a
+ * fault.  Losing VM_WRITE takes PTE_WRITE away (a later mprotect back to
+ * writable leaves it off: the next write faults and reuses the page, as
+ * Linux's does unless it can prove the page exclusive).  When an entry loses
+ * a right, lock-free accesses that read it before the change may still be
+ * copying: mprotect returns only after they are done, as Linux's waits for
+ * its TLB flush.
+ */
+static void change_protection(struct vma *vma, unsigned long start, unsigned long end,
+                              vm_flags_t old_flags, vm_flags_t new_flags)
+{
+    if (!pgtable_bytes(&vma->vm_mm->pgt))
+        return;   /* no tables, no entries to change */
+    pte_t clear = 0, set = 0;
+    if (!(new_flags & VM_WRITE))
+        clear |= PTE_WRITE;
+    if (data_accessible(new_flags))
+        clear |= PTE_PROTNONE;
+    else
+        set |= PTE_PROTNONE;
+    unsigned long changed = pgtable_change_prot(&vma->vm_mm->pgt, start, end, clear, set);
+    /* old_flags: the range's, not vma's, which a merge may already have
+     * given the new ones. */
+    bool lost_write = (old_flags & VM_WRITE) && !(new_flags & VM_WRITE);
+    bool lost_access = data_accessible(old_flags) && !data_accessible(new_flags);
+    if (changed && (lost_write || lost_access))
+        synchronize_rcu();
+}
+
 /*
  * Give [start, end) of vma the new flags; *pprev becomes the VMA that covers
  * the range afterwards.
@@ -38,12 +70,12 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
         newflags &= ~VM_ACCOUNT;
     }
 
-    int err = 0;
-    vma = vma_modify_flags(*pprev, vma, start, end, newflags, &err);
-    if (!vma) {
+    struct vma *res = vma_modify_flags(*pprev, vma, start, end, newflags);
+    if (IS_ERR(res)) {
         vm_unacct_memory(charged);
-        return err;
+        return (int)PTR_ERR(res);
     }
+    vma = res;
     if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
         vm_unacct_memory(nrpages);
     *pprev = vma;

@@ -14,20 +14,7 @@
  * A charge is taken before the check (vm_acct_memory, then the policy), so
  * that concurrent charges see each other; a refused one is given back.
  */
-#include "internal.h"
-
-static atomic_long vm_committed;   /* pages */
-
-unsigned long mm_committed_pages(void)
-{
-    long v = atomic_load_explicit(&vm_committed, memory_order_relaxed);
-    return v > 0 ? (unsigned long)v : 0;
-}
-
-void vm_unacct_memory(long pages)
-{
-    atomic_fetch_sub_explicit(&vm_committed, pages, memory_order_relaxed);
-}
+#include "mm.h"
 
 /*
  * vm.overcommit_memory 2: RAM by ratio or kbytes, plus swap, less the
@@ -47,7 +34,7 @@ static long commit_limit(const struct mm *mm)
 
 int vm_enough_memory(struct mm *mm, long pages)
 {
-    long committed = atomic_fetch_add_explicit(&vm_committed, pages, memory_order_relaxed) + pages;
+    long committed = vm_acct_memory(pages);
     switch (mm->cfg.overcommit_memory) {
     case MM_OVERCOMMIT_ALWAYS:
         return 0;

@@ -15,8 +15,8 @@
  * Head encoding (64 bits): descriptor address >> 5 in the low 43 bits
  * (descriptors are 32-byte aligned and below 2^48), tag in the high 21.
  */
-#include "internal.h"
 #include "page.h"
+#include "host.h"
 #include "rcu.h"
 
 #include <limits.h>
@@ -26,7 +26,6 @@
 #define PAGE_VALGRIND 1
 #endif
 #include <string.h>
-#include <sys/mman.h>
 
 #define CHUNK_SIZE   PMD_SIZE                      /* one huge page when THP allows */
 #define CHUNK_FRAMES (CHUNK_SIZE / PAGE_SIZE)
@@ -160,7 +159,7 @@ static void chunk_release_frames(void *frames)
     }
     pthread_mutex_unlock(&chunk_cache_lock);
     if (frames)
-        munmap(frames, CHUNK_SIZE);
+        host_free(frames, CHUNK_SIZE);
 }
 
 int page_pool_init(struct page_pool *pool, unsigned long limit_bytes)
@@ -193,31 +192,6 @@ unsigned long page_pool_destroy(struct page_pool *pool)
         atomic_store_explicit(&pool->shard[i].free_head, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->nr_frames, 0, memory_order_relaxed);
     return leaked;
-}
-
-/* 2 MiB of host memory at a 2 MiB boundary (so THP can back it), faulted in
- * now rather than one host fault per frame later.  NULL on failure. */
-static void *chunk_map_frames(void)
-{
-    size_t len = 2 * CHUNK_SIZE;
-    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    char *start = (char *)(((uintptr_t)raw + CHUNK_SIZE - 1) & ~(uintptr_t)(CHUNK_SIZE - 1));
-    if (start > raw)
-        munmap(raw, start - raw);
-    if (raw + len > start + CHUNK_SIZE)
-        munmap(start + CHUNK_SIZE, raw + len - (start + CHUNK_SIZE));
-#ifdef MADV_HUGEPAGE
-    madvise(start, CHUNK_SIZE, MADV_HUGEPAGE);      /* a hint; THP may be off */
-#endif
-#ifdef MADV_POPULATE_WRITE
-    /* Linux >= 5.14; where it fails the first touch of each frame faults
-     * instead, which is slower but correct. */
-    madvise(start, CHUNK_SIZE, MADV_POPULATE_WRITE);
-#endif
-    return start;
 }
 
 /*
@@ -278,7 +252,7 @@ static struct vm_page *page_pool_grow(struct page_pool *pool, struct page_shard 
     bool fresh = false;
     c->frames = chunk_cache_take();
     if (!c->frames) {
-        c->frames = chunk_map_frames();
+        c->frames = (vm_alloc_fails() ? NULL : host_alloc_chunk(CHUNK_SIZE));
         fresh = true;
     }
     if (!c->frames) {
@@ -427,7 +401,7 @@ static void rcu_free_cb(struct rcu_head *head)
  * after a grace period. */
 static void rcu_free_chain(struct page_pool *pool, struct vm_page *first, struct vm_page *last)
 {
-    struct rcu_free_batch *b = malloc(sizeof(*b));
+    struct rcu_free_batch *b = vm_malloc(sizeof(*b));
     if (!b) {
         synchronize_rcu();   /* no memory for a batch: wait here instead */
         fl_push(&my_shard(pool)->free_head, first, last, false);
@@ -540,17 +514,6 @@ struct vm_page vmarea_zero_page = {
 
 /* ------------------------------------------------------------ public */
 
-/* A driver's page pins its mm (struct and pool) until it is freed, so a
- * driver may keep pages past the last mmdrop of the mm it took them from. */
-struct vm_page *vm_page_alloc(struct mm *mm)
-{
-    struct vm_page *page = page_alloc(&mm->pages);
-    if (page && mm->pages.owner) {
-        atomic_store_explicit(&page->flags, PG_pinned, memory_order_relaxed);
-        mm->pages.owner_get(mm->pages.owner);
-    }
-    return page;
-}
 void *vm_page_address(struct vm_page *page) { return page_address(page); }
 void vm_page_get(struct vm_page *page) { page_get(page); }
 void vm_page_put(struct vm_page *page) { page_put(page); }

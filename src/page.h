@@ -11,9 +11,6 @@
  *   struct page_pool  the frames of one mm: a free list, a limit, counts
  *   zero page    one read-only, zero-filled frame per process, never freed
  *
- * Include internal.h first: this file uses its PAGE_SIZE and VM_BUG_ON, and
- * internal.h may include it (for struct mm's pool) once those are defined.
- *
  * Ideas the code rests on:
  *   - Frames never go back to the host while the pool lives; a freed frame is
  *     pushed on the pool's free list and reused.  A chunk is prefaulted when
@@ -28,9 +25,7 @@
 #ifndef VMAREA_PAGE_H
 #define VMAREA_PAGE_H
 
-#ifndef VMAREA_INTERNAL_H
-#error "include internal.h before page.h"
-#endif
+#include "mm_base.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -10,17 +10,15 @@
  * child's contents were zeroed before the entry was published with release,
  * and every walker loads entries with acquire.
  */
-#include "internal.h"   /* page_pool_charge: tables count against the memory limit */
 #include "pgtable.h"
+#include "host.h"
 #include "rcu.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-_Atomic long pgt_alloc_fail_after = -1;
 
 typedef pte_t _Atomic entry_t;
 
@@ -106,23 +104,10 @@ static void unpoison(void *t)
 #endif
 }
 
-static bool alloc_should_fail(void)
-{
-    long n = atomic_load_explicit(&pgt_alloc_fail_after, memory_order_relaxed);
-    while (n >= 0) {
-        if (n == 0)
-            return true;
-        if (atomic_compare_exchange_weak_explicit(&pgt_alloc_fail_after, &n, n - 1,
-                                                  memory_order_relaxed, memory_order_relaxed))
-            break;
-    }
-    return false;
-}
-
 /* A zeroed, page-aligned table, or NULL. */
 static entry_t *table_alloc(void)
 {
-    if (alloc_should_fail())
+    if (vm_alloc_fails())
         return NULL;
     void *t = NULL;
     pthread_mutex_lock(&pool_lock);
@@ -132,9 +117,8 @@ static entry_t *table_alloc(void)
         t = f;
     } else {
         if (pool_next == pool_end) {
-            void *c = mmap(NULL, pool_chunk, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-            if (c == MAP_FAILED) {
+            void *c = host_alloc_pages(pool_chunk);
+            if (!c) {
                 pthread_mutex_unlock(&pool_lock);
                 return NULL;
             }

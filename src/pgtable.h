@@ -58,6 +58,9 @@
 #ifndef VMAREA_PGTABLE_H
 #define VMAREA_PGTABLE_H
 
+#include "mm_base.h"
+#include "page.h"
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -353,9 +356,6 @@ unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsign
 unsigned long pgtable_change_prot(struct pgtable *pt, unsigned long start, unsigned long end,
                                   pte_t clear, pte_t set);
 
-/* Test hook: when >= 0, table allocations succeed this many more times, then
- * fail (every one) until it is set back to -1. */
-extern _Atomic long pgt_alloc_fail_after;
 /* Tables taken from the process-wide pool and not yet returned, roots
  * included (for leak checks in tests: pool memory itself stays mapped). */
 long pgt_tables_in_use(void);

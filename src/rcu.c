@@ -31,6 +31,7 @@
  * vm_rcu_barrier that is): slower, never dropped.
  */
 #include "rcu.h"
+#include "host.h"
 
 #include <linux/futex.h>
 #include <sched.h>
@@ -53,16 +54,6 @@ static _Atomic(struct rcu_head *) rcu_queue;
 atomic_bool vm_rcu_no_thread_for_tests;   /* test hook: pthread_create "fails" */
 static atomic_int worker_state;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void futex_wait(atomic_int *addr, int val)
-{
-    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
-}
-
-static void futex_wake(atomic_int *addr)
-{
-    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
 
 static inline struct rcu_head *head_next(struct rcu_head *h)
 {
@@ -105,7 +96,7 @@ static void *rcu_worker(void *arg)
         } else if (++idle > IDLE_POLLS) {
             atomic_store(&worker_state, WORKER_ASLEEP);
             if (!atomic_load(&rcu_queue))
-                futex_wait(&worker_state, WORKER_ASLEEP);
+                host_futex_wait(&worker_state, WORKER_ASLEEP);
             atomic_store(&worker_state, WORKER_AWAKE);
             idle = 0;
             continue;
@@ -181,7 +172,7 @@ void vm_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
         return;
     if (state == WORKER_ASLEEP) {
         if (atomic_compare_exchange_strong(&worker_state, &state, WORKER_AWAKE))
-            futex_wake(&worker_state);
+            host_futex_wake(&worker_state);
         return;
     }
     if (!rcu_start_worker() && !rcu_read_ongoing())
@@ -197,7 +188,7 @@ static void rcu_barrier_cb(struct rcu_head *head)
 {
     struct rcu_barrier_item *b = caa_container_of(head, struct rcu_barrier_item, head);
     atomic_store(&b->done, 1);
-    futex_wake(&b->done);
+    host_futex_wake(&b->done);
     atomic_store(&b->done, 2);   /* the last touch: b lives on the waiter's stack */
 }
 
@@ -210,7 +201,7 @@ void vm_rcu_barrier(void)
         if (v == 0 && atomic_load(&worker_state) == WORKER_NONE && !rcu_start_worker())
             rcu_drain();   /* no worker to be had: run the queue here */
         else if (v == 0)
-            futex_wait(&b.done, 0);
+            host_futex_wait(&b.done, 0);
         else
             sched_yield();
     }

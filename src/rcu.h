@@ -18,7 +18,21 @@
 #ifndef VMAREA_RCU_H
 #define VMAREA_RCU_H
 
-#include "internal.h"
+#include "mm_base.h"
+
+#include <stdatomic.h>
+/*
+ * liburcu's read side inlined: the function-call version costs about 20 ns
+ * per rcu_read_lock/unlock pair (a call into the library and a TLS lookup),
+ * the inline one about 3.  liburcu allows _LGPL_SOURCE for code under an
+ * LGPL- or GPL-compatible license, which vmarea's must therefore stay.
+ * Sanitizer builds use the calls (see CMakeLists.txt).
+ */
+#ifndef VMAREA_URCU_CALLS
+#define _LGPL_SOURCE
+#endif
+#include <urcu/compiler.h>
+#include <urcu-bp.h>
 
 /* Run func(head) on the worker after a grace period that starts after this
  * call.  Never blocks; safe from any thread, inside or outside a read-side

@@ -456,47 +456,6 @@ void smaps_gather_mem(const struct vma *vma, struct smaps_mem *mem)
     pgtable_for_each_pmd(&vma->vm_mm->pgt, vma->vm_start, vma->vm_end, smaps_pmd, &w);
 }
 
-/*
- * Linux's thp_vma_allowable_orders(vma, vm_flags, TVA_SMAPS, THP_ORDERS_ALL)
- * != 0, for the PMD size alone (the mTHP sizes under
- * /sys/kernel/mm/transparent_hugepage/hugepages-*kB are "never" by default,
- * and only the 2 MiB one "inherit"s the global mode, which mm->cfg.thp is).
- *
- *  - Only anonymous VMAs (Linux: no vm_ops) can be eligible.  A file needs a
- *    huge_fault hook, READ_ONLY_THP_FOR_FS or DAX; shmem (memfd, shared
- *    anonymous) follows shmem_enabled, "never" by default.  vmarea has none.
- *  - VM_NOHUGEPAGE (MADV_NOHUGEPAGE, and MAP_STACK since 6.7) forbids it.
- *  - "always" allows every VMA, "madvise" those with VM_HUGEPAGE, "never" none.
- *  - Smaps skips the VM_SPECIAL/VM_HUGETLB test khugepaged makes (6.6+), and
- *    eligibility does not need an anon_vma yet.
- *  - Some 2 MiB-aligned 2 MiB range must fit inside the VMA.
- * Not modelled: prctl(PR_SET_THP_DISABLE), which turns every VMA to 0.
- */
-bool vma_thp_eligible(const struct vma *vma)
-{
-    vm_flags_t flags = vma->vm_flags;
-    unsigned long haddr;
-
-    if (!vma->vm_mm || vma->vm_file || vma->vm_ops || vma_is_shared_anon(vma))
-        return false;
-    if (flags & VM_NOHUGEPAGE)
-        return false;
-    switch (vma->vm_mm->cfg.thp) {
-    case MM_THP_ALWAYS:
-        break;
-    case MM_THP_MADVISE:
-        if (!(flags & VM_HUGEPAGE))
-            return false;
-        break;
-    default:
-        return false;
-    }
-    if (vma->vm_end - vma->vm_start < PMD_SIZE)
-        return false;
-    haddr = (vma->vm_end - PMD_SIZE) & ~(PMD_SIZE - 1);
-    return haddr >= vma->vm_start;
-}
-
 /* The labels carry their padding to 16 columns, exactly as Linux spells them. */
 #define KB(t, label, bytes) text_num(t, label, (bytes) >> 10, 8, " kB\n")
 

@@ -3,7 +3,7 @@
  * task_mmu.h — the pieces of the maps/smaps formatter (task_mmu.c), exposed
  * so that unit tests can drive them with hand-made VMAs.  The library's own
  * callers use the public mm_show_maps / mm_show_smaps / mm_get_stats and
- * vma_special_name (internal.h).
+ * vma_special_name (mm.h).
  *
  * Locks: every function here reads VMA fields and mm->layout / mm->cfg, so
  * the caller holds the mmap lock of vma->vm_mm (read is enough) — or owns the
@@ -12,7 +12,7 @@
 #ifndef VMAREA_TASK_MMU_H
 #define VMAREA_TASK_MMU_H
 
-#include "internal.h"
+#include "mm.h"
 
 #include <stdint.h>
 #include <stdio.h>

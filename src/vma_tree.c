@@ -31,8 +31,9 @@
  *  5. vt_insert works out how many nodes it will need before it changes
  *     anything, takes them into the spare list, and then cannot fail.
  */
-#include "internal.h"
 #include "vma_tree.h"
+#include "host.h"
+#include "mm_types.h"
 #include "rcu.h"
 
 #include <limits.h>
@@ -125,12 +126,6 @@ struct vt_node {
 #define VT_NODE_BYTES  ((sizeof(struct vt_node) + VT_NODE_ALIGN - 1) & ~(size_t)(VT_NODE_ALIGN - 1))
 
 
-
-/*
- * Test hook: when >= 0, the number of node allocations that still succeed;
- * once it reaches 0 every allocation fails.  Only tests set it.
- */
-long vt_alloc_fail_after = -1;
 
 /* ------------------------------------------------------------ atomics */
 
@@ -250,11 +245,8 @@ static void node_init(struct vt_node *n, unsigned level, unsigned used)
 
 static struct vt_node *node_malloc(void)
 {
-    if (vt_alloc_fail_after >= 0) {
-        if (vt_alloc_fail_after == 0)
-            return NULL;
-        vt_alloc_fail_after--;
-    }
+    if (vm_alloc_fails())
+        return NULL;
     return aligned_alloc(VT_NODE_ALIGN, VT_NODE_BYTES);
 }
 

@@ -10,6 +10,7 @@
  * each test pgt_tables_in_use shows every table back in the pool.
  */
 #include "pgtable.h"
+#include "host.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -419,32 +420,32 @@ static void test_alloc_failure(void **state)
     struct pgtable pt;
     pte_t _Atomic *ptep;
 
-    pgt_alloc_fail_after = 0;
+    vm_fail_nth(0, true);
     assert_int_equal(pgtable_init(&pt), -ENOMEM);
-    pgt_alloc_fail_after = -1;
+    vm_fail_nth(-1, false);
     assert_int_equal(pgtable_init(&pt), 0);
 
     /* A fresh path needs 3 tables: failing the 1st, 2nd or 3rd changes nothing. */
     for (long n = 0; n < 3; n++) {
-        pgt_alloc_fail_after = n;
+        vm_fail_nth(n, true);
         assert_int_equal(pgtable_walk_alloc(&pt, 5 * G512 + 3 * G1, &ptep), -ENOMEM);
-        pgt_alloc_fail_after = -1;
+        vm_fail_nth(-1, false);
         assert_int_equal(pgtable_bytes(&pt), 0);
         assert_null(pgtable_walk(&pt, 5 * G512 + 3 * G1));
     }
-    pgt_alloc_fail_after = 3;
+    vm_fail_nth(3, true);
     assert_int_equal(pgtable_walk_alloc(&pt, 5 * G512 + 3 * G1, &ptep), 0);
-    pgt_alloc_fail_after = -1;
+    vm_fail_nth(-1, false);
     assert_int_equal(pgtable_bytes(&pt), 3 * T);
 
     /* Below an existing PUD table: 2 tables needed, the 2nd fails. */
-    pgt_alloc_fail_after = 1;
+    vm_fail_nth(1, true);
     assert_int_equal(pgtable_walk_alloc(&pt, 5 * G512 + 4 * G1, &ptep), -ENOMEM);
     assert_int_equal(pgtable_bytes(&pt), 3 * T);
     /* An existing path needs nothing, even with every allocation failing. */
-    pgt_alloc_fail_after = 0;
+    vm_fail_nth(0, true);
     assert_int_equal(pgtable_walk_alloc(&pt, 5 * G512 + 3 * G1 + P, &ptep), 0);
-    pgt_alloc_fail_after = -1;
+    vm_fail_nth(-1, false);
     assert_int_equal(pgtable_walk_alloc(&pt, 5 * G512 + 4 * G1, &ptep), 0);
     assert_int_equal(pgtable_bytes(&pt), 5 * T);
     pgtable_destroy(&pt);              /* ASan / valgrind: nothing leaked */

@@ -26,7 +26,6 @@
 
 #include <cmocka.h>
 
-extern long vt_alloc_fail_after;   /* test hook in vma_tree.c */
 
 #if defined(__SANITIZE_THREAD__)
 /* liburcu is not built with TSan: its reader registry and grace periods
@@ -460,13 +459,13 @@ static void test_alloc_failure(void **state)
     pool_init(&p, n + 100);
 
     /* the very first insert needs a leaf */
-    vt_alloc_fail_after = 0;
+    vm_fail_nth(0, true);
     struct vma *x = pool_get(&p, 0x1000 * P, 0x1001 * P);
     assert_int_equal(vt_insert(&t, x), -ENOMEM);
     assert_null(t.root);
     assert_int_equal(vt_validate(&t), 0);
     assert_int_equal(vt_reserve(&t, 1), -ENOMEM);
-    vt_alloc_fail_after = -1;
+    vm_fail_nth(-1, false);
 
     /* Inserting into any gap now splits a leaf and the root and adds a root:
      * let each of those allocations fail in turn (on a fresh tree each time,
@@ -485,9 +484,9 @@ static void test_alloc_failure(void **state)
             size_t bytes = vt_node_bytes(&t);
             unsigned long *before = snapshot(&t);
             struct vma *y = pool_get(&p, where[w], where[w] + P / 4);
-            vt_alloc_fail_after = ok;
+            vm_fail_nth(ok, true);
             assert_int_equal(vt_insert(&t, y), -ENOMEM);
-            vt_alloc_fail_after = -1;
+            vm_fail_nth(-1, false);
             assert_int_equal(vt_validate(&t), 0);
             assert_int_equal(t.count, n);
             assert_int_equal(vt_node_bytes(&t), bytes);
@@ -512,7 +511,7 @@ static void test_alloc_failure(void **state)
     v = build_spaced(&t, &p, n, true);
     assert_int_equal(vt_reserve(&t, 6), 0);
     unsigned spare = t.nr_spare;
-    vt_alloc_fail_after = 0;
+    vm_fail_nth(0, true);
     unsigned long at[] = { 0, 2 * n * P + P, 32 * P, 2 * n * P + 3 * P, 64 * P, 96 * P };
     for (size_t k = 0; k < 6; k++) {
         struct vma *y = pool_get(&p, at[k], at[k] + P / 2);
@@ -526,7 +525,7 @@ static void test_alloc_failure(void **state)
     for (size_t i = 0; i < n; i += 3)
         vt_erase(&t, v[i]);
     assert_int_equal(vt_validate(&t), 0);
-    vt_alloc_fail_after = -1;
+    vm_fail_nth(-1, false);
     vt_destroy(&t);
     free(v);
     pool_free(&p);
@@ -549,7 +548,7 @@ static void test_reserve_worst_case(void **state)
     rng_state = 99;
     for (unsigned k = 1; k <= 40 && p.used + k <= p.n; k++) {
         assert_int_equal(vt_reserve(&t, k), 0);
-        vt_alloc_fail_after = 0;
+        vm_fail_nth(0, true);
         for (unsigned j = 0; j < k; j++) {
             size_t i = (rnd_below(n / 16) * 16 + 8 + rnd_below(2)) % n;
             if (offs[i] + 16 >= P)
@@ -558,7 +557,7 @@ static void test_reserve_worst_case(void **state)
             offs[i] += 16;
             assert_int_equal(vt_insert(&t, pool_get(&p, s, s + 16)), 0);
         }
-        vt_alloc_fail_after = -1;
+        vm_fail_nth(-1, false);
         assert_int_equal(vt_validate(&t), 0);
     }
     free(offs);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host.h — every call vmarea makes to the host OS, in one small layer (as
+ * mimalloc's prim): memory for frames and tables, futexes, files under /proc
+ * and /sys, resource limits, and the injected allocation failures of tests.
+ * Above this layer nothing includes <sys/mman.h> for its own use.
+ */
+#ifndef VMAREA_HOST_H
+#define VMAREA_HOST_H
+
+#include "mm_base.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+/* size bytes of zeroed host memory at a size-aligned address, with a
+ * transparent-huge-page hint, faulted in now (frames: one host fault per
+ * chunk instead of one per frame later).  NULL on failure. */
+void *host_alloc_chunk(size_t size);
+/* size bytes of zeroed host memory, page-aligned, faulted in now (tables).
+ * NULL on failure. */
+void *host_alloc_pages(size_t size);
+
+/* Give back what host_alloc_chunk or host_alloc_pages returned. */
+void host_free(void *p, size_t size);
+
+void host_futex_wait(atomic_int *addr, int val);
+void host_futex_wake(atomic_int *addr);
+
+/* The unsigned number at the start of a file (/proc/sys/...): 0 or -errno. */
+int host_read_ulong(const char *path, unsigned long *out);
+/* This machine's RAM and swap in pages (sysinfo): 0 or -errno. */
+int host_memory_pages(unsigned long *ram, unsigned long *swap);
+/* RLIMIT_MEMLOCK as it binds this process, in bytes; 0 for none
+ * (CAP_IPC_LOCK, or an infinite limit). */
+unsigned long host_memlock_limit(void);
+
+/*
+ * Allocation failure injection (tests).  vm_fail_nth(n, persist): the
+ * internal allocation n from now (0 is the next) fails, and with persist
+ * every one after it too; vm_fail_nth(-1, false) stops.  Every allocation
+ * vmarea makes for its own structures passes through vm_alloc_fails():
+ * VMAs, anon_vmas, names, tree nodes, page tables, frames, batches.
+ * vm_alloc_count() counts the allocations asked since the last vm_fail_nth.
+ */
+extern _Atomic long vm_fail_countdown;
+bool vm_alloc_fails_slow(void);
+static inline bool vm_alloc_fails(void)
+{
+    return unlikely(atomic_load_explicit(&vm_fail_countdown, memory_order_relaxed) >= 0) &&
+           vm_alloc_fails_slow();
+}
+void vm_fail_nth(long n, bool persist);
+unsigned long vm_alloc_count(void);
+/* malloc and calloc, failing when injected. */
+void *vm_malloc(size_t size);
+void *vm_calloc(size_t n, size_t size);
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memory.h — the memory behind the VMAs: faults, copy-on-write, zaps and
+ * the entry helpers they share (memory.c; huge pages in huge_memory.h).
+ * memory.c's head comment says what an entry holds and who may change it.
+ */
+#ifndef VMAREA_MEMORY_H
+#define VMAREA_MEMORY_H
+
+#include "mm_counter.h"
+#include "mmdebug.h"
+#include "anon_vma.h"
+
+/*
+ * Resolve one fault at addr inside vma (checked by the caller): 0 or
+ * -errno, where -EFAULT_RETRY says it needs the mmap lock and holds only
+ * vma's read lock (mmap_locked false).  Locks: the mmap lock (read or
+ * write) or vma's read lock.
+ */
+int __must_check handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked);
+
+/*
+ * x86's access_error plus the protection-key check, as the result a process
+ * sees: a write needs VM_WRITE, an instruction fetch VM_EXEC, a read
+ * data_accessible, or for a remote (foreign) access, which protection keys do
+ * not apply to, any access bit.  0 or -EACCES.
+ */
+static inline __attribute__((always_inline)) int __vma_access_error(const struct vma *vma,
+                                                                   unsigned flags)
+{
+    vm_flags_t f = vma->vm_flags;
+    if (flags & FAULT_FLAG_WRITE)
+        return (f & VM_WRITE) ? 0 : -EACCES;
+    if (flags & FAULT_FLAG_INSTRUCTION)
+        return (f & VM_EXEC) ? 0 : -EACCES;
+    if (flags & FAULT_FLAG_REMOTE)
+        return (f & VM_ACCESS_FLAGS) ? 0 : -EACCES;
+    return data_accessible(f) ? 0 : -EACCES;
+}
+int vma_access_error(const struct vma *vma, unsigned flags);
+
+/* Clear [start, end) of vma's page tables (tables stay).  Mmap lock, any. */
+void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end);
+/* The same for the whole VMA when the address space's last user is gone. */
+void zap_vma_exit(struct vma *vma);
+/* munmap, after zapping the VMAs: free the tables of [start, end) that no
+ * VMA outside it uses.  floor/ceiling: the neighbouring VMAs' end/start, 0
+ * when there is none.  Mmap write lock. */
+void free_pgtables(struct mm *mm, unsigned long start, unsigned long end,
+                   unsigned long floor, unsigned long ceiling);
+
+/* ------------------------------------------------ shared by the page work */
+
+static inline void rss_add(struct mm *mm, int kind, long n)
+{
+    mm_counter_add(mm, kind, n);
+}
+
+/* The counter a file page mapped in vma counts in. */
+static inline int mm_counter_file(const struct vma *vma)
+{
+    return vma_is_shmem(vma) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
+/* The flags a new entry for vma gets (write only if asked and allowed). */
+static inline pte_t vma_pte_flags(const struct vma *vma, bool write)
+{
+    pte_t f = PTE_PRESENT | PTE_ACCESSED;
+    if (write)
+        f |= PTE_WRITE | PTE_DIRTY;
+    if (!data_accessible(vma->vm_flags))
+        f |= PTE_PROTNONE;
+    return f;
+}
+
+/* Install new where the entry still holds old; on success the entry's
+ * reference and mapcount (taken by the caller) belong to the table. */
+static inline bool pte_install(pte_t _Atomic *ptep, pte_t old, pte_t new)
+{
+    return ptep_cmpxchg(ptep, &old, new);
+}
+
+/*
+ * Map page at an empty entry, the entry taking a mapcount and the reference
+ * the caller holds for it.  If the entry was filled meanwhile (a racing fault
+ * or insert), both go back and the answer is false.
+ */
+bool map_page(pte_t _Atomic *ptep, struct vm_page *page, pte_t pte);
+
+/* Give a faulting VMA its anon_vma: that may reuse a neighbour's, which
+ * needs the tree stable, which only the mmap lock gives (Linux:
+ * vmf_anon_prepare); under the VMA's lock alone, -EFAULT_RETRY. */
+static inline int anon_prepare(struct vma *vma, bool mmap_locked)
+{
+    if (likely(vma_anon_vma(vma)))
+        return 0;
+    if (!mmap_locked)
+        return -EFAULT_RETRY;
+    return anon_vma_prepare(vma);
+}
+
+/*
+ * The flags of a fresh anonymous page's entry.  A write fault's entry is
+ * writable and dirty; so is a read fault's where the zero page is not used
+ * and the VMA is writable (do_anonymous_page makes the entry writable and
+ * dirty by the VMA's flags, not by the access).
+ */
+static inline pte_t anon_new_pte_flags(const struct vma *vma, bool write)
+{
+    return vma_pte_flags(vma, write || (vma->vm_flags & VM_WRITE));
+}
+
+#endif

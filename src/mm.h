@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm.h — what the operations (mmap.c, mprotect.c, madvise.c, mlock.c,
+ * gup.c, fault.c, overcommit.c, mm.c) share with each other.
+ */
+#ifndef VMAREA_MM_H
+#define VMAREA_MM_H
+
+#include "huge_memory.h"
+#include "mmap_lock.h"
+#include "shmem.h"
+#include "vma.h"
+#include "vma_init.h"
+
+/* ---- mm.c */
+/* Fills zero fields of *cfg with defaults; -EINVAL if the result is unusable. */
+int __must_check mm_config_resolve(struct mm_config *cfg);
+/* The VmSize/VmData/VmExe/VmStk counters as Linux's vm_stat_account keeps
+ * them (inline: mmap, munmap and mprotect each call it). */
+static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
+{
+    mm->total_vm += npages;
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        mm->exec_vm += npages;
+    else if ((flags & VM_GROWSDOWN) == VM_GROWSDOWN)
+        mm->stack_vm += npages;
+    else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE)
+        mm->data_vm += npages;
+}
+
+/* ---- mmap.c */
+/* The pages of [start, end) that VMAs with flag cover (the charged ones of a
+ * replaced range, the locked ones of an mlock).  Mmap lock held. */
+unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned long end, vm_flags_t flag);
+/* Grow a VM_GROWSDOWN VMA down to address (a fault below it): 0 or -errno.
+ * Mmap write lock held. */
+int __must_check expand_downwards(struct vma *vma, unsigned long address);
+/* exit_mmap: remove every VMA.  Mmap write lock held. */
+void mm_unmap_all(struct mm *mm);
+
+/* ---- mlock.c */
+/* mlock_future_ok: may VM_LOCKED memory of bytes more be added?  Mmap
+ * write lock held. */
+bool mlock_future_ok(struct mm *mm, vm_flags_t flags, unsigned long bytes);
+
+/* ---- overcommit.c */
+/* Charge pages to the process's commit count, or refuse (-ENOMEM, nothing
+ * charged) as mm's policy says (security_vm_enough_memory_mm). */
+int __must_check vm_enough_memory(struct mm *mm, long pages);
+
+/* ---- gup.c */
+/* Fault in what an access of this kind would fault in [start, end) of vma:
+ * 0 or -errno.  Mmap lock held. */
+int __must_check populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool write);
+/* mlock's and MAP_POPULATE's population of [start, end).  Mmap write lock. */
+int mm_populate_locked(struct mm *mm, unsigned long start, unsigned long end, bool ignore_errors);
+
+/* ---- task_mmu.c */
+const char *vma_special_name(const struct vma *vma);
+
+#endif

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm_types.h — the structures every layer above the page tables shares:
+ * struct mm, struct vma, struct vm_file, anon_vma and anon_name, with the
+ * rules for each field beside it (Linux's mm_types.h).
+ *
+ * Glossary:
+ *   struct mm        an address space (public name, private layout)
+ *   struct vma       a virtual memory area; handed out as struct vma_ref
+ *   struct vma_tree  the ordered set of an mm's VMAs (vma_tree.h)
+ *   struct vm_file   something mappable: a host file, memfd, or a driver object
+ *   struct anon_vma  identity of a VMA's anonymous pages, for merge rules
+ *   struct anon_name a shared, reference-counted [anon:NAME] string
+ */
+#ifndef VMAREA_MM_TYPES_H
+#define VMAREA_MM_TYPES_H
+
+#include "mm_base.h"
+#include "page.h"      /* struct page_pool, embedded in struct mm */
+#include "pgtable.h"   /* struct pgtable, embedded in struct mm */
+#include "rwsem.h"
+#include "vma_tree.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/*
+ * Sticky flags (VM_STICKY): they do not stop two VMAs from merging, and the
+ * merged VMA keeps each one any of its parts had, so that "this range may be
+ * dirty" or "may hold guard regions" is never lost.
+ */
+#define VM_STICKY (VM_SOFTDIRTY | VM_MAYBE_GUARD)
+#define VM_IGNORE_MERGE VM_STICKY
+/* Flags an mlock adds or removes. */
+#define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
+#define VM_PKEY_MASK (VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3)
+/*
+ * x86 protection keys: a PROT_EXEC-only mapping gets the mm's execute-only
+ * key, so that not even the kernel's get_user_pages can read it.  vmarea
+ * models the key Linux allocates first for that purpose, 1.
+ */
+#define EXECUTE_ONLY_PKEY 1UL
+static inline unsigned long vma_pkey_of(vm_flags_t flags) { return (flags & VM_PKEY_MASK) >> VM_PKEY_SHIFT; }
+
+/*
+ * A data load is allowed with any access bit, except behind the execute-only
+ * key.  Loads and stores may use an entry without looking at the VMA (the
+ * access fast path): PTE_PROTNONE marks the entries where this is false.
+ */
+static inline bool data_accessible(vm_flags_t f)
+{
+    return (f & (VM_READ | VM_WRITE)) || ((f & VM_EXEC) && vma_pkey_of(f) != EXECUTE_ONLY_PKEY);
+}
+
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+/* PROT_* to VM_* (calc_vm_prot_bits, without the key). */
+static inline vm_flags_t calc_vm_prot_bits(int prot)
+{
+    return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+           ((prot & PROT_EXEC) ? VM_EXEC : 0);
+}
+#define VM_STACK_FLAGS_MASK VM_GROWSDOWN
+/* VM_DATA_DEFAULT_FLAGS on x86-64 is VM_DATA_FLAGS_TSK_EXEC minus exec. */
+#define VM_DATA_DEFAULT_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+
+/*
+ * The identity of a VMA's anonymous pages.  Two VMAs may merge only if at
+ * most one has an anon_vma, or both have the same one (and, for a VMA whose
+ * anon_vma came through fork, only the same one).  Refcounted: every VMA that
+ * points at it holds one reference.
+ */
+struct anon_vma {
+    unsigned long refcount;        /* guarded by the mmap write lock of every user,
+                                      or its read lock + mm->anon_vma_lock (a fault) */
+    bool forked;                   /* shared with a parent or child through fork */
+};
+
+struct anon_name {
+    atomic_ulong refcount;
+    char name[];
+};
+
+/*
+ * A VMA.
+ *
+ * Field rules (docs/locking.md has the table):
+ *   vm_start, vm_end, vm_pgoff, vm_flags, vm_file, anon_vma, anon_name:
+ *       written under the mmap write lock after vma_start_write(); read under
+ *       the mmap lock or the VMA's read lock.  vm_start/vm_end are written by
+ *       the tree (vt_update), which knows them as keys.
+ *   anon_vma also goes once from NULL to set under the mmap read lock (a
+ *       first write fault), under mm->anon_vma_lock, with a release store:
+ *       readers outside the write lock load it with vma_anon_vma().
+ *   vm_ops, vm_private_data: set once before the VMA is inserted.
+ *   vm_lock_seq, vm_refcnt: the per-VMA lock (mmap_lock.c), atomics.
+ *   free_next: only once the VMA is detached and released, so it overlays
+ *       anon_name, which no reader touches after detach (a reader must first
+ *       take the VMA's read lock, and that fails for a detached VMA).
+ */
+struct vma {
+    /* The lock words first, beside vm_start and vm_end: lock_vma_under_rcu
+     * takes the lock and rechecks the range, one cache line between them. */
+    unsigned int vm_lock_seq;      /* == mm->mm_lock_seq: write-locked in this write section */
+    unsigned int vm_refcnt;        /* readers + VMA_ATTACHED bit (0 when detached) */
+    unsigned long vm_start;
+    unsigned long vm_end;
+    struct mm *vm_mm;
+    vm_flags_t vm_flags;
+    unsigned long vm_pgoff;
+    struct vm_file *vm_file;
+    struct anon_vma *anon_vma;
+    union {
+        struct anon_name *anon_name;
+        struct vma *free_next;     /* while free: the mm's vma_cache */
+    };
+    const struct vm_operations *vm_ops;
+    void *vm_private_data;
+};
+
+#define VMA_ATTACHED 0x80000000U
+
+static inline struct vma *to_vma(const struct vma_ref *ref) { return (struct vma *)(uintptr_t)ref; }
+static inline const struct vma_ref *to_ref(const struct vma *vma) { return (const struct vma_ref *)vma; }
+static inline unsigned long vma_pages(const struct vma *vma) { return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT; }
+
+/*
+ * Something mappable.  Reference counted: each VMA mapping it holds one.
+ */
+struct vm_file {
+    atomic_ulong refcount;
+    const struct vm_file_operations *f_ops;
+    void *private_data;
+    char *name;
+    bool anon_shmem;               /* behind a MAP_SHARED|MAP_ANONYMOUS mapping */
+    /* host files and memfds (filemap.c) */
+    int fd;
+    unsigned long dev, ino;
+    /* shmem pages (anon_shmem): the page cache, a radix tree indexed by
+     * pgoff << PAGE_SHIFT (the page-table code, reused), one reference per
+     * page held here; guarded by cache_lock; the size is fixed at creation */
+    pthread_mutex_t cache_lock;
+    struct pgtable *cache;
+    unsigned long cache_pages;
+    long acct_pages;               /* committed for the object (shmem_acct_size); given
+                                      back when the last reference goes */
+};
+
+/* What a mappable's mmap hook may change (vma_new_set_*). */
+struct vma_new {
+    struct vma *vma;
+};
+
+/* Linux's MM_*PAGES: what each mapped page counts as in Rss; then the
+ * events mm_get_stats reports.  All are mm counters (mm_counter.c). */
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS,
+       MM_FAULTS = NR_MM_COUNTERS, MM_ZAPPED, NR_MM_COUNTERS_ALL };
+
+/* A thread's share of one mm's counters: see mm_counter.c for the rules. */
+struct mm_counter_share {
+    _Atomic unsigned long mm_id;       /* the mm counted for; 0: none */
+    atomic_long count[NR_MM_COUNTERS_ALL];
+    struct mm *mm;                     /* (share_lock) */
+    struct mm_counter_share *next, **pprev;   /* (share_lock) on mm->counter_shares */
+};
+/*
+ * An address space.
+ *
+ * mmap_lock guards the VMA tree and every counter below it marked (L).
+ * The reference counts are atomics: mm_users counts users (the mappings live
+ * while it is > 0), mm_count counts holders of the struct (mm_users > 0 holds
+ * one).
+ */
+struct mm {
+    struct rwsem mmap_lock;
+    atomic_uint mm_lock_seq;       /* bumped at every mmap_write_unlock (per-VMA locks) */
+    unsigned long mm_id;           /* unique in the process, never reused (vma hints) */
+    atomic_long mm_users;
+    atomic_long mm_count;
+#ifdef VMAREA_DEBUG
+    atomic_ulong write_owner;      /* pthread_self() of the writer, 0 if none */
+    atomic_long readers;
+#endif
+
+    struct vma_tree mm_mt;         /* (L) */
+    struct mm_config cfg;          /* defaults filled in; constant */
+    unsigned long map_count;       /* (L) VMAs, as Linux counts them */
+    unsigned long nr_growsdown;    /* (L) VMAs with VM_GROWSDOWN, which no operation sets
+                                      or clears after mmap: counted at link and unlink */
+    unsigned long total_vm, locked_vm, data_vm, exec_vm, stack_vm;   /* (L) pages */
+    vm_flags_t def_flags;          /* (L) mlockall(MCL_FUTURE) */
+    struct mm_layout layout;       /* (L) */
+
+    atomic_ulong stat_lock_fallbacks;
+    /* Rss by kind, faults, zapped pages: the base plus each thread's share
+     * (mm_counter.c); read them with mm_counter_sum. */
+    atomic_long counter_base[NR_MM_COUNTERS_ALL];
+    struct mm_counter_share *counter_shares;
+    pthread_mutex_t anon_vma_lock; /* a fault setting vma->anon_vma under the mmap
+                                      read lock (Linux: page_table_lock) */
+    struct page_pool pages;        /* frames (page.c); its own rules, page.h */
+    struct pgtable pgt;            /* page tables (pgtable.c); its own rules, pgtable.h */
+
+    /* Node batches back from RCU (vma.c, "objects"): pushed by callbacks,
+     * taken by the next write lock. */
+    struct reclaim_batch *_Atomic reclaimed;
+    struct vma *vma_cache;         /* (L) free VMAs, reused at once (type-stable) */
+    struct vma_chunk *vma_chunks;  /* (L) where VMAs come from; freed at the last mmdrop */
+    unsigned int vma_chunk_used;
+
+    mm_warn_fn warn_fn;
+    void *warn_arg;
+    atomic_uint warned;            /* kinds already warned about (WARN_*) */
+};
+
+static inline bool vma_is_anonymous(const struct vma *vma) { return !vma->vm_file && !vma->vm_ops; }
+static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->anon_shmem; }
+/* Special and hugetlb VMAs never take VM_LOCKED (vma_supports_mlock). */
+static inline bool vma_supports_mlock(const struct vma *vma)
+{
+    return !(vma->vm_flags & (VM_SPECIAL | VM_HUGETLB));
+}
+/* A VMA's anon_vma outside the mmap write lock (a fault may set it). */
+static inline struct anon_vma *vma_anon_vma(const struct vma *vma)
+{
+    return __atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE);
+}
+
+#endif
