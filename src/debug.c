@@ -18,6 +18,12 @@
  *     exactly where the VMA allows no data access;
  *   - a PMD that maps a huge page (or the huge zero page) lies inside one
  *     VMA.
+ *
+ * At VMAREA_DEBUG=2, validate_mm runs at every mmap write unlock (Linux's
+ * validate_mm, mimalloc's mi_assert_expensive): the tree's structure, each
+ * VMA's own invariants, the counters the mmap lock guards recomputed from
+ * the VMAs, and every page-table entry of the address space.  (Rss is left
+ * out: faults under a VMA's lock change it while the write lock is held.)
  */
 #include "mm.h"
 
@@ -116,4 +122,59 @@ void mm_validate_scope_end(const struct mm_validate_scope *s)
     mm_validate_range(s->mm, start, end);
 }
 
-#endif
+#if VMAREA_DEBUG >= 2
+
+static __attribute__((noreturn, cold)) void bad_mm(const struct mm *mm, const struct vma *vma,
+                                                  const char *what, unsigned long have, unsigned long want)
+{
+    fprintf(stderr, "vmarea: validate_mm: mm %p: %s", (const void *)mm, what);
+    if (have != want)
+        fprintf(stderr, " (%lu, should be %lu)", have, want);
+    if (vma)
+        fprintf(stderr, " (VMA %#lx-%#lx flags %#lx)", vma->vm_start, vma->vm_end, vma->vm_flags);
+    fputc('\n', stderr);
+    abort();
+}
+
+void validate_mm(struct mm *mm)
+{
+    int err = vt_validate(&mm->mm_mt);
+    if (err)
+        bad_mm(mm, NULL, "the VMA tree is broken", (unsigned long)-err, 0);
+    struct mm counted = { .map_count = 0 };   /* the counters, recomputed */
+    unsigned long prev_end = 0;
+    for (struct vma *v = vt_first(&mm->mm_mt); v; v = vt_next(&mm->mm_mt, v)) {
+        if (v->vm_start >= v->vm_end || offset_in_page(v->vm_start) || offset_in_page(v->vm_end) ||
+            v->vm_end > mm->cfg.task_size || v->vm_start < prev_end)
+            bad_mm(mm, v, "a VMA is empty, unaligned, out of the task or overlaps the one before", 0, 0);
+        if (v->vm_mm != mm || !(__atomic_load_n(&v->vm_refcnt, __ATOMIC_RELAXED) & VMA_ATTACHED))
+            bad_mm(mm, v, "a VMA in the tree is another mm's or detached", 0, 0);
+        if (v->anon_vma && v->anon_vma->refcount == 0)
+            bad_mm(mm, v, "a VMA's anon_vma has no references", 0, 0);
+        if ((v->vm_flags & VM_LOCKED_MASK) && !vma_supports_mlock(v))
+            bad_mm(mm, v, "a special or hugetlb VMA is locked", 0, 0);
+        prev_end = v->vm_end;
+        counted.map_count++;
+        counted.nr_growsdown += !!(v->vm_flags & VM_GROWSDOWN);
+        if (v->vm_flags & VM_LOCKED)
+            counted.locked_vm += vma_pages(v);
+        vm_stat_account(&counted, v->vm_flags, (long)vma_pages(v));
+    }
+    if (counted.map_count != mm->map_count || counted.map_count != mm->mm_mt.count)
+        bad_mm(mm, NULL, "map_count is not the number of VMAs", mm->map_count, counted.map_count);
+    if (counted.nr_growsdown != mm->nr_growsdown)
+        bad_mm(mm, NULL, "nr_growsdown is wrong", mm->nr_growsdown, counted.nr_growsdown);
+    if (counted.locked_vm != mm->locked_vm)
+        bad_mm(mm, NULL, "locked_vm is wrong", mm->locked_vm, counted.locked_vm);
+    if (counted.total_vm != mm->total_vm)
+        bad_mm(mm, NULL, "total_vm is wrong", mm->total_vm, counted.total_vm);
+    if (counted.data_vm != mm->data_vm || counted.exec_vm != mm->exec_vm ||
+        counted.stack_vm != mm->stack_vm)
+        bad_mm(mm, NULL, "data_vm, exec_vm or stack_vm is wrong", mm->data_vm + mm->exec_vm + mm->stack_vm,
+               counted.data_vm + counted.exec_vm + counted.stack_vm);
+    validate_entries(mm, NULL, 0, mm->cfg.task_size);
+}
+
+#endif /* VMAREA_DEBUG >= 2 */
+
+#endif /* VMAREA_DEBUG */

@@ -81,10 +81,6 @@ static inline bool IS_ERR(const void *p) { return (uintptr_t)p >= (uintptr_t)-MA
  * unlock (mmdebug.h).  In release builds the condition is type-checked,
  * never evaluated.
  */
-#if defined(VMAREA_DEBUG) && VMAREA_DEBUG + 0 == 0
-#undef VMAREA_DEBUG
-#define VMAREA_DEBUG 1   /* -DVMAREA_DEBUG without a value: level 1 */
-#endif
 #ifdef VMAREA_DEBUG
 void vmarea_bug(const char *cond, const char *file, int line) __attribute__((noreturn, cold));
 #define VM_BUG_ON(cond) do { if (__builtin_expect(!!(cond), 0)) vmarea_bug(#cond, __FILE__, __LINE__); } while (0)

@@ -156,6 +156,7 @@ void (mmap_write_unlock)(struct mmap_write_guard *g)
 {
     struct mm *mm = g->read.mm;
     VM_BUG_ON(!mm);
+    validate_mm(mm);   /* VMAREA_DEBUG=2 only */
     /* Most write sections free no tree node: no call then. */
     if (mm->mm_mt.nr_freed)
         mm_free_deferred(mm, false);
