@@ -292,6 +292,8 @@ static __attribute__((noinline)) struct vm_page *page_alloc_slow(struct page_poo
 static inline __attribute__((always_inline)) struct vm_page *page_alloc_frame(struct page_pool *pool,
                                                                               bool *zeroed)
 {
+    if (vm_alloc_fails())
+        return NULL;
     bool limited = pool->limit != ULONG_MAX;
     /* Reserve first, so concurrent allocators never pass the limit together;
      * relaxed: the count orders nothing, the free lists do. */

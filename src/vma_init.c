@@ -31,7 +31,6 @@
 #include <string.h>
 
 #define RECLAIM_BATCH 64
-#define VMA_CHUNK 63
 
 struct vma_chunk {
     struct vma_chunk *next;

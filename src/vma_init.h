@@ -8,6 +8,9 @@
 
 #include "mm_types.h"
 
+/* VMAs come in chunks of this many (one malloc each). */
+#define VMA_CHUNK 63
+
 /* A zeroed VMA of mm, not in the tree; NULL when out of memory. */
 struct vma *__must_check vma_alloc(struct mm *mm);
 /* A copy of orig with its own references (file, anon_vma, name); NULL when
