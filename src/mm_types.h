@@ -201,7 +201,7 @@ struct mm {
     struct page_pool pages;        /* frames (page.c); its own rules, page.h */
     struct pgtable pgt;            /* page tables (pgtable.c); its own rules, pgtable.h */
 
-    /* Node batches back from RCU (vma.c, "objects"): pushed by callbacks,
+    /* Node batches back from RCU (vma_init.c): pushed by callbacks,
      * taken by the next write lock. */
     struct reclaim_batch *_Atomic reclaimed;
     struct vma *vma_cache;         /* (L) free VMAs, reused at once (type-stable) */

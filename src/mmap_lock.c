@@ -204,7 +204,7 @@ void vma_mark_attached(struct vma *vma)
  * through vma_end_read or backs off on seeing the write lock.  That is the
  * exclusion vma_start_write's wait gives, so vm_lock_seq needs only a plain
  * store here.  Waiting until vm_refcnt is 0 also means that the VMA can be
- * reused at once (vma.c) without anyone's count landing in its next life.
+ * reused at once (vma_init.c) without anyone's count landing in its next life.
  */
 void vma_mark_detached(struct vma *vma)
 {
@@ -243,7 +243,7 @@ static inline __attribute__((always_inline)) bool vma_start_read(struct mm *mm, 
  * (Linux's per-thread vmacache, before the maple tree).  Faults come in runs
  * on one VMA, and trying the hint first saves the RCU section and the tree
  * descent.  A hint needs no RCU: a VMA's memory belongs to its mm until the
- * last mmdrop (vma.c), the caller holds the mm, and mm_id, never reused,
+ * last mmdrop (vma_init.c), the caller holds the mm, and mm_id, never reused,
  * tells that the hint is from this mm and not from a dead one at the same
  * address.  The slot may hold another VMA of the mm
  * by now, or none: vma_start_read fails on a detached VMA, and the range

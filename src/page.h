@@ -132,7 +132,7 @@ struct page_pool {
     /*
      * Deferred frees (page_pool_set_rcu_free): a frame whose last reference
      * goes may still be read or written by an access that found it in a
-     * page-table entry without a lock (memory.c), so it returns to the free
+     * page-table entry without a lock (fault.c), so it returns to the free
      * list only after an RCU grace period.  It stops counting as in use (and
      * against the limit) at once.  Single frees wait on the pending stack
      * (linked through free_next) until RCU_FREE_BATCH of them go together;

@@ -51,7 +51,7 @@
  *   - Freeing tables (pgtable_free_range): mmap write lock, and no VMA left in
  *     [floor, ceiling) that a reader holding a lock could fault in: every
  *     table freed lies inside [floor, ceiling), so no such walker reads it.
- *     Walkers holding no lock at all, only rcu_read_lock (memory.c's access
+ *     Walkers holding no lock at all, only rcu_read_lock (fault.c's access
  *     fast path), may still be inside: with rcu_free set, freed tables stay
  *     zero and go back to the pool after a grace period.
  */
@@ -87,7 +87,7 @@ typedef uint64_t pte_t;
 /*
  * PMD entries (a PTE table's address, 4 KiB-aligned) carry the state of the
  * 2 MiB they map in their low bits, as Linux's pmd does (transparent huge
- * pages, memory.c):
+ * pages, huge_memory.c):
  *   PMD_HUGE   the table maps one THP as a whole (pmd_trans_huge)
  *   PMD_HZERO  the table maps the huge zero page (512 zero-page entries)
  *   PMD_LARGE  its anonymous pages are one large folio, PMD-mapped or not

@@ -1033,7 +1033,7 @@ static inline struct vma *lookup_rcu(const struct vma_tree *t, unsigned long add
             return NULL;
         if (level-- == 0) {
             /* The leaf's own copy of the bounds: the VMA itself may be free
-             * and being reused (type-stable VMAs, see vma.c), and is not to
+             * and being reused (type-stable VMAs, see vma_init.c), and is not to
              * be read before its owner locks it. */
             if (load_val(&n->ent[i].start) <= addr && addr < load_val(&n->key[i]))
                 return p;
