@@ -149,7 +149,7 @@ struct page_pool {
  * page_pool_init returns 0 or -errno; it takes no host memory yet.
  * page_pool_destroy returns all memory to the host and the number of frames
  * that were still in use (0 unless someone leaked a reference). */
-int page_pool_init(struct page_pool *pool, unsigned long limit_bytes);
+int __must_check page_pool_init(struct page_pool *pool, unsigned long limit_bytes);
 unsigned long page_pool_destroy(struct page_pool *pool);
 
 /*
@@ -160,8 +160,8 @@ unsigned long page_pool_destroy(struct page_pool *pool);
  * Locks: none needed; any thread.  Ordering: a frame's previous owner's
  * writes happen before the new owner's (release at free, acquire at alloc).
  */
-struct vm_page *page_alloc(struct page_pool *pool);
-struct vm_page *page_alloc_nozero(struct page_pool *pool);
+struct vm_page *__must_check page_alloc(struct page_pool *pool);
+struct vm_page *__must_check page_alloc_nozero(struct page_pool *pool);
 
 /* Count n frames' worth of other memory (page tables) against the limit:
  * false, and nothing charged, if it would pass it.  Locks: none. */

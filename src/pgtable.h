@@ -188,7 +188,7 @@ struct pgtable {
 };
 
 /* -ENOMEM, or 0 with an empty root table.  Locks: none (the mm is new). */
-int  pgtable_init(struct pgtable *pt);
+int  __must_check pgtable_init(struct pgtable *pt);
 /* Free every table.  Entries still present are dropped without a callback:
  * clear the ranges first.  Locks: none (the last user is gone). */
 void pgtable_destroy(struct pgtable *pt);
@@ -228,7 +228,7 @@ static inline pte_t _Atomic *pgtable_walk(struct pgtable *pt, unsigned long addr
  * nothing changed (every table it needs is allocated before the first one is
  * installed).  Locks: as pgtable_walk.
  */
-int pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
+int __must_check pgtable_walk_alloc(struct pgtable *pt, unsigned long addr, pte_t _Atomic **out);
 
 /* The PMD entry covering addr, or NULL if an upper table is missing.
  * Locks: as pgtable_walk. */

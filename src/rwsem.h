@@ -21,6 +21,8 @@
 #ifndef VMAREA_RWSEM_H
 #define VMAREA_RWSEM_H
 
+#include "mm_base.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,7 +38,7 @@ struct rwsem {
     unsigned int nr_wait_readers, nr_wait_writers;   /* under wait_lock */
 };
 
-int rwsem_init(struct rwsem *sem);
+int __must_check rwsem_init(struct rwsem *sem);
 void rwsem_destroy(struct rwsem *sem);
 
 void rwsem_down_read_slow(struct rwsem *sem);

@@ -30,6 +30,8 @@
 #ifndef VMAREA_VMA_TREE_H
 #define VMAREA_VMA_TREE_H
 
+#include "mm_base.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -87,8 +89,8 @@ void vt_free_chain(struct vt_node *chain);
  * a later call only tops the list up.  The bound is worst case (a split on
  * every level), about nr_inserts * height nodes: meant for a few inserts.
  */
-int  vt_reserve_slow(struct vma_tree *t, unsigned int nr_inserts);
-static inline int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
+int  __must_check vt_reserve_slow(struct vma_tree *t, unsigned int nr_inserts);
+static inline __must_check int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
 {
     /* Spares stay until a split uses them, so nearly every call finds
      * enough, which for the few inserts callers reserve (1 to 3) is the
@@ -106,7 +108,7 @@ static inline int vt_reserve(struct vma_tree *t, unsigned int nr_inserts)
  * both set by the caller).  0, or -ENOMEM with the tree unchanged (never
  * after vt_reserve).
  */
-int  vt_insert(struct vma_tree *t, struct vma *vma);
+int  __must_check vt_insert(struct vma_tree *t, struct vma *vma);
 /* Remove a VMA that is in the tree.  Never fails. */
 void vt_erase(struct vma_tree *t, struct vma *vma);
 /*
@@ -122,13 +124,13 @@ void vt_update(struct vma_tree *t, struct vma *vma, unsigned long start, unsigne
  * vm_end) and new is inserted beside it.  One descent when the leaf has room.
  * 0, or -ENOMEM with the tree unchanged (never after vt_reserve(t, 1)).
  */
-int  vt_split(struct vma_tree *t, struct vma *vma, struct vma *new);
+int  __must_check vt_split(struct vma_tree *t, struct vma *vma, struct vma *new);
 /*
  * Two splits at once: lo holds a prefix and hi a suffix of vma's range, and
  * vma keeps what lies between.  0, or -ENOMEM with the tree unchanged (never
  * after vt_reserve(t, 2)).
  */
-int  vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *hi);
+int  __must_check vt_split3(struct vma_tree *t, struct vma *vma, struct vma *lo, struct vma *hi);
 /*
  * A merge: target's range becomes [start, end), which must include its old
  * one, and every other VMA overlapping [start, end) is removed from the tree
