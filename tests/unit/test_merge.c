@@ -36,8 +36,6 @@
  * on vmarea only.
  *
  * Not ported, and why:
- *   - test_vmi_prealloc_fail: injects a maple-tree allocation failure; vmarea
- *     has no public allocation-failure hook (skipped test below).
  *   - test_merge_extend, test_copy_vma, and merge.c's mremap_* cases
  *     (mremap_unfaulted_to_faulted, mremap_unfaulted_behind_faulted,
  *     mremap_unfaulted_between_faulted, mremap_unfaulted_between_faulted_unfaulted,
@@ -94,7 +92,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmarea.h"
+#include "internal.h"
 
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18
@@ -1725,13 +1723,74 @@ static void dup_anon_vma(void **state)
     RUN(.name = "dup_anon_vma", .ops = ops, .dflt = F_RW);
 }
 
-/* tools/testing/vma test_vmi_prealloc_fail. */
+/*
+ * tools/testing/vma test_vmi_prealloc_fail: a merge that runs out of memory
+ * must not leave the anon_vma it was giving prev behind.  Every allocation
+ * fails (vm_fail_nth) from the call on.
+ *
+ *   mprotect of vma, merging it into prev (vma_merge_existing_range):
+ *   vmarea's tree only frees nodes when a VMA goes, so the merge needs no
+ *   memory and succeeds, prev taking vma's anon_vma.
+ *
+ *   mmap of the hole between prev and next, merging all three (vma_expand):
+ *   next leaves the tree as prev grows over it, which again frees and
+ *   allocates nothing, and prev takes next's anon_vma.
+ *
+ * Where Linux's preallocation fails, vmarea's needs none; the merges that
+ * do allocate are tests/unit/test_alloc_fail.c's.
+ */
+static struct vma *vma_at(struct mm *mm, unsigned long addr)
+{
+    MMAP_READ_GUARD(g, mm);
+    const struct vma_ref *v = vma_lookup(&g, addr);
+    return v ? to_vma(v) : NULL;
+}
+
+static void map_fixed(struct mm *mm, unsigned long addr, unsigned long pages, int prot)
+{
+    assert_int_equal(mm_mmap(mm, addr, pages * PG, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0),
+                     (long)addr);
+}
+
 static void vmi_prealloc_fail(void **state)
 {
     (void)state;
-    print_message("    needs a maple-tree/VMA allocation failure injected mid-merge; vmarea has no public "
-                  "allocation-failure hook (mm_config.memory_limit limits page frames only)\n");
-    skip();
+    const int rw = PROT_READ | PROT_WRITE;
+    char c = 1;
+    struct mm_config cfg = g_cfg;
+    struct mm *mm = mm_create(&cfg);
+    assert_non_null(mm);
+
+    /* prev [0, 3) untouched; vma [3, 5) written (its anon_vma), then read-only. */
+    map_fixed(mm, P(3), 2, rw);
+    assert_int_equal(mm_write(mm, P(3), &c, 1), 1);
+    assert_int_equal(mm_mprotect(mm, P(3), 2 * PG, PROT_READ), 0);
+    map_fixed(mm, P(0), 3, rw);
+    struct anon_vma *av = vma_at(mm, P(3))->anon_vma;
+    assert_non_null(av);
+    assert_null(vma_at(mm, P(0))->anon_vma);
+    vm_fail_nth(0, true);
+    int r = mm_mprotect(mm, P(3), 2 * PG, rw);
+    vm_fail_nth(-1, false);
+    assert_int_equal(r, 0);
+    struct vma *m = vma_at(mm, P(0));
+    assert_true(m == vma_at(mm, P(4)) && m->vm_end == P(5));
+    assert_ptr_equal(m->anon_vma, av);
+    assert_int_equal(mm_munmap(mm, P(0), 5 * PG), 0);
+
+    /* prev [0, 3) untouched, next [5, 8) written; the hole between mapped. */
+    map_fixed(mm, P(5), 3, rw);
+    assert_int_equal(mm_write(mm, P(5), &c, 1), 1);
+    map_fixed(mm, P(0), 3, rw);
+    av = vma_at(mm, P(5))->anon_vma;
+    vm_fail_nth(0, true);
+    long e = mm_mmap(mm, P(3), 2 * PG, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+    vm_fail_nth(-1, false);
+    assert_int_equal(e, (long)P(3));
+    m = vma_at(mm, P(0));
+    assert_true(m == vma_at(mm, P(7)) && m->vm_end == P(8));
+    assert_ptr_equal(m->anon_vma, av);
+    mmput(mm);
 }
 
 /* tools/testing/vma test_merge_extend and test_copy_vma, and merge.c's mremap_* cases. */
