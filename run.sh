@@ -3,9 +3,10 @@
 # Quick start.  On a Debian 12 machine, as root:
 #   ./run.sh          install what is missing, build into build/, run `vmarea check`
 #   ./run.sh test     the same build, then every test: ctest, then an
-#                     ASan+UBSan build with debug checks (build-asan/) and
-#                     its ctest, a ThreadSanitizer build (build-tsan/) and the
-#                     tests with threads, and libFuzzer for a minute (build-fuzz/)
+#                     ASan+UBSan build with every debug check (VMAREA_DEBUG=2,
+#                     build-asan/) and its ctest, a ThreadSanitizer build
+#                     (build-tsan/) and the tests with threads, and libFuzzer
+#                     for a minute (build-fuzz/)
 #   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory)
 # Extra arguments after `bench` go to each benchmark (e.g. --quick).
 set -euo pipefail
@@ -56,7 +57,7 @@ run_ctest() {
 mode=${1:-check}
 case $mode in
     check|test|bench) ;;
-    -h|--help) sed -n '3,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: ./run.sh [test|bench [ARGS...]]" >&2; exit 2 ;;
 esac
 [ $# -gt 0 ] && shift
@@ -71,7 +72,7 @@ case $mode in
         ;;
     test)
         run_ctest build
-        build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_SANITIZE=ON -DVMAREA_DEBUG=ON
+        build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMAREA_SANITIZE=ON -DVMAREA_DEBUG=2
         run_ctest build-asan
         # ThreadSanitizer: the tests whose threads race on purpose.
         say "configuring and building build-tsan/ (ThreadSanitizer)"
