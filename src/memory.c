@@ -216,11 +216,10 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *
     return 0;
 }
 
-/* Inlined into handle_mm_fault with the handlers it calls: the calls and
- * register saves of one more level were a fifth of an anonymous fault's own
- * instructions. */
-static inline __attribute__((always_inline)) int __handle_mm_fault(struct vma *vma, unsigned long addr,
-                                                                  unsigned flags, bool mmap_locked)
+/* do_anonymous_page, called once here, is inlined: the calls and register
+ * saves of one more level were a fifth of an anonymous fault's own
+ * instructions.  The rarer handlers stay out of line. */
+int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     bool write = flags & FAULT_FLAG_WRITE;
@@ -256,11 +255,6 @@ out:
     if (!err)
         mm_counter_add(mm, MM_FAULTS, 1);
     return err;
-}
-
-int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mmap_locked)
-{
-    return __handle_mm_fault(vma, addr, flags, mmap_locked);
 }
 
 /* ------------------------------------------------------------ mixed maps */
