@@ -35,8 +35,7 @@
  *   'D'                                done (absent: the child died)
  */
 #define _GNU_SOURCE
-#include "diffcheck.h"
-#include "vmarea.h"
+#include "diffcheck_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,159 +53,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Messages and categories are cut to their buffers on purpose (a gcc
- * warning; clang has none by that name). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-
-#define TASK_SIZE 0x7ffffffff000UL
-
-/* 32 TiB: below a PIE program (0x55..), the heap and mmap_base (0x7f..), and
- * clear of AddressSanitizer's shadow (up to 0x10007fff8000) and allocator
- * (0x600000000000), so sanitizer builds can run the checker too. */
-#define DEFAULT_WINDOW      0x200000000000UL
-#define DEFAULT_PAGES       64
-#define DEFAULT_MARGIN      16
-#define DEFAULT_SEQUENCES   10000
-#define DEFAULT_OPS         20
-#define DEFAULT_TIMEOUT     20
-#define MODEL_PAGES         1024    /* the largest window */
-#define STACK_GUARD_GAP     (256 * PAGE)    /* Linux's default stack_guard_gap */
-
-static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ------------------------------------------------------------- options */
-
-/* The options with every default filled in, plus what follows from them. */
-struct cfg {
-    struct dc_options o;
-    unsigned long win_lo, win_hi;       /* ops stay in here */
-    unsigned long view_lo, view_hi;     /* compared, and probed free */
-    bool mlock_unlimited;
-    bool memory;                        /* memory ops, counters and contents */
-    bool compare_mem;                   /* per-VMA memory counters */
-    unsigned view_pages;
-    struct mm_config mmcfg;
-};
-
-static void resolve(const struct dc_options *in, struct cfg *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->o = *in;
-    struct dc_options *o = &c->o;
-    if (!o->sequences)
-        o->sequences = DEFAULT_SEQUENCES;
-    if (!o->ops_per_seq)
-        o->ops_per_seq = DEFAULT_OPS;
-    if (o->ops_per_seq > DC_MAX_OPS)
-        o->ops_per_seq = DC_MAX_OPS;
-    if (!o->jobs) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o->jobs = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
-    }
-    if (!o->max_reports)
-        o->max_reports = 1;
-    if (!o->window)
-        o->window = DEFAULT_WINDOW;
-    if (!o->window_pages)
-        o->window_pages = DEFAULT_PAGES;
-    if (o->window_pages > MODEL_PAGES)
-        o->window_pages = MODEL_PAGES;
-    if (!o->margin_pages)
-        o->margin_pages = DEFAULT_MARGIN;
-    if (o->margin_pages > 1024)
-        o->margin_pages = 1024;
-    if (!o->timeout_seconds)
-        o->timeout_seconds = DEFAULT_TIMEOUT;
-    if (o->mlock == DC_MLOCK_AUTO) {
-        struct rlimit rl;
-        unsigned long need = 2UL * o->window_pages * PAGE;
-        if (dc_have_cap_ipc_lock())
-            o->mlock = DC_MLOCK_FULL;
-        else if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur >= need)
-            o->mlock = DC_MLOCK_LIMITED;
-        else
-            o->mlock = DC_MLOCK_NONE;
-    }
-    c->win_lo = o->window;
-    c->win_hi = o->window + (unsigned long)o->window_pages * PAGE;
-    c->view_lo = c->win_lo - (unsigned long)o->margin_pages * PAGE;
-    c->view_hi = c->win_hi + (unsigned long)o->margin_pages * PAGE;
-    c->mlock_unlimited = o->mlock == DC_MLOCK_FULL;
-    c->memory = !o->no_memory;
-    c->compare_mem = c->memory || o->compare_rss;
-    c->view_pages = (unsigned)((c->view_hi - c->view_lo) / PAGE);
-}
-
-bool dc_have_cap_ipc_lock(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    bool have = false;
-    if (!f)
-        return geteuid() == 0;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long caps;
-        if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-            have = caps & (1ULL << 14);     /* CAP_IPC_LOCK */
-            break;
-        }
-    }
-    fclose(f);
-    return have;
-}
-
-static const char *mlock_mode_name(enum dc_mlock_mode m)
-{
-    switch (m) {
-    case DC_MLOCK_FULL: return "full";
-    case DC_MLOCK_LIMITED: return "limited";
-    case DC_MLOCK_NONE: return "none";
-    default: return "auto";
-    }
-}
-
-static void replay_flags(const struct cfg *c, char *buf, size_t size)
-{
-    const struct dc_options *o = &c->o;
-    size_t n = 0;
-#define ADD(...) do { int k_ = snprintf(buf + n, size - n, __VA_ARGS__); \
-                      if (k_ > 0 && (size_t)k_ < size - n) n += (size_t)k_; } while (0)
-    buf[0] = '\0';
-    ADD(" --ops %u", o->ops_per_seq);
-    if (o->mlock != DC_MLOCK_FULL)
-        ADD(" --mlock %s", mlock_mode_name(o->mlock));
-    if (o->shared_anon)
-        ADD(" --shared-anon");
-    if (o->extra_advice)
-        ADD(" --extra-advice");
-    if (o->mlockall && o->mlock == DC_MLOCK_FULL)
-        ADD(" --mlockall");
-    if (o->mremap)
-        ADD(" --mremap");
-    if (o->no_memory)
-        ADD(" --no-memory");
-    if (o->compare_rss && o->no_memory)
-        ADD(" --rss");
-    if (o->window != DEFAULT_WINDOW)
-        ADD(" --window 0x%lx", o->window);
-    if (o->window_pages != DEFAULT_PAGES)
-        ADD(" --window-pages %u", o->window_pages);
-    if (o->margin_pages != DEFAULT_MARGIN)
-        ADD(" --margin-pages %u", o->margin_pages);
-    if (o->kernel_vs_kernel)
-        ADD(" --kernel-vs-kernel");
-#undef ADD
-}
 
 /* ----------------------------------------------------------- generator */
 
@@ -626,7 +472,7 @@ static void model_update(struct gen *g, const struct dc_op *op)
 unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *ops)
 {
     struct cfg c;
-    resolve(opt, &c);
+    dc_cfg_resolve(opt, &c);
     struct gen g;
     memset(&g, 0, sizeof(g));
     g.rng.state = seed;
@@ -1538,7 +1384,7 @@ static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long
     const struct cfg *c = w->c;
     const struct side_out *k = &w->side[0], *v = &w->side[1];
     char rflags[256];
-    replay_flags(c, rflags, sizeof(rflags));
+    dc_replay_flags(c, rflags, sizeof(rflags));
 
     bool script = index == SCRIPT_INDEX;
     if (script)
@@ -1831,70 +1677,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int dc_window_check(const struct dc_options *opt, char *err, size_t errsize)
-{
-    struct cfg c;
-    resolve(opt, &c);
-    if (c.win_lo & (PAGE - 1) || c.view_lo > c.win_lo || c.view_hi < c.win_hi ||
-        c.view_hi > TASK_SIZE || c.view_lo < 0x10000) {
-        snprintf(err, errsize, "bad window %#lx + %u pages (margin %u pages)", c.win_lo,
-                 c.o.window_pages, c.o.margin_pages);
-        return -1;
-    }
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f) {
-        snprintf(err, errsize, "cannot read /proc/self/maps: %s", strerror(errno));
-        return -1;
-    }
-    char line[512];
-    int rc = 0;
-    /* With memory ops, a load or store below a VM_GROWSDOWN VMA in the
-     * window grows it only if no VMA ends within stack_guard_gap below:
-     * keep that much free below the window too. */
-    unsigned long need_lo = c.view_lo;
-    if (!c.o.no_memory)
-        need_lo = c.win_lo > STACK_GUARD_GAP ? c.win_lo - STACK_GUARD_GAP : 0;
-    if (need_lo > c.view_lo)
-        need_lo = c.view_lo;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long s, e;
-        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c.view_hi && e > need_lo) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(err, errsize, "the window %#lx-%#lx (with margins%s) is not free in this "
-                     "process: %s", need_lo, c.view_hi,
-                     need_lo < c.view_lo ? " and the stack guard gap below" : "", line);
-            rc = -1;
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
-static int prepare(const struct dc_options *opt, struct cfg *c, char *err, size_t errsize,
-                   char *notes, size_t notessize)
-{
-    resolve(opt, c);
-    if (c->o.ops_per_seq == 0 || c->o.window_pages < 2) {
-        snprintf(err, errsize, "ops per sequence and window pages must be > 0 and > 1");
-        return -1;
-    }
-    if (dc_window_check(&c->o, err, errsize) < 0)
-        return -1;
-    if (opt->mm_config) {
-        c->mmcfg = *opt->mm_config;
-    } else {
-        int r = mm_config_from_host(&c->mmcfg);
-        if (r < 0 && notes)
-            snprintf(notes, notessize, "mm_config_from_host: -%s; its probes of the host's "
-                     "properties failed, the vmarea side assumes Linux's defaults for them",
-                     dc_errno_name(-r));
-    }
-    if (c->memory)
-        c->mmcfg.thp = MM_THP_NEVER;    /* as the kernel side's PR_SET_THP_DISABLE */
-    return 0;
-}
-
 int dc_run(const struct dc_options *opt, struct dc_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -1908,13 +1690,13 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
         return -1;
     }
     char notes[200] = "";
-    if (prepare(opt, &r->c, res->error, sizeof(res->error), notes, sizeof(notes)) < 0) {
+    if (dc_cfg_prepare(opt, &r->c, res->error, sizeof(res->error), notes, sizeof(notes)) < 0) {
         free(r);
         return -1;
     }
     const struct cfg *c = &r->c;
     res->mlock = c->o.mlock;
-    replay_flags(c, res->replay_flags, sizeof(res->replay_flags));
+    dc_replay_flags(c, res->replay_flags, sizeof(res->replay_flags));
     pthread_mutex_init(&r->lock, NULL);
     r->reports = calloc(c->o.max_reports + 1, sizeof(*r->reports));
     if (notes[0] && c->o.progress)
@@ -2045,7 +1827,7 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
         free(r);
         return -1;
     }
-    if (prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+    if (dc_cfg_prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
         fprintf(out, "%s\n", err);
         free(r);
         return -1;
@@ -2157,7 +1939,7 @@ int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, ch
     char err[256];
     if (!r)
         return -1;
-    if (*n > DC_MAX_OPS || prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+    if (*n > DC_MAX_OPS || dc_cfg_prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
         snprintf(category, size, "%s", *n > DC_MAX_OPS ? "too many ops" : err);
         free(r);
         return -1;

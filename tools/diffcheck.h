@@ -450,7 +450,4 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size);
  */
 int dc_host_set(struct mm_config *c, const char *list, char *err, size_t errsize);
 
-/* Does this process have CAP_IPC_LOCK? */
-bool dc_have_cap_ipc_lock(void);
-
 #endif

@@ -58,14 +58,9 @@
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
  */
-#include "diffcheck.h"
+#include "diffcheck_internal.h"
 
 #include <sys/mman.h>
-
-
-#define TASK_SIZE 0x7ffffffff000UL
-
-static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
 
 /* [a, a + len) inside [lo, hi), without overflow. */
 static bool inside(unsigned long a, unsigned long len, unsigned long lo, unsigned long hi)
