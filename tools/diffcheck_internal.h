@@ -4,6 +4,7 @@
  * not with the tool or the tests (those see diffcheck.h only).
  *
  *   diffcheck_options.c   the options with their defaults filled in (struct cfg)
+ *   diffcheck_side.c      the two sides, each a child process, and the stream it writes
  *   diffcheck.c           the run
  */
 #ifndef VMAREA_DIFFCHECK_INTERNAL_H
@@ -14,6 +15,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Messages and categories are cut to their buffers on purpose (a gcc
@@ -25,6 +28,8 @@
 #define TASK_SIZE 0x7ffffffff000UL
 
 #define MODEL_PAGES         1024    /* the largest window */
+/* The most pages a view has: the largest window and margins. */
+#define MAX_VIEW_PAGES (MODEL_PAGES + 2 * 1024)
 
 static inline unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
 
@@ -64,5 +69,40 @@ int dc_cfg_prepare(const struct dc_options *opt, struct cfg *c, char *err, size_
 /* The generator options of c as command-line options (" --ops 20 ..."), to
  * add to a replay command. */
 void dc_replay_flags(const struct cfg *c, char *buf, size_t size);
+
+/* ---------------------------------------------------- diffcheck_side.c */
+
+enum side_status { SIDE_OK, SIDE_ERROR, SIDE_DIED, SIDE_FORK };
+
+/* What one side reported, decoded from its stream. */
+struct side_out {
+    enum side_status status;
+    int wstatus;
+    char msg[160];
+    unsigned nrets;
+    long rets[DC_MAX_OPS];
+    uint64_t aux[DC_MAX_OPS];       /* DC_READ: hash of the bytes read */
+    unsigned npages;                /* 'H': contents at the end (memory ops on) */
+    struct dc_page pages[MAX_VIEW_PAGES];
+    unsigned nlayouts, cap_layouts;
+    struct dc_layout *layouts;      /* parent_alloc'd, DC_MAX_OPS + 1 of them */
+    bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
+};
+
+/* Memory a child uses, allocated by the parent before fork; free() it. */
+struct scratch;
+struct scratch *dc_scratch_new(void);
+
+/*
+ * Fork the child of side s (0: linux; 1: vmarea, or linux again with
+ * kernel_vs_kernel) to run ops[0..n): with per_op, a layout after every op,
+ * else one after the last.  Returns its pid with the read end of its pipe in
+ * *rfd, or -1 with errno set.
+ */
+pid_t dc_side_spawn(const struct cfg *c, struct scratch *scratch, int s, const struct dc_op *ops,
+                    unsigned n, uint64_t seed, bool per_op, int *rfd);
+
+/* Decode a child's stream into o; returns true if it ended with 'D'. */
+bool dc_side_decode(struct side_out *o, const char *b, size_t len);
 
 #endif
