@@ -5,7 +5,8 @@
  *
  *   diffcheck_options.c   the options with their defaults filled in (struct cfg)
  *   diffcheck_side.c      the two sides, each a child process, and the stream it writes
- *   diffcheck.c           the run
+ *   diffcheck.c           the run: worker threads, each running pairs of sides
+ *   diffcheck_compare.c   the outcomes of a pair compared, the first difference, reports
  */
 #ifndef VMAREA_DIFFCHECK_INTERNAL_H
 #define VMAREA_DIFFCHECK_INTERNAL_H
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -104,5 +106,57 @@ pid_t dc_side_spawn(const struct cfg *c, struct scratch *scratch, int s, const s
 
 /* Decode a child's stream into o; returns true if it ended with 'D'. */
 bool dc_side_decode(struct side_out *o, const char *b, size_t len);
+
+/* --------------------------------------------------------- diffcheck.c */
+
+struct run;
+
+/* One worker thread of a run (or the one pair of dc_check_ops and
+ * dc_minimize), with the buffers its pairs of sides use. */
+struct worker {
+    struct run *run;
+    const struct cfg *c;
+    struct scratch *scratch;
+    struct dc_op ops[DC_MAX_OPS];
+    struct side_out side[2];    /* 0: linux, 1: vmarea */
+    char *rbuf;                 /* parent_alloc'd, RBUF_CAP bytes */
+};
+
+/* Run ops on both sides; fills w->side[0..1]. */
+void dc_run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint64_t seed, bool per_op);
+
+/* ------------------------------------------------- diffcheck_compare.c */
+
+/* dc_write_report's index for an op list that is no generated sequence. */
+#define DC_SCRIPT_INDEX (~0UL)
+
+/* Did the two sides report the same: every result, layout and page? */
+bool dc_outcomes_equal(const struct cfg *c, const struct side_out *a, const struct side_out *b);
+
+/*
+ * After a per-op run of w->ops[0..n) that did not match: the first op whose
+ * result or following layout differs, or at which a side stopped, with its
+ * category; when only the page contents at the end differ, the op after
+ * which they first do, found by rerunning prefixes (w->side then holds the
+ * per-op run of that prefix).  -1 when no op is to blame (category says
+ * why).
+ */
+int dc_locate_difference(struct worker *w, unsigned n, uint64_t seed, char *category, size_t size);
+
+/*
+ * The report of a mismatch in w->side (a per-op run) to f: sequence index
+ * with seed (DC_SCRIPT_INDEX: an op list of the caller's), its first op
+ * that differs (-1: the final states differ), its category, and final, the
+ * outcome of the run that found it (NULL: w->side's).
+ */
+void dc_write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long index, unsigned n,
+                     int first, const char *category, const struct side_out *final);
+
+/* The report of w->ops[0..n) that matched, to f. */
+void dc_write_same(struct worker *w, FILE *f, unsigned n);
+
+/* How a child ended, from its wait status: "killed by SIGSEGV
+ * (Segmentation fault)", "exited with status 3". */
+void dc_describe_death(int st, unsigned timeout, char *buf, size_t size);
 
 #endif
