@@ -291,7 +291,7 @@ out:
     }
 }
 
-static void worker_free(struct worker *w)
+void dc_worker_free(struct worker *w)
 {
     for (int s = 0; s < 2; s++)
         parent_free(w->side[s].layouts, (DC_MAX_OPS + 1) * sizeof(struct dc_layout));
@@ -300,7 +300,7 @@ static void worker_free(struct worker *w)
     free(w);
 }
 
-static struct worker *worker_new(struct run *r, const struct cfg *c)
+struct worker *dc_worker_new(struct run *r, const struct cfg *c)
 {
     struct worker *w = calloc(1, sizeof(*w));
     if (!w)
@@ -314,7 +314,7 @@ static struct worker *worker_new(struct run *r, const struct cfg *c)
         w->side[s].cap_layouts = w->side[s].layouts ? DC_MAX_OPS + 1 : 0;
     }
     if (!w->scratch || !w->rbuf || !w->side[0].layouts || !w->side[1].layouts) {
-        worker_free(w);
+        dc_worker_free(w);
         return NULL;
     }
     return w;
@@ -376,12 +376,12 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
     fflush(NULL);
     atomic_store(&r->running, jobs);
     for (unsigned j = 0; j < jobs; j++) {
-        ws[j] = worker_new(r, c);
+        ws[j] = dc_worker_new(r, c);
         if (!ws[j] || pthread_create(&tids[j], NULL, worker_main, ws[j]) != 0) {
             atomic_store(&r->stop, true);
             atomic_fetch_sub(&r->running, jobs - j);
             if (ws[j])
-                worker_free(ws[j]);
+                dc_worker_free(ws[j]);
             snprintf(res->error, sizeof(res->error), "cannot start worker threads");
             break;
         }
@@ -416,7 +416,7 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
     }
     for (unsigned j = 0; j < started; j++) {
         pthread_join(tids[j], NULL);
-        worker_free(ws[j]);
+        dc_worker_free(ws[j]);
     }
 
     res->seconds = now_seconds() - t0;
@@ -502,7 +502,7 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
             return -1;
         }
     pthread_mutex_init(&r->lock, NULL);
-    struct worker *w = worker_new(r, c);
+    struct worker *w = dc_worker_new(r, c);
     int rc = -1;
     if (!w)
         goto out;
@@ -524,116 +524,7 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
     }
 out:
     if (w)
-        worker_free(w);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
-    return rc;
-}
-
-/* ------------------------------------------------------- minimizing */
-
-#define MINIMIZE_SECONDS 30.0
-
-/* The category with every number replaced by '#': dropping an op may change
- * a byte count or an address in it, not what kind of difference it is. */
-static void category_key(const char *cat, char *key, size_t size)
-{
-    size_t n = 0;
-    for (const char *p = cat; *p && n + 1 < size;) {
-        if ((*p >= '0' && *p <= '9')) {
-            while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == 'x')
-                p++;
-            key[n++] = '#';
-        } else {
-            key[n++] = *p++;
-        }
-    }
-    key[n] = '\0';
-}
-
-/* Run ops[0..n) on both sides; the first difference (-1 if none or not
- * located) and its category, or -2 if the sides matched or the kernel side
- * could not run. */
-static int classify(struct worker *w, const struct dc_op *ops, unsigned n, char *category, size_t size)
-{
-    memcpy(w->ops, ops, n * sizeof(*ops));
-    /* Most drops make the difference go away: a plain run says so at the
-     * cost of one snapshot; only a run that still differs is replayed op
-     * by op to name its first difference. */
-    dc_run_pair(w, w->ops, n, 0, false);
-    if (w->side[0].status != SIDE_OK)
-        return -2;
-    if (dc_outcomes_equal(w->c, &w->side[0], &w->side[1]))
-        return -2;
-    dc_run_pair(w, w->ops, n, 0, true);
-    if (w->side[0].status != SIDE_OK)
-        return -2;
-    int first = dc_locate_difference(w, n, 0, category, size);
-    if (first < 0 && dc_outcomes_equal(w->c, &w->side[0], &w->side[1]))
-        return -2;
-    return first;
-}
-
-int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, char *category,
-                size_t size)
-{
-    struct run *r = calloc(1, sizeof(*r));
-    char err[256];
-    if (!r)
-        return -1;
-    if (*n > DC_MAX_OPS || dc_cfg_prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
-        snprintf(category, size, "%s", *n > DC_MAX_OPS ? "too many ops" : err);
-        free(r);
-        return -1;
-    }
-    for (unsigned i = 0; i < *n; i++)
-        if (!dc_op_safe(&ops[i], r->c.win_lo, r->c.win_hi, r->c.mlock_unlimited)) {
-            snprintf(category, size, "op %u could touch memory outside the window", i);
-            free(r);
-            return -1;
-        }
-    pthread_mutex_init(&r->lock, NULL);
-    struct worker *w = worker_new(r, &r->c);
-    struct dc_op *trial = malloc(DC_MAX_OPS * sizeof(*trial));
-    int rc = -1;
-    if (!w || !trial)
-        goto out;
-    fflush(NULL);
-    char key[96], tcat[96], tkey[96];
-    int first = classify(w, ops, *n, category, size);
-    if (first == -2) {
-        rc = 1;
-        goto out;
-    }
-    category_key(category, key, sizeof(key));
-    if (first >= 0)
-        *n = (unsigned)first + 1;       /* what follows the first difference is noise */
-    /* Each trial runs both sides; a long sequence could take minutes, so
-     * stop after MINIMIZE_SECONDS with what has been shrunk so far. */
-    double t0 = now_seconds();
-    for (bool changed = true; changed && now_seconds() - t0 < MINIMIZE_SECONDS;) {
-        changed = false;
-        for (unsigned i = 0; i < *n && now_seconds() - t0 < MINIMIZE_SECONDS;) {
-            memcpy(trial, ops, i * sizeof(*ops));
-            memcpy(trial + i, ops + i + 1, (*n - i - 1) * sizeof(*ops));
-            int f = classify(w, trial, *n - 1, tcat, sizeof(tcat));
-            category_key(tcat, tkey, sizeof(tkey));
-            if (f != -2 && strcmp(tkey, key) == 0) {
-                unsigned m = f >= 0 ? (unsigned)f + 1 : *n - 1;
-                memcpy(ops, trial, m * sizeof(*ops));
-                *n = m;
-                snprintf(category, size, "%s", tcat);
-                changed = true;
-            } else {
-                i++;
-            }
-        }
-    }
-    rc = 0;
-out:
-    free(trial);
-    if (w)
-        worker_free(w);
+        dc_worker_free(w);
     pthread_mutex_destroy(&r->lock);
     free(r);
     return rc;

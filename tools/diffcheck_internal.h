@@ -7,6 +7,7 @@
  *   diffcheck_side.c      the two sides, each a child process, and the stream it writes
  *   diffcheck.c           the run: worker threads, each running pairs of sides
  *   diffcheck_compare.c   the outcomes of a pair compared, the first difference, reports
+ *   diffcheck_minimize.c  shrinking a mismatching op list
  */
 #ifndef VMAREA_DIFFCHECK_INTERNAL_H
 #define VMAREA_DIFFCHECK_INTERNAL_H
@@ -121,6 +122,11 @@ struct worker {
     struct side_out side[2];    /* 0: linux, 1: vmarea */
     char *rbuf;                 /* parent_alloc'd, RBUF_CAP bytes */
 };
+
+/* A worker of run r (NULL: none; the worker is used only for pairs) with
+ * options c, and its buffers; NULL if out of memory. */
+struct worker *dc_worker_new(struct run *r, const struct cfg *c);
+void dc_worker_free(struct worker *w);
 
 /* Run ops on both sides; fills w->side[0..1]. */
 void dc_run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint64_t seed, bool per_op);
