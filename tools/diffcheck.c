@@ -25,25 +25,20 @@
 #include "diffcheck_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------ parent: one pair */
+/* ------------------------------------------------------------- one pair */
 
-/* The longest stream a child writes: a result and a full layout per op. */
+/* The longest stream a child writes (diffcheck_side.c): a result and a full
+ * layout per op, and the page contents. */
 #define RBUF_CAP ((DC_MAX_OPS + 1) * (sizeof(struct dc_layout) + 64) + \
                   MAX_VIEW_PAGES * sizeof(struct dc_page) + 4096)
 
