@@ -106,10 +106,11 @@ static void ret_class(const struct dc_op *op, long ret, char *buf, size_t size)
 static void op_label(const struct dc_op *op, char *buf, size_t size)
 {
     if (op->kind == DC_MADVISE) {
-        char tmp[160], *sp;
-        dc_format_op(tmp, sizeof(tmp), op);
-        sp = strrchr(tmp, ' ');
-        snprintf(buf, size, "madvise(%s)", sp ? sp + 1 : "?");
+        const char *an = dc_advice_name(op->advice);
+        if (an)
+            snprintf(buf, size, "madvise(%s)", an);
+        else
+            snprintf(buf, size, "madvise(%d)", op->advice);
     } else if (op->kind == DC_MMAP) {
         const char *how = op->flags & MAP_FIXED_NOREPLACE ? "noreplace" : op->flags & MAP_FIXED ? "fixed" : "hint";
         snprintf(buf, size, "mmap(%s)", how);

@@ -8,6 +8,7 @@
  *   diffcheck.c           the run: worker threads, each running pairs of sides
  *   diffcheck_compare.c   the outcomes of a pair compared, the first difference, reports
  *   diffcheck_minimize.c  shrinking a mismatching op list
+ *   diffcheck_script.c    the op script language, and the names of ops, flags and advices
  */
 #ifndef VMAREA_DIFFCHECK_INTERNAL_H
 #define VMAREA_DIFFCHECK_INTERNAL_H
@@ -164,5 +165,11 @@ void dc_write_same(struct worker *w, FILE *f, unsigned n);
 /* How a child ended, from its wait status: "killed by SIGSEGV
  * (Segmentation fault)", "exited with status 3". */
 void dc_describe_death(int st, unsigned timeout, char *buf, size_t size);
+
+/* -------------------------------------------------- diffcheck_script.c */
+
+/* The name of a madvise advice Linux knows ("dontneed"); NULL for any other
+ * value. */
+const char *dc_advice_name(int advice);
 
 #endif

@@ -87,12 +87,6 @@ static bool mmap_safe(const struct dc_op *op, unsigned long lo, unsigned long hi
     return inside(a & ~(PAGE - 1), len, lo, hi) && inside(page_align(a), len, lo, hi);
 }
 
-static bool is_valid_advice(int advice)
-{
-    return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 25) ||
-           advice == 100 || advice == 101 || advice == 102 || advice == 103;
-}
-
 bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool mlock_unlimited)
 {
     unsigned long a = op->addr, len;
@@ -119,7 +113,7 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
     case DC_MADVISE:
         if (op->advice == 100 || op->advice == 101)   /* HWPOISON, SOFT_OFFLINE */
             return false;
-        if (!is_valid_advice(op->advice) || a & (PAGE - 1) || op->len == 0)
+        if (!dc_advice_name(op->advice) || a & (PAGE - 1) || op->len == 0)
             return true;
         len = page_align(op->len);
         if (len == 0 || a + len < a)

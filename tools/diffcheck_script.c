@@ -53,6 +53,8 @@ static const struct name_val prot_words[] = {
     { NULL, 0 },
 };
 
+/* The advices Linux knows (6.x): the names scripts and reports use, and the
+ * set dc_op_safe holds valid. */
 static const struct name_val advices[] = {
     { "normal", 0 }, { "random", 1 }, { "sequential", 2 }, { "willneed", 3 },
     { "dontneed", 4 }, { "free", 8 }, { "remove", 9 }, { "dontfork", 10 },
@@ -108,6 +110,11 @@ static const struct name_val mremap_flags[] = {
     { NULL, 0 },
 };
 
+static const struct name_val mlock2_flags[] = {
+    { "onfault", MLOCK_ONFAULT },
+    { NULL, 0 },
+};
+
 static const struct name_val mcl_flags[] = {
     { "current", MCL_CURRENT }, { "future", MCL_FUTURE }, { "onfault", MCL_ONFAULT },
     { NULL, 0 },
@@ -141,6 +148,11 @@ static const char *lookup_name(const struct name_val *t, long val)
         if (t->val == val)
             return t->name;
     return NULL;
+}
+
+const char *dc_advice_name(int advice)
+{
+    return lookup_name(advices, advice);
 }
 
 /* Case-insensitive, an optional PREFIX ("MAP_", "PROT_", ...) allowed. */
@@ -260,19 +272,21 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         put_prot(&o, op->prot);
         break;
     case DC_MADVISE: {
-        const char *an = lookup_name(advices, op->advice);
+        const char *an = dc_advice_name(op->advice);
         if (an)
             put(&o, " %s", an);
         else
             put(&o, " %d", op->advice);
         break;
     }
-    case DC_MLOCK2:
-        if (op->flags == MLOCK_ONFAULT)
-            put(&o, " onfault");
+    case DC_MLOCK2: {
+        const char *fn = lookup_name(mlock2_flags, op->flags);
+        if (fn)
+            put(&o, " %s", fn);
         else
             put(&o, " 0x%x", (unsigned)op->flags);
         break;
+    }
     case DC_WRITE:
         put(&o, " 0x%02x%s", (unsigned)op->fill & 0xff, op->fill & DC_FILL_RAMP ? "+" : "");
         break;
@@ -620,9 +634,10 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         break;
     }
     case DC_MLOCK2: {
+        long v;
         unsigned long num;
-        if (tok_is(t[3], "onfault") || tok_is(t[3], "MLOCK_ONFAULT"))
-            op->flags = MLOCK_ONFAULT;
+        if (lookup_val(mlock2_flags, t[3].s, t[3].len, "MLOCK_", &v))
+            op->flags = (int)v;
         else if (parse_number(t[3], &num) && num <= 0xffffffffUL)
             op->flags = (int)(unsigned)num;
         else
