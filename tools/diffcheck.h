@@ -320,6 +320,12 @@ enum dc_mlock_mode {
     DC_MLOCK_NONE,          /* no mlock, mlock2, munlock or MAP_LOCKED */
 };
 
+/* The mode's name in --mlock: "auto", "full", "limited", "none" ("auto" for
+ * a value that is no mode). */
+const char *dc_mlock_mode_name(enum dc_mlock_mode m);
+/* The mode named name (dc_mlock_mode_name's); false if there is none. */
+bool dc_mlock_mode_parse(const char *name, enum dc_mlock_mode *m);
+
 /*
  * Called in the vmarea-side child after each op (test-only: a way to make the
  * vmarea side deliberately wrong).  mm is the vmarea mm, or NULL when the

@@ -95,14 +95,25 @@ void dc_cfg_resolve(const struct dc_options *in, struct cfg *c)
     c->view_pages = (unsigned)((c->view_hi - c->view_lo) / PAGE);
 }
 
-static const char *mlock_mode_name(enum dc_mlock_mode m)
+static const char *const mlock_mode_names[] = {
+    [DC_MLOCK_AUTO] = "auto", [DC_MLOCK_FULL] = "full", [DC_MLOCK_LIMITED] = "limited",
+    [DC_MLOCK_NONE] = "none",
+};
+#define NR_MLOCK_MODES (sizeof(mlock_mode_names) / sizeof(mlock_mode_names[0]))
+
+const char *dc_mlock_mode_name(enum dc_mlock_mode m)
 {
-    switch (m) {
-    case DC_MLOCK_FULL: return "full";
-    case DC_MLOCK_LIMITED: return "limited";
-    case DC_MLOCK_NONE: return "none";
-    default: return "auto";
-    }
+    return mlock_mode_names[(unsigned)m < NR_MLOCK_MODES ? m : DC_MLOCK_AUTO];
+}
+
+bool dc_mlock_mode_parse(const char *name, enum dc_mlock_mode *m)
+{
+    for (unsigned i = 0; i < NR_MLOCK_MODES; i++)
+        if (!strcmp(name, mlock_mode_names[i])) {
+            *m = (enum dc_mlock_mode)i;
+            return true;
+        }
+    return false;
 }
 
 void dc_replay_flags(const struct cfg *c, char *buf, size_t size)
@@ -114,7 +125,7 @@ void dc_replay_flags(const struct cfg *c, char *buf, size_t size)
     buf[0] = '\0';
     ADD(" --ops %u", o->ops_per_seq);
     if (o->mlock != DC_MLOCK_FULL)
-        ADD(" --mlock %s", mlock_mode_name(o->mlock));
+        ADD(" --mlock %s", dc_mlock_mode_name(o->mlock));
     if (o->shared_anon)
         ADD(" --shared-anon");
     if (o->extra_advice)
