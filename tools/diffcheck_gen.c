@@ -440,13 +440,16 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
     bool mlock = c.o.mlock != DC_MLOCK_NONE;
     /* mlockall(MCL_CURRENT) weighs the whole child against RLIMIT_MEMLOCK. */
     bool mlockall = c.mlock_unlimited && c.o.mlockall;
-    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall mremap
-     * write read */
-    const unsigned w[] = { 28, 12, 20, 18, mlock ? 7 : 0, mlock ? 7 : 0, mlock ? 8 : 0,
-                           mlockall ? 2 : 0, mlockall ? 2 : 0, c.o.mremap ? 14 : 0,
-                           c.memory ? 22 : 0, c.memory ? 10 : 0 };
+    /* how often each kind of op is drawn, relative to the others */
+    const unsigned w[DC_NR_OP_KINDS] = {
+        [DC_MMAP] = 28, [DC_MUNMAP] = 12, [DC_MPROTECT] = 20, [DC_MADVISE] = 18,
+        [DC_MLOCK] = mlock ? 7 : 0, [DC_MLOCK2] = mlock ? 7 : 0, [DC_MUNLOCK] = mlock ? 8 : 0,
+        [DC_MLOCKALL] = mlockall ? 2 : 0, [DC_MUNLOCKALL] = mlockall ? 2 : 0,
+        [DC_MREMAP] = c.o.mremap ? 14 : 0, [DC_WRITE] = c.memory ? 22 : 0,
+        [DC_READ] = c.memory ? 10 : 0,
+    };
     unsigned total = 0;
-    for (unsigned k = 0; k < sizeof(w) / sizeof(w[0]); k++)
+    for (unsigned k = 0; k < DC_NR_OP_KINDS; k++)
         total += w[k];
 
     for (unsigned i = 0; i < c.o.ops_per_seq; i++) {
@@ -459,20 +462,20 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         }
         /* An empty window makes every other op fail the same way: map
          * something first, most of the time. */
-        if (k != 0 && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
-            k = 0;
-        switch (k) {
-        case 0: gen_mmap(&g, op); break;
-        case 1: gen_munmap(&g, op); break;
-        case 2: gen_mprotect(&g, op); break;
-        case 3: gen_madvise(&g, op); break;
-        case 4: gen_mlock(&g, op, DC_MLOCK); break;
-        case 5: gen_mlock(&g, op, DC_MLOCK2); break;
-        case 6: gen_mlock(&g, op, DC_MUNLOCK); break;
-        case 7: gen_mlockall(&g, op); break;
-        case 8: op->kind = DC_MUNLOCKALL; break;
-        case 9: gen_mremap(&g, op); break;
-        case 10: gen_access(&g, op, DC_WRITE); break;
+        if (k != DC_MMAP && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
+            k = DC_MMAP;
+        switch ((enum dc_op_kind)k) {
+        case DC_MMAP: gen_mmap(&g, op); break;
+        case DC_MUNMAP: gen_munmap(&g, op); break;
+        case DC_MPROTECT: gen_mprotect(&g, op); break;
+        case DC_MADVISE: gen_madvise(&g, op); break;
+        case DC_MLOCK: gen_mlock(&g, op, DC_MLOCK); break;
+        case DC_MLOCK2: gen_mlock(&g, op, DC_MLOCK2); break;
+        case DC_MUNLOCK: gen_mlock(&g, op, DC_MUNLOCK); break;
+        case DC_MLOCKALL: gen_mlockall(&g, op); break;
+        case DC_MUNLOCKALL: op->kind = DC_MUNLOCKALL; break;
+        case DC_MREMAP: gen_mremap(&g, op); break;
+        case DC_WRITE: gen_access(&g, op, DC_WRITE); break;
         default: gen_access(&g, op, DC_READ); break;
         }
         model_update(&g, op);
