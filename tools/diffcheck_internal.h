@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * diffcheck_internal.h — what the checker's files share with each other and
- * not with the tool or the tests (those see diffcheck.h only).
+ * not with the tool or the tests (those see diffcheck.h only): the options
+ * resolved (struct cfg), what a side reported (struct side_out), a worker
+ * with its pair of sides (struct worker), and the functions that pass
+ * between the files, in sections by the file that defines them.
  *
- *   diffcheck_options.c   the options with their defaults filled in (struct cfg)
- *   diffcheck_side.c      the two sides, each a child process, and the stream it writes
+ * The checker's files:
  *   diffcheck.c           the run: worker threads, each running pairs of sides
- *   diffcheck_compare.c   the outcomes of a pair compared, the first difference, reports
+ *   diffcheck_options.c   the options with their defaults filled in; the window check
+ *   diffcheck_gen.c       the sequence generator
+ *   diffcheck_side.c      the two sides, each a child process, and the stream it writes
+ *   diffcheck_compare.c   a pair's outcomes compared, the first difference, the reports
  *   diffcheck_minimize.c  shrinking a mismatching op list
- *   diffcheck_script.c    the op script language, and the names of ops, flags and advices
+ *   diffcheck_script.c    the op script language; the names of ops, flags and advices
+ *   diffcheck_safe.c      which ops may run for real
+ *   diffcheck_mem.c       the kernel side's loads and stores; the hash of memory
+ *   diffcheck_smaps.c     the smaps parser; layouts compared and printed
+ *   diffcheck_host.c      the host model's names
  */
 #ifndef VMAREA_DIFFCHECK_INTERNAL_H
 #define VMAREA_DIFFCHECK_INTERNAL_H
