@@ -472,32 +472,26 @@ void dc_result_free(struct dc_result *res)
 
 int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned n, FILE *out)
 {
-    struct run *r = calloc(1, sizeof(*r));
+    struct cfg cfg;
+    const struct cfg *c = &cfg;
     char err[256];
-    if (!r)
-        return -1;
     if (n > DC_MAX_OPS) {
         fprintf(out, "too many ops (%u, at most %d)\n", n, DC_MAX_OPS);
-        free(r);
         return -1;
     }
-    if (dc_cfg_prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+    if (dc_cfg_prepare(opt, &cfg, err, sizeof(err), NULL, 0) < 0) {
         fprintf(out, "%s\n", err);
-        free(r);
         return -1;
     }
-    const struct cfg *c = &r->c;
     for (unsigned i = 0; i < n; i++)
         if (!dc_op_safe(&ops[i], c->win_lo, c->win_hi, c->mlock_unlimited)) {
             char buf[200];
             dc_format_op(buf, sizeof(buf), &ops[i]);
             fprintf(out, "op %u '%s' could touch memory outside the window %#lx-%#lx, "
                     "so it cannot run for real\n", i, buf, c->win_lo, c->win_hi);
-            free(r);
             return -1;
         }
-    pthread_mutex_init(&r->lock, NULL);
-    struct worker *w = dc_worker_new(r, c);
+    struct worker *w = dc_worker_new(NULL, c);
     int rc = -1;
     if (!w)
         goto out;
@@ -520,7 +514,5 @@ int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned
 out:
     if (w)
         dc_worker_free(w);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
     return rc;
 }
