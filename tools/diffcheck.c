@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * diffcheck.c — the kernel-differential checker: sequence generation, the
- * two sides (a real process, a vmarea mm), and the run that compares them.
+ * diffcheck.c — the run of the kernel-differential checker: dc_run's worker
+ * threads, each running pairs of sides on generated sequences, and the run
+ * of one given op list (dc_check_ops).
  *
  * Shape of a run:
  *
@@ -16,1105 +17,28 @@
  *                   again with a snapshot after every op, find the first
  *                   op that differs, write the report
  *
- * Both sides run in children so that neither a crash nor a hang in the
- * library, nor a syscall gone wrong, can take the checker down: the parent
- * sees a short stream and the child's wait status, and reports the seed.
- * The children are forked from a process with threads; they use only
- * syscalls and the allocation-free parser (linux side), or start from a
- * fresh mm of their own (vmarea side; glibc's fork leaves malloc usable).
- *
- * The wire format child -> parent is a stream of records, native byte order:
- *   'R' int64 ret, uint64 aux          one per op, in order; aux is the hash
- *                                      of the bytes a DC_READ read, else 0
- *   'L' uint32 n, uint32 truncated, uint32 outside, n * struct dc_vma
- *                                      a layout: after every op (replay), or
- *                                      once after the last op
- *   'H' uint32 n, n * struct dc_page   the contents of the view's pages after
- *                                      the last layout (memory ops on)
- *   'E' char msg[160]                  the side could not run; stop
- *   'D'                                done (absent: the child died)
+ * The sequences come from diffcheck_gen.c, the children and the stream they
+ * write from diffcheck_side.c; the comparison and the reports are
+ * diffcheck_compare.c's.
  */
 #define _GNU_SOURCE
-#include "diffcheck.h"
-#include "vmarea.h"
+#include "diffcheck_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Messages and categories are cut to their buffers on purpose (a gcc
- * warning; clang has none by that name). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
+/* ------------------------------------------------------------- one pair */
 
-#define TASK_SIZE 0x7ffffffff000UL
-
-/* 32 TiB: below a PIE program (0x55..), the heap and mmap_base (0x7f..), and
- * clear of AddressSanitizer's shadow (up to 0x10007fff8000) and allocator
- * (0x600000000000), so sanitizer builds can run the checker too. */
-#define DEFAULT_WINDOW      0x200000000000UL
-#define DEFAULT_PAGES       64
-#define DEFAULT_MARGIN      16
-#define DEFAULT_SEQUENCES   10000
-#define DEFAULT_OPS         20
-#define DEFAULT_TIMEOUT     20
-#define MODEL_PAGES         1024    /* the largest window */
-#define STACK_GUARD_GAP     (256 * PAGE)    /* Linux's default stack_guard_gap */
-
-static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ------------------------------------------------------------- options */
-
-/* The options with every default filled in, plus what follows from them. */
-struct cfg {
-    struct dc_options o;
-    unsigned long win_lo, win_hi;       /* ops stay in here */
-    unsigned long view_lo, view_hi;     /* compared, and probed free */
-    bool mlock_unlimited;
-    bool memory;                        /* memory ops, counters and contents */
-    bool compare_mem;                   /* per-VMA memory counters */
-    unsigned view_pages;
-    struct mm_config mmcfg;
-};
-
-static void resolve(const struct dc_options *in, struct cfg *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->o = *in;
-    struct dc_options *o = &c->o;
-    if (!o->sequences)
-        o->sequences = DEFAULT_SEQUENCES;
-    if (!o->ops_per_seq)
-        o->ops_per_seq = DEFAULT_OPS;
-    if (o->ops_per_seq > DC_MAX_OPS)
-        o->ops_per_seq = DC_MAX_OPS;
-    if (!o->jobs) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o->jobs = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
-    }
-    if (!o->max_reports)
-        o->max_reports = 1;
-    if (!o->window)
-        o->window = DEFAULT_WINDOW;
-    if (!o->window_pages)
-        o->window_pages = DEFAULT_PAGES;
-    if (o->window_pages > MODEL_PAGES)
-        o->window_pages = MODEL_PAGES;
-    if (!o->margin_pages)
-        o->margin_pages = DEFAULT_MARGIN;
-    if (o->margin_pages > 1024)
-        o->margin_pages = 1024;
-    if (!o->timeout_seconds)
-        o->timeout_seconds = DEFAULT_TIMEOUT;
-    if (o->mlock == DC_MLOCK_AUTO) {
-        struct rlimit rl;
-        unsigned long need = 2UL * o->window_pages * PAGE;
-        if (dc_have_cap_ipc_lock())
-            o->mlock = DC_MLOCK_FULL;
-        else if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur >= need)
-            o->mlock = DC_MLOCK_LIMITED;
-        else
-            o->mlock = DC_MLOCK_NONE;
-    }
-    c->win_lo = o->window;
-    c->win_hi = o->window + (unsigned long)o->window_pages * PAGE;
-    c->view_lo = c->win_lo - (unsigned long)o->margin_pages * PAGE;
-    c->view_hi = c->win_hi + (unsigned long)o->margin_pages * PAGE;
-    c->mlock_unlimited = o->mlock == DC_MLOCK_FULL;
-    c->memory = !o->no_memory;
-    c->compare_mem = c->memory || o->compare_rss;
-    c->view_pages = (unsigned)((c->view_hi - c->view_lo) / PAGE);
-}
-
-bool dc_have_cap_ipc_lock(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    bool have = false;
-    if (!f)
-        return geteuid() == 0;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long caps;
-        if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-            have = caps & (1ULL << 14);     /* CAP_IPC_LOCK */
-            break;
-        }
-    }
-    fclose(f);
-    return have;
-}
-
-static const char *mlock_mode_name(enum dc_mlock_mode m)
-{
-    switch (m) {
-    case DC_MLOCK_FULL: return "full";
-    case DC_MLOCK_LIMITED: return "limited";
-    case DC_MLOCK_NONE: return "none";
-    default: return "auto";
-    }
-}
-
-static void replay_flags(const struct cfg *c, char *buf, size_t size)
-{
-    const struct dc_options *o = &c->o;
-    size_t n = 0;
-#define ADD(...) do { int k_ = snprintf(buf + n, size - n, __VA_ARGS__); \
-                      if (k_ > 0 && (size_t)k_ < size - n) n += (size_t)k_; } while (0)
-    buf[0] = '\0';
-    ADD(" --ops %u", o->ops_per_seq);
-    if (o->mlock != DC_MLOCK_FULL)
-        ADD(" --mlock %s", mlock_mode_name(o->mlock));
-    if (o->shared_anon)
-        ADD(" --shared-anon");
-    if (o->extra_advice)
-        ADD(" --extra-advice");
-    if (o->mlockall && o->mlock == DC_MLOCK_FULL)
-        ADD(" --mlockall");
-    if (o->mremap)
-        ADD(" --mremap");
-    if (o->no_memory)
-        ADD(" --no-memory");
-    if (o->compare_rss && o->no_memory)
-        ADD(" --rss");
-    if (o->window != DEFAULT_WINDOW)
-        ADD(" --window 0x%lx", o->window);
-    if (o->window_pages != DEFAULT_PAGES)
-        ADD(" --window-pages %u", o->window_pages);
-    if (o->margin_pages != DEFAULT_MARGIN)
-        ADD(" --margin-pages %u", o->margin_pages);
-    if (o->kernel_vs_kernel)
-        ADD(" --kernel-vs-kernel");
-#undef ADD
-}
-
-/* ----------------------------------------------------------- generator */
-
-/*
- * The generator keeps a rough model of which window pages are mapped, from
- * the ops alone (not from results: a sequence stays a pure function of its
- * seed), so that it can aim ranges at mappings and at their edges.  Ranges
- * drawn blind over a mostly empty window mostly hit holes and fail with
- * ENOMEM; the interesting rules (splits, merges, partial failures) are at
- * the edges of what is mapped.
- */
-struct gen {
-    struct dc_rng rng;
-    const struct cfg *c;
-    unsigned char mapped[MODEL_PAGES];
-};
-
-static unsigned long rnd(struct gen *g, unsigned long n)
-{
-    return n ? dc_rng_next(&g->rng) % n : 0;
-}
-
-/* true with probability per_mille / 1000 */
-static bool chance(struct gen *g, unsigned per_mille)
-{
-    return rnd(g, 1000) < per_mille;
-}
-
-/* Pages [*p, *p + *n) around a predicted mapping: starting at its first
- * page, inside it, or just before it; ending at its end, inside, or past
- * it.  False if the model has nothing mapped. */
-static bool model_range(struct gen *g, unsigned W, unsigned *p, unsigned *n)
-{
-    unsigned cnt = 0;
-    for (unsigned i = 0; i < W; i++)
-        cnt += g->mapped[i];
-    if (!cnt)
-        return false;
-    unsigned k = (unsigned)rnd(g, cnt), m = 0;
-    for (m = 0; m < W; m++)
-        if (g->mapped[m] && k-- == 0)
-            break;
-    unsigned rs = m, re = m + 1;
-    while (rs > 0 && g->mapped[rs - 1])
-        rs--;
-    while (re < W && g->mapped[re])
-        re++;
-    unsigned r = (unsigned)rnd(g, 100), start, end;
-    if (r < 40)
-        start = rs;
-    else if (r < 75)
-        start = m;
-    else if (r < 85)
-        start = rs >= 2 ? rs - 1 - (unsigned)rnd(g, 2) : rs;
-    else
-        start = rs + (unsigned)rnd(g, re - rs);
-    r = (unsigned)rnd(g, 100);
-    if (r < 40)
-        end = re;
-    else if (r < 85)
-        end = start + 1 + (unsigned)rnd(g, re > start + 1 ? re - start - 1 : 1);
-    else
-        end = re + 1 + (unsigned)rnd(g, 3);
-    if (end <= start)
-        end = start + 1;
-    if (end > W)
-        end = W;
-    *p = start;
-    *n = end - start;
-    return *n > 0;
-}
-
-/*
- * A range of whole pages inside the window: most of the time around a
- * mapping (model_range), else biased to short lengths and, half the time, to
- * a coarse grid, so that ranges often meet existing VMA edges exactly.
- * Sometimes an unaligned address (kept a page short of the window's end,
- * because mlock and a mmap hint round it) or an unaligned length (rounded up).
- */
-static void gen_range(struct gen *g, unsigned long *addr, unsigned long *len)
-{
-    unsigned W = g->c->o.window_pages;
-    unsigned p, n, maxn;
-    if (chance(g, 750) && model_range(g, W, &p, &n)) {
-        maxn = W - p;
-    } else if (W >= 8 && chance(g, 500)) {
-        p = 4 * (unsigned)rnd(g, W / 4);
-        maxn = W - p;
-        n = 4 * (1 + (unsigned)rnd(g, 4));
-    } else {
-        p = (unsigned)rnd(g, W);
-        maxn = W - p;
-        unsigned r = (unsigned)rnd(g, 100);
-        n = 1 + (unsigned)rnd(g, r < 50 ? 4 : r < 85 ? 16 : maxn);
-    }
-    if (n > maxn)
-        n = maxn;
-    *addr = g->c->win_lo + (unsigned long)p * PAGE;
-    *len = (unsigned long)n * PAGE;
-    if (n < maxn && chance(g, 40))
-        *addr += 1 + rnd(g, PAGE - 1);
-    if (chance(g, 50))
-        *len -= 1 + rnd(g, PAGE - 1);
-}
-
-static int gen_prot(struct gen *g)
-{
-    int prot = (int)rnd(g, 8);
-    if (chance(g, 20))
-        prot |= PROT_SEM;
-    if (chance(g, 10))
-        prot |= 0x10;
-    return prot;
-}
-
-static const int common_advice[] = {
-    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
-    MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
-    MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK,
-    MADV_COLD, 22 /* POPULATE_READ */, 23 /* POPULATE_WRITE */, 24 /* DONTNEED_LOCKED */,
-};
-/* Flags-only advices come up more often: they split and merge. */
-static const int flag_advice[] = {
-    MADV_RANDOM, MADV_SEQUENTIAL, MADV_NORMAL, MADV_DONTFORK, MADV_DOFORK,
-    MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_HUGEPAGE,
-    MADV_NOHUGEPAGE,
-};
-static const int extra_advice[] = {
-    MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_PAGEOUT, 102 /* GUARD_INSTALL */, 103 /* GUARD_REMOVE */,
-};
-static const int invalid_advice[] = { 5, 6, 7, 999, -1, 0x7fffffff };
-/* With memory ops: the advices that zap, populate or age pages. */
-static const int memory_advice[] = {
-    MADV_DONTNEED, MADV_DONTNEED, MADV_DONTNEED, 24 /* DONTNEED_LOCKED */,
-    22 /* POPULATE_READ */, 23 /* POPULATE_WRITE */, 23, MADV_FREE, MADV_COLD,
-};
-
-#define PICK(g, arr) ((arr)[rnd((g), sizeof(arr) / sizeof((arr)[0]))])
-
-static void gen_mmap(struct gen *g, struct dc_op *op)
-{
-    op->kind = DC_MMAP;
-    gen_range(g, &op->addr, &op->len);
-    op->prot = gen_prot(g);
-    if (chance(g, 10))
-        op->prot |= PROT_GROWSDOWN;
-
-    int type = MAP_PRIVATE;
-    if (g->c->o.shared_anon && chance(g, 150))
-        type = MAP_SHARED;
-    if (chance(g, 20)) {
-        static const int bad_types[] = { 0, MAP_SHARED_VALIDATE, 0x04, 0x0f };
-        type = PICK(g, bad_types);
-        if (type == MAP_SHARED_VALIDATE && chance(g, 500))
-            type |= 0x800000;       /* unknown to MAP_SHARED_VALIDATE */
-    }
-    int flags = type;
-    if (!chance(g, 10))
-        flags |= MAP_ANONYMOUS;
-
-    unsigned r = (unsigned)rnd(g, 100);
-    bool fixed = true;
-    if (r < 65)
-        flags |= MAP_FIXED;
-    else if (r < 80)
-        flags |= MAP_FIXED_NOREPLACE;
-    else if (r < 83)
-        flags |= MAP_FIXED | MAP_FIXED_NOREPLACE;
-    else if (r < 98)
-        fixed = false;                  /* a hint */
-    else {
-        fixed = false;
-        op->addr = 0;                   /* no hint at all */
-    }
-
-    if (chance(g, 100))
-        flags |= MAP_NORESERVE;
-    if (chance(g, 50))
-        flags |= MAP_GROWSDOWN;
-    if (chance(g, 50))
-        flags |= MAP_STACK;
-    if (g->c->o.mlock != DC_MLOCK_NONE && chance(g, 40))
-        flags |= MAP_LOCKED;
-    if (chance(g, 50))
-        flags |= MAP_POPULATE;
-    if (chance(g, 10))
-        flags |= MAP_NONBLOCK;
-    if (chance(g, 10))
-        flags |= MAP_DENYWRITE;
-    if (chance(g, 10))
-        flags |= MAP_EXECUTABLE;
-    if (chance(g, 5))
-        flags |= MAP_UNINITIALIZED;
-    /* With memory ops, populate more often: MAP_LOCKED populates too.  (Drawn
-     * only then, so that a seed means the same sequence without them.) */
-    if (g->c->memory) {
-        if (chance(g, 120))
-            flags |= MAP_POPULATE;
-        if (g->c->o.mlock != DC_MLOCK_NONE && chance(g, 40))
-            flags |= MAP_LOCKED;
-    }
-    op->flags = flags;
-
-    if (chance(g, 20))
-        op->offset = 1 + rnd(g, PAGE - 1);
-    else if (chance(g, 10))
-        op->offset = 0xfffffffffffff000UL;
-
-    r = (unsigned)rnd(g, 1000);
-    if (r < 25) {
-        op->len = 0;
-    } else if (r < 55) {
-        unsigned long huge[] = { 1UL << 47, ~0UL, ~0UL - PAGE + 1, TASK_SIZE + PAGE,
-                                 fixed ? TASK_SIZE - op->addr + PAGE : 1UL << 63 };
-        op->len = PICK(g, huge);
-    }
-}
-
-static void gen_munmap(struct gen *g, struct dc_op *op)
-{
-    op->kind = DC_MUNMAP;
-    gen_range(g, &op->addr, &op->len);
-    unsigned r = (unsigned)rnd(g, 1000);
-    if (r < 25) {
-        op->len = 0;
-    } else if (r < 55) {
-        unsigned long huge[] = { ~0UL, 1UL << 47, TASK_SIZE - op->addr + PAGE, ~0UL - PAGE + 2 };
-        op->len = PICK(g, huge);
-    }
-}
-
-static void gen_mprotect(struct gen *g, struct dc_op *op)
-{
-    op->kind = DC_MPROTECT;
-    gen_range(g, &op->addr, &op->len);
-    op->prot = gen_prot(g);
-    unsigned r = (unsigned)rnd(g, 1000);
-    if (r < 60)
-        op->prot |= PROT_GROWSDOWN;
-    else if (r < 70)
-        op->prot |= PROT_GROWSUP;
-    else if (r < 80)
-        op->prot |= PROT_GROWSDOWN | PROT_GROWSUP;
-    else if (r < 90)
-        op->prot |= 0x20;
-    r = (unsigned)rnd(g, 1000);
-    if (r < 25) {
-        op->len = 0;
-    } else if (r < 55) {
-        bool grows = op->prot & PROT_GROWSDOWN;
-        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, grows ? ~0UL : 1UL << 46,
-                                 grows ? ~0UL - PAGE : TASK_SIZE };
-        op->len = PICK(g, huge);
-    }
-}
-
-static void gen_madvise(struct gen *g, struct dc_op *op)
-{
-    op->kind = DC_MADVISE;
-    gen_range(g, &op->addr, &op->len);
-    unsigned r = (unsigned)rnd(g, 1000);
-    if (r < 30)
-        op->advice = PICK(g, invalid_advice);
-    else if (g->c->o.extra_advice && r < 130)
-        op->advice = PICK(g, extra_advice);
-    else if (r < 600)
-        op->advice = PICK(g, flag_advice);
-    else
-        op->advice = PICK(g, common_advice);
-    r = (unsigned)rnd(g, 1000);
-    if (r < 25) {
-        op->len = 0;
-    } else if (r < 45) {
-        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE };
-        op->len = PICK(g, huge);
-    }
-    if (g->c->memory && chance(g, 300))
-        op->advice = PICK(g, memory_advice);
-}
-
-/* A store or a load: around a mapping most of the time (gen_range). */
-static void gen_access(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
-{
-    op->kind = kind;
-    gen_range(g, &op->addr, &op->len);
-    if (kind == DC_WRITE)
-        op->fill = chance(g, 50) ? 0 : 1 + (int)rnd(g, 255);
-    if (kind == DC_WRITE && chance(g, 250))
-        op->fill |= DC_FILL_RAMP;
-    if (chance(g, 10))
-        op->len = 0;
-}
-
-static void gen_mlock(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
-{
-    op->kind = kind;
-    gen_range(g, &op->addr, &op->len);
-    if (kind == DC_MLOCK2) {
-        unsigned r = (unsigned)rnd(g, 100);
-        static const unsigned bad_flags[] = { 2, 3, 0x80000000U };
-        op->flags = r < 92 ? (int)MLOCK_ONFAULT : r < 96 ? 0 : (int)PICK(g, bad_flags);
-    }
-    unsigned r = (unsigned)rnd(g, 1000);
-    if (r < 25) {
-        op->len = 0;
-    } else if (r < 55) {
-        /* Without CAP_IPC_LOCK, mlock meets RLIMIT_MEMLOCK first. */
-        bool any = kind == DC_MUNLOCK || g->c->mlock_unlimited;
-        unsigned long huge[] = { ~0UL, ~0UL - 3 * PAGE, 1UL << 46 };
-        op->len = any ? PICK(g, huge) : ~0UL;
-        if (!any)
-            op->addr &= ~(PAGE - 1);
-    }
-}
-
-/* Never MCL_CURRENT without MCL_ONFAULT: see dc_op_safe. */
-static void gen_mlockall(struct gen *g, struct dc_op *op)
-{
-    static const int flags[] = {
-        MCL_FUTURE, MCL_FUTURE, MCL_FUTURE, MCL_CURRENT | MCL_ONFAULT, MCL_CURRENT | MCL_ONFAULT,
-        MCL_FUTURE | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT, MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT,
-    };
-    static const int bad[] = { 0, MCL_ONFAULT, 8, 0x100 | MCL_FUTURE };
-    op->kind = DC_MLOCKALL;
-    op->flags = chance(g, 100) ? PICK(g, bad) : PICK(g, flags);
-}
-
-/*
- * mremap of a range around a mapping: grow (in place if the pages after it
- * are free, else moved when allowed), shrink, or move it to a fixed place
- * in the window, sometimes keeping the old one (DONTUNMAP).
- */
-static void gen_mremap(struct gen *g, struct dc_op *op)
-{
-    unsigned W = g->c->o.window_pages;
-    op->kind = DC_MREMAP;
-    gen_range(g, &op->addr, &op->len);
-    unsigned long oldl = page_align(op->len);
-    unsigned long room = g->c->win_hi - (op->addr & ~(PAGE - 1));
-    unsigned r = (unsigned)rnd(g, 100);
-    if (r < 45) {
-        op->new_len = oldl + (1 + rnd(g, 8)) * PAGE;
-    } else if (r < 75) {
-        op->new_len = oldl > PAGE ? (1 + rnd(g, oldl / PAGE - 1)) * PAGE : PAGE;
-    } else {
-        op->new_len = oldl;
-    }
-    if (op->new_len > room)
-        op->new_len = room;
-    if (op->new_len && chance(g, 50))
-        op->new_len -= 1 + rnd(g, PAGE - 1);
-
-    r = (unsigned)rnd(g, 100);
-    if (r < 55)
-        op->flags = MREMAP_MAYMOVE;
-    else if (r < 70)
-        op->flags = 0;
-    else if (r < 88)
-        op->flags = MREMAP_MAYMOVE | MREMAP_FIXED;
-    else if (r < 97)
-        op->flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP | (chance(g, 500) ? MREMAP_FIXED : 0);
-    else
-        op->flags = PICK(g, ((const int[]){ MREMAP_FIXED, MREMAP_DONTUNMAP, 8 }));
-    if (op->flags & MREMAP_FIXED) {
-        unsigned long n = page_align(op->new_len) / PAGE;
-        unsigned p = n < W ? (unsigned)rnd(g, W - n + 1) : 0;
-        op->new_addr = g->c->win_lo + (unsigned long)p * PAGE;
-        if (n > W)
-            op->new_len = (unsigned long)W * PAGE;
-        if (chance(g, 30))
-            op->new_addr += 1 + rnd(g, PAGE - 1);
-    }
-    r = (unsigned)rnd(g, 1000);
-    if (r < 20)
-        op->len = 0;                    /* duplicates a shared mapping */
-    else if (r < 40)
-        op->new_len = 0;
-    else if (r < 55)
-        op->new_len = PICK(g, ((const unsigned long[]){ 1UL << 47, ~0UL, ~0UL - PAGE + 1 }));
-}
-
-/* What the op probably did to the window: a guess, only to aim later ops. */
-static void model_update(struct gen *g, const struct dc_op *op)
-{
-    unsigned long lo = g->c->win_lo, hi = g->c->win_hi;
-    unsigned long a = op->addr, len = page_align(op->len);
-    if (a & (PAGE - 1) || !len || a < lo || a >= hi || len > hi - a)
-        return;
-    unsigned p = (unsigned)((a - lo) / PAGE), n = (unsigned)(len / PAGE);
-    if (op->kind == DC_MREMAP) {
-        unsigned long nl = page_align(op->new_len);
-        if (!nl || nl > hi - lo || (op->flags & ~7) || !memchr(g->mapped + p, 1, n))
-            return;
-        if (!(op->flags & MREMAP_DONTUNMAP))
-            memset(g->mapped + p, 0, n);
-        unsigned long to = op->flags & MREMAP_FIXED ? op->new_addr : a;
-        if (!(to & (PAGE - 1)) && to >= lo && nl <= hi - to)
-            memset(g->mapped + (to - lo) / PAGE, 1, nl / PAGE);
-        return;
-    }
-    if (op->kind == DC_MUNMAP) {
-        memset(g->mapped + p, 0, n);
-    } else if (op->kind == DC_MMAP) {
-        int type = op->flags & 0x0f;
-        if (!(op->flags & MAP_ANONYMOUS) || (type != MAP_PRIVATE && type != MAP_SHARED) ||
-            op->offset & (PAGE - 1) || ((op->flags & MAP_GROWSDOWN) && type == MAP_SHARED))
-            return;
-        bool any = memchr(g->mapped + p, 1, n) != NULL;
-        if ((op->flags & MAP_FIXED_NOREPLACE) || !(op->flags & MAP_FIXED)) {
-            if (any)
-                return;     /* EEXIST, or the hint is not taken */
-        }
-        memset(g->mapped + p, 1, n);
-    }
-}
-
-unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *ops)
-{
-    struct cfg c;
-    resolve(opt, &c);
-    struct gen g;
-    memset(&g, 0, sizeof(g));
-    g.rng.state = seed;
-    g.c = &c;
-    bool mlock = c.o.mlock != DC_MLOCK_NONE;
-    /* mlockall(MCL_CURRENT) weighs the whole child against RLIMIT_MEMLOCK. */
-    bool mlockall = c.mlock_unlimited && c.o.mlockall;
-    /* weights: mmap munmap mprotect madvise mlock mlock2 munlock mlockall munlockall mremap
-     * write read */
-    const unsigned w[] = { 28, 12, 20, 18, mlock ? 7 : 0, mlock ? 7 : 0, mlock ? 8 : 0,
-                           mlockall ? 2 : 0, mlockall ? 2 : 0, c.o.mremap ? 14 : 0,
-                           c.memory ? 22 : 0, c.memory ? 10 : 0 };
-    unsigned total = 0;
-    for (unsigned k = 0; k < sizeof(w) / sizeof(w[0]); k++)
-        total += w[k];
-
-    for (unsigned i = 0; i < c.o.ops_per_seq; i++) {
-        struct dc_op *op = &ops[i];
-        memset(op, 0, sizeof(*op));
-        unsigned r = (unsigned)rnd(&g, total), k = 0;
-        while (r >= w[k]) {
-            r -= w[k];
-            k++;
-        }
-        /* An empty window makes every other op fail the same way: map
-         * something first, most of the time. */
-        if (k != 0 && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
-            k = 0;
-        switch (k) {
-        case 0: gen_mmap(&g, op); break;
-        case 1: gen_munmap(&g, op); break;
-        case 2: gen_mprotect(&g, op); break;
-        case 3: gen_madvise(&g, op); break;
-        case 4: gen_mlock(&g, op, DC_MLOCK); break;
-        case 5: gen_mlock(&g, op, DC_MLOCK2); break;
-        case 6: gen_mlock(&g, op, DC_MUNLOCK); break;
-        case 7: gen_mlockall(&g, op); break;
-        case 8: op->kind = DC_MUNLOCKALL; break;
-        case 9: gen_mremap(&g, op); break;
-        case 10: gen_access(&g, op, DC_WRITE); break;
-        default: gen_access(&g, op, DC_READ); break;
-        }
-        model_update(&g, op);
-        if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
-            char buf[200];
-            dc_format_op(buf, sizeof(buf), op);
-            fprintf(stderr, "diffcheck: generator bug: unsafe op '%s' (seed 0x%llx, op %u)\n",
-                    buf, (unsigned long long)seed, i);
-            abort();
-        }
-    }
-    return c.o.ops_per_seq;
-}
-
-/* ----------------------------------------------------------- the sides */
-
-static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
-{
-    void *buf = malloc(op->len ? op->len : 1);
-    if (!buf)
-        return -ENOMEM;
-    long r;
-    if (op->kind == DC_WRITE) {
-        for (unsigned long i = 0; i < op->len; i++)
-            ((unsigned char *)buf)[i] = dc_fill_byte(op->fill, op->addr + i);
-        r = mm_write(mm, op->addr, buf, op->len);
-    } else {
-        r = mm_read(mm, op->addr, buf, op->len);
-        if (r >= 0 && aux)
-            *aux = dc_hash_bytes(buf, (size_t)r);
-    }
-    free(buf);
-    return r;
-}
-
-long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
-{
-    if (aux)
-        *aux = 0;
-    switch (op->kind) {
-    case DC_MMAP:
-        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, NULL, op->offset);
-    case DC_MUNMAP:
-        return mm_munmap(mm, op->addr, op->len);
-    case DC_MPROTECT:
-        return mm_mprotect(mm, op->addr, op->len, op->prot);
-    case DC_MADVISE:
-        return mm_madvise(mm, op->addr, op->len, op->advice);
-    case DC_MLOCK:
-        return mm_mlock(mm, op->addr, op->len, 0);
-    case DC_MLOCK2:
-        return mm_mlock(mm, op->addr, op->len, (unsigned)op->flags);
-    case DC_MUNLOCK:
-        return mm_munlock(mm, op->addr, op->len);
-    case DC_MLOCKALL:
-        return mm_mlockall(mm, op->flags);
-    case DC_MUNLOCKALL:
-        return mm_munlockall(mm);
-    case DC_MREMAP:
-        return -ENOSYS;   /* the library has no mm_mremap: every mremap shows as a difference */
-    case DC_WRITE:
-    case DC_READ:
-        return vmarea_access(mm, op, aux);
-    default:
-        return -EINVAL;
-    }
-}
-
-static long sysret(long r)
-{
-    return r == -1 ? -errno : r;
-}
-
-static long kernel_apply(const struct dc_op *op, uint64_t *aux)
-{
-    *aux = 0;
-    switch (op->kind) {
-    case DC_MMAP:
-        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, -1, op->offset));
-    case DC_MUNMAP:
-        return sysret(syscall(SYS_munmap, op->addr, op->len));
-    case DC_MPROTECT:
-        return sysret(syscall(SYS_mprotect, op->addr, op->len, op->prot));
-    case DC_MADVISE:
-        return sysret(syscall(SYS_madvise, op->addr, op->len, op->advice));
-    case DC_MLOCK:
-        return sysret(syscall(SYS_mlock, op->addr, op->len));
-    case DC_MLOCK2:
-        return sysret(syscall(SYS_mlock2, op->addr, op->len, op->flags));
-    case DC_MUNLOCK:
-        return sysret(syscall(SYS_munlock, op->addr, op->len));
-    case DC_MLOCKALL:
-        return sysret(syscall(SYS_mlockall, op->flags));
-    case DC_MUNLOCKALL:
-        return sysret(syscall(SYS_munlockall));
-    case DC_MREMAP:
-        return sysret(syscall(SYS_mremap, op->addr, op->len, op->new_len, op->flags, op->new_addr));
-    case DC_WRITE:
-        return dc_kernel_write(op->addr, op->len, op->fill);
-    case DC_READ:
-        return dc_kernel_read(op->addr, op->len, aux);
-    default:
-        return -EINVAL;
-    }
-}
-
-/* The most pages a view has: the largest window and margins. */
-#define MAX_VIEW_PAGES (MODEL_PAGES + 2 * 1024)
-
-/* Memory a child uses, allocated by the parent before fork. */
-struct scratch {
-    struct dc_layout layout;
-    struct dc_page pages[MAX_VIEW_PAGES];
-    unsigned char pagebuf[PAGE];
-    char rbuf[4096];            /* /proc/self/smaps, a few VMAs at a time */
-    size_t olen;
-    char obuf[1 << 17];         /* records not yet written */
-};
-
-struct child {
-    const struct cfg *c;
-    struct scratch *s;
-    int fd;
-    bool vmarea;                /* else the kernel */
-    bool perturbed;             /* the side the perturb hook applies to */
-    struct mm *mm;
-};
-
-static void child_flush(struct child *ch)
-{
-    size_t off = 0;
-    while (off < ch->s->olen) {
-        ssize_t n = write(ch->fd, ch->s->obuf + off, ch->s->olen - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            _exit(3);
-        off += (size_t)n;
-    }
-    ch->s->olen = 0;
-}
-
-static void child_put(struct child *ch, const void *p, size_t len)
-{
-    const char *src = p;
-    while (len) {
-        if (ch->s->olen == sizeof(ch->s->obuf))
-            child_flush(ch);
-        size_t n = sizeof(ch->s->obuf) - ch->s->olen;
-        if (n > len)
-            n = len;
-        memcpy(ch->s->obuf + ch->s->olen, src, n);
-        ch->s->olen += n;
-        src += n;
-        len -= n;
-    }
-}
-
-static void child_tag(struct child *ch, char tag)
-{
-    uint32_t t = (uint32_t)tag;
-    child_put(ch, &t, sizeof(t));
-}
-
-static __attribute__((noreturn)) void child_fail(struct child *ch, const char *fmt, ...)
-{
-    char msg[160];
-    va_list ap;
-    memset(msg, 0, sizeof(msg));
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    child_tag(ch, 'E');
-    child_put(ch, msg, sizeof(msg));
-    child_flush(ch);
-    _exit(0);
-}
-
-static void kernel_snapshot(struct child *ch)
-{
-    struct dc_smaps_parser p;
-    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        child_fail(ch, "cannot open /proc/self/smaps: %s", dc_errno_name(errno));
-    dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
-    /* smaps lists VMAs in address order, and the kernel formats only as
-     * much as a read asks for: reading a few VMAs at a time and stopping
-     * past the view spares formatting the rest of the process (most of the
-     * cost of a sequence when the window lies below the program). */
-    while (!p.past) {
-        ssize_t n = read(fd, ch->s->rbuf, 4096);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            child_fail(ch, "reading /proc/self/smaps: %s", dc_errno_name(errno));
-        if (n == 0)
-            break;
-        dc_smaps_feed(&p, ch->s->rbuf, (size_t)n);
-    }
-    close(fd);
-    if (dc_smaps_end(&p) < 0)
-        child_fail(ch, "linux: unparsable line in /proc/self/smaps");
-}
-
-static void vmarea_snapshot(struct child *ch)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        child_fail(ch, "open_memstream failed");
-    int r = mm_show_smaps(ch->mm, f);
-    fclose(f);
-    if (r < 0) {
-        free(text);
-        child_fail(ch, "mm_show_smaps returned -%s", dc_errno_name(-r));
-    }
-    int pr = dc_smaps_parse(text, len, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
-    free(text);
-    if (pr < 0)
-        child_fail(ch, "vmarea: unparsable header line in mm_show_smaps output");
-    /* The mm's Rss counters (kept per thread, src/mm_counter.c) must add up
-     * to what smaps counts from the page tables VMA by VMA, which the
-     * comparison then holds against the kernel's.  The mm maps nothing
-     * outside the view, so the VMAs parsed are all of them. */
-    const struct dc_layout *l = &ch->s->layout;
-    if (!l->truncated && !l->outside) {
-        uint64_t kb = 0;
-        for (unsigned i = 0; i < l->n; i++)
-            kb += l->v[i].rss_kb;
-        struct mm_stats st;
-        mm_get_stats(ch->mm, &st);
-        uint64_t counted = (uint64_t)(st.rss_anon + st.rss_file + st.rss_shmem) * 4;
-        if (counted != kb)
-            child_fail(ch, "vmarea: mm_get_stats counts %llu kB of Rss, smaps %llu kB",
-                       (unsigned long long)counted, (unsigned long long)kb);
-    }
-}
-
-static void child_snapshot(struct child *ch)
-{
-    if (ch->vmarea)
-        vmarea_snapshot(ch);
-    else
-        kernel_snapshot(ch);
-    struct dc_layout *l = &ch->s->layout;
-    /* The vmarea mm holds nothing but what the ops mapped in the window (a
-     * mapping that lands elsewhere is unmapped at once), so any VMA outside
-     * the view is a bug.  The process on the kernel side has its program
-     * out there, and reads only as far as the view: it counts none. */
-    if (!ch->vmarea)
-        l->outside = 0;
-    uint32_t hdr[3] = { l->n, l->truncated, l->outside };
-    child_tag(ch, 'L');
-    child_put(ch, hdr, sizeof(hdr));
-    child_put(ch, l->v, l->n * sizeof(l->v[0]));
-}
-
-/* Nothing mapped in the view: map all of it with MAP_FIXED_NOREPLACE, which
- * fails (or, before Linux 4.17, lands elsewhere) if anything is in the way. */
-static void kernel_begin(struct child *ch)
-{
-    unsigned long lo = ch->c->view_lo, len = ch->c->view_hi - lo;
-    long r = sysret(syscall(SYS_mmap, lo, len, PROT_NONE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0));
-    if (r >= 0)
-        syscall(SYS_munmap, r, len);
-    if (r != (long)lo)
-        child_fail(ch, "linux: the window %#lx-%#lx is not free in the child (%s)", lo, lo + len,
-                   r < 0 ? dc_errno_name((int)-r) : "MAP_FIXED_NOREPLACE unsupported");
-    /* vmarea does not model huge-page faults yet: with memory ops both
-     * sides are a Linux without THP (the vmarea mm is created with
-     * MM_THP_NEVER, which shows THPeligible 0 as this does). */
-    if (ch->c->memory && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
-        child_fail(ch, "linux: prctl(PR_SET_THP_DISABLE): %s", dc_errno_name(errno));
-}
-
-/*
- * The contents of every page of the view that a VMA of the last snapshot
- * covers: read after that snapshot, because reading maps pages (the zero
- * page; a shared anonymous page is even allocated).  Pages outside every
- * VMA are not touched: a load below a VM_GROWSDOWN VMA would grow it.
- */
-static void child_pages(struct child *ch)
-{
-    const struct cfg *c = ch->c;
-    const struct dc_layout *l = &ch->s->layout;
-    struct dc_page *pages = ch->s->pages;
-    unsigned n = c->view_pages;
-    for (unsigned i = 0; i < n; i++)
-        pages[i] = (struct dc_page){ .fill = DC_PAGE_UNREADABLE };
-    for (unsigned k = 0; k < l->n; k++) {
-        unsigned long s = l->v[k].start < c->view_lo ? c->view_lo : l->v[k].start;
-        unsigned long e = l->v[k].end > c->view_hi ? c->view_hi : l->v[k].end;
-        for (unsigned long a = s; a < e; a += PAGE) {
-            struct dc_page *pg = &pages[(a - c->view_lo) / PAGE];
-            if (ch->vmarea) {
-                if (mm_read(ch->mm, a, ch->s->pagebuf, PAGE) != (ssize_t)PAGE)
-                    continue;
-                dc_page_summarize(ch->s->pagebuf, pg);
-            } else {
-                if (!dc_kernel_page_readable(a))
-                    continue;
-                dc_page_summarize((const void *)a, pg);
-            }
-        }
-    }
-    uint32_t hdr = n;
-    child_tag(ch, 'H');
-    child_put(ch, &hdr, sizeof(hdr));
-    child_put(ch, pages, n * sizeof(pages[0]));
-}
-
-static __attribute__((noreturn)) void child_main(struct child *ch, const struct dc_op *ops,
-                                                 unsigned n, uint64_t seed, bool per_op)
-{
-    const struct cfg *c = ch->c;
-    alarm(c->o.timeout_seconds);
-    if (ch->vmarea) {
-        ch->mm = mm_create(&c->mmcfg);
-        if (!ch->mm)
-            child_fail(ch, "vmarea: mm_create failed");
-    } else {
-        kernel_begin(ch);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        const struct dc_op *op = &ops[i];
-        uint64_t aux = 0, unused;
-        long ret = ch->vmarea ? dc_vmarea_apply(ch->mm, op, &aux) : kernel_apply(op, &aux);
-        if ((op->kind == DC_MMAP || op->kind == DC_MREMAP) && ret >= 0 &&
-            ((unsigned long)ret < c->view_lo || (unsigned long)ret >= c->view_hi)) {
-            unsigned long len = op->kind == DC_MMAP ? op->len : op->new_len;
-            struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(len) };
-            if (ch->vmarea)
-                dc_vmarea_apply(ch->mm, &un, &unused);
-            else
-                kernel_apply(&un, &unused);
-            ret = DC_RET_ELSEWHERE;
-        }
-        if (ch->perturbed && c->o.perturb)
-            ret = c->o.perturb(c->o.perturb_arg, ch->mm, seed, i, op, ret);
-        int64_t r64 = ret;
-        child_tag(ch, 'R');
-        child_put(ch, &r64, sizeof(r64));
-        child_put(ch, &aux, sizeof(aux));
-        if (per_op) {
-            child_snapshot(ch);
-            child_flush(ch);
-        }
-    }
-    if (!per_op)
-        child_snapshot(ch);
-    if (c->memory)
-        child_pages(ch);
-    child_flush(ch);
-    if (ch->vmarea)
-        mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
-    child_tag(ch, 'D');
-    child_flush(ch);
-    _exit(0);
-}
-
-/* ------------------------------------------------------ parent: one pair */
-
-enum side_status { SIDE_OK, SIDE_ERROR, SIDE_DIED, SIDE_FORK };
-
-struct side_out {
-    enum side_status status;
-    int wstatus;
-    char msg[160];
-    unsigned nrets;
-    long rets[DC_MAX_OPS];
-    uint64_t aux[DC_MAX_OPS];       /* DC_READ: hash of the bytes read */
-    unsigned npages;                /* 'H': contents at the end (memory ops on) */
-    struct dc_page pages[MAX_VIEW_PAGES];
-    unsigned nlayouts, cap_layouts;
-    struct dc_layout *layouts;      /* parent_alloc'd, DC_MAX_OPS + 1 of them */
-    bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
-};
-
-struct worker {
-    struct run *run;
-    const struct cfg *c;
-    struct scratch *scratch;
-    struct dc_op ops[DC_MAX_OPS];
-    struct side_out side[2];    /* 0: linux, 1: vmarea */
-    char *rbuf;                 /* parent_alloc'd, RBUF_CAP bytes */
-};
-
-static const char *side_name(const struct cfg *c, int s)
-{
-    return s == 0 ? "linux" : c->o.kernel_vs_kernel ? "linux#2" : "vmarea";
-}
-
-static void close_other_fds(int keep)
-{
-    if (keep > 3)
-        syscall(SYS_close_range, 3, keep - 1, 0);
-    if (syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
-        return;
-    for (int fd = 3; fd < 1024; fd++)   /* before Linux 5.9 */
-        if (fd != keep)
-            close(fd);
-}
-
-/* A crash must kill the child, whatever handlers the caller installed (a
- * test framework catches SIGSEGV, for one), and the alarm must fire. */
-static void reset_signals(void)
-{
-    sigset_t all;
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
-static pid_t spawn(struct worker *w, int s, const struct dc_op *ops, unsigned n, uint64_t seed,
-                   bool per_op, int *rfd)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* Other threads' pipes must not stay open here, or their reader
-         * would wait for this child's exit to see end-of-file. */
-        close_other_fds(p[1]);
-        reset_signals();
-        struct child ch = {
-            .c = w->c, .s = w->scratch, .fd = p[1],
-            .vmarea = s == 1 && !w->c->o.kernel_vs_kernel,
-            .perturbed = s == 1,
-        };
-        w->scratch->olen = 0;
-        child_main(&ch, ops, n, seed, per_op);
-    }
-    close(p[1]);
-    *rfd = p[0];
-    return pid;
-}
-
-/* The longest stream a child writes: a result and a full layout per op. */
+/* The longest stream a child writes (diffcheck_side.c): a result and a full
+ * layout per op, and the page contents. */
 #define RBUF_CAP ((DC_MAX_OPS + 1) * (sizeof(struct dc_layout) + 64) + \
                   MAX_VIEW_PAGES * sizeof(struct dc_page) + 4096)
 
@@ -1157,92 +81,12 @@ static int read_all(struct worker *w, int fd, size_t *len)
     }
 }
 
-static struct dc_layout *next_layout(struct side_out *o)
-{
-    if (o->nlayouts == o->cap_layouts)
-        return NULL;
-    return &o->layouts[o->nlayouts++];
-}
-
-/* Decode a child's stream; returns true if it ended with 'D'. */
-static bool decode(struct side_out *o, const char *b, size_t len)
-{
-    size_t i = 0;
-    o->nrets = 0;
-    o->nlayouts = 0;
-    o->npages = 0;
-    o->msg[0] = '\0';
-    o->status = SIDE_DIED;
-    while (len - i >= 4) {
-        uint32_t tag;
-        memcpy(&tag, b + i, 4);
-        i += 4;
-        switch (tag) {
-        case 'R': {
-            int64_t r;
-            if (len - i < 16 || o->nrets >= DC_MAX_OPS)
-                return false;
-            memcpy(&r, b + i, 8);
-            memcpy(&o->aux[o->nrets], b + i + 8, 8);
-            i += 16;
-            o->rets[o->nrets++] = (long)r;
-            break;
-        }
-        case 'H': {
-            uint32_t np;
-            if (len - i < 4)
-                return false;
-            memcpy(&np, b + i, 4);
-            i += 4;
-            if (np > MAX_VIEW_PAGES || len - i < np * sizeof(struct dc_page))
-                return false;
-            memcpy(o->pages, b + i, np * sizeof(struct dc_page));
-            o->npages = np;
-            i += np * sizeof(struct dc_page);
-            break;
-        }
-        case 'L': {
-            uint32_t hdr[3];
-            if (len - i < 12)
-                return false;
-            memcpy(hdr, b + i, 12);
-            i += 12;
-            if (hdr[0] > DC_MAX_VMAS || len - i < hdr[0] * sizeof(struct dc_vma))
-                return false;
-            struct dc_layout *l = next_layout(o);
-            if (!l)
-                return false;
-            l->n = hdr[0];
-            l->truncated = hdr[1];
-            l->outside = hdr[2];
-            memcpy(l->v, b + i, hdr[0] * sizeof(struct dc_vma));
-            i += hdr[0] * sizeof(struct dc_vma);
-            break;
-        }
-        case 'E':
-            if (len - i < sizeof(o->msg))
-                return false;
-            memcpy(o->msg, b + i, sizeof(o->msg));
-            o->msg[sizeof(o->msg) - 1] = '\0';
-            o->status = SIDE_ERROR;
-            return false;
-        case 'D':
-            o->status = SIDE_OK;
-            return true;
-        default:
-            return false;
-        }
-    }
-    return false;
-}
-
-/* Run ops on both sides; fills w->side[0..1]. */
-static void run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint64_t seed, bool per_op)
+void dc_run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint64_t seed, bool per_op)
 {
     pid_t pid[2];
     int fd[2];
     for (int s = 0; s < 2; s++) {
-        pid[s] = spawn(w, s, ops, n, seed, per_op, &fd[s]);
+        pid[s] = dc_side_spawn(w->c, w->scratch, s, ops, n, seed, per_op, &fd[s]);
         if (pid[s] < 0) {
             w->side[s].status = SIDE_FORK;
             snprintf(w->side[s].msg, sizeof(w->side[s].msg), "fork: %s", strerror(errno));
@@ -1264,351 +108,10 @@ static void run_pair(struct worker *w, const struct dc_op *ops, unsigned n, uint
             snprintf(o->msg, sizeof(o->msg), "reading the child's results failed");
             continue;
         }
-        bool done = decode(o, w->rbuf, len);
+        bool done = dc_side_decode(o, w->rbuf, len);
         if (done && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
             o->status = SIDE_DIED;
     }
-}
-
-/* "killed by SIGSEGV (Segmentation fault)", "exited with status 3" */
-static void describe_death(int st, unsigned timeout, char *buf, size_t size)
-{
-    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
-        snprintf(buf, size, "hung (killed after %u s)", timeout);
-    else if (WIFSIGNALED(st))
-        snprintf(buf, size, "killed by SIG%s (%s)", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
-                 strsignal(WTERMSIG(st)));
-    else if (WIFEXITED(st))
-        snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
-    else
-        snprintf(buf, size, "stopped");
-}
-
-/* ---------------------------------------------------- parent: comparing */
-
-static bool pages_equal(const struct side_out *a, const struct side_out *b)
-{
-    return a->npages == b->npages && memcmp(a->pages, b->pages, a->npages * sizeof(a->pages[0])) == 0;
-}
-
-/* "all 0x5a", "mixed bytes", "unreadable" */
-static void page_words(const struct dc_page *p, char *buf, size_t size)
-{
-    if (p->fill == DC_PAGE_UNREADABLE)
-        snprintf(buf, size, "unreadable");
-    else if (p->fill == DC_PAGE_MIXED)
-        snprintf(buf, size, "mixed bytes (hash %016llx)", (unsigned long long)p->hash);
-    else if (p->fill & DC_FILL_RAMP)
-        snprintf(buf, size, "a ramp from 0x%02x", (unsigned)p->fill & 0xff);
-    else
-        snprintf(buf, size, "all 0x%02x", (unsigned)p->fill);
-}
-
-/* How the first differing page differs, for the category. */
-static void pages_category(const struct side_out *a, const struct side_out *b, const char *bname,
-                           char *buf, size_t size)
-{
-    if (a->npages != b->npages) {
-        snprintf(buf, size, "page contents at the end: not reported by both sides");
-        return;
-    }
-    for (unsigned i = 0; i < a->npages; i++) {
-        const struct dc_page *x = &a->pages[i], *y = &b->pages[i];
-        if (!memcmp(x, y, sizeof(*x)))
-            continue;
-        if (x->fill == DC_PAGE_UNREADABLE || y->fill == DC_PAGE_UNREADABLE)
-            snprintf(buf, size, "page contents at the end: readable on %s only",
-                     x->fill == DC_PAGE_UNREADABLE ? bname : "linux");
-        else if (y->fill == 0)
-            snprintf(buf, size, "page contents at the end: zeros on %s", bname);
-        else if (x->fill == 0)
-            snprintf(buf, size, "page contents at the end: zeros on linux");
-        else
-            snprintf(buf, size, "page contents at the end: data differs");
-        return;
-    }
-}
-
-static bool outcomes_equal(const struct cfg *c, const struct side_out *a, const struct side_out *b)
-{
-    if (a->status != SIDE_OK || b->status != SIDE_OK)
-        return false;
-    if (a->nrets != b->nrets || a->nlayouts != b->nlayouts)
-        return false;
-    for (unsigned i = 0; i < a->nrets; i++)
-        if (a->rets[i] != b->rets[i] || a->aux[i] != b->aux[i])
-            return false;
-    for (unsigned i = 0; i < a->nlayouts; i++)
-        if (dc_layout_compare(&a->layouts[i], &b->layouts[i], c->compare_mem))
-            return false;
-    return pages_equal(a, b);
-}
-
-static void ret_class(const struct dc_op *op, long ret, char *buf, size_t size)
-{
-    bool addr = op->kind == DC_MMAP || op->kind == DC_MREMAP;
-    if (ret < 0 || ret == 0 || (addr && ret == DC_RET_ELSEWHERE))
-        dc_format_ret(buf, size, op, ret);
-    else if (addr)
-        snprintf(buf, size, "an address");
-    else
-        snprintf(buf, size, "%ld", ret);
-}
-
-static void op_label(const struct dc_op *op, char *buf, size_t size)
-{
-    if (op->kind == DC_MADVISE) {
-        char tmp[160], *sp;
-        dc_format_op(tmp, sizeof(tmp), op);
-        sp = strrchr(tmp, ' ');
-        snprintf(buf, size, "madvise(%s)", sp ? sp + 1 : "?");
-    } else if (op->kind == DC_MMAP) {
-        const char *how = op->flags & MAP_FIXED_NOREPLACE ? "noreplace" : op->flags & MAP_FIXED ? "fixed" : "hint";
-        snprintf(buf, size, "mmap(%s)", how);
-    } else if (op->kind == DC_MREMAP) {
-        snprintf(buf, size, "mremap(%s%s%s)", op->flags & MREMAP_MAYMOVE ? "maymove" : "in place",
-                 op->flags & MREMAP_FIXED ? ",fixed" : "", op->flags & MREMAP_DONTUNMAP ? ",dontunmap" : "");
-    } else if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT) {
-        snprintf(buf, size, "mlock(onfault)");
-    } else {
-        snprintf(buf, size, "%s", dc_op_name(op->kind));
-    }
-}
-
-static void diff_words(unsigned d, char *buf, size_t size)
-{
-    static const struct { unsigned bit; const char *word; } words[] = {
-        { DC_DIFF_COUNT, "VMA count" }, { DC_DIFF_BOUNDS, "bounds" }, { DC_DIFF_PERMS, "perms" },
-        { DC_DIFF_FLAGS, "VmFlags" }, { DC_DIFF_OFFSET, "offset" }, { DC_DIFF_NAME, "name" },
-        { DC_DIFF_RSS, "Rss" }, { DC_DIFF_OUTSIDE, "VMAs outside the window" },
-        { DC_DIFF_FIELDS, "ProtectionKey/THPeligible" }, { DC_DIFF_ANON, "Anonymous" },
-        { DC_DIFF_DIRTY, "Private_Dirty" }, { DC_DIFF_LOCKED, "Locked" }, { DC_DIFF_PSS, "Pss" },
-        { DC_DIFF_CLEAN, "Private_Clean/Shared" },
-    };
-    size_t n = 0;
-    buf[0] = '\0';
-    for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (d & words[i].bit) {
-            int k = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", words[i].word);
-            if (k < 0 || (size_t)k >= size - n)
-                break;
-            n += (size_t)k;
-        }
-}
-
-/*
- * Replay results in w->side: find the first op whose return value or
- * following layout differs, or at which a side stopped.  Fills category.
- */
-static int first_difference(struct worker *w, unsigned n, char *category, size_t size)
-{
-    const struct cfg *c = w->c;
-    const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char a[48], b[48], lab[64];
-    for (unsigned i = 0; i < n; i++) {
-        const struct dc_op *op = &w->ops[i];
-        op_label(op, lab, sizeof(lab));
-        for (int s = 0; s < 2; s++) {
-            const struct side_out *o = &w->side[s];
-            if (o->nrets <= i || o->nlayouts <= i) {
-                char why[96];
-                if (o->status == SIDE_ERROR || o->status == SIDE_FORK)
-                    snprintf(why, sizeof(why), "%s", o->msg);
-                else
-                    describe_death(o->wstatus, c->o.timeout_seconds, why, sizeof(why));
-                snprintf(category, size, "%s side %s (at %s)", side_name(c, s), why, lab);
-                return (int)i;
-            }
-        }
-        if (k->rets[i] != v->rets[i]) {
-            ret_class(op, k->rets[i], a, sizeof(a));
-            ret_class(op, v->rets[i], b, sizeof(b));
-            if (strcmp(a, b) == 0)
-                snprintf(category, size, "%s: return value (different addresses)", lab);
-            else
-                snprintf(category, size, "%s: return %s, %s %s", lab, a, side_name(c, 1), b);
-            return (int)i;
-        }
-        if (k->aux[i] != v->aux[i]) {
-            snprintf(category, size, "%s: the bytes read differ", lab);
-            return (int)i;
-        }
-        unsigned d = dc_layout_compare(&k->layouts[i], &v->layouts[i], c->compare_mem);
-        if (d) {
-            char dw[96];
-            diff_words(d, dw, sizeof(dw));
-            snprintf(category, size, "%s: layout (%s)", lab, dw);
-            return (int)i;
-        }
-    }
-    for (int s = 0; s < 2; s++) {
-        const struct side_out *o = &w->side[s];
-        if (o->status != SIDE_OK) {
-            char why[96];
-            if (o->status == SIDE_ERROR || o->status == SIDE_FORK)
-                snprintf(why, sizeof(why), "%s", o->msg);
-            else
-                describe_death(o->wstatus, c->o.timeout_seconds, why, sizeof(why));
-            snprintf(category, size, "%s side %s (after the last op)", side_name(c, s), why);
-            return (int)n - 1;
-        }
-    }
-    if (!pages_equal(k, v)) {
-        pages_category(k, v, side_name(c, 1), category, size);
-        return -1;
-    }
-    snprintf(category, size, "difference not reproduced in the per-op replay");
-    return -1;
-}
-
-#define SCRIPT_INDEX (~0UL)
-
-/*
- * The per-op replay matched op for op, but the page contents at the end
- * differ: contents are read only at the end of a run (reading maps pages),
- * so find the op after which they first differ by running prefixes of the
- * sequence, bisecting (a later op may hide a difference again, e.g. by
- * unmapping it; then this finds one op where contents part, not the first).
- * Leaves in w->side the per-op replay of the prefix ending with that op, and
- * returns its index; -1, with the full replay back in w->side, if no prefix
- * shows the difference.
- */
-static int locate_contents(struct worker *w, unsigned n, uint64_t seed, char *category, size_t size)
-{
-    unsigned lo = 0, hi = n;        /* prefix lo: same contents; prefix hi: different */
-    while (hi - lo > 1) {
-        unsigned mid = lo + (hi - lo) / 2;
-        run_pair(w, w->ops, mid, seed, false);
-        bool same = w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
-                    pages_equal(&w->side[0], &w->side[1]);
-        if (same)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    run_pair(w, w->ops, hi, seed, true);
-    if (w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
-        !pages_equal(&w->side[0], &w->side[1])) {
-        char what[96];
-        pages_category(&w->side[0], &w->side[1], side_name(w->c, 1), what, sizeof(what));
-        char lab[64];
-        op_label(&w->ops[hi - 1], lab, sizeof(lab));
-        /* "page contents at the end: X" -> "write: page contents: X" */
-        const char *x = strstr(what, ": ");
-        snprintf(category, size, "%s: page contents%s", lab, x ? x : "");
-        return (int)hi - 1;
-    }
-    run_pair(w, w->ops, n, seed, true);
-    return -1;
-}
-
-/* The first n ops in script form, each with both sides' results. */
-/* A result as the report shows it: a read's hash after its byte count. */
-static void format_result(const struct side_out *o, const struct dc_op *op, unsigned i, char *buf,
-                          size_t size)
-{
-    if (i >= o->nrets) {
-        snprintf(buf, size, "(none)");
-        return;
-    }
-    int k = dc_format_ret(buf, size, op, o->rets[i]);
-    if (op->kind == DC_READ && o->rets[i] >= 0 && k > 0 && (size_t)k < size)
-        snprintf(buf + k, size - (size_t)k, " hash %016llx", (unsigned long long)o->aux[i]);
-}
-
-static void print_ops(struct worker *w, FILE *f, unsigned n)
-{
-    const struct cfg *c = w->c;
-    const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char line[200], ra[64], rb[64];
-    fprintf(f, "  ops (script form for `vmarea maps`), then the results: %s | %s\n",
-            side_name(c, 0), side_name(c, 1));
-    for (unsigned i = 0; i < n; i++) {
-        dc_format_op(line, sizeof(line), &w->ops[i]);
-        format_result(k, &w->ops[i], i, ra, sizeof(ra));
-        format_result(v, &w->ops[i], i, rb, sizeof(rb));
-        bool differs = strcmp(ra, rb) != 0;
-        fprintf(f, "  %s%3u  %-64s # %s | %s\n", differs ? "!" : " ", i, line, ra, rb);
-    }
-}
-
-static void write_report(struct worker *w, FILE *f, uint64_t seed, unsigned long index, unsigned n,
-                         int first, const char *category, const struct side_out *final)
-{
-    const struct cfg *c = w->c;
-    const struct side_out *k = &w->side[0], *v = &w->side[1];
-    char rflags[256];
-    replay_flags(c, rflags, sizeof(rflags));
-
-    bool script = index == SCRIPT_INDEX;
-    if (script)
-        fprintf(f, "MISMATCH in the script: ");
-    else
-        fprintf(f, "MISMATCH in sequence %lu, seed 0x%llx: ", index, (unsigned long long)seed);
-    if (first >= 0)
-        fprintf(f, "first difference at op %d of %u\n", first, n);
-    else
-        fprintf(f, "the final states differ\n");
-    fprintf(f, "  %s\n", category);
-    if (!script)
-        fprintf(f, "  replay: vmarea check --seed 0x%llx --sequences 1%s\n", (unsigned long long)seed, rflags);
-    print_ops(w, f, first >= 0 ? (unsigned)first + 1 : n);
-    if (first > 0 && k->nlayouts >= (unsigned)first) {
-        fprintf(f, "  layout after op %d (the same on both sides):\n", first - 1);
-        dc_layout_print(f, &k->layouts[first - 1], NULL, "    ", c->compare_mem);
-    }
-    const struct dc_layout *la = NULL, *lb = NULL;
-    if (first >= 0) {
-        if (k->nlayouts > (unsigned)first)
-            la = &k->layouts[first];
-        if (v->nlayouts > (unsigned)first)
-            lb = &v->layouts[first];
-    } else {
-        /* the final run's layouts; a script has only the replay's */
-        const struct side_out *fs = final ? final : w->side;
-        if (fs[0].nlayouts)
-            la = &fs[0].layouts[fs[0].nlayouts - 1];
-        if (fs[1].nlayouts)
-            lb = &fs[1].layouts[fs[1].nlayouts - 1];
-    }
-    const char *when = first >= 0 ? "after op" : "at the end";
-    for (int s = 0; s < 2; s++) {
-        const struct dc_layout *l = s ? lb : la;
-        if (first >= 0)
-            fprintf(f, "  layout %s %d, %s:\n", when, first, side_name(c, s));
-        else
-            fprintf(f, "  layout %s, %s:\n", when, side_name(c, s));
-        if (l)
-            dc_layout_print(f, l, s ? la : lb, "    ", c->compare_mem);
-        else
-            fprintf(f, "    (none: the side stopped)\n");
-    }
-    if (!pages_equal(k, v) && k->npages == v->npages) {
-        unsigned shown = 0, ndiff = 0;
-        for (unsigned i = 0; i < k->npages; i++)
-            ndiff += memcmp(&k->pages[i], &v->pages[i], sizeof(k->pages[i])) != 0;
-        /* contents are read after the last op a run made: after op first
-         * when locate_contents ran the prefix ending there */
-        if (first >= 0 && k->nrets == (unsigned)first + 1)
-            fprintf(f, "  page contents after op %d: ", first);
-        else
-            fprintf(f, "  page contents at the end (after op %u): ", k->nrets ? k->nrets - 1 : 0);
-        fprintf(f, "%u page%s (%s | %s):\n", ndiff, ndiff == 1 ? " differs" : "s differ",
-                side_name(c, 0), side_name(c, 1));
-        for (unsigned i = 0; i < k->npages && shown < 8; i++) {
-            if (!memcmp(&k->pages[i], &v->pages[i], sizeof(k->pages[i])))
-                continue;
-            char pa[64], pb[64];
-            page_words(&k->pages[i], pa, sizeof(pa));
-            page_words(&v->pages[i], pb, sizeof(pb));
-            fprintf(f, "    %012lx  %s | %s\n", c->view_lo + i * PAGE, pa, pb);
-            shown++;
-        }
-        if (shown < ndiff)
-            fprintf(f, "    (and %u more)\n", ndiff - shown);
-    }
-    fprintf(f, "  ('*': no identical VMA on the other side; view %#lx-%#lx, window %#lx-%#lx)\n",
-            c->view_lo, c->view_hi, c->win_lo, c->win_hi);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -1690,7 +193,7 @@ static bool linux_side_broken(struct worker *w)
     if (!w->run->fatal[0]) {
         char why[96];
         if (k->status == SIDE_DIED)
-            describe_death(k->wstatus, w->c->o.timeout_seconds, why, sizeof(why));
+            dc_describe_death(k->wstatus, w->c->o.timeout_seconds, why, sizeof(why));
         snprintf(w->run->fatal, sizeof(w->run->fatal), "%s",
                  k->status == SIDE_DIED ? why : k->msg);
     }
@@ -1705,7 +208,7 @@ static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
     const struct cfg *c = w->c;
     unsigned n = dc_generate(&c->o, seed, w->ops);
 
-    run_pair(w, w->ops, n, seed, false);
+    dc_run_pair(w, w->ops, n, seed, false);
     if (w->side[0].status != SIDE_OK && w->side[0].status != SIDE_DIED) {
         linux_side_broken(w);
         return;
@@ -1714,7 +217,7 @@ static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
     for (unsigned i = 0; i < w->side[0].nrets; i++)
         failed += w->side[0].rets[i] < 0;
     atomic_fetch_add(&r->failed, failed);
-    if (outcomes_equal(c, &w->side[0], &w->side[1])) {
+    if (dc_outcomes_equal(c, &w->side[0], &w->side[1])) {
         atomic_fetch_add(&r->done, 1);
         atomic_fetch_add(&r->ops, n);
         return;
@@ -1737,17 +240,14 @@ static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
         }
     }
 
-    run_pair(w, w->ops, n, seed, true);
+    dc_run_pair(w, w->ops, n, seed, true);
     if (w->side[0].status == SIDE_ERROR || w->side[0].status == SIDE_FORK) {
         linux_side_broken(w);
         goto out;
     }
 
     struct dc_mismatch m = { .seed = seed, .index = index };
-    m.first_op = first_difference(w, n, m.category, sizeof(m.category));
-    if (m.first_op < 0 && w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
-        !pages_equal(&w->side[0], &w->side[1]))
-        m.first_op = locate_contents(w, n, seed, m.category, sizeof(m.category));
+    m.first_op = dc_locate_difference(w, n, seed, m.category, sizeof(m.category));
     bool crash = w->side[1].status != SIDE_OK;
     if (w->side[0].status != SIDE_OK) {
         /* The kernel side died: the checker's fault, not the library's. */
@@ -1759,7 +259,7 @@ static void check_sequence(struct worker *w, unsigned long index, uint64_t seed)
     size_t tlen = 0;
     FILE *f = open_memstream(&text, &tlen);
     if (f) {
-        write_report(w, f, seed, index, n, m.first_op, m.category, final);
+        dc_write_report(w, f, seed, index, n, m.first_op, m.category, final);
         fclose(f);
     }
     m.text = text;
@@ -1786,7 +286,7 @@ out:
     }
 }
 
-static void worker_free(struct worker *w)
+void dc_worker_free(struct worker *w)
 {
     for (int s = 0; s < 2; s++)
         parent_free(w->side[s].layouts, (DC_MAX_OPS + 1) * sizeof(struct dc_layout));
@@ -1795,21 +295,21 @@ static void worker_free(struct worker *w)
     free(w);
 }
 
-static struct worker *worker_new(struct run *r, const struct cfg *c)
+struct worker *dc_worker_new(struct run *r, const struct cfg *c)
 {
     struct worker *w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
     w->run = r;
     w->c = c;
-    w->scratch = malloc(sizeof(*w->scratch));
+    w->scratch = dc_scratch_new();
     w->rbuf = parent_alloc(RBUF_CAP);
     for (int s = 0; s < 2; s++) {
         w->side[s].layouts = parent_alloc((DC_MAX_OPS + 1) * sizeof(struct dc_layout));
         w->side[s].cap_layouts = w->side[s].layouts ? DC_MAX_OPS + 1 : 0;
     }
     if (!w->scratch || !w->rbuf || !w->side[0].layouts || !w->side[1].layouts) {
-        worker_free(w);
+        dc_worker_free(w);
         return NULL;
     }
     return w;
@@ -1831,70 +331,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int dc_window_check(const struct dc_options *opt, char *err, size_t errsize)
-{
-    struct cfg c;
-    resolve(opt, &c);
-    if (c.win_lo & (PAGE - 1) || c.view_lo > c.win_lo || c.view_hi < c.win_hi ||
-        c.view_hi > TASK_SIZE || c.view_lo < 0x10000) {
-        snprintf(err, errsize, "bad window %#lx + %u pages (margin %u pages)", c.win_lo,
-                 c.o.window_pages, c.o.margin_pages);
-        return -1;
-    }
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f) {
-        snprintf(err, errsize, "cannot read /proc/self/maps: %s", strerror(errno));
-        return -1;
-    }
-    char line[512];
-    int rc = 0;
-    /* With memory ops, a load or store below a VM_GROWSDOWN VMA in the
-     * window grows it only if no VMA ends within stack_guard_gap below:
-     * keep that much free below the window too. */
-    unsigned long need_lo = c.view_lo;
-    if (!c.o.no_memory)
-        need_lo = c.win_lo > STACK_GUARD_GAP ? c.win_lo - STACK_GUARD_GAP : 0;
-    if (need_lo > c.view_lo)
-        need_lo = c.view_lo;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long s, e;
-        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c.view_hi && e > need_lo) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(err, errsize, "the window %#lx-%#lx (with margins%s) is not free in this "
-                     "process: %s", need_lo, c.view_hi,
-                     need_lo < c.view_lo ? " and the stack guard gap below" : "", line);
-            rc = -1;
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
-static int prepare(const struct dc_options *opt, struct cfg *c, char *err, size_t errsize,
-                   char *notes, size_t notessize)
-{
-    resolve(opt, c);
-    if (c->o.ops_per_seq == 0 || c->o.window_pages < 2) {
-        snprintf(err, errsize, "ops per sequence and window pages must be > 0 and > 1");
-        return -1;
-    }
-    if (dc_window_check(&c->o, err, errsize) < 0)
-        return -1;
-    if (opt->mm_config) {
-        c->mmcfg = *opt->mm_config;
-    } else {
-        int r = mm_config_from_host(&c->mmcfg);
-        if (r < 0 && notes)
-            snprintf(notes, notessize, "mm_config_from_host: -%s; its probes of the host's "
-                     "properties failed, the vmarea side assumes Linux's defaults for them",
-                     dc_errno_name(-r));
-    }
-    if (c->memory)
-        c->mmcfg.thp = MM_THP_NEVER;    /* as the kernel side's PR_SET_THP_DISABLE */
-    return 0;
-}
-
 int dc_run(const struct dc_options *opt, struct dc_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -1908,13 +344,13 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
         return -1;
     }
     char notes[200] = "";
-    if (prepare(opt, &r->c, res->error, sizeof(res->error), notes, sizeof(notes)) < 0) {
+    if (dc_cfg_prepare(opt, &r->c, res->error, sizeof(res->error), notes, sizeof(notes)) < 0) {
         free(r);
         return -1;
     }
     const struct cfg *c = &r->c;
     res->mlock = c->o.mlock;
-    replay_flags(c, res->replay_flags, sizeof(res->replay_flags));
+    dc_replay_flags(c, res->replay_flags, sizeof(res->replay_flags));
     pthread_mutex_init(&r->lock, NULL);
     r->reports = calloc(c->o.max_reports + 1, sizeof(*r->reports));
     if (notes[0] && c->o.progress)
@@ -1935,12 +371,12 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
     fflush(NULL);
     atomic_store(&r->running, jobs);
     for (unsigned j = 0; j < jobs; j++) {
-        ws[j] = worker_new(r, c);
+        ws[j] = dc_worker_new(r, c);
         if (!ws[j] || pthread_create(&tids[j], NULL, worker_main, ws[j]) != 0) {
             atomic_store(&r->stop, true);
             atomic_fetch_sub(&r->running, jobs - j);
             if (ws[j])
-                worker_free(ws[j]);
+                dc_worker_free(ws[j]);
             snprintf(res->error, sizeof(res->error), "cannot start worker threads");
             break;
         }
@@ -1975,7 +411,7 @@ int dc_run(const struct dc_options *opt, struct dc_result *res)
     }
     for (unsigned j = 0; j < started; j++) {
         pthread_join(tids[j], NULL);
-        worker_free(ws[j]);
+        dc_worker_free(ws[j]);
     }
 
     res->seconds = now_seconds() - t0;
@@ -2036,181 +472,47 @@ void dc_result_free(struct dc_result *res)
 
 int dc_check_ops(const struct dc_options *opt, const struct dc_op *ops, unsigned n, FILE *out)
 {
-    struct run *r = calloc(1, sizeof(*r));
+    struct cfg cfg;
+    const struct cfg *c = &cfg;
     char err[256];
-    if (!r)
-        return -1;
     if (n > DC_MAX_OPS) {
         fprintf(out, "too many ops (%u, at most %d)\n", n, DC_MAX_OPS);
-        free(r);
         return -1;
     }
-    if (prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
+    if (dc_cfg_prepare(opt, &cfg, err, sizeof(err), NULL, 0) < 0) {
         fprintf(out, "%s\n", err);
-        free(r);
         return -1;
     }
-    const struct cfg *c = &r->c;
     for (unsigned i = 0; i < n; i++)
         if (!dc_op_safe(&ops[i], c->win_lo, c->win_hi, c->mlock_unlimited)) {
             char buf[200];
             dc_format_op(buf, sizeof(buf), &ops[i]);
             fprintf(out, "op %u '%s' could touch memory outside the window %#lx-%#lx, "
                     "so it cannot run for real\n", i, buf, c->win_lo, c->win_hi);
-            free(r);
             return -1;
         }
-    pthread_mutex_init(&r->lock, NULL);
-    struct worker *w = worker_new(r, c);
+    struct worker *w = dc_worker_new(NULL, c);
     int rc = -1;
     if (!w)
         goto out;
     memcpy(w->ops, ops, n * sizeof(*ops));
     fflush(NULL);
-    run_pair(w, w->ops, n, 0, true);
+    dc_run_pair(w, w->ops, n, 0, true);
     if (w->side[0].status == SIDE_ERROR || w->side[0].status == SIDE_FORK) {
         fprintf(out, "linux side: %s\n", w->side[0].msg);
         goto out;
     }
     char category[96];
-    int first = first_difference(w, n, category, sizeof(category));
-    if (first < 0 && w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
-        !pages_equal(&w->side[0], &w->side[1]))
-        first = locate_contents(w, n, 0, category, sizeof(category));
-    if (first < 0 && outcomes_equal(c, &w->side[0], &w->side[1])) {
-        fprintf(out, "same on both sides\n");
-        print_ops(w, out, n);
-        fprintf(out, "  layout at the end (the same on both sides):\n");
-        if (w->side[0].nlayouts)
-            dc_layout_print(out, &w->side[0].layouts[w->side[0].nlayouts - 1], NULL, "    ",
-                            c->compare_mem);
-        if (c->memory) {
-            unsigned readable = 0;
-            for (unsigned i = 0; i < w->side[0].npages; i++)
-                readable += w->side[0].pages[i].fill != DC_PAGE_UNREADABLE;
-            fprintf(out, "  page contents at the end: %u readable page%s, the same on both sides\n",
-                    readable, readable == 1 ? "" : "s");
-        }
+    int first = dc_locate_difference(w, n, 0, category, sizeof(category));
+    if (first < 0 && dc_outcomes_equal(c, &w->side[0], &w->side[1])) {
+        dc_write_same(w, out, n);
         rc = 0;
     } else {
-        write_report(w, out, 0, SCRIPT_INDEX, n, first, category, NULL);
+        dc_write_report(w, out, 0, DC_SCRIPT_INDEX, n, first, category, NULL);
         rc = 1;
     }
 out:
     if (w)
-        worker_free(w);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
-    return rc;
-}
-
-/* ------------------------------------------------------- minimizing */
-
-#define MINIMIZE_SECONDS 30.0
-
-/* The category with every number replaced by '#': dropping an op may change
- * a byte count or an address in it, not what kind of difference it is. */
-static void category_key(const char *cat, char *key, size_t size)
-{
-    size_t n = 0;
-    for (const char *p = cat; *p && n + 1 < size;) {
-        if ((*p >= '0' && *p <= '9')) {
-            while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == 'x')
-                p++;
-            key[n++] = '#';
-        } else {
-            key[n++] = *p++;
-        }
-    }
-    key[n] = '\0';
-}
-
-/* Run ops[0..n) on both sides; the first difference (-1 if none or not
- * located) and its category, or -2 if the sides matched or the kernel side
- * could not run. */
-static int classify(struct worker *w, const struct dc_op *ops, unsigned n, char *category, size_t size)
-{
-    memcpy(w->ops, ops, n * sizeof(*ops));
-    /* Most drops make the difference go away: a plain run says so at the
-     * cost of one snapshot; only a run that still differs is replayed op
-     * by op to name its first difference. */
-    run_pair(w, w->ops, n, 0, false);
-    if (w->side[0].status != SIDE_OK)
-        return -2;
-    if (outcomes_equal(w->c, &w->side[0], &w->side[1]))
-        return -2;
-    run_pair(w, w->ops, n, 0, true);
-    if (w->side[0].status != SIDE_OK)
-        return -2;
-    int first = first_difference(w, n, category, size);
-    if (first < 0 && w->side[1].status == SIDE_OK && !pages_equal(&w->side[0], &w->side[1]))
-        first = locate_contents(w, n, 0, category, size);
-    if (first < 0 && outcomes_equal(w->c, &w->side[0], &w->side[1]))
-        return -2;
-    return first;
-}
-
-int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, char *category,
-                size_t size)
-{
-    struct run *r = calloc(1, sizeof(*r));
-    char err[256];
-    if (!r)
-        return -1;
-    if (*n > DC_MAX_OPS || prepare(opt, &r->c, err, sizeof(err), NULL, 0) < 0) {
-        snprintf(category, size, "%s", *n > DC_MAX_OPS ? "too many ops" : err);
-        free(r);
-        return -1;
-    }
-    for (unsigned i = 0; i < *n; i++)
-        if (!dc_op_safe(&ops[i], r->c.win_lo, r->c.win_hi, r->c.mlock_unlimited)) {
-            snprintf(category, size, "op %u could touch memory outside the window", i);
-            free(r);
-            return -1;
-        }
-    pthread_mutex_init(&r->lock, NULL);
-    struct worker *w = worker_new(r, &r->c);
-    struct dc_op *trial = malloc(DC_MAX_OPS * sizeof(*trial));
-    int rc = -1;
-    if (!w || !trial)
-        goto out;
-    fflush(NULL);
-    char key[96], tcat[96], tkey[96];
-    int first = classify(w, ops, *n, category, size);
-    if (first == -2) {
-        rc = 1;
-        goto out;
-    }
-    category_key(category, key, sizeof(key));
-    if (first >= 0)
-        *n = (unsigned)first + 1;       /* what follows the first difference is noise */
-    /* Each trial runs both sides; a long sequence could take minutes, so
-     * stop after MINIMIZE_SECONDS with what has been shrunk so far. */
-    double t0 = now_seconds();
-    for (bool changed = true; changed && now_seconds() - t0 < MINIMIZE_SECONDS;) {
-        changed = false;
-        for (unsigned i = 0; i < *n && now_seconds() - t0 < MINIMIZE_SECONDS;) {
-            memcpy(trial, ops, i * sizeof(*ops));
-            memcpy(trial + i, ops + i + 1, (*n - i - 1) * sizeof(*ops));
-            int f = classify(w, trial, *n - 1, tcat, sizeof(tcat));
-            category_key(tcat, tkey, sizeof(tkey));
-            if (f != -2 && strcmp(tkey, key) == 0) {
-                unsigned m = f >= 0 ? (unsigned)f + 1 : *n - 1;
-                memcpy(ops, trial, m * sizeof(*ops));
-                *n = m;
-                snprintf(category, size, "%s", tcat);
-                changed = true;
-            } else {
-                i++;
-            }
-        }
-    }
-    rc = 0;
-out:
-    free(trial);
-    if (w)
-        worker_free(w);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
+        dc_worker_free(w);
     return rc;
 }

@@ -320,6 +320,12 @@ enum dc_mlock_mode {
     DC_MLOCK_NONE,          /* no mlock, mlock2, munlock or MAP_LOCKED */
 };
 
+/* The mode's name in --mlock: "auto", "full", "limited", "none" ("auto" for
+ * a value that is no mode). */
+const char *dc_mlock_mode_name(enum dc_mlock_mode m);
+/* The mode named name (dc_mlock_mode_name's); false if there is none. */
+bool dc_mlock_mode_parse(const char *name, enum dc_mlock_mode *m);
+
 /*
  * Called in the vmarea-side child after each op (test-only: a way to make the
  * vmarea side deliberately wrong).  mm is the vmarea mm, or NULL when the
@@ -449,8 +455,5 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size);
  * a message in err.
  */
 int dc_host_set(struct mm_config *c, const char *list, char *err, size_t errsize);
-
-/* Does this process have CAP_IPC_LOCK? */
-bool dc_have_cap_ipc_lock(void);
 
 #endif

@@ -58,14 +58,9 @@
  * MAP_HUGETLB, MAP_32BIT and the madvise advices that act on physical pages
  * of the machine (HWPOISON, SOFT_OFFLINE) are never safe.
  */
-#include "diffcheck.h"
+#include "diffcheck_internal.h"
 
 #include <sys/mman.h>
-
-
-#define TASK_SIZE 0x7ffffffff000UL
-
-static unsigned long page_align(unsigned long x) { return (x + PAGE - 1) & ~(PAGE - 1); }
 
 /* [a, a + len) inside [lo, hi), without overflow. */
 static bool inside(unsigned long a, unsigned long len, unsigned long lo, unsigned long hi)
@@ -90,12 +85,6 @@ static bool mmap_safe(const struct dc_op *op, unsigned long lo, unsigned long hi
     if (a == 0)
         return true;
     return inside(a & ~(PAGE - 1), len, lo, hi) && inside(page_align(a), len, lo, hi);
-}
-
-static bool is_valid_advice(int advice)
-{
-    return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 25) ||
-           advice == 100 || advice == 101 || advice == 102 || advice == 103;
 }
 
 bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool mlock_unlimited)
@@ -124,7 +113,7 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
     case DC_MADVISE:
         if (op->advice == 100 || op->advice == 101)   /* HWPOISON, SOFT_OFFLINE */
             return false;
-        if (!is_valid_advice(op->advice) || a & (PAGE - 1) || op->len == 0)
+        if (!dc_advice_name(op->advice) || a & (PAGE - 1) || op->len == 0)
             return true;
         len = page_align(op->len);
         if (len == 0 || a + len < a)

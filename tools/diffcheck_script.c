@@ -53,6 +53,8 @@ static const struct name_val prot_words[] = {
     { NULL, 0 },
 };
 
+/* The advices Linux knows (6.x): the names scripts and reports use, and the
+ * set dc_op_safe holds valid. */
 static const struct name_val advices[] = {
     { "normal", 0 }, { "random", 1 }, { "sequential", 2 }, { "willneed", 3 },
     { "dontneed", 4 }, { "free", 8 }, { "remove", 9 }, { "dontfork", 10 },
@@ -77,15 +79,39 @@ static const struct name_val errnos[] = {
     { NULL, 0 },
 };
 
-static const char *const op_names[DC_NR_OP_KINDS] = {
-    [DC_MMAP] = "mmap", [DC_MUNMAP] = "munmap", [DC_MPROTECT] = "mprotect",
-    [DC_MADVISE] = "madvise", [DC_MLOCK] = "mlock", [DC_MLOCK2] = "mlock2",
-    [DC_MUNLOCK] = "munlock", [DC_MLOCKALL] = "mlockall", [DC_MUNLOCKALL] = "munlockall",
-    [DC_MREMAP] = "mremap", [DC_WRITE] = "write", [DC_READ] = "read",
+/*
+ * The operations, by kind: the word a line starts with, which also names the
+ * kind wherever results are shown; how many words a line of it has, that
+ * word included; and the rest of the line as a message shows its form.  The
+ * arguments themselves are read by dc_parse_line and written by
+ * dc_format_op, kind by kind.
+ */
+static const struct {
+    const char *name;
+    int min_words, max_words;
+    const char *args;
+} op_syntax[DC_NR_OP_KINDS] = {
+    [DC_MMAP] = { "mmap", 4, 23, "ADDR LEN PROT FLAG... [off=OFFSET]" },
+    [DC_MUNMAP] = { "munmap", 3, 3, "ADDR LEN" },
+    [DC_MPROTECT] = { "mprotect", 4, 4, "ADDR LEN PROT" },
+    [DC_MADVISE] = { "madvise", 4, 4, "ADDR LEN ADVICE" },
+    [DC_MLOCK] = { "mlock", 3, 4, "ADDR LEN [onfault]" },
+    [DC_MLOCK2] = { "mlock2", 4, 4, "ADDR LEN FLAGS" },
+    [DC_MUNLOCK] = { "munlock", 3, 3, "ADDR LEN" },
+    [DC_MLOCKALL] = { "mlockall", 2, 5, "FLAG... (current, future, onfault, or a number)" },
+    [DC_MUNLOCKALL] = { "munlockall", 1, 1, "" },
+    [DC_MREMAP] = { "mremap", 4, 8, "ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]" },
+    [DC_WRITE] = { "write", 4, 4, "ADDR LEN BYTE[+]" },
+    [DC_READ] = { "read", 3, 3, "ADDR LEN" },
 };
 
 static const struct name_val mremap_flags[] = {
     { "maymove", MREMAP_MAYMOVE }, { "fixed", MREMAP_FIXED }, { "dontunmap", MREMAP_DONTUNMAP },
+    { NULL, 0 },
+};
+
+static const struct name_val mlock2_flags[] = {
+    { "onfault", MLOCK_ONFAULT },
     { NULL, 0 },
 };
 
@@ -96,13 +122,13 @@ static const struct name_val mcl_flags[] = {
 
 const char *dc_op_name(enum dc_op_kind kind)
 {
-    return (unsigned)kind < DC_NR_OP_KINDS ? op_names[kind] : "?";
+    return (unsigned)kind < DC_NR_OP_KINDS ? op_syntax[kind].name : "?";
 }
 
 const char *dc_op_word(const struct dc_op *op)
 {
     if (op->kind == DC_MLOCK2 && op->flags == MLOCK_ONFAULT)
-        return "mlock";
+        return dc_op_name(DC_MLOCK);
     return dc_op_name(op->kind);
 }
 
@@ -122,6 +148,11 @@ static const char *lookup_name(const struct name_val *t, long val)
         if (t->val == val)
             return t->name;
     return NULL;
+}
+
+const char *dc_advice_name(int advice)
+{
+    return lookup_name(advices, advice);
 }
 
 /* Case-insensitive, an optional PREFIX ("MAP_", "PROT_", ...) allowed. */
@@ -241,19 +272,21 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         put_prot(&o, op->prot);
         break;
     case DC_MADVISE: {
-        const char *an = lookup_name(advices, op->advice);
+        const char *an = dc_advice_name(op->advice);
         if (an)
             put(&o, " %s", an);
         else
             put(&o, " %d", op->advice);
         break;
     }
-    case DC_MLOCK2:
-        if (op->flags == MLOCK_ONFAULT)
-            put(&o, " onfault");
+    case DC_MLOCK2: {
+        const char *fn = lookup_name(mlock2_flags, op->flags);
+        if (fn)
+            put(&o, " %s", fn);
         else
             put(&o, " 0x%x", (unsigned)op->flags);
         break;
+    }
     case DC_WRITE:
         put(&o, " 0x%02x%s", (unsigned)op->fill & 0xff, op->fill & DC_FILL_RAMP ? "+" : "");
         break;
@@ -497,41 +530,22 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         return errf(err, errsize, "too many words");
 
     memset(op, 0, sizeof(*op));
-    static const struct { const char *name; enum dc_op_kind kind; int min, max; } syn[] = {
-        { "mmap", DC_MMAP, 4, 23 }, { "munmap", DC_MUNMAP, 3, 3 },
-        { "mprotect", DC_MPROTECT, 4, 4 }, { "madvise", DC_MADVISE, 4, 4 },
-        { "mlock", DC_MLOCK, 3, 4 }, { "mlock2", DC_MLOCK2, 4, 4 },
-        { "munlock", DC_MUNLOCK, 3, 3 }, { "mlockall", DC_MLOCKALL, 2, 5 },
-        { "munlockall", DC_MUNLOCKALL, 1, 1 }, { "mremap", DC_MREMAP, 4, 8 },
-        { "write", DC_WRITE, 4, 4 }, { "read", DC_READ, 3, 3 },
-    };
     int k;
-    for (k = 0; k < (int)(sizeof(syn) / sizeof(syn[0])); k++)
-        if (tok_is(t[0], syn[k].name))
+    for (k = 0; k < DC_NR_OP_KINDS; k++)
+        if (tok_is(t[0], op_syntax[k].name))
             break;
-    if (k == (int)(sizeof(syn) / sizeof(syn[0])))
-        return errf(err, errsize, "unknown operation '" TOKFMT "' (expected mmap, munmap, "
-                    "mprotect, madvise, mlock, mlock2, munlock, mlockall, munlockall, mremap, "
-                    "write or read)",
-                    TOKARG(t[0]));
-    op->kind = syn[k].kind;
-    if (n < syn[k].min || n > syn[k].max) {
-        static const char *const usage[DC_NR_OP_KINDS] = {
-            [DC_MMAP] = "mmap ADDR LEN PROT FLAG... [off=OFFSET]",
-            [DC_MUNMAP] = "munmap ADDR LEN",
-            [DC_MPROTECT] = "mprotect ADDR LEN PROT",
-            [DC_MADVISE] = "madvise ADDR LEN ADVICE",
-            [DC_MLOCK] = "mlock ADDR LEN [onfault]",
-            [DC_MLOCK2] = "mlock2 ADDR LEN FLAGS",
-            [DC_MUNLOCK] = "munlock ADDR LEN",
-            [DC_MLOCKALL] = "mlockall FLAG... (current, future, onfault, or a number)",
-            [DC_MUNLOCKALL] = "munlockall",
-            [DC_MREMAP] = "mremap ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]",
-            [DC_WRITE] = "write ADDR LEN BYTE[+]",
-            [DC_READ] = "read ADDR LEN",
-        };
-        return errf(err, errsize, "%s: expected '%s'", dc_op_name(op->kind), usage[op->kind]);
+    if (k == DC_NR_OP_KINDS) {
+        /* "mmap, munmap, ... write or read" */
+        char names[160];
+        struct out o = { names, sizeof(names), 0 };
+        for (int i = 0; i < DC_NR_OP_KINDS; i++)
+            put(&o, "%s%s", i == 0 ? "" : i == DC_NR_OP_KINDS - 1 ? " or " : ", ", op_syntax[i].name);
+        return errf(err, errsize, "unknown operation '" TOKFMT "' (expected %s)", TOKARG(t[0]), names);
     }
+    op->kind = (enum dc_op_kind)k;
+    if (n < op_syntax[k].min_words || n > op_syntax[k].max_words)
+        return errf(err, errsize, "%s: expected '%s%s%s'", op_syntax[k].name, op_syntax[k].name,
+                    op_syntax[k].args[0] ? " " : "", op_syntax[k].args);
     if (op->kind == DC_MUNLOCKALL)
         return 1;
     if (op->kind == DC_MLOCKALL) {
@@ -620,9 +634,10 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         break;
     }
     case DC_MLOCK2: {
+        long v;
         unsigned long num;
-        if (tok_is(t[3], "onfault") || tok_is(t[3], "MLOCK_ONFAULT"))
-            op->flags = MLOCK_ONFAULT;
+        if (lookup_val(mlock2_flags, t[3].s, t[3].len, "MLOCK_", &v))
+            op->flags = (int)v;
         else if (parse_number(t[3], &num) && num <= 0xffffffffUL)
             op->flags = (int)(unsigned)num;
         else

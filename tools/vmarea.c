@@ -180,7 +180,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
     printf("vmarea:     %s\n", VMAREA_VERSION);
     printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
-           r->mlock == DC_MLOCK_FULL ? "full" : r->mlock == DC_MLOCK_LIMITED ? "limited" : "none",
+           dc_mlock_mode_name(r->mlock),
            o->shared_anon ? ", shared anonymous" : "", o->no_memory ? ", no memory ops" : "",
            o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
@@ -286,15 +286,7 @@ static int cmd_check(int argc, char **argv)
             o.stop_after = v;
             break;
         case O_MLOCK:
-            if (!strcmp(a, "auto"))
-                o.mlock = DC_MLOCK_AUTO;
-            else if (!strcmp(a, "full"))
-                o.mlock = DC_MLOCK_FULL;
-            else if (!strcmp(a, "limited"))
-                o.mlock = DC_MLOCK_LIMITED;
-            else if (!strcmp(a, "none"))
-                o.mlock = DC_MLOCK_NONE;
-            else
+            if (!dc_mlock_mode_parse(a, &o.mlock))
                 return usage_error("--mlock takes auto, full, limited or none, not '%s'", a);
             break;
         case O_SHARED:

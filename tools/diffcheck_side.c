@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diffcheck_side.c — the two sides of a comparison.  Each is a child
+ * process forked to run one op list: the linux side runs the ops as
+ * syscalls on its own address space and parses /proc/self/smaps; the vmarea
+ * side runs them as mm_* calls on a fresh mm and parses mm_show_smaps.  Each
+ * writes its results to a pipe, and the parent decodes that stream here.
+ *
+ * Both sides run in children so that neither a crash nor a hang in the
+ * library, nor a syscall gone wrong, can take the checker down: the parent
+ * sees a short stream and the child's wait status, and reports the seed.
+ * The children are forked from a process with threads; they use only
+ * syscalls and the allocation-free parser (linux side), or start from a
+ * fresh mm of their own (vmarea side; glibc's fork leaves malloc usable).
+ *
+ * The wire format child -> parent is a stream of records, native byte order:
+ *   'R' int64 ret, uint64 aux          one per op, in order; aux is the hash
+ *                                      of the bytes a DC_READ read, else 0
+ *   'L' uint32 n, uint32 truncated, uint32 outside, n * struct dc_vma
+ *                                      a layout: after every op (replay), or
+ *                                      once after the last op
+ *   'H' uint32 n, n * struct dc_page   the contents of the view's pages after
+ *                                      the last layout (memory ops on)
+ *   'E' char msg[160]                  the side could not run; stop
+ *   'D'                                done (absent: the child died)
+ */
+#define _GNU_SOURCE
+#include "diffcheck_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ----------------------------------------------------- one op, each side */
+
+static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
+{
+    void *buf = malloc(op->len ? op->len : 1);
+    if (!buf)
+        return -ENOMEM;
+    long r;
+    if (op->kind == DC_WRITE) {
+        for (unsigned long i = 0; i < op->len; i++)
+            ((unsigned char *)buf)[i] = dc_fill_byte(op->fill, op->addr + i);
+        r = mm_write(mm, op->addr, buf, op->len);
+    } else {
+        r = mm_read(mm, op->addr, buf, op->len);
+        if (r >= 0 && aux)
+            *aux = dc_hash_bytes(buf, (size_t)r);
+    }
+    free(buf);
+    return r;
+}
+
+long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
+{
+    if (aux)
+        *aux = 0;
+    switch (op->kind) {
+    case DC_MMAP:
+        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, NULL, op->offset);
+    case DC_MUNMAP:
+        return mm_munmap(mm, op->addr, op->len);
+    case DC_MPROTECT:
+        return mm_mprotect(mm, op->addr, op->len, op->prot);
+    case DC_MADVISE:
+        return mm_madvise(mm, op->addr, op->len, op->advice);
+    case DC_MLOCK:
+        return mm_mlock(mm, op->addr, op->len, 0);
+    case DC_MLOCK2:
+        return mm_mlock(mm, op->addr, op->len, (unsigned)op->flags);
+    case DC_MUNLOCK:
+        return mm_munlock(mm, op->addr, op->len);
+    case DC_MLOCKALL:
+        return mm_mlockall(mm, op->flags);
+    case DC_MUNLOCKALL:
+        return mm_munlockall(mm);
+    case DC_MREMAP:
+        return -ENOSYS;   /* the library has no mm_mremap: every mremap shows as a difference */
+    case DC_WRITE:
+    case DC_READ:
+        return vmarea_access(mm, op, aux);
+    default:
+        return -EINVAL;
+    }
+}
+
+static long sysret(long r)
+{
+    return r == -1 ? -errno : r;
+}
+
+static long kernel_apply(const struct dc_op *op, uint64_t *aux)
+{
+    *aux = 0;
+    switch (op->kind) {
+    case DC_MMAP:
+        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, -1, op->offset));
+    case DC_MUNMAP:
+        return sysret(syscall(SYS_munmap, op->addr, op->len));
+    case DC_MPROTECT:
+        return sysret(syscall(SYS_mprotect, op->addr, op->len, op->prot));
+    case DC_MADVISE:
+        return sysret(syscall(SYS_madvise, op->addr, op->len, op->advice));
+    case DC_MLOCK:
+        return sysret(syscall(SYS_mlock, op->addr, op->len));
+    case DC_MLOCK2:
+        return sysret(syscall(SYS_mlock2, op->addr, op->len, op->flags));
+    case DC_MUNLOCK:
+        return sysret(syscall(SYS_munlock, op->addr, op->len));
+    case DC_MLOCKALL:
+        return sysret(syscall(SYS_mlockall, op->flags));
+    case DC_MUNLOCKALL:
+        return sysret(syscall(SYS_munlockall));
+    case DC_MREMAP:
+        return sysret(syscall(SYS_mremap, op->addr, op->len, op->new_len, op->flags, op->new_addr));
+    case DC_WRITE:
+        return dc_kernel_write(op->addr, op->len, op->fill);
+    case DC_READ:
+        return dc_kernel_read(op->addr, op->len, aux);
+    default:
+        return -EINVAL;
+    }
+}
+
+/* ------------------------------------------------------------ the child */
+
+/* Memory a child uses, allocated by the parent before fork. */
+struct scratch {
+    struct dc_layout layout;
+    struct dc_page pages[MAX_VIEW_PAGES];
+    unsigned char pagebuf[PAGE];
+    char rbuf[4096];            /* /proc/self/smaps, a few VMAs at a time */
+    size_t olen;
+    char obuf[1 << 17];         /* records not yet written */
+};
+
+struct scratch *dc_scratch_new(void)
+{
+    return malloc(sizeof(struct scratch));
+}
+
+struct child {
+    const struct cfg *c;
+    struct scratch *s;
+    int fd;
+    bool vmarea;                /* else the kernel */
+    bool perturbed;             /* the side the perturb hook applies to */
+    struct mm *mm;
+};
+
+static void child_flush(struct child *ch)
+{
+    size_t off = 0;
+    while (off < ch->s->olen) {
+        ssize_t n = write(ch->fd, ch->s->obuf + off, ch->s->olen - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(3);
+        off += (size_t)n;
+    }
+    ch->s->olen = 0;
+}
+
+static void child_put(struct child *ch, const void *p, size_t len)
+{
+    const char *src = p;
+    while (len) {
+        if (ch->s->olen == sizeof(ch->s->obuf))
+            child_flush(ch);
+        size_t n = sizeof(ch->s->obuf) - ch->s->olen;
+        if (n > len)
+            n = len;
+        memcpy(ch->s->obuf + ch->s->olen, src, n);
+        ch->s->olen += n;
+        src += n;
+        len -= n;
+    }
+}
+
+static void child_tag(struct child *ch, char tag)
+{
+    uint32_t t = (uint32_t)tag;
+    child_put(ch, &t, sizeof(t));
+}
+
+static __attribute__((noreturn)) void child_fail(struct child *ch, const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    memset(msg, 0, sizeof(msg));
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    child_tag(ch, 'E');
+    child_put(ch, msg, sizeof(msg));
+    child_flush(ch);
+    _exit(0);
+}
+
+static void kernel_snapshot(struct child *ch)
+{
+    struct dc_smaps_parser p;
+    int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        child_fail(ch, "cannot open /proc/self/smaps: %s", dc_errno_name(errno));
+    dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    /* smaps lists VMAs in address order, and the kernel formats only as
+     * much as a read asks for: reading a few VMAs at a time and stopping
+     * past the view spares formatting the rest of the process (most of the
+     * cost of a sequence when the window lies below the program). */
+    while (!p.past) {
+        ssize_t n = read(fd, ch->s->rbuf, 4096);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            child_fail(ch, "reading /proc/self/smaps: %s", dc_errno_name(errno));
+        if (n == 0)
+            break;
+        dc_smaps_feed(&p, ch->s->rbuf, (size_t)n);
+    }
+    close(fd);
+    if (dc_smaps_end(&p) < 0)
+        child_fail(ch, "linux: unparsable line in /proc/self/smaps");
+}
+
+static void vmarea_snapshot(struct child *ch)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        child_fail(ch, "open_memstream failed");
+    int r = mm_show_smaps(ch->mm, f);
+    fclose(f);
+    if (r < 0) {
+        free(text);
+        child_fail(ch, "mm_show_smaps returned -%s", dc_errno_name(-r));
+    }
+    int pr = dc_smaps_parse(text, len, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    free(text);
+    if (pr < 0)
+        child_fail(ch, "vmarea: unparsable header line in mm_show_smaps output");
+    /* The mm's Rss counters (kept per thread, src/mm_counter.c) must add up
+     * to what smaps counts from the page tables VMA by VMA, which the
+     * comparison then holds against the kernel's.  The mm maps nothing
+     * outside the view, so the VMAs parsed are all of them. */
+    const struct dc_layout *l = &ch->s->layout;
+    if (!l->truncated && !l->outside) {
+        uint64_t kb = 0;
+        for (unsigned i = 0; i < l->n; i++)
+            kb += l->v[i].rss_kb;
+        struct mm_stats st;
+        mm_get_stats(ch->mm, &st);
+        uint64_t counted = (uint64_t)(st.rss_anon + st.rss_file + st.rss_shmem) * 4;
+        if (counted != kb)
+            child_fail(ch, "vmarea: mm_get_stats counts %llu kB of Rss, smaps %llu kB",
+                       (unsigned long long)counted, (unsigned long long)kb);
+    }
+}
+
+static void child_snapshot(struct child *ch)
+{
+    if (ch->vmarea)
+        vmarea_snapshot(ch);
+    else
+        kernel_snapshot(ch);
+    struct dc_layout *l = &ch->s->layout;
+    /* The vmarea mm holds nothing but what the ops mapped in the window (a
+     * mapping that lands elsewhere is unmapped at once), so any VMA outside
+     * the view is a bug.  The process on the kernel side has its program
+     * out there, and reads only as far as the view: it counts none. */
+    if (!ch->vmarea)
+        l->outside = 0;
+    uint32_t hdr[3] = { l->n, l->truncated, l->outside };
+    child_tag(ch, 'L');
+    child_put(ch, hdr, sizeof(hdr));
+    child_put(ch, l->v, l->n * sizeof(l->v[0]));
+}
+
+/* Nothing mapped in the view: map all of it with MAP_FIXED_NOREPLACE, which
+ * fails (or, before Linux 4.17, lands elsewhere) if anything is in the way. */
+static void kernel_begin(struct child *ch)
+{
+    unsigned long lo = ch->c->view_lo, len = ch->c->view_hi - lo;
+    long r = sysret(syscall(SYS_mmap, lo, len, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0));
+    if (r >= 0)
+        syscall(SYS_munmap, r, len);
+    if (r != (long)lo)
+        child_fail(ch, "linux: the window %#lx-%#lx is not free in the child (%s)", lo, lo + len,
+                   r < 0 ? dc_errno_name((int)-r) : "MAP_FIXED_NOREPLACE unsupported");
+    /* vmarea does not model huge-page faults yet: with memory ops both
+     * sides are a Linux without THP (the vmarea mm is created with
+     * MM_THP_NEVER, which shows THPeligible 0 as this does). */
+    if (ch->c->memory && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        child_fail(ch, "linux: prctl(PR_SET_THP_DISABLE): %s", dc_errno_name(errno));
+}
+
+/*
+ * The contents of every page of the view that a VMA of the last snapshot
+ * covers: read after that snapshot, because reading maps pages (the zero
+ * page; a shared anonymous page is even allocated).  Pages outside every
+ * VMA are not touched: a load below a VM_GROWSDOWN VMA would grow it.
+ */
+static void child_pages(struct child *ch)
+{
+    const struct cfg *c = ch->c;
+    const struct dc_layout *l = &ch->s->layout;
+    struct dc_page *pages = ch->s->pages;
+    unsigned n = c->view_pages;
+    for (unsigned i = 0; i < n; i++)
+        pages[i] = (struct dc_page){ .fill = DC_PAGE_UNREADABLE };
+    for (unsigned k = 0; k < l->n; k++) {
+        unsigned long s = l->v[k].start < c->view_lo ? c->view_lo : l->v[k].start;
+        unsigned long e = l->v[k].end > c->view_hi ? c->view_hi : l->v[k].end;
+        for (unsigned long a = s; a < e; a += PAGE) {
+            struct dc_page *pg = &pages[(a - c->view_lo) / PAGE];
+            if (ch->vmarea) {
+                if (mm_read(ch->mm, a, ch->s->pagebuf, PAGE) != (ssize_t)PAGE)
+                    continue;
+                dc_page_summarize(ch->s->pagebuf, pg);
+            } else {
+                if (!dc_kernel_page_readable(a))
+                    continue;
+                dc_page_summarize((const void *)a, pg);
+            }
+        }
+    }
+    uint32_t hdr = n;
+    child_tag(ch, 'H');
+    child_put(ch, &hdr, sizeof(hdr));
+    child_put(ch, pages, n * sizeof(pages[0]));
+}
+
+static __attribute__((noreturn)) void child_main(struct child *ch, const struct dc_op *ops,
+                                                 unsigned n, uint64_t seed, bool per_op)
+{
+    const struct cfg *c = ch->c;
+    alarm(c->o.timeout_seconds);
+    if (ch->vmarea) {
+        ch->mm = mm_create(&c->mmcfg);
+        if (!ch->mm)
+            child_fail(ch, "vmarea: mm_create failed");
+    } else {
+        kernel_begin(ch);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const struct dc_op *op = &ops[i];
+        uint64_t aux = 0, unused;
+        long ret = ch->vmarea ? dc_vmarea_apply(ch->mm, op, &aux) : kernel_apply(op, &aux);
+        if ((op->kind == DC_MMAP || op->kind == DC_MREMAP) && ret >= 0 &&
+            ((unsigned long)ret < c->view_lo || (unsigned long)ret >= c->view_hi)) {
+            unsigned long len = op->kind == DC_MMAP ? op->len : op->new_len;
+            struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(len) };
+            if (ch->vmarea)
+                dc_vmarea_apply(ch->mm, &un, &unused);
+            else
+                kernel_apply(&un, &unused);
+            ret = DC_RET_ELSEWHERE;
+        }
+        if (ch->perturbed && c->o.perturb)
+            ret = c->o.perturb(c->o.perturb_arg, ch->mm, seed, i, op, ret);
+        int64_t r64 = ret;
+        child_tag(ch, 'R');
+        child_put(ch, &r64, sizeof(r64));
+        child_put(ch, &aux, sizeof(aux));
+        if (per_op) {
+            child_snapshot(ch);
+            child_flush(ch);
+        }
+    }
+    if (!per_op)
+        child_snapshot(ch);
+    if (c->memory)
+        child_pages(ch);
+    child_flush(ch);
+    if (ch->vmarea)
+        mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
+    child_tag(ch, 'D');
+    child_flush(ch);
+    _exit(0);
+}
+
+static void close_other_fds(int keep)
+{
+    if (keep > 3)
+        syscall(SYS_close_range, 3, keep - 1, 0);
+    if (syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+        return;
+    for (int fd = 3; fd < 1024; fd++)   /* before Linux 5.9 */
+        if (fd != keep)
+            close(fd);
+}
+
+/* A crash must kill the child, whatever handlers the caller installed (a
+ * test framework catches SIGSEGV, for one), and the alarm must fire. */
+static void reset_signals(void)
+{
+    sigset_t all;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+pid_t dc_side_spawn(const struct cfg *c, struct scratch *scratch, int s, const struct dc_op *ops,
+                    unsigned n, uint64_t seed, bool per_op, int *rfd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* Other threads' pipes must not stay open here, or their reader
+         * would wait for this child's exit to see end-of-file. */
+        close_other_fds(p[1]);
+        reset_signals();
+        struct child ch = {
+            .c = c, .s = scratch, .fd = p[1],
+            .vmarea = s == 1 && !c->o.kernel_vs_kernel,
+            .perturbed = s == 1,
+        };
+        scratch->olen = 0;
+        child_main(&ch, ops, n, seed, per_op);
+    }
+    close(p[1]);
+    *rfd = p[0];
+    return pid;
+}
+
+/* --------------------------------------------- decoding a child's stream */
+
+static struct dc_layout *next_layout(struct side_out *o)
+{
+    if (o->nlayouts == o->cap_layouts)
+        return NULL;
+    return &o->layouts[o->nlayouts++];
+}
+
+bool dc_side_decode(struct side_out *o, const char *b, size_t len)
+{
+    size_t i = 0;
+    o->nrets = 0;
+    o->nlayouts = 0;
+    o->npages = 0;
+    o->msg[0] = '\0';
+    o->status = SIDE_DIED;
+    while (len - i >= 4) {
+        uint32_t tag;
+        memcpy(&tag, b + i, 4);
+        i += 4;
+        switch (tag) {
+        case 'R': {
+            int64_t r;
+            if (len - i < 16 || o->nrets >= DC_MAX_OPS)
+                return false;
+            memcpy(&r, b + i, 8);
+            memcpy(&o->aux[o->nrets], b + i + 8, 8);
+            i += 16;
+            o->rets[o->nrets++] = (long)r;
+            break;
+        }
+        case 'H': {
+            uint32_t np;
+            if (len - i < 4)
+                return false;
+            memcpy(&np, b + i, 4);
+            i += 4;
+            if (np > MAX_VIEW_PAGES || len - i < np * sizeof(struct dc_page))
+                return false;
+            memcpy(o->pages, b + i, np * sizeof(struct dc_page));
+            o->npages = np;
+            i += np * sizeof(struct dc_page);
+            break;
+        }
+        case 'L': {
+            uint32_t hdr[3];
+            if (len - i < 12)
+                return false;
+            memcpy(hdr, b + i, 12);
+            i += 12;
+            if (hdr[0] > DC_MAX_VMAS || len - i < hdr[0] * sizeof(struct dc_vma))
+                return false;
+            struct dc_layout *l = next_layout(o);
+            if (!l)
+                return false;
+            l->n = hdr[0];
+            l->truncated = hdr[1];
+            l->outside = hdr[2];
+            memcpy(l->v, b + i, hdr[0] * sizeof(struct dc_vma));
+            i += hdr[0] * sizeof(struct dc_vma);
+            break;
+        }
+        case 'E':
+            if (len - i < sizeof(o->msg))
+                return false;
+            memcpy(o->msg, b + i, sizeof(o->msg));
+            o->msg[sizeof(o->msg) - 1] = '\0';
+            o->status = SIDE_ERROR;
+            return false;
+        case 'D':
+            o->status = SIDE_OK;
+            return true;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
