@@ -99,7 +99,6 @@ struct side_out {
     struct dc_page pages[MAX_VIEW_PAGES];
     unsigned nlayouts, cap_layouts;
     struct dc_layout *layouts;      /* parent_alloc'd, DC_MAX_OPS + 1 of them */
-    bool layout_done;   /* last op's layout seen (per-op mode: for the op at nrets-1) */
 };
 
 /* Memory a child uses, allocated by the parent before fork; free() it. */

@@ -73,7 +73,7 @@ int dc_minimize(const struct dc_options *opt, struct dc_op *ops, unsigned *n, ch
     if (!w || !trial)
         goto out;
     fflush(NULL);
-    char key[96], tcat[96], tkey[96];
+    char key[96], tcat[96] = "", tkey[96];   /* classify may leave tcat unwritten */
     int first = classify(w, ops, *n, category, size);
     if (first == -2) {
         rc = 1;
