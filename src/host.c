@@ -108,7 +108,7 @@ void vmarea_bug(const char *cond, const char *file, int line)
 /* >= 0: allocations left before the one that fails; -1: none fails.
  * -2 after a failure with persist: every one fails. */
 _Atomic long vm_fail_countdown = -1;
-static bool fail_persist;
+static atomic_bool fail_persist;
 static atomic_ulong alloc_count;
 
 bool vm_alloc_fails_slow(void)
