@@ -19,7 +19,7 @@
  *   - a PMD that maps a huge page (or the huge zero page) lies inside one
  *     VMA.
  *
- * At VMAREA_DEBUG=2, validate_mm runs at every mmap write unlock (Linux's
+ * At VMAREA_DEBUG=2, validate_mm runs at mmap write unlocks (Linux's
  * validate_mm, mimalloc's mi_assert_expensive): the tree's structure, each
  * VMA's own invariants, the counters the mmap lock guards recomputed from
  * the VMAs, and every page-table entry of the address space.  (Rss is left
@@ -136,16 +136,22 @@ static __attribute__((noreturn, cold)) void bad_mm(const struct mm *mm, const st
     abort();
 }
 
-/* A walk of every VMA at every unlock makes building 65,530 VMAs one by
- * one quadratic (minutes): past this many VMAs the check runs at one unlock
- * in map_count / VALIDATE_FULL_VMAS, which keeps its cost per unlock bounded. */
-#define VALIDATE_FULL_VMAS 4096
+/*
+ * What one check costs grows with the mm: a walk of every VMA and every
+ * page-table entry.  While that is under VALIDATE_BUDGET (VMAs plus table
+ * entries) the check runs at every unlock; past it, at one unlock in
+ * cost / VALIDATE_BUDGET, which keeps its cost per unlock bounded.  Without
+ * this, building 65,530 VMAs one by one, or reading gigabytes through the
+ * zero page, is quadratic (minutes; hours under the sanitizers).
+ */
+#define VALIDATE_BUDGET 8192
 
 void validate_mm(struct mm *mm)
 {
-    if (mm->map_count > VALIDATE_FULL_VMAS) {
+    unsigned long cost = mm->map_count + pgtable_bytes(&mm->pgt) / sizeof(pte_t);
+    if (cost > VALIDATE_BUDGET) {
         static _Thread_local unsigned long skipped;
-        if (++skipped < mm->map_count / VALIDATE_FULL_VMAS)
+        if (++skipped < cost / VALIDATE_BUDGET)
             return;
         skipped = 0;
     }

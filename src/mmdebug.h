@@ -6,8 +6,9 @@
  * operation, the page-table entries it changed against their VMAs
  * (debug.c).  VMAREA_DEBUG=2 adds validate_mm at every mmap write unlock:
  * the VMA tree's structure, the mm's counters recomputed from its VMAs, and
- * every page-table entry of the address space.  Release builds have none of
- * it (the lock assertions were calls on every VMA operation).
+ * every page-table entry of the address space (at every unlock while the mm
+ * is small, spread over several once it is large: debug.c).  Release builds
+ * have none of it (the lock assertions were calls on every VMA operation).
  */
 #ifndef VMAREA_MMDEBUG_H
 #define VMAREA_MMDEBUG_H
