@@ -356,6 +356,38 @@ void            vm_file_put(struct vm_file *f);
 void           *vm_file_private(struct vm_file *f);
 const char     *vm_file_name(struct vm_file *f);
 
+/*
+ * Shared memory, as memfd_create(name, MFD_ALLOW_SEALING) followed by
+ * ftruncate(size): a shmem object that maps show as "/memfd:NAME (deleted)"
+ * on device 00:01.  Mapped MAP_SHARED by one mm or several, its pages are
+ * the same pages in each (a write through one is seen by all at once, and
+ * smaps counts them by map count); MAP_PRIVATE copies a page at its first
+ * write.  A page wholly past size is SIGBUS (-EIO).  Returns one reference,
+ * or NULL with errno EFAULT (no name), EINVAL (a name longer than 249
+ * bytes) or ENOMEM.  Locks: none.
+ */
+struct vm_file *vm_file_memfd(const char *name, size_t size);
+/*
+ * fcntl(F_ADD_SEALS) on a memfd: seals are <fcntl.h>'s F_SEAL_SEAL,
+ * F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE and
+ * F_SEAL_EXEC.  0, or -EINVAL (not a memfd, or an unknown seal), -EPERM
+ * (F_SEAL_SEAL is set) or -EBUSY (F_SEAL_WRITE while a shared writable
+ * mapping exists).  With F_SEAL_WRITE or F_SEAL_FUTURE_WRITE set, a
+ * MAP_SHARED mapping with PROT_WRITE fails with EPERM, and one without may
+ * never gain it (mprotect: EACCES).  Locks: none.
+ */
+int             vm_file_add_seals(struct vm_file *f, int seals);
+/*
+ * ftruncate on a memfd (or the shmem object of a shared anonymous mapping):
+ * the new size in bytes.  Shrinking zeroes the last page past the end and
+ * removes the pages wholly past it from every mapping of every mm (the
+ * copies private mappings made of them too, as unmap_mapping_range), after
+ * which an access there is SIGBUS (-EIO).  0, or -EINVAL (not a shmem
+ * object), -EFBIG (past LONG_MAX) or -EPERM (F_SEAL_SHRINK or F_SEAL_GROW).
+ * Locks: none; takes no mmap lock.
+ */
+int             vm_file_truncate(struct vm_file *f, unsigned long size);
+
 /* Locks: valid only inside the mmap hook, under the mmap write lock that
  * mm_mmap holds. */
 struct vma_new;

@@ -310,9 +310,16 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         /* A hole punched in the object: only shmem has fallocate here. */
         if (!vma_is_shmem(vma))
             return -EOPNOTSUPP;
-        zap_vma_range(vma, start, end);
-        shmem_punch(vma->vm_file, vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
-                    (end - start) >> PAGE_SHIFT);
+        {
+            /* shmem_fallocate(PUNCH_HOLE): out of every mapping (private
+             * copies stay), out of the cache, and out of the mappings again
+             * for a fault that raced with the first pass. */
+            unsigned long pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+            unsigned long n = (end - start) >> PAGE_SHIFT;
+            unmap_mapping_range(vma->vm_file, pgoff, n, false);
+            shmem_punch(vma->vm_file, pgoff, n);
+            unmap_mapping_range(vma->vm_file, pgoff, n, false);
+        }
         return 0;
     case MADV_GUARD_INSTALL_: {
         /* is_valid_guard_vma: not where a zap could take locked or special

@@ -115,6 +115,33 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
         rss_add(mm, MM_SHMEMPAGES, mapped);
 }
 
+/*
+ * A write fault on an empty entry of a private file mapping (do_cow_fault):
+ * the process gets an anonymous copy of the file's page, which it holds a
+ * reference on; the file's page is never mapped writable there.
+ */
+static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, struct vm_page *page, bool mmap_locked)
+{
+    struct mm *mm = vma_mm_of(vma);
+    int err = anon_prepare(vma, mmap_locked);
+    struct vm_page *new = err ? NULL : page_alloc_nozero(&mm->pages);
+    if (new)
+        memcpy(page_address(new), page_address(page), PAGE_SIZE);
+    page_put(page);
+    if (err)
+        return err;
+    if (!new)
+        return -ENOMEM;
+    page_mapcount_set_new(new);
+    if (!pte_install(ptep, 0, pte_mk(new, vma_pte_flags(vma, true)))) {
+        page_mapcount_dec(new);   /* a racing fault won */
+        page_put(new);
+        return 0;
+    }
+    rss_add(mm, MM_ANONPAGES, 1);
+    return 0;
+}
+
 /* A file fault on an empty entry: shmem finds or makes its page, a driver's
  * object calls its fault hook, which inserts a page itself. */
 static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr,
@@ -132,6 +159,10 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
         struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages);
         if (IS_ERR(page))
             return (int)PTR_ERR(page);
+        if (write && !(vma->vm_flags & VM_SHARED))
+            return do_cow_fault(vma, ptep, page, mmap_locked);
+        if (write)
+            page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
         if (map_page(ptep, page, pte_mk(page, vma_pte_flags(vma, write) | PTE_FILE)))
             rss_add(mm, MM_SHMEMPAGES, 1);
         return 0;
@@ -165,7 +196,8 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *
         return -EACCES;   /* a raw frame mapping: nothing to copy */
 
     if (!zero && pte_file(pte) && (vma->vm_flags & VM_SHARED)) {
-        /* Shared file memory is written in place. */
+        /* Shared file memory is written in place (wp_page_shared). */
+        page_set_dirty(old);
         pte_install(ptep, pte, pte | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
         return 0;
     }
@@ -290,12 +322,7 @@ int (vma_insert_page)(const struct vma_mixedmap *mixed, unsigned long addr, stru
  * driver may keep pages past the last mmdrop of the mm it took them from. */
 struct vm_page *vm_page_alloc(struct mm *mm)
 {
-    struct vm_page *page = page_alloc(&mm->pages);
-    if (page && mm->pages.owner) {
-        atomic_store_explicit(&page->flags, PG_pinned, memory_order_relaxed);
-        mm->pages.owner_get(mm->pages.owner);
-    }
-    return page;
+    return page_alloc_pinned(&mm->pages);
 }
 
 /* ------------------------------------------------------------------ zap */
@@ -389,6 +416,43 @@ void vma_zap_page_range_single(const struct vma_ref *ref, unsigned long address,
     end = PAGE_ALIGN(end);
     if (start < end)
         zap_vma_range(vma, start, end);
+}
+
+/* unmap_mapping_range without even_cows: a private mapping keeps the
+ * anonymous copies it made, only the file's own pages go. */
+static int zap_file_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    if (!pte_present(pte) || !pte_file(pte) || !ptep_cmpxchg(ptep, &pte, 0))
+        return 0;
+    zap_one(arg, addr, pte);
+    return 0;
+}
+
+void unmap_mapping_range(struct vm_file *f, unsigned long first, unsigned long n, bool even_cows)
+{
+    unsigned long last = n > ULONG_MAX - first ? ULONG_MAX : first + n;
+    pthread_mutex_lock(&f->rmap_lock);
+    for (unsigned long i = 0; i < f->rmap_n; i++) {
+        struct vma *vma = f->rmap[i];
+        struct mm *mm = vma->vm_mm;
+        unsigned long vfirst = vma->vm_pgoff, vlast = vfirst + vma_pages(vma);
+        unsigned long a = max(first, vfirst), b = min(last, vlast);
+        if (a >= b || !pgtable_bytes(&mm->pgt))
+            continue;
+        unsigned long start = vma->vm_start + ((a - vfirst) << PAGE_SHIFT);
+        unsigned long end = vma->vm_start + ((b - vfirst) << PAGE_SHIFT);
+        if (even_cows || (vma->vm_flags & VM_SHARED)) {
+            zap_vma_range(vma, start, end);
+            continue;
+        }
+        struct zap_ctx z = { .anon = 0 };
+        page_batch_init(&z.batch);
+        pgtable_for_each(&mm->pgt, start, end, zap_file_one, &z);
+        page_batch_flush(&z.batch, false);
+        if (z.file)
+            rss_add(mm, mm_counter_file(vma), z.file);
+    }
+    pthread_mutex_unlock(&f->rmap_lock);
 }
 
 void free_pgtables(struct mm *mm, unsigned long start, unsigned long end,

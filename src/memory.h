@@ -43,6 +43,12 @@ int vma_access_error(const struct vma *vma, unsigned flags);
 void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end);
 /* The same for the whole VMA when the address space's last user is gone. */
 void zap_vma_exit(struct vma *vma);
+/* Linux's unmap_mapping_range: clear the entries of pages [first, first + n)
+ * of f, a shmem object, in every VMA of every mm that maps them; with
+ * even_cows the anonymous copies private mappings made of them too (a
+ * truncation), without only the file's pages (a hole punched).  Takes
+ * f->rmap_lock; the caller holds no cache_lock. */
+void unmap_mapping_range(struct vm_file *f, unsigned long first, unsigned long n, bool even_cows);
 /* munmap, after zapping the VMAs: free the tables of [start, end) that no
  * VMA outside it uses.  floor/ceiling: the neighbouring VMAs' end/start, 0
  * when there is none.  Mmap write lock. */

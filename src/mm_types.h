@@ -133,15 +133,32 @@ struct vm_file {
     void *private_data;
     char *name;
     bool anon_shmem;               /* behind a MAP_SHARED|MAP_ANONYMOUS mapping */
-    /* host files and memfds (filemap.c) */
+    bool memfd;                    /* made by vm_file_memfd: may be sealed */
     int fd;
     unsigned long dev, ino;
-    /* shmem pages (anon_shmem): the page cache, a radix tree indexed by
-     * pgoff << PAGE_SHIFT (the page-table code, reused), one reference per
-     * page held here; guarded by cache_lock; the size is fixed at creation */
+    /* shmem objects (shared anonymous memory and memfds): the page cache, a
+     * radix tree indexed by pgoff << PAGE_SHIFT (the page-table code,
+     * reused), one reference per page held here; guarded by cache_lock,
+     * with cache_pages (the size, rounded up to pages) and seals.  Its
+     * pages are pinned (PG_pinned): one allocated from the pool of the mm
+     * that faulted it first keeps that mm's struct and pool alive, as the
+     * object may be mapped by other mms and outlive the first. */
     pthread_mutex_t cache_lock;
     struct pgtable *cache;
-    unsigned long cache_pages;
+    unsigned long size;            /* bytes (i_size) */
+    unsigned long cache_pages;     /* size in pages, rounded up: a fault at or past it is SIGBUS */
+    int seals;                     /* F_SEAL_* (memfds) */
+    /* The VMAs that hold a reference on a shmem object (Linux's i_mmap), so
+     * that a hole punched or a truncation reaches every mapping of every
+     * mm: an array, guarded by rmap_lock, which is also held while such a
+     * VMA's vm_start, vm_end or vm_pgoff changes (vma.c).  Lock order: an
+     * mmap lock, then rmap_lock, then cache_lock. */
+    pthread_mutex_t rmap_lock;
+    struct vma **rmap;
+    unsigned long rmap_n, rmap_cap;
+    /* VMAs that map the object VM_SHARED and VM_MAYWRITE (Linux's
+     * i_mmap_writable): F_SEAL_WRITE is refused while there are any. */
+    atomic_long nr_writable;
     long acct_pages;               /* committed for the object (shmem_acct_size); given
                                       back when the last reference goes */
 };
@@ -214,7 +231,13 @@ struct mm {
 };
 
 static inline bool vma_is_anonymous(const struct vma *vma) { return !vma->vm_file && !vma->vm_ops; }
-static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->anon_shmem; }
+/* Backed by a shmem object: shared anonymous memory or a memfd. */
+static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->cache; }
+/* A shared and possibly writable mapping of its file (VM_SHARED|VM_MAYWRITE). */
+static inline bool vma_is_shared_maywrite(vm_flags_t flags)
+{
+    return (flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE);
+}
 /* Special and hugetlb VMAs never take VM_LOCKED (vma_supports_mlock). */
 static inline bool vma_supports_mlock(const struct vma *vma)
 {

@@ -237,6 +237,7 @@ static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         struct vma *next = vma->vm_end < end ? vt_next_wr(&mm->mm_mt, vma) : NULL;
         long pages = (long)vma_pages(vma);
         vma_unlink(mm, vma);
+        vma_rmap_del(vma);   /* before free_pgtables below */
         vm_stat_account(mm, vma->vm_flags, -pages);
         if (vma->vm_flags & VM_LOCKED)
             mm->locked_vm -= pages;
@@ -446,7 +447,11 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
         vma->vm_flags = vm_flags;
         if (file) {
             vma->vm_file = file;
-            vm_file_get(file);
+            if (vma_get_file(vma)) {
+                vma->vm_file = NULL;
+                vma_free_unused(vma);
+                goto unacct;
+            }
             if (file->f_ops && file->f_ops->mmap) {
                 struct vma_new vn = { .vma = vma };
                 err = file->f_ops->mmap(file, &vn);
@@ -457,8 +462,16 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
                 }
             }
         } else if (vm_flags & VM_SHARED) {
-            vma->vm_file = vm_file_shmem_zero(len);
-            if (!vma->vm_file) {
+            struct vm_file *shm = vm_file_shmem_zero(len);
+            if (!shm) {
+                vma_free_unused(vma);
+                goto unacct;
+            }
+            vma->vm_file = shm;
+            err = vma_get_file(vma);
+            vm_file_put(shm);   /* the VMA's reference is the object's only one */
+            if (err) {
+                vma->vm_file = NULL;
                 vma_free_unused(vma);
                 goto unacct;
             }
@@ -594,6 +607,14 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
             break;
         default:
             return -EINVAL;
+        }
+        /* memfd_check_seals_mmap: no new shared writable mapping of a
+         * write-sealed memfd, and a shared read-only one may never become
+         * writable. */
+        if (file && (file->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && (vm_flags & VM_SHARED)) {
+            if (vm_flags & VM_WRITE)
+                return -EPERM;
+            vm_flags &= ~VM_MAYWRITE;
         }
     } else {
         switch (flags & MAP_TYPE) {

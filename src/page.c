@@ -364,6 +364,16 @@ struct vm_page *page_alloc(struct page_pool *pool)
     return p;
 }
 
+struct vm_page *page_alloc_pinned(struct page_pool *pool)
+{
+    struct vm_page *page = page_alloc(pool);
+    if (page && pool->owner) {
+        atomic_store_explicit(&page->flags, PG_pinned, memory_order_relaxed);
+        pool->owner_get(pool->owner);
+    }
+    return page;
+}
+
 struct vm_page *page_alloc_nozero(struct page_pool *pool)
 {
     bool zeroed;

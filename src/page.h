@@ -71,9 +71,9 @@ struct vm_page {
  * dirty): set when a dirty entry of a file page is zapped, so the state
  * survives the mapping. */
 #define PG_dirty ((uintptr_t)1)
-/* PG_pinned: allocated by vm_page_alloc for a driver, which may keep it past
- * the address space's last mmdrop: the page pins the pool's owner (the mm)
- * until it is freed. */
+/* PG_pinned: allocated by page_alloc_pinned for a driver or a shmem object,
+ * which may keep it past the address space's last mmdrop: the page pins the
+ * pool's owner (the mm) until it is freed. */
 #define PG_pinned ((uintptr_t)2)
 
 static inline void page_set_dirty(struct vm_page *page)
@@ -162,6 +162,10 @@ unsigned long page_pool_destroy(struct page_pool *pool);
  */
 struct vm_page *__must_check page_alloc(struct page_pool *pool);
 struct vm_page *__must_check page_alloc_nozero(struct page_pool *pool);
+/* page_alloc for a page that may outlive the pool's owner's last user (a
+ * driver's, a shmem object's): PG_pinned, it holds a reference on the
+ * owner until it is freed. */
+struct vm_page *__must_check page_alloc_pinned(struct page_pool *pool);
 
 /* Count n frames' worth of other memory (page tables) against the limit:
  * false, and nothing charged, if it would pass it.  Locks: none. */

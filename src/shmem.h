@@ -8,6 +8,21 @@
 
 #include "mm_types.h"
 
+/* memfd seals (F_ADD_SEALS), the host's values, whatever the libc headers
+ * declare. */
+#ifndef F_SEAL_SEAL
+#define F_SEAL_SEAL	0x0001
+#define F_SEAL_SHRINK	0x0002
+#define F_SEAL_GROW	0x0004
+#define F_SEAL_WRITE	0x0008
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE	0x0010
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC	0x0020
+#endif
+
 /* The shmem page at pgoff, found or allocated from pool; referenced for the
  * caller.  ERR_PTR(-EIO) beyond the object's size, ERR_PTR(-ENOMEM). */
 struct vm_page *__must_check shmem_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool);

@@ -82,11 +82,14 @@ int __split_vma(struct vma *vma, unsigned long addr, int new_below)
         return -ENOMEM;
 
     vma_start_write(vma);
+    struct vm_file *rf = vma_rmap_file(vma);
+    vma_rmap_lock(rf);
     if (new_below)
         vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
     vma_lock_new(mm, new);
     /* The tree trims vma to what new leaves it. */
     int err = vt_split(&mm->mm_mt, vma, new);
+    vma_rmap_unlock(rf);
     VM_BUG_ON(err);   /* reserved above */
     (void)err;
     vma_mark_attached(new);
@@ -136,10 +139,13 @@ static int split_vma_both(struct vma *vma, unsigned long start, unsigned long en
         hi->vm_ops->open(to_ref(hi));
 
     vma_start_write(vma);
+    struct vm_file *rf = vma_rmap_file(vma);
+    vma_rmap_lock(rf);
     vma->vm_pgoff += (start - vma->vm_start) >> PAGE_SHIFT;
     vma_lock_new(mm, lo);
     vma_lock_new(mm, hi);
     int err = vt_split3(&mm->mm_mt, vma, lo, hi);
+    vma_rmap_unlock(rf);
     VM_BUG_ON(err);   /* reserved above */
     (void)err;
     vma_mark_attached(lo);
@@ -257,6 +263,9 @@ static void commit_merge(struct vma_merge_struct *vmg)
 {
     struct mm *mm = vmg->mm;
     struct vma *target = vmg->target;
+    /* Every VMA here maps the same file, if any: one rmap_lock. */
+    struct vm_file *rf = vma_rmap_file(target);
+    vma_rmap_lock(rf);
 
     if (vmg->__adjust_next_start) {
         /* middle shrinks to [start, end); next (the target) grows down to end */
@@ -266,6 +275,7 @@ static void commit_merge(struct vma_merge_struct *vmg)
         next->vm_pgoff -= (next->vm_start - vmg->end) >> PAGE_SHIFT;
         next->vm_flags |= vmg->flags & VM_STICKY;   /* the part it takes over */
         vt_update(&mm->mm_mt, next, vmg->end, next->vm_end);
+        vma_rmap_unlock(rf);
         return;
     }
     /* The merged VMA keeps every sticky flag its parts had. */
@@ -287,6 +297,7 @@ static void commit_merge(struct vma_merge_struct *vmg)
     target->vm_pgoff = vmg->pgoff;
     /* One step: the swallowed VMAs leave, target covers the range. */
     vt_merge(&mm->mm_mt, target, vmg->start, vmg->end);
+    vma_rmap_unlock(rf);
     if (vmg->__remove_middle)
         vma_defer_free(vmg->middle);
     if (vmg->__remove_next)

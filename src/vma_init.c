@@ -168,6 +168,44 @@ bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
     return a && b && strcmp(a->name, b->name) == 0;
 }
 
+int vma_get_file(struct vma *vma)
+{
+    struct vm_file *f = vma->vm_file;
+    if (f->cache) {
+        pthread_mutex_lock(&f->rmap_lock);
+        if (f->rmap_n == f->rmap_cap) {
+            unsigned long cap = f->rmap_cap ? 2 * f->rmap_cap : 4;
+            struct vma **a = vm_alloc_fails() ? NULL : realloc(f->rmap, cap * sizeof(*a));
+            if (!a) {
+                pthread_mutex_unlock(&f->rmap_lock);
+                return -ENOMEM;
+            }
+            f->rmap = a;
+            f->rmap_cap = cap;
+        }
+        f->rmap[f->rmap_n++] = vma;
+        pthread_mutex_unlock(&f->rmap_lock);
+    }
+    vm_file_get(f);
+    if (vma_is_shared_maywrite(vma->vm_flags))
+        atomic_fetch_add_explicit(&f->nr_writable, 1, memory_order_relaxed);
+    return 0;
+}
+
+void vma_rmap_del(struct vma *vma)
+{
+    struct vm_file *f = vma_rmap_file(vma);
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->rmap_lock);
+    for (unsigned long i = 0; i < f->rmap_n; i++)
+        if (f->rmap[i] == vma) {
+            f->rmap[i] = f->rmap[--f->rmap_n];
+            break;
+        }
+    pthread_mutex_unlock(&f->rmap_lock);
+}
+
 struct vma *vma_dup(struct vma *orig)
 {
     struct vma *vma = vma_get_free(orig->vm_mm);
@@ -176,8 +214,11 @@ struct vma *vma_dup(struct vma *orig)
     /* vma_alloc without its memset: every plain byte is copied over. */
     memcpy((char *)vma + VMA_PLAIN_START, (const char *)orig + VMA_PLAIN_START, VMA_PLAIN_BYTES);
     __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
-    if (vma->vm_file)
-        vm_file_get(vma->vm_file);
+    if (vma->vm_file && vma_get_file(vma)) {
+        vma->vm_file = NULL;
+        vma_put_free(vma);
+        return NULL;
+    }
     anon_vma_get(vma->anon_vma);
     anon_name_get(vma->anon_name);
     return vma;
@@ -186,8 +227,12 @@ struct vma *vma_dup(struct vma *orig)
 /* The NULL test spares most VMAs (anonymous) a call. */
 static void vma_drop_refs(struct vma *vma)
 {
-    if (vma->vm_file)
+    if (vma->vm_file) {
+        vma_rmap_del(vma);
+        if (vma_is_shared_maywrite(vma->vm_flags))
+            atomic_fetch_sub_explicit(&vma->vm_file->nr_writable, 1, memory_order_relaxed);
         vm_file_put(vma->vm_file);
+    }
     anon_vma_put(vma->anon_vma);
     anon_name_put(vma->anon_name);
 }

@@ -16,6 +16,30 @@ struct vma *__must_check vma_alloc(struct mm *mm);
 /* A copy of orig with its own references (file, anon_vma, name); NULL when
  * out of memory. */
 struct vma *__must_check vma_dup(struct vma *orig);
+/* vma->vm_file, set, gets the VMA's reference, its count of shared
+ * writable mappings (nr_writable) when the VMA is one, and for a shmem
+ * object the VMA's place in its rmap: 0, or -ENOMEM with nothing taken.
+ * vma_free_unused and vma_defer_free give all back. */
+int __must_check vma_get_file(struct vma *vma);
+/* Take vma out of its shmem object's rmap, early: before munmap frees the
+ * page tables of its range, which a punch or truncation could otherwise
+ * walk (vma_defer_free does it for every other VMA). */
+void vma_rmap_del(struct vma *vma);
+/* The shmem object whose rmap_lock guards vma's bounds, or NULL. */
+static inline struct vm_file *vma_rmap_file(const struct vma *vma)
+{
+    return vma->vm_file && vma->vm_file->cache ? vma->vm_file : NULL;
+}
+static inline void vma_rmap_lock(struct vm_file *f)
+{
+    if (f)
+        pthread_mutex_lock(&f->rmap_lock);
+}
+static inline void vma_rmap_unlock(struct vm_file *f)
+{
+    if (f)
+        pthread_mutex_unlock(&f->rmap_lock);
+}
 /* Free a VMA that was never in the tree (no close hook, no grace period). */
 void vma_free_unused(struct vma *vma);
 /* A VMA that left the tree: drop its references and make it reusable. */
