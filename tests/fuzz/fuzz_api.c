@@ -111,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!late)
         api_drv_drop_pages(&o);
+    api_memfd_put(&o);
     api_check_unmap_all_but(mm, api_drv_nr_kept(&o));
     api_check_drv(&o);
     API_CHECK_EQ(o.drv.live, 0);

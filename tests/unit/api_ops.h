@@ -43,9 +43,10 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   16U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+#define API_OPS_ALL   17U   /* + vma_zap_page_range_single, maps/smaps text, stats,
                                many VMAs at once, a driver's mappings (mixed maps) and
-                               its page inserts; and shared anonymous mappings */
+                               its page inserts; shared anonymous mappings and a
+                               memfd, truncated and sealed between calls */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -83,6 +84,7 @@ struct api_ops {
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
     struct api_driver drv;
+    struct vm_file *memfd;      /* API_OPS_ALL: made at its first use; api_memfd_put puts it */
 };
 
 static inline unsigned long api_draw(struct api_ops *o, unsigned long bound)
@@ -511,8 +513,45 @@ static inline void api_drv_drop_pages(struct api_ops *o)
 
 /* The end of a run: the driver's pages, then its file (whose release hook
  * runs here if no VMA maps it any more). */
+/* The fuzzer's memfd: mapped shared or private, at any offset, truncated
+ * and sealed between calls. */
+static inline long api_memfd(struct api_ops *o, unsigned long a, unsigned long len, int prot, int flags)
+{
+    if (!o->memfd) {
+        o->memfd = vm_file_memfd("fuzz", (api_draw(o, 64) + 1) * 4096);
+        API_CHECK(o->memfd != NULL);
+    }
+    long r;
+    switch (api_draw(o, 4)) {
+    case 0:
+        r = vm_file_truncate(o->memfd, api_draw(o, 2) ? api_draw(o, 65) * 4096 : api_draw(o, 65 * 4096));
+        API_CHECK(r == 0 || r == -EPERM);
+        return r;
+    case 1:
+        r = vm_file_add_seals(o->memfd, api_draw(o, 8) ? 1 << api_draw(o, 7) : (int)api_word(o));
+        API_CHECK(r == 0 || r == -EPERM || r == -EBUSY || r == -EINVAL);
+        return r;
+    default: {
+        unsigned long offset = api_draw(o, 4) ? api_draw(o, 64) * 4096 : api_pick(o);
+        r = mm_mmap(o->mm, a, len, prot, flags & ~MAP_ANONYMOUS, o->memfd, offset);
+        if (r >= 0)
+            api_check_mapped(o->mm, (unsigned long)r, len);
+        return r;
+    }
+    }
+}
+
+/* Drop our reference to the memfd: its pages go with its last mapping. */
+static inline void api_memfd_put(struct api_ops *o)
+{
+    if (o->memfd)
+        vm_file_put(o->memfd);
+    o->memfd = NULL;
+}
+
 static inline void api_ops_fini(struct api_ops *o)
 {
+    api_memfd_put(o);
     api_drv_drop_pages(o);
     if (o->drv.file) {
         bool mapped = o->drv.live > 0;
@@ -775,6 +814,9 @@ static inline long api_op(struct api_ops *o)
         break;
     case 14:
         r = api_drv_mmap_call(o, a, len, prot, flags);
+        break;
+    case 15:
+        r = api_memfd(o, a, len, prot, flags);
         break;
     default:
         r = api_insert(o, a);
