@@ -240,8 +240,10 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
         /* truncate_inode_partial_folio: the tail past the end reads zero. */
         pte_t _Atomic *slot = pgtable_walk(f->cache, (size >> PAGE_SHIFT) << PAGE_SHIFT);
         pte_t e = slot ? ptep_get(slot) : 0;
-        if (e)
+        if (e) {
             memset((char *)page_address(pte_page(e)) + offset_in_page(size), 0, PAGE_SIZE - offset_in_page(size));
+            page_set_dirty(pte_page(e));   /* shmem_undo_range marks it so */
+        }
     }
     pthread_mutex_unlock(&f->cache_lock);
     if (holebegin >= old_pages)

@@ -109,7 +109,7 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
         struct vm_page *page = shmem_find_page(vma->vm_file, pgoff + i - pte_off);
         if (!page)
             continue;
-        mapped += map_page(slot, page, pte_mk(page, (vma_pte_flags(vma, false) & ~PTE_ACCESSED) | PTE_FILE));
+        mapped += map_page(slot, page, pte_mk(page, shmem_pte_flags(vma, false) & ~PTE_ACCESSED));
     }
     if (mapped)
         rss_add(mm, MM_SHMEMPAGES, mapped);
@@ -117,19 +117,23 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
 
 /*
  * A write fault on an empty entry of a private file mapping (do_cow_fault):
- * the process gets an anonymous copy of the file's page, which it holds a
- * reference on; the file's page is never mapped writable there.
+ * the process gets an anonymous copy of the file's page; the file's page is
+ * never mapped writable there.  The VMA gets its anon_vma first, as Linux's
+ * does, even when the file then has no page there (SIGBUS past the end).
  */
-static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, struct vm_page *page, bool mmap_locked)
+static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgoff, bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     int err = anon_prepare(vma, mmap_locked);
-    struct vm_page *new = err ? NULL : page_alloc_nozero(&mm->pages);
+    if (err)
+        return err;
+    struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages);
+    if (IS_ERR(page))
+        return (int)PTR_ERR(page);
+    struct vm_page *new = page_alloc_nozero(&mm->pages);
     if (new)
         memcpy(page_address(new), page_address(page), PAGE_SIZE);
     page_put(page);
-    if (err)
-        return err;
     if (!new)
         return -ENOMEM;
     page_mapcount_set_new(new);
@@ -156,14 +160,14 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
             fault_around(vma, addr, ptep, pgoff);
         if (!pte_none(ptep_get(ptep)))
             return 0;
+        if (write && !(vma->vm_flags & VM_SHARED))
+            return do_cow_fault(vma, ptep, pgoff, mmap_locked);
         struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages);
         if (IS_ERR(page))
             return (int)PTR_ERR(page);
-        if (write && !(vma->vm_flags & VM_SHARED))
-            return do_cow_fault(vma, ptep, page, mmap_locked);
         if (write)
             page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
-        if (map_page(ptep, page, pte_mk(page, vma_pte_flags(vma, write) | PTE_FILE)))
+        if (map_page(ptep, page, pte_mk(page, shmem_pte_flags(vma, write))))
             rss_add(mm, MM_SHMEMPAGES, 1);
         return 0;
     }

@@ -79,6 +79,19 @@ static inline pte_t vma_pte_flags(const struct vma *vma, bool write)
     return f;
 }
 
+/* The flags of a shmem page's entry.  A shared writable mapping of shmem
+ * needs no write notification (no dirty accounting), so its entries are
+ * writable from the first fault, as vm_page_prot makes them: a store
+ * through one dirties the entry, not the page, which a write fault marks
+ * dirty (fault_dirty_shared_page). */
+static inline pte_t shmem_pte_flags(const struct vma *vma, bool write)
+{
+    pte_t f = vma_pte_flags(vma, write) | PTE_FILE;
+    if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
+        f |= PTE_WRITE;
+    return f;
+}
+
 /* Install new where the entry still holds old; on success the entry's
  * reference and mapcount (taken by the caller) belong to the table. */
 static inline bool pte_install(pte_t _Atomic *ptep, pte_t old, pte_t new)

@@ -9,6 +9,12 @@
 #include <string.h>
 
 #define MAP_DROPPABLE_ 0x08          /* MAP_DROPPABLE, absent from older libc headers */
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#ifndef MAP_32BIT
+#define MAP_32BIT 0x40
+#endif
 #define TASK_UNMAPPED_BASE(mm) PAGE_ALIGN((mm)->cfg.task_size / 3)
 
 static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
@@ -587,17 +593,21 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
     if (!mlock_future_ok(mm, vm_flags, len))
         return -EAGAIN;   /* MAP_LOCKED (or mlockall's MCL_FUTURE) past RLIMIT_MEMLOCK */
     if (file || hugetlb) {
-        /* file_mmap_ok: the end must fit the file's size limit, for the
-         * hugetlbfs file MAX_LFS_FILESIZE. */
-        if (hugetlb && pgoff > (LONG_MAX - len) >> PAGE_SHIFT)
+        /* file_mmap_ok: the end must fit the file's size limit,
+         * MAX_LFS_FILESIZE for a regular file (shmem, hugetlbfs); a
+         * driver's object has none. */
+        if ((hugetlb || (file && file->cache)) && pgoff > (LONG_MAX - len) >> PAGE_SHIFT)
             return -EOVERFLOW;
         switch (flags & MAP_TYPE) {
         case MAP_SHARED:
         case MAP_SHARED_VALIDATE:
+            /* LEGACY_MAP_MASK: MAP_FIXED_NOREPLACE is newer, and so
+             * refused with MAP_SHARED_VALIDATE. */
             if ((flags & MAP_TYPE) == MAP_SHARED_VALIDATE &&
-                (flags & ~(MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE |
-                           MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |
-                           MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE | ((unsigned)MAP_HUGE_MASK << MAP_HUGE_SHIFT))))
+                (flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |
+                           MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED |
+                           MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB |
+                           MAP_32BIT | (21 << MAP_HUGE_SHIFT) | (30 << MAP_HUGE_SHIFT))))
                 return -EOPNOTSUPP;
             vm_flags &= ~VM_SYNC;
             vm_flags |= VM_SHARED | VM_MAYSHARE;
@@ -608,6 +618,10 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         default:
             return -EINVAL;
         }
+        /* A file mapping never grows (do_mmap's MAP_PRIVATE case, which
+         * the shared ones fall through to). */
+        if (file && (vm_flags & VM_GROWSDOWN))
+            return -EINVAL;
         /* memfd_check_seals_mmap: no new shared writable mapping of a
          * write-sealed memfd, and a shared read-only one may never become
          * writable. */

@@ -25,6 +25,8 @@ static void change_protection(struct vma *vma, unsigned long start, unsigned lon
     pte_t clear = 0, set = 0;
     if (!(new_flags & VM_WRITE))
         clear |= PTE_WRITE;
+    else if (vma_is_shmem(vma) && (new_flags & VM_SHARED))
+        set |= PTE_WRITE;   /* vm_page_prot is writable there (shmem_pte_flags) */
     if (data_accessible(new_flags))
         clear |= PTE_PROTNONE;
     else

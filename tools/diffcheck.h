@@ -93,6 +93,9 @@ enum dc_op_kind {
     DC_MREMAP,      /* addr len(old) new_len flags(MREMAP_*) new_addr */
     DC_WRITE,       /* addr len fill: store fill's bytes into [addr, addr + len) */
     DC_READ,        /* addr len: load [addr, addr + len); the result carries a hash */
+    DC_MEMFD,       /* len: a new memfd of len bytes (memfd_create, ftruncate), which
+                       replaces the sequence's last one; file mmaps map it */
+    DC_TRUNCATE,    /* len: ftruncate the sequence's memfd to len bytes */
     DC_NR_OP_KINDS
 };
 
@@ -109,6 +112,7 @@ struct dc_op {
     int fill;               /* DC_WRITE: 0-255, that byte everywhere; DC_FILL_RAMP | b,
                                the byte at address a is (b + a) & 0xff, so that a byte
                                stored at the wrong place shows */
+    bool file;              /* DC_MMAP: map the sequence's memfd (EBADF if none) */
 };
 #define DC_FILL_RAMP 0x100
 
@@ -156,6 +160,8 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
  * NULL; 0 for every other op).
  */
 long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux);
+/* After the last dc_vmarea_apply of a sequence: drop its memfd. */
+void dc_vmarea_end(void);
 
 /* ------------------------------------------------------------- memory */
 
@@ -350,6 +356,7 @@ struct dc_options {
     unsigned margin_pages;      /* free pages compared on each side; 0: 16 */
     enum dc_mlock_mode mlock;
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
+    bool memfd;                 /* also a memfd: mapped shared and private, truncated */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
     bool mremap;                /* also mremap (vmarea: -ENOSYS, it has no mm_mremap) */

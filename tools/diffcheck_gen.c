@@ -229,6 +229,26 @@ static void gen_mmap(struct gen *g, struct dc_op *op)
                                  fixed ? TASK_SIZE - op->addr + PAGE : 1UL << 63 };
         op->len = PICK(g, huge);
     }
+    /* A mapping of the sequence's memfd, shared or private, at an offset
+     * inside or past its end (drawn only with memfds on, so that a seed
+     * means the same sequence without them). */
+    if (g->c->o.memfd && chance(g, 450)) {
+        op->file = true;
+        op->flags &= ~MAP_ANONYMOUS;
+        if ((op->flags & 0x0f) == MAP_PRIVATE && chance(g, 500))
+            op->flags ^= MAP_PRIVATE | MAP_SHARED;
+        if (!chance(g, 100))
+            op->offset = rnd(g, 72) * PAGE;
+    }
+}
+
+/* A memfd's size, or a truncation's: up to 72 pages, a part page at times. */
+static void gen_file_size(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
+{
+    op->kind = kind;
+    op->len = rnd(g, 73) * PAGE;
+    if (chance(g, 150))
+        op->len += 1 + rnd(g, PAGE - 1);
 }
 
 static void gen_munmap(struct gen *g, struct dc_op *op)
@@ -417,7 +437,7 @@ static void model_update(struct gen *g, const struct dc_op *op)
         memset(g->mapped + p, 0, n);
     } else if (op->kind == DC_MMAP) {
         int type = op->flags & 0x0f;
-        if (!(op->flags & MAP_ANONYMOUS) || (type != MAP_PRIVATE && type != MAP_SHARED) ||
+        if (!(op->flags & MAP_ANONYMOUS) != op->file || (type != MAP_PRIVATE && type != MAP_SHARED) ||
             op->offset & (PAGE - 1) || ((op->flags & MAP_GROWSDOWN) && type == MAP_SHARED))
             return;
         bool any = memchr(g->mapped + p, 1, n) != NULL;
@@ -447,6 +467,7 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         [DC_MLOCKALL] = mlockall ? 2 : 0, [DC_MUNLOCKALL] = mlockall ? 2 : 0,
         [DC_MREMAP] = c.o.mremap ? 14 : 0, [DC_WRITE] = c.memory ? 22 : 0,
         [DC_READ] = c.memory ? 10 : 0,
+        [DC_MEMFD] = c.o.memfd ? 1 : 0, [DC_TRUNCATE] = c.o.memfd ? 5 : 0,
     };
     unsigned total = 0;
     for (unsigned k = 0; k < DC_NR_OP_KINDS; k++)
@@ -464,6 +485,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
          * something first, most of the time. */
         if (k != DC_MMAP && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
             k = DC_MMAP;
+        if (c.o.memfd && i == 0)
+            k = DC_MEMFD;   /* every sequence starts with its memfd */
         switch ((enum dc_op_kind)k) {
         case DC_MMAP: gen_mmap(&g, op); break;
         case DC_MUNMAP: gen_munmap(&g, op); break;
@@ -476,6 +499,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case DC_MUNLOCKALL: op->kind = DC_MUNLOCKALL; break;
         case DC_MREMAP: gen_mremap(&g, op); break;
         case DC_WRITE: gen_access(&g, op, DC_WRITE); break;
+        case DC_MEMFD: gen_file_size(&g, op, DC_MEMFD); break;
+        case DC_TRUNCATE: gen_file_size(&g, op, DC_TRUNCATE); break;
         default: gen_access(&g, op, DC_READ); break;
         }
         model_update(&g, op);

@@ -128,6 +128,8 @@ void dc_replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --mlock %s", dc_mlock_mode_name(o->mlock));
     if (o->shared_anon)
         ADD(" --shared-anon");
+    if (o->memfd)
+        ADD(" --memfd");
     if (o->extra_advice)
         ADD(" --extra-advice");
     if (o->mlockall && o->mlock == DC_MLOCK_FULL)

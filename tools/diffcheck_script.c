@@ -103,6 +103,8 @@ static const struct {
     [DC_MREMAP] = { "mremap", 4, 8, "ADDR OLD_LEN NEW_LEN [FLAG...] [to=NEW_ADDR]" },
     [DC_WRITE] = { "write", 4, 4, "ADDR LEN BYTE[+]" },
     [DC_READ] = { "read", 3, 3, "ADDR LEN" },
+    [DC_MEMFD] = { "memfd", 2, 2, "SIZE" },
+    [DC_TRUNCATE] = { "truncate", 2, 2, "SIZE" },
 };
 
 static const struct name_val mremap_flags[] = {
@@ -256,6 +258,10 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
     }
     if (op->kind == DC_MUNLOCKALL)
         return (int)o.len;
+    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE) {
+        put(&o, " 0x%lx", op->len);
+        return (int)o.len;
+    }
     put(&o, " 0x%lx ", op->addr);
     put_len(&o, op->len);
     switch (op->kind) {
@@ -264,6 +270,8 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         put_prot(&o, op->prot);
         put(&o, " ");
         put_map_flags(&o, op->flags);
+        if (op->file)
+            put(&o, " memfd");
         if (op->offset)
             put(&o, " off=0x%lx", op->offset);
         break;
@@ -558,6 +566,11 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         }
         return 1;
     }
+    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE) {
+        if (!parse_number(t[1], &op->len))
+            return errf(err, errsize, "bad size '" TOKFMT "'", TOKARG(t[1]));
+        return 1;
+    }
     if (!parse_number(t[1], &op->addr))
         return errf(err, errsize, "bad address '" TOKFMT "'", TOKARG(t[1]));
     if (!parse_number(t[2], &op->len))
@@ -574,6 +587,10 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             if (t[i].len > 4 && strncasecmp(t[i].s, "off=", 4) == 0) {
                 if (!parse_number((struct tok){ t[i].s + 4, t[i].len - 4 }, &op->offset))
                     return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
+                continue;
+            }
+            if (op->kind == DC_MMAP && tok_is(t[i], "memfd")) {
+                op->file = true;   /* the sequence's memfd, not anonymous memory */
                 continue;
             }
             if (t[i].len > 7 && strncasecmp(t[i].s, "offset=", 7) == 0) {

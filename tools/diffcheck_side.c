@@ -59,13 +59,31 @@ static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
     return r;
 }
 
+/* The sequence's memfd, on each side (each runs in a process of its own). */
+static struct vm_file *vmarea_memfd;
+static int kernel_memfd = -1;
+
+void dc_vmarea_end(void)
+{
+    if (vmarea_memfd)
+        vm_file_put(vmarea_memfd);
+    vmarea_memfd = NULL;
+}
+
 long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
 {
     if (aux)
         *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
-        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, NULL, op->offset);
+        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, op->file ? vmarea_memfd : NULL,
+                       op->offset);
+    case DC_MEMFD:
+        dc_vmarea_end();
+        vmarea_memfd = vm_file_memfd("dc", op->len);
+        return vmarea_memfd ? 0 : -errno;
+    case DC_TRUNCATE:
+        return vmarea_memfd ? vm_file_truncate(vmarea_memfd, op->len) : -EBADF;
     case DC_MUNMAP:
         return mm_munmap(mm, op->addr, op->len);
     case DC_MPROTECT:
@@ -102,7 +120,17 @@ static long kernel_apply(const struct dc_op *op, uint64_t *aux)
     *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
-        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, -1, op->offset));
+        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->file ? kernel_memfd : -1,
+                              op->offset));
+    case DC_MEMFD:
+        if (kernel_memfd >= 0)
+            close(kernel_memfd);
+        kernel_memfd = (int)sysret(syscall(SYS_memfd_create, "dc", MFD_ALLOW_SEALING));
+        if (kernel_memfd < 0)
+            return kernel_memfd;
+        return sysret(syscall(SYS_ftruncate, kernel_memfd, op->len));
+    case DC_TRUNCATE:
+        return kernel_memfd < 0 ? -EBADF : sysret(syscall(SYS_ftruncate, kernel_memfd, op->len));
     case DC_MUNMAP:
         return sysret(syscall(SYS_munmap, op->addr, op->len));
     case DC_MPROTECT:
@@ -383,8 +411,10 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
     if (c->memory)
         child_pages(ch);
     child_flush(ch);
-    if (ch->vmarea)
+    if (ch->vmarea) {
         mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
+        dc_vmarea_end();
+    }
     child_tag(ch, 'D');
     child_flush(ch);
     _exit(0);

@@ -60,6 +60,7 @@ static void usage(FILE *f)
 "  --stop-after N    stop after N mismatching sequences\n"
 "  --mlock MODE      auto, full, limited (no lengths beyond the window) or none\n"
 "  --shared-anon     also map MAP_SHARED|MAP_ANONYMOUS\n"
+"  --memfd           also a memfd per sequence: mapped shared and private, truncated\n"
 "  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
 "  --mlockall        also mlockall and munlockall\n"
 "  --mremap          also mremap\n"
@@ -178,10 +179,11 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
                           bool minimize)
 {
     printf("vmarea:     %s\n", VMAREA_VERSION);
-    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s\n",
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            dc_mlock_mode_name(r->mlock),
-           o->shared_anon ? ", shared anonymous" : "", o->no_memory ? ", no memory ops" : "",
+           o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "",
+           o->no_memory ? ", no memory ops" : "",
            o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
            r->sequences, r->operations, r->operations ? 100.0 * r->failed / r->operations : 0.0,
@@ -211,7 +213,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 
 static int cmd_check(int argc, char **argv)
 {
-    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED,
+    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED, O_MEMFD,
            O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES,
            O_TIMEOUT, O_KVK, O_ASSUME, O_HELP };
     static const struct option longopts[] = {
@@ -224,6 +226,7 @@ static int cmd_check(int argc, char **argv)
         { "stop-after", required_argument, NULL, O_STOP },
         { "mlock", required_argument, NULL, O_MLOCK },
         { "shared-anon", no_argument, NULL, O_SHARED },
+        { "memfd", no_argument, NULL, O_MEMFD },
         { "extra-advice", no_argument, NULL, O_EXTRA },
         { "mlockall", no_argument, NULL, O_MLOCKALL },
         { "mremap", no_argument, NULL, O_MREMAP },
@@ -291,6 +294,9 @@ static int cmd_check(int argc, char **argv)
             break;
         case O_SHARED:
             o.shared_anon = true;
+            break;
+        case O_MEMFD:
+            o.memfd = true;
             break;
         case O_EXTRA:
             o.extra_advice = true;
@@ -515,6 +521,7 @@ static int cmd_show(int argc, char **argv, bool smaps)
     if (r >= 0 && memory)
         r = show_memory(mm);
     mmput(mm);
+    dc_vmarea_end();
     dc_script_free(&s);
     return r < 0 ? 1 : 0;
 }
