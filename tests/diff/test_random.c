@@ -9,7 +9,7 @@
  * sides run without THP; huge-page faults are not covered.
  *
  * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS and
- * mlockall/munlockall.
+ * mlockall/munlockall; a third, of 2,000, a memfd in every sequence.
  *
  * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs other
  * sequences (VMAREA_SEQUENCES=N another count, VMAREA_NO_MEMORY=1 the
@@ -104,11 +104,26 @@ static void test_random_sequences_extended(void **state)
     run(&o);
 }
 
+/* Sequences that start with a memfd and map it shared and private, write
+ * it, read it past its end and truncate it. */
+static void test_random_sequences_memfd(void **state)
+{
+    (void)state;
+    struct dc_options o = { 0 };
+    o.seed = env_number("VMAREA_SEED", DEFAULT_SEED) ^ 0x3efd;
+    o.sequences = env_number("VMAREA_SEQUENCES", 10000) / 5 + 1;
+    o.ops_per_seq = 20;
+    o.memfd = true;
+    o.shared_anon = true;
+    run(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sequences),
         cmocka_unit_test(test_random_sequences_extended),
+        cmocka_unit_test(test_random_sequences_memfd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
