@@ -40,7 +40,8 @@ unsigned long host_memlock_limit(void);
  * internal allocation n from now (0 is the next) fails, and with persist
  * every one after it too; vm_fail_nth(-1, false) stops.  Every allocation
  * vmarea makes for its own structures passes through vm_alloc_fails():
- * VMAs, anon_vmas, names, tree nodes, page tables, frames, batches.
+ * VMAs, anon_vmas, names, tree nodes, page tables, frames, RCU batches,
+ * counter shares, shmem objects and their reverse maps.
  * vm_alloc_count() counts the allocations asked since the last vm_fail_nth.
  */
 extern _Atomic long vm_fail_countdown;
