@@ -24,20 +24,28 @@
  *   - mm_read of one byte from a present page, against a memcpy of one byte
  *     and against the host reading one byte of its own memory through
  *     process_vm_readv and through pread on /proc/self/mem.
+ *   - shared memory (a memfd): a read fault on cached pages, per page it
+ *     maps with fault-around (every 16th page faulted, the others mapped
+ *     around it), against the host doing the same to its own memfd and
+ *     against pread of the pages; a shared write fault on a cached page and
+ *     a private one that copies it, against the host's; and the page
+ *     cache's own memory per cached page, besides the frame.
  *   - lock_vma_under_rcu + vma_end_read at 1,000 VMAs, random addresses,
  *     against a pthread rwlock taken around vma_lookup (what a plain
  *     reader-writer mmap lock would cost) and against vmarea's own
  *     mmap_read_lock + vma_lookup + mmap_read_unlock.
  *
- * Uses the public header, as a user's program would, and one internal
- * call, vm_rcu_barrier (src/rcu.h), to wait for deferred frees between runs.
+ * Uses the public header, as a user's program would, and two internals:
+ * vm_rcu_barrier (src/rcu.h), to wait for deferred frees between runs, and
+ * the size of a memfd's page cache (struct vm_file, src/mm_types.h).
  */
 #define _GNU_SOURCE
 #include <vmarea.h>
 
 #define BENCH_NAME "bench_memory"
 #include "bench.h"
-#include "rcu.h"   /* vm_rcu_barrier */
+#include "mm_types.h"   /* struct vm_file: the page cache's tables */
+#include "rcu.h"        /* vm_rcu_barrier */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +292,153 @@ static void bench_faults(void)
 
     r = add_row("anon write fault, first in a new mm", v[3].result, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "(pool grows: chunks from freed pools, zeroed)");
+}
+
+/* ---------------------------------------------------------- shared memory */
+
+/* A memfd of opt_pages pages, all cached (written through a shared mapping
+ * of their own), and a second mapping, shared or private, whose entries each
+ * run faults in and then zaps (MADV_DONTNEED drops only the mapping). */
+struct shm_ctx {
+    struct mm *mm;
+    struct vm_file *f;
+    unsigned long addr;          /* the timed mapping */
+    int fd;                      /* the host's memfd */
+    char *host;                  /* the host's timed mapping */
+    char *buf;                   /* pread's buffer */
+    bool write;
+};
+
+#define AROUND 16   /* pages fault-around maps at its default 64 KiB */
+
+static double shm_fault_ours(void *p)
+{
+    struct shm_ctx *c = p;
+    unsigned step = c->write ? 1 : AROUND;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i += step) {
+        int err = mm_fault(c->mm, c->addr + i * PG, c->write ? FAULT_FLAG_WRITE : 0);
+        if (err)
+            die("mm_fault on a memfd mapping", err);
+    }
+    double t1 = now_ns();
+    zap_range(c->mm, c->addr, opt_pages);
+    wait_deferred_frees();
+    return (t1 - t0) / (double)opt_pages;   /* per page mapped */
+}
+
+static double shm_fault_host(void *p)
+{
+    struct shm_ctx *c = p;
+    unsigned step = c->write ? 1 : AROUND;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i += step) {
+        if (c->write)
+            ((volatile char *)c->host)[i * PG] = 1;
+        else
+            sink += ((volatile char *)c->host)[i * PG];
+    }
+    double t1 = now_ns();
+    madvise(c->host, opt_pages * PG, MADV_DONTNEED);
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static double shm_pread(void *p)
+{
+    struct shm_ctx *c = p;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i++)
+        if (pread(c->fd, c->buf, PG, (off_t)(i * PG)) != (ssize_t)PG)
+            die("pread of the host's memfd", -errno);
+    double t1 = now_ns();
+    return (t1 - t0) / (double)opt_pages;
+}
+
+/* The timed mappings start on a page table's first entry, as fault-around's
+ * window is clipped to the faulting page's table: every fault then maps
+ * AROUND pages, on both sides. */
+#define SHM_FILL 0x300000000000UL
+#define SHM_AT   0x310000000000UL
+#define SHM_HOST 0x320000000000UL
+
+static void shm_setup(struct shm_ctx *c, int flags, unsigned long slot)
+{
+    c->mm = new_mm();
+    c->f = vm_file_memfd("bench", opt_pages * PG);
+    if (!c->f)
+        die("vm_file_memfd", -errno);
+    long fill = mm_mmap(c->mm, SHM_FILL, opt_pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                        c->f, 0);
+    long a = mm_mmap(c->mm, SHM_AT, opt_pages * PG, PROT_READ | PROT_WRITE, flags | MAP_FIXED, c->f, 0);
+    if (fill < 0 || a < 0)
+        die("mm_mmap of a memfd", fill < 0 ? fill : a);
+    fault_range(c->mm, (unsigned long)fill, opt_pages);   /* every page cached */
+    c->addr = (unsigned long)a;
+    c->fd = memfd_create("bench", 0);
+    if (c->fd < 0 || ftruncate(c->fd, (off_t)(opt_pages * PG)))
+        die("the host's memfd", -errno);
+    char *hfill = mmap(NULL, opt_pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+    c->host = mmap((void *)(SHM_HOST + slot * 0x1000000000UL), opt_pages * PG, PROT_READ | PROT_WRITE,
+                   flags | MAP_FIXED_NOREPLACE, c->fd, 0);
+    if (hfill == MAP_FAILED || c->host == MAP_FAILED)
+        die("host mmap of a memfd", -errno);
+    memset(hfill, 1, opt_pages * PG);
+    munmap(hfill, opt_pages * PG);
+    c->buf = host_map(PG, 0);
+}
+
+static void shm_teardown(struct shm_ctx *c)
+{
+    mmput(c->mm);
+    vm_file_put(c->f);
+    munmap(c->host, opt_pages * PG);
+    munmap(c->buf, PG);
+    close(c->fd);
+}
+
+static void bench_shmem(void)
+{
+    struct shm_ctx rd = { 0 }, sw = { .write = true }, pw = { .write = true };
+    shm_setup(&rd, MAP_SHARED, 0);
+    shm_setup(&sw, MAP_SHARED, 1);
+    shm_setup(&pw, MAP_PRIVATE, 2);
+    /* The read row's claim: each fault maps AROUND pages. */
+    shm_fault_ours(&rd);
+    if (mm_fault(rd.mm, rd.addr, 0))
+        die("mm_fault", 0);
+    struct mm_stats st;
+    mm_get_stats(rd.mm, &st);
+    if (st.rss_shmem != opt_pages + AROUND)
+        die("fault-around mapping 16 pages (RssShmem past the filled mapping)", (long)st.rss_shmem);
+    zap_range(rd.mm, rd.addr, opt_pages);
+    struct variant v[7] = {
+        { shm_fault_ours, &rd, 0 }, { shm_fault_host, &rd, 0 }, { shm_pread, &rd, 0 },
+        { shm_fault_ours, &sw, 0 }, { shm_fault_host, &sw, 0 },
+        { shm_fault_ours, &pw, 0 }, { shm_fault_host, &pw, 0 },
+    };
+    measure(v, 7);
+    /* What the cache itself costs: its radix tree's tables, per page. */
+    struct vm_file *f = rd.f;
+    double bytes = (double)(pgtable_bytes(f->cache) + PGT_TABLE_SIZE) / (double)opt_pages;
+    shm_teardown(&rd);
+    shm_teardown(&sw);
+    shm_teardown(&pw);
+
+    struct row *r = add_row("memfd read fault, cached, per page mapped", v[0].result, "ns");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns/page (ours %.2fx), pread 4K %.1f ns",
+             v[1].result, v[0].result / v[1].result, v[2].result);
+    snprintf(r->goal, sizeof(r->goal), "<= 40 ns/page");
+    r->met = v[0].result <= 40 ? "yes" : "NO";
+    r = add_row("memfd shared write fault, cached page", v[3].result, "ns");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns (ours %.2fx)", v[4].result,
+             v[3].result / v[4].result);
+    r = add_row("memfd private write fault (copy)", v[5].result, "ns");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns (ours %.2fx)", v[6].result,
+             v[5].result / v[6].result);
+    r = add_row("page cache bytes per cached page", bytes, "B");
+    snprintf(r->baselines, sizeof(r->baselines), "besides the 4096-byte frame: the radix tree's tables");
+    snprintf(r->goal, sizeof(r->goal), "<= 16 B");
+    r->met = bytes <= 16 ? "yes" : "NO";
 }
 
 /* ------------------------------------------------------------------ zaps */
@@ -711,6 +866,7 @@ int main(int argc, char **argv)
 
     bench_faults();
     bench_zaps();
+    bench_shmem();
     bench_reads();
     bench_vma_lock();
 
