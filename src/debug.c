@@ -21,7 +21,8 @@
  *
  * At VMAREA_DEBUG=2, validate_mm runs at mmap write unlocks (Linux's
  * validate_mm, mimalloc's mi_assert_expensive): the tree's structure, each
- * VMA's own invariants, the counters the mmap lock guards recomputed from
+ * VMA's own invariants (a shmem VMA is in its object's reverse map), the
+ * counters the mmap lock guards recomputed from
  * the VMAs, and every page-table entry of the address space.  (Rss is left
  * out: faults under a VMA's lock change it while the write lock is held.)
  */
@@ -146,6 +147,18 @@ static __attribute__((noreturn, cold)) void bad_mm(const struct mm *mm, const st
  */
 #define VALIDATE_BUDGET 8192
 
+/* v is in its shmem object's reverse map, as truncation needs it to be. */
+static bool rmap_holds(struct vma *v)
+{
+    struct vm_file *f = v->vm_file;
+    bool found = false;
+    pthread_mutex_lock(&f->rmap_lock);
+    for (unsigned long i = 0; i < f->rmap_n && !found; i++)
+        found = f->rmap[i] == v;
+    pthread_mutex_unlock(&f->rmap_lock);
+    return found;
+}
+
 void validate_mm(struct mm *mm)
 {
     unsigned long cost = mm->map_count + pgtable_bytes(&mm->pgt) / sizeof(pte_t);
@@ -170,6 +183,8 @@ void validate_mm(struct mm *mm)
             bad_mm(mm, v, "a VMA's anon_vma has no references", 0, 0);
         if ((v->vm_flags & VM_LOCKED_MASK) && !vma_supports_mlock(v))
             bad_mm(mm, v, "a special or hugetlb VMA is locked", 0, 0);
+        if (vma_rmap_file(v) && !rmap_holds(v))
+            bad_mm(mm, v, "a VMA is missing from its shmem object's reverse map", 0, 0);
         prev_end = v->vm_end;
         counted.map_count++;
         counted.nr_growsdown += !!(v->vm_flags & VM_GROWSDOWN);
