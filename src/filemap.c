@@ -47,6 +47,13 @@ struct vm_file *vm_file_create(const struct vm_file_operations *ops, void *priv,
     return vm_file_new(ops, priv, name);
 }
 
+/* The pages of a shmem object's size, the last one perhaps in part.
+ * cache_lock held. */
+static inline unsigned long size_pages(const struct vm_file *f)
+{
+    return (f->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+}
+
 /* A shmem object of size bytes (shmem_file_setup): on the internal shm
  * mount, whose device is 00:01, with an inode number of its own. */
 static struct vm_file *shmem_file_new(const char *name, unsigned long size)
@@ -57,7 +64,6 @@ static struct vm_file *shmem_file_new(const char *name, unsigned long size)
     f->dev = makedev(0, 1);
     f->ino = atomic_fetch_add_explicit(&next_ino, 1, memory_order_relaxed) + 1;
     f->size = size;
-    f->cache_pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     /* Sparse: a huge object costs only the tables of what it uses. */
     f->cache = vm_malloc(sizeof(*f->cache));
     if (!f->cache || pgtable_init(f->cache)) {
@@ -146,7 +152,7 @@ struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct pa
     pthread_mutex_lock(&f->cache_lock);
     pte_t _Atomic *slot;
     struct vm_page *page;
-    int err = pgoff >= f->cache_pages ? -EIO : pgtable_walk_alloc(f->cache, pgoff << PAGE_SHIFT, &slot);
+    int err = pgoff >= size_pages(f) ? -EIO : pgtable_walk_alloc(f->cache, pgoff << PAGE_SHIFT, &slot);
     if (err) {
         page = ERR_PTR(err);
     } else {
@@ -168,7 +174,7 @@ struct vm_page *shmem_get_page(struct vm_file *f, unsigned long pgoff, struct pa
 struct vm_page *shmem_find_page(struct vm_file *f, unsigned long pgoff)
 {
     pthread_mutex_lock(&f->cache_lock);
-    pte_t _Atomic *slot = pgoff < f->cache_pages ? pgtable_walk(f->cache, pgoff << PAGE_SHIFT) : NULL;
+    pte_t _Atomic *slot = pgoff < size_pages(f) ? pgtable_walk(f->cache, pgoff << PAGE_SHIFT) : NULL;
     pte_t e = slot ? ptep_get(slot) : 0;
     struct vm_page *page = e ? pte_page(e) : NULL;
     if (page)
@@ -180,7 +186,7 @@ struct vm_page *shmem_find_page(struct vm_file *f, unsigned long pgoff)
 void shmem_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page)
 {
     pthread_mutex_lock(&f->cache_lock);
-    pte_t _Atomic *slot = pgoff < f->cache_pages ? pgtable_walk(f->cache, pgoff << PAGE_SHIFT) : NULL;
+    pte_t _Atomic *slot = pgoff < size_pages(f) ? pgtable_walk(f->cache, pgoff << PAGE_SHIFT) : NULL;
     /* The cache's reference and the caller's: no one else holds it. */
     if (slot && ptep_get(slot) && pte_page(ptep_get(slot)) == page && page_count(page) == 2 &&
         !page_test_dirty(page)) {
@@ -211,7 +217,7 @@ static void cache_drop(struct vm_file *f, unsigned long pgoff, unsigned long n, 
 void shmem_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
 {
     pthread_mutex_lock(&f->cache_lock);
-    cache_drop(f, pgoff, n, f->cache_pages);
+    cache_drop(f, pgoff, n, size_pages(f));
     pthread_mutex_unlock(&f->cache_lock);
 }
 
@@ -228,14 +234,13 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
     if (size > (unsigned long)LONG_MAX)
         return -EFBIG;
     pthread_mutex_lock(&f->cache_lock);
-    unsigned long old = f->size, old_pages = f->cache_pages;
+    unsigned long old = f->size, old_pages = size_pages(f);
     if ((size < old && (f->seals & F_SEAL_SHRINK)) || (size > old && (f->seals & F_SEAL_GROW))) {
         pthread_mutex_unlock(&f->cache_lock);
         return -EPERM;
     }
     f->size = size;
-    f->cache_pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    unsigned long holebegin = f->cache_pages;
+    unsigned long holebegin = size_pages(f);
     if (size < old && offset_in_page(size)) {
         /* truncate_inode_partial_folio: the tail past the end reads zero. */
         pte_t _Atomic *slot = pgtable_walk(f->cache, (size >> PAGE_SHIFT) << PAGE_SHIFT);
@@ -271,7 +276,7 @@ void vm_file_put(struct vm_file *f)
         f->f_ops->release(f);
     vm_unacct_memory(f->acct_pages);
     if (f->cache) {
-        shmem_punch(f, 0, f->cache_pages);
+        shmem_punch(f, 0, size_pages(f));
         pthread_mutex_destroy(&f->cache_lock);
         pthread_mutex_destroy(&f->rmap_lock);
         free(f->rmap);

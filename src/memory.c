@@ -375,21 +375,28 @@ static unsigned long zap_pte_run(void *arg, pte_t _Atomic *t, unsigned long addr
     return n;
 }
 
-static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
+/* The end of a zap: the frames go back, and the counters take what was
+ * cleared. */
+static void zap_finish(struct vma *vma, struct zap_ctx *z, unsigned long pages, bool exiting)
 {
     struct mm *mm = vma->vm_mm;
-    struct zap_ctx z = { .anon = 0 };
-    page_batch_init(&z.batch);
-    unsigned long pages = pgtable_clear_range_run(&mm->pgt, start, end, zap_pte_run, &z);
     /* Lock-free accesses may still be copying: the frames wait for a grace
      * period, unless the last user is gone (then no access can be). */
-    page_batch_flush(&z.batch, exiting);
-    if (z.anon)
-        rss_add(mm, MM_ANONPAGES, z.anon);
-    if (z.file)
-        rss_add(mm, mm_counter_file(vma), z.file);
+    page_batch_flush(&z->batch, exiting);
+    if (z->anon)
+        rss_add(mm, MM_ANONPAGES, z->anon);
+    if (z->file)
+        rss_add(mm, mm_counter_file(vma), z->file);
     if (pages)
         mm_counter_add(mm, MM_ZAPPED, (long)pages);
+}
+
+static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
+{
+    struct zap_ctx z = { .anon = 0 };
+    page_batch_init(&z.batch);
+    unsigned long pages = pgtable_clear_range_run(&vma->vm_mm->pgt, start, end, zap_pte_run, &z);
+    zap_finish(vma, &z, pages, exiting);
 }
 
 void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end)
@@ -452,9 +459,7 @@ void unmap_mapping_range(struct vm_file *f, unsigned long first, unsigned long n
         struct zap_ctx z = { .anon = 0 };
         page_batch_init(&z.batch);
         pgtable_for_each(&mm->pgt, start, end, zap_file_one, &z);
-        page_batch_flush(&z.batch, false);
-        if (z.file)
-            rss_add(mm, mm_counter_file(vma), z.file);
+        zap_finish(vma, &z, (unsigned long)-z.file, false);   /* only file pages went */
     }
     pthread_mutex_unlock(&f->rmap_lock);
 }

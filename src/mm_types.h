@@ -139,14 +139,13 @@ struct vm_file {
     /* shmem objects (shared anonymous memory and memfds): the page cache, a
      * radix tree indexed by pgoff << PAGE_SHIFT (the page-table code,
      * reused), one reference per page held here; guarded by cache_lock,
-     * with cache_pages (the size, rounded up to pages) and seals.  Its
+     * with size and seals.  Its
      * pages are pinned (PG_pinned): one allocated from the pool of the mm
      * that faulted it first keeps that mm's struct and pool alive, as the
      * object may be mapped by other mms and outlive the first. */
     pthread_mutex_t cache_lock;
     struct pgtable *cache;
-    unsigned long size;            /* bytes (i_size) */
-    unsigned long cache_pages;     /* size in pages, rounded up: a fault at or past it is SIGBUS */
+    unsigned long size;            /* bytes (i_size): a fault on a page wholly past it is SIGBUS */
     int seals;                     /* F_SEAL_* (memfds) */
     /* The VMAs that hold a reference on a shmem object (Linux's i_mmap), so
      * that a hole punched or a truncation reaches every mapping of every

@@ -28,7 +28,7 @@ void vma_rmap_del(struct vma *vma);
 /* The shmem object whose rmap_lock guards vma's bounds, or NULL. */
 static inline struct vm_file *vma_rmap_file(const struct vma *vma)
 {
-    return vma->vm_file && vma->vm_file->cache ? vma->vm_file : NULL;
+    return vma_is_shmem(vma) ? vma->vm_file : NULL;
 }
 static inline void vma_rmap_lock(struct vm_file *f)
 {
