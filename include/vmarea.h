@@ -357,6 +357,25 @@ void           *vm_file_private(struct vm_file *f);
 const char     *vm_file_name(struct vm_file *f);
 
 /*
+ * A host file, open at fd, to map (Linux's struct file): the vm_file keeps
+ * an open of its own (a dup of fd, with fd's access mode), so the caller may
+ * close fd.  Every open of one file (device and inode) shares one page
+ * cache, and that page cache is the host's: a mapping's bytes are the
+ * host's page-cache pages, so read(2), write(2), the host's own mappings
+ * and every mm see the same bytes at all times, and mm_msync writes them
+ * back.  mm_mmap follows the open's mode: EACCES for a shared writable
+ * mapping of a file open read-only and for any mapping of a write-only one
+ * (a shared mapping of a read-only open never becomes writable), EPERM for
+ * PROT_EXEC on a noexec mount, ENODEV for what has no mmap (a directory, a
+ * pipe, a device).  A file on a host tmpfs is shmem (RssShmem; msync
+ * writes nothing).  A read fault maps the cached pages around it
+ * (fault-around); a page wholly past the end of the file is SIGBUS (-EIO).
+ * The file must not be shrunk on the host while vmarea maps it, except by
+ * vm_file_truncate.  Returns one reference, or NULL with errno EBADF (fd
+ * not open, or O_PATH) or ENOMEM.  Locks: none.
+ */
+struct vm_file *vm_file_open(int fd);
+/*
  * Shared memory, as memfd_create(name, MFD_ALLOW_SEALING) followed by
  * ftruncate(size): a shmem object that maps show as "/memfd:NAME (deleted)"
  * on device 00:01.  Mapped MAP_SHARED by one mm or several, its pages are
@@ -378,12 +397,15 @@ struct vm_file *vm_file_memfd(const char *name, size_t size);
  */
 int             vm_file_add_seals(struct vm_file *f, int seals);
 /*
- * ftruncate on a memfd (or the shmem object of a shared anonymous mapping):
+ * ftruncate on a host file, a memfd, or the shmem object of a shared
+ * anonymous mapping:
  * the new size in bytes.  Shrinking zeroes the last page past the end and
  * removes the pages wholly past it from every mapping of every mm (the
  * copies private mappings made of them too, as unmap_mapping_range), after
- * which an access there is SIGBUS (-EIO).  0, or -EINVAL (not a shmem
- * object), -EFBIG (past LONG_MAX) or -EPERM (F_SEAL_SHRINK or F_SEAL_GROW).
+ * which an access there is SIGBUS (-EIO).  A host file's size changes on
+ * the host.  0, or -EINVAL (no page cache, or a file not open for
+ * writing), -EFBIG (past LONG_MAX, or the host's limit), -EPERM
+ * (F_SEAL_SHRINK or F_SEAL_GROW), or the host's ftruncate error.
  * Locks: none; takes no mmap lock.
  */
 int             vm_file_truncate(struct vm_file *f, unsigned long size);
@@ -431,6 +453,14 @@ int  mm_munlock(struct mm *mm, unsigned long addr, unsigned long len);
 int  mm_mlockall(struct mm *mm, int flags);
 int  mm_munlockall(struct mm *mm);
 long mm_brk(struct mm *mm, unsigned long brk);
+/* msync: MS_SYNC writes the range's shared file mappings back to their
+ * files and waits (and their pages' next stores fault, to be dirtied
+ * again); MS_ASYNC does nothing more (the host writes back in its time);
+ * MS_INVALIDATE over a locked VMA is -EBUSY.  -EINVAL for unknown flags,
+ * an unaligned start, or MS_SYNC with MS_ASYNC; -ENOMEM for a hole in the
+ * range, after doing the mapped parts; -EIO for a failed write.  Takes the
+ * mmap read lock, dropped while writing. */
+int  mm_msync(struct mm *mm, unsigned long addr, unsigned long len, int flags);
 
 /* Faults and access: return 0 (mm_read, mm_write: the bytes done, if any),
    or -EFAULT (no VMA: SEGV_MAPERR), -EACCES (protection: SEGV_ACCERR),

@@ -193,17 +193,17 @@ static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t
     bool file = pte_file(pte);
     if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte)))
         return 0;
-    if (file && !vma_is_shmem(c->vma))
+    if (file && !vma_has_cache(c->vma))
         return 0;
     if (!ptep_cmpxchg(ptep, &pte, 0))
         return 0;
     page_mapcount_dec(page);
     if (file) {
-        c->rss[MM_SHMEMPAGES]--;
+        c->rss[mm_counter_file(c->vma)]--;
         if (pte_dirty(pte))
             page_set_dirty(page);
         unsigned long pgoff = c->vma->vm_pgoff + ((addr - c->vma->vm_start) >> PAGE_SHIFT);
-        shmem_evict(c->vma->vm_file, pgoff, page);
+        filemap_evict(c->vma->vm_file, pgoff, page);
     } else {
         c->rss[MM_ANONPAGES]--;
     }
@@ -307,20 +307,20 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
             return -EINVAL;
         if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
             return -EACCES;
-        /* A hole punched in the object: only shmem has fallocate here. */
-        if (!vma_is_shmem(vma))
+        /* A hole punched in the object: a driver's has no fallocate. */
+        if (!vma_has_cache(vma))
             return -EOPNOTSUPP;
         {
-            /* shmem_fallocate(PUNCH_HOLE): out of every mapping (private
+            /* vfs_fallocate(PUNCH_HOLE): out of every mapping (private
              * copies stay), out of the cache, and out of the mappings again
              * for a fault that raced with the first pass. */
             unsigned long pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
             unsigned long n = (end - start) >> PAGE_SHIFT;
             unmap_mapping_range(vma->vm_file, pgoff, n, false);
-            shmem_punch(vma->vm_file, pgoff, n);
+            int err = filemap_punch(vma->vm_file, pgoff, n);
             unmap_mapping_range(vma->vm_file, pgoff, n, false);
+            return err;
         }
-        return 0;
     case MADV_GUARD_INSTALL_: {
         /* is_valid_guard_vma: not where a zap could take locked or special
          * memory away.  The VMA is marked even if installing fails later. */

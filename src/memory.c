@@ -34,7 +34,7 @@
  */
 #include "memory.h"
 #include "huge_memory.h"
-#include "shmem.h"
+#include "filemap.h"
 #include "rcu.h"
 
 #include <string.h>
@@ -86,8 +86,9 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
 /*
  * do_fault_around: a read fault on a file mapping also maps the pages around
  * it that are already in the page cache (the config's fault_around_bytes,
- * 64 KiB by default, aligned, clipped to the VMA and to the faulting page's
- * PTE table).  Entries are clean and read-only, as filemap_map_pages makes
+ * 64 KiB by default, aligned, clipped to the VMA, to the faulting page's
+ * PTE table and to the end of the file).  Entries are clean, old and
+ * read-only where the VMA takes write faults, as filemap_map_pages makes
  * them.  A window of one page is no fault-around at all.
  */
 static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned long pgoff)
@@ -101,18 +102,30 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
     unsigned long from = max(pte_off & ~(nr - 1), pte_off - min(pte_off, vma_off));
     unsigned long to = min(min(from + nr, (unsigned long)PGT_ENTRIES),
                            pte_off + vma_pages(vma) - vma_off);
+    /* Only the empty entries' pages are looked up. */
+    while (from < to && !pte_none(ptep_get(ptep + ((long)from - (long)pte_off))))
+        from++;
+    while (to > from && !pte_none(ptep_get(ptep + ((long)to - 1 - (long)pte_off))))
+        to--;
+    if (from >= to)
+        return;
+    struct vm_page *pages[PGT_ENTRIES];
+    if (!filemap_find_pages(vma->vm_file, pgoff + from - pte_off, to - from, pages))
+        return;
+    pte_t flags = file_pte_flags(vma, false) & ~PTE_ACCESSED;
     long mapped = 0;
     for (unsigned long i = from; i < to; i++) {
-        pte_t _Atomic *slot = ptep + ((long)i - (long)pte_off);
-        if (!pte_none(ptep_get(slot)))
-            continue;
-        struct vm_page *page = shmem_find_page(vma->vm_file, pgoff + i - pte_off);
+        struct vm_page *page = pages[i - from];
         if (!page)
             continue;
-        mapped += map_page(slot, page, pte_mk(page, shmem_pte_flags(vma, false) & ~PTE_ACCESSED));
+        pte_t _Atomic *slot = ptep + ((long)i - (long)pte_off);
+        if (pte_none(ptep_get(slot)))
+            mapped += map_page(slot, page, pte_mk(page, flags));
+        else
+            page_put(page);
     }
     if (mapped)
-        rss_add(mm, MM_SHMEMPAGES, mapped);
+        rss_add(mm, mm_counter_file(vma), mapped);
 }
 
 /*
@@ -127,7 +140,7 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
     int err = anon_prepare(vma, mmap_locked);
     if (err)
         return err;
-    struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages);
+    struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages);
     if (IS_ERR(page))
         return (int)PTR_ERR(page);
     struct vm_page *new = page_alloc_nozero(&mm->pages);
@@ -146,15 +159,16 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
     return 0;
 }
 
-/* A file fault on an empty entry: shmem finds or makes its page, a driver's
- * object calls its fault hook, which inserts a page itself. */
+/* A file fault on an empty entry: the page cache finds or brings in its
+ * page, a driver's object calls its fault hook, which inserts a page
+ * itself. */
 static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr,
                                                    pte_t _Atomic *ptep, unsigned flags,
                                                    bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     bool write = flags & FAULT_FLAG_WRITE;
-    if (vma_is_shmem(vma)) {
+    if (vma_has_cache(vma)) {
         unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
         if (!write)
             fault_around(vma, addr, ptep, pgoff);
@@ -162,13 +176,13 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
             return 0;
         if (write && !(vma->vm_flags & VM_SHARED))
             return do_cow_fault(vma, ptep, pgoff, mmap_locked);
-        struct vm_page *page = shmem_get_page(vma->vm_file, pgoff, &mm->pages);
+        struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages);
         if (IS_ERR(page))
             return (int)PTR_ERR(page);
         if (write)
             page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
-        if (map_page(ptep, page, pte_mk(page, shmem_pte_flags(vma, write))))
-            rss_add(mm, MM_SHMEMPAGES, 1);
+        if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write))))
+            rss_add(mm, mm_counter_file(vma), 1);
         return 0;
     }
     (void)mmap_locked;
@@ -441,6 +455,7 @@ static int zap_file_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_
 
 void unmap_mapping_range(struct vm_file *f, unsigned long first, unsigned long n, bool even_cows)
 {
+    f = vm_file_mapping(f);
     unsigned long last = n > ULONG_MAX - first ? ULONG_MAX : first + n;
     pthread_mutex_lock(&f->rmap_lock);
     for (unsigned long i = 0; i < f->rmap_n; i++) {

@@ -44,7 +44,7 @@ void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end);
 /* The same for the whole VMA when the address space's last user is gone. */
 void zap_vma_exit(struct vma *vma);
 /* Linux's unmap_mapping_range: clear the entries of pages [first, first + n)
- * of f, a shmem object, in every VMA of every mm that maps them; with
+ * of f, an object with a page cache, in every VMA of every mm that maps them; with
  * even_cows the anonymous copies private mappings made of them too (a
  * truncation), without only the file's pages (a hole punched).  Takes
  * f->rmap_lock; the caller holds no cache_lock. */
@@ -79,15 +79,16 @@ static inline pte_t vma_pte_flags(const struct vma *vma, bool write)
     return f;
 }
 
-/* The flags of a shmem page's entry.  A shared writable mapping of shmem
- * needs no write notification (no dirty accounting), so its entries are
- * writable from the first fault, as vm_page_prot makes them: a store
+/* The flags of a page-cache page's entry.  A shared writable mapping of
+ * shmem needs no write notification (no dirty accounting), so its entries
+ * are writable from the first fault, as vm_page_prot makes them: a store
  * through one dirties the entry, not the page, which a write fault marks
- * dirty (fault_dirty_shared_page). */
-static inline pte_t shmem_pte_flags(const struct vma *vma, bool write)
+ * dirty (fault_dirty_shared_page).  A file with writeback takes a write
+ * fault at the first store after each writeback (vma_wants_writenotify). */
+static inline pte_t file_pte_flags(const struct vma *vma, bool write)
 {
     pte_t f = vma_pte_flags(vma, write) | PTE_FILE;
-    if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
+    if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE) && vma_is_shmem(vma))
         f |= PTE_WRITE;
     return f;
 }

@@ -126,7 +126,19 @@ static inline unsigned long vma_pages(const struct vma *vma) { return (vma->vm_e
 
 /*
  * Something mappable.  Reference counted: each VMA mapping it holds one.
+ *
+ * Three kinds share the struct:
+ *   - a driver's object (vm_file_create): f_ops, no page cache;
+ *   - a shmem object (shared anonymous memory, a memfd): its own page cache
+ *     of frames from the pools of the mms that faulted them;
+ *   - a host file (vm_file_open): the open (fd, f_mode) is this struct, the
+ *     page cache is another vm_file, its inode (mapping), shared by every
+ *     open of the same device and inode and holding the host side
+ *     (struct host_inode, filemap.c).
+ * Page-cache state (cache, size, seals, the reverse map, nr_writable) lives
+ * on the mapping: vm_file_mapping() finds it.
  */
+struct host_inode;
 struct vm_file {
     atomic_ulong refcount;
     const struct vm_file_operations *f_ops;
@@ -134,24 +146,34 @@ struct vm_file {
     char *name;
     bool anon_shmem;               /* behind a MAP_SHARED|MAP_ANONYMOUS mapping */
     bool memfd;                    /* made by vm_file_memfd: may be sealed */
-    int fd;
+    bool shmem;                    /* shmem semantics (RssShmem, no writeback): shared
+                                      anonymous memory, memfds, files on a host tmpfs */
+    bool noexec;                   /* on a noexec mount: no PROT_EXEC mapping */
+    bool no_mmap;                  /* an object without an mmap (a directory, a pipe): ENODEV */
+    unsigned f_mode;               /* FMODE_READ | FMODE_WRITE: what the open allows */
+    int fd;                        /* host files: the open's own descriptor */
     unsigned long dev, ino;
-    /* shmem objects (shared anonymous memory and memfds): the page cache, a
-     * radix tree indexed by pgoff << PAGE_SHIFT (the page-table code,
-     * reused), one reference per page held here; guarded by cache_lock,
-     * with size and seals.  Its
-     * pages are pinned (PG_pinned): one allocated from the pool of the mm
-     * that faulted it first keeps that mm's struct and pool alive, as the
-     * object may be mapped by other mms and outlive the first. */
+    struct vm_file *mapping;       /* host files: the inode holding the page cache;
+                                      NULL when this struct holds its own */
+    struct host_inode *host;       /* (on a host file's inode) the host side */
+    /* The page cache: a radix tree indexed by pgoff << PAGE_SHIFT (the
+     * page-table code, reused), one reference per page held here; guarded
+     * by cache_lock, with size and seals.  A shmem object's pages are
+     * pinned (PG_pinned): one allocated from the pool of the mm that
+     * faulted it first keeps that mm's struct and pool alive, as the object
+     * may be mapped by other mms and outlive the first.  A host file's
+     * pages are the host's page cache, mapped into this process
+     * (filemap.c). */
     pthread_mutex_t cache_lock;
     struct pgtable *cache;
     unsigned long size;            /* bytes (i_size): a fault on a page wholly past it is SIGBUS */
     int seals;                     /* F_SEAL_* (memfds) */
-    /* The VMAs that hold a reference on a shmem object (Linux's i_mmap), so
-     * that a hole punched or a truncation reaches every mapping of every
-     * mm: an array, guarded by rmap_lock, which is also held while such a
-     * VMA's vm_start, vm_end or vm_pgoff changes (vma.c).  Lock order: an
-     * mmap lock, then rmap_lock, then cache_lock. */
+    /* The VMAs that hold a reference on an object with a page cache
+     * (Linux's i_mmap), so that a hole punched, a truncation or a writeback
+     * reaches every mapping of every mm: an array, guarded by rmap_lock,
+     * which is also held while such a VMA's vm_start, vm_end or vm_pgoff
+     * changes (vma.c).  Lock order: an mmap lock, then rmap_lock, then
+     * cache_lock. */
     pthread_mutex_t rmap_lock;
     struct vma **rmap;
     unsigned long rmap_n, rmap_cap;
@@ -161,6 +183,15 @@ struct vm_file {
     long acct_pages;               /* committed for the object (shmem_acct_size); given
                                       back when the last reference goes */
 };
+
+#define FMODE_READ  1u
+#define FMODE_WRITE 2u
+
+/* The vm_file holding f's page cache and reverse map. */
+static inline struct vm_file *vm_file_mapping(struct vm_file *f)
+{
+    return f->mapping ? f->mapping : f;
+}
 
 /* What a mappable's mmap hook may change (vma_new_set_*). */
 struct vma_new {
@@ -230,8 +261,16 @@ struct mm {
 };
 
 static inline bool vma_is_anonymous(const struct vma *vma) { return !vma->vm_file && !vma->vm_ops; }
-/* Backed by a shmem object: shared anonymous memory or a memfd. */
-static inline bool vma_is_shmem(const struct vma *vma) { return vma->vm_file && vma->vm_file->cache; }
+/* Backed by a page cache: a shmem object or a host file. */
+static inline bool vma_has_cache(const struct vma *vma)
+{
+    return vma->vm_file && vm_file_mapping(vma->vm_file)->cache;
+}
+/* Backed by shmem: shared anonymous memory, a memfd, a host tmpfs file. */
+static inline bool vma_is_shmem(const struct vma *vma)
+{
+    return vma->vm_file && vm_file_mapping(vma->vm_file)->shmem;
+}
 /* A shared and possibly writable mapping of its file (VM_SHARED|VM_MAYWRITE). */
 static inline bool vma_is_shared_maywrite(vm_flags_t flags)
 {

@@ -596,7 +596,7 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         /* file_mmap_ok: the end must fit the file's size limit,
          * MAX_LFS_FILESIZE for a regular file (shmem, hugetlbfs); a
          * driver's object has none. */
-        if ((hugetlb || (file && file->cache)) && pgoff > (LONG_MAX - len) >> PAGE_SHIFT)
+        if ((hugetlb || (file && vm_file_mapping(file)->cache)) && pgoff > (LONG_MAX - len) >> PAGE_SHIFT)
             return -EOVERFLOW;
         switch (flags & MAP_TYPE) {
         case MAP_SHARED:
@@ -610,7 +610,13 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
                            MAP_32BIT | (21 << MAP_HUGE_SHIFT) | (30 << MAP_HUGE_SHIFT))))
                 return -EOPNOTSUPP;
             vm_flags &= ~VM_SYNC;
+            /* A shared mapping of a file open read-only may never write:
+             * no PROT_WRITE now (EACCES), and it is private underneath. */
+            if (file && (prot & PROT_WRITE) && !(file->f_mode & FMODE_WRITE))
+                return -EACCES;
             vm_flags |= VM_SHARED | VM_MAYSHARE;
+            if (file && !(file->f_mode & FMODE_WRITE))
+                vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
             break;
         case MAP_PRIVATE:
             vm_flags &= ~VM_SYNC;
@@ -618,8 +624,19 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
         default:
             return -EINVAL;
         }
-        /* A file mapping never grows (do_mmap's MAP_PRIVATE case, which
-         * the shared ones fall through to). */
+        /* do_mmap's MAP_PRIVATE case, which the shared ones fall through
+         * to: the file must be open for reading; on a noexec mount it may
+         * not be executed, now or later; it must have an mmap; and a file
+         * mapping never grows. */
+        if (file && !(file->f_mode & FMODE_READ))
+            return -EACCES;
+        if (file && file->noexec) {
+            if (vm_flags & VM_EXEC)
+                return -EPERM;
+            vm_flags &= ~VM_MAYEXEC;
+        }
+        if (file && file->no_mmap)
+            return -ENODEV;
         if (file && (vm_flags & VM_GROWSDOWN))
             return -EINVAL;
         /* memfd_check_seals_mmap: no new shared writable mapping of a

@@ -26,7 +26,7 @@ static void change_protection(struct vma *vma, unsigned long start, unsigned lon
     if (!(new_flags & VM_WRITE))
         clear |= PTE_WRITE;
     else if (vma_is_shmem(vma) && (new_flags & VM_SHARED))
-        set |= PTE_WRITE;   /* vm_page_prot is writable there (shmem_pte_flags) */
+        set |= PTE_WRITE;   /* vm_page_prot is writable there (file_pte_flags) */
     if (data_accessible(new_flags))
         clear |= PTE_PROTNONE;
     else

@@ -452,7 +452,9 @@ static void __page_free_unpinned(struct vm_page *page)
     VM_BUG_ON(page_mapcount(page) != 0);   /* mappings hold references */
     struct page_pool *pool = page->pool;
     if (unlikely(!pool)) {
-        /* Only the zero page has no pool: a put without its get.  Keep
+        if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_hostfile)
+            return;
+        /* Else only the zero page has no pool: a put without its get.  Keep
          * the page alive in release builds. */
         VM_BUG_ON(1);
         atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);

@@ -75,6 +75,11 @@ struct vm_page {
  * which may keep it past the address space's last mmdrop: the page pins the
  * pool's owner (the mm) until it is freed. */
 #define PG_pinned ((uintptr_t)2)
+/* PG_hostfile: a host file's page (filemap.c), whose frame is the host's
+ * page cache mapped into this process: in no pool.  When its last
+ * reference goes it has only left vmarea's cache; the descriptor stays
+ * with its mapping. */
+#define PG_hostfile ((uintptr_t)4)
 
 static inline void page_set_dirty(struct vm_page *page)
 {

@@ -24,6 +24,7 @@
 #include "task_mmu.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -203,7 +204,7 @@ struct vma_name {
 
 /* Linux's get_vma_name(), in its order: the file (or the name given to
  * shared anonymous memory), the ops hook, heap, stack, then the anon name. */
-static struct vma_name vma_get_name(const struct vma *vma)
+static struct vma_name vma_get_name(const struct vma *vma, char *buf, size_t n)
 {
     const struct anon_name *an = vma->anon_name;
     const char *special;
@@ -213,10 +214,10 @@ static struct vma_name vma_get_name(const struct vma *vma)
             return (struct vma_name){ VMA_NAME_ANON_SHMEM, an->name };
         if (!vma->vm_file)
             return (struct vma_name){ VMA_NAME_PATH, SHARED_ANON_NAME };
-        /* A mappable made by vm_file_create shows the name its creator
-         * gave, as Linux shows a device's path or "anon_inode:[...]". */
-        return (struct vma_name){ VMA_NAME_PATH,
-                                  vma->vm_file->name ? vma->vm_file->name : "" };
+        /* A host file shows its path as the host's /proc does now; a
+         * mappable made by vm_file_create the name its creator gave, as
+         * Linux shows a device's path or "anon_inode:[...]". */
+        return (struct vma_name){ VMA_NAME_PATH, vm_file_path(vma->vm_file, buf, n) };
     }
     special = vma_special_name(vma);
     if (special)
@@ -304,6 +305,7 @@ void vma_show_map(const struct vma *vma, FILE *out)
     unsigned long ino = 0;
     dev_t dev = 0;
     struct vma_name name;
+    char path[PATH_MAX];
     struct vma_text t;
     char perms[6];
 
@@ -335,7 +337,7 @@ void vma_show_map(const struct vma *vma, FILE *out)
     text_num(&t, " ", ino, 0, " ");
 
     /* seq_pad(m, ' '): spaces up to the width, then one more, always. */
-    name = vma_get_name(vma);
+    name = vma_get_name(vma, path, sizeof(path));
     if (name.kind != VMA_NAME_NONE) {
         while (t.len < VMA_HEADER_WIDTH)
             text_put(&t, " ", 1);

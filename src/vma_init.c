@@ -170,7 +170,7 @@ bool anon_name_equal(const struct anon_name *a, const struct anon_name *b)
 
 int vma_get_file(struct vma *vma)
 {
-    struct vm_file *f = vma->vm_file;
+    struct vm_file *f = vm_file_mapping(vma->vm_file);
     if (f->cache) {
         pthread_mutex_lock(&f->rmap_lock);
         if (f->rmap_n == f->rmap_cap) {
@@ -186,7 +186,7 @@ int vma_get_file(struct vma *vma)
         f->rmap[f->rmap_n++] = vma;
         pthread_mutex_unlock(&f->rmap_lock);
     }
-    vm_file_get(f);
+    vm_file_get(vma->vm_file);
     if (vma_is_shared_maywrite(vma->vm_flags))
         atomic_fetch_add_explicit(&f->nr_writable, 1, memory_order_relaxed);
     return 0;
@@ -230,7 +230,8 @@ static void vma_drop_refs(struct vma *vma)
     if (vma->vm_file) {
         vma_rmap_del(vma);
         if (vma_is_shared_maywrite(vma->vm_flags))
-            atomic_fetch_sub_explicit(&vma->vm_file->nr_writable, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&vm_file_mapping(vma->vm_file)->nr_writable, 1,
+                                      memory_order_relaxed);
         vm_file_put(vma->vm_file);
     }
     anon_vma_put(vma->anon_vma);

@@ -17,18 +17,18 @@ struct vma *__must_check vma_alloc(struct mm *mm);
  * out of memory. */
 struct vma *__must_check vma_dup(struct vma *orig);
 /* vma->vm_file, set, gets the VMA's reference, its count of shared
- * writable mappings (nr_writable) when the VMA is one, and for a shmem
- * object the VMA's place in its rmap: 0, or -ENOMEM with nothing taken.
+ * writable mappings (nr_writable) when the VMA is one, and for an
+ * object with a page cache the VMA's place in its rmap: 0, or -ENOMEM with nothing taken.
  * vma_free_unused and vma_defer_free give all back. */
 int __must_check vma_get_file(struct vma *vma);
-/* Take vma out of its shmem object's rmap, early: before munmap frees the
+/* Take vma out of its page cache's rmap, early: before munmap frees the
  * page tables of its range, which a punch or truncation could otherwise
  * walk (vma_defer_free does it for every other VMA). */
 void vma_rmap_del(struct vma *vma);
-/* The shmem object whose rmap_lock guards vma's bounds, or NULL. */
+/* The page cache's object whose rmap_lock guards vma's bounds, or NULL. */
 static inline struct vm_file *vma_rmap_file(const struct vma *vma)
 {
-    return vma_is_shmem(vma) ? vma->vm_file : NULL;
+    return vma_has_cache(vma) ? vm_file_mapping(vma->vm_file) : NULL;
 }
 static inline void vma_rmap_lock(struct vm_file *f)
 {

@@ -21,14 +21,14 @@ declare -A layer=(
     [mm_types.h]=4 [mm_counter.h]=4 [mmap_lock.h]=4 [mmdebug.h]=4 [vma_init.h]=4
     [mm_counter.c]=4 [mmap_lock.c]=4 [vma_init.c]=4
     # 5 memory
-    [memory.h]=5 [huge_memory.h]=5 [anon_vma.h]=5 [shmem.h]=5
-    [memory.c]=5 [huge_memory.c]=5 [anon_vma.c]=5 [filemap.c]=5
+    [memory.h]=5 [huge_memory.h]=5 [anon_vma.h]=5 [shmem.h]=5 [filemap.h]=5
+    [memory.c]=5 [huge_memory.c]=5 [anon_vma.c]=5 [filemap.c]=5 [shmem.c]=5
     # 6 VMA layer
     [vma.h]=6 [vma.c]=6 [vma_tree.c]=6
     # 7 operations
     [mm.h]=7 [task_mmu.h]=7
     [mmap.c]=7 [mprotect.c]=7 [madvise.c]=7 [mlock.c]=7 [gup.c]=7 [fault.c]=7
-    [overcommit.c]=7 [mm.c]=7 [task_mmu.c]=7 [debug.c]=7
+    [overcommit.c]=7 [msync.c]=7 [mm.c]=7 [task_mmu.c]=7 [debug.c]=7
     # 8 every header at once, for tests and benchmarks only
     [internal.h]=8
 )

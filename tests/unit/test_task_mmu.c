@@ -231,6 +231,7 @@ static void test_names(void **state)
     /* a file: its device, inode, offset, and '\n' escaped in the path */
     struct vm_file f;
     memset(&f, 0, sizeof(f));
+    f.fd = -1;
     f.name = "/tmp/a b\nc";
     f.dev = makedev(0xfe, 0);
     f.ino = 861;
@@ -286,6 +287,7 @@ static void test_thp_rule(void **state)
 
     (void)state;
     memset(&f, 0, sizeof(f));
+    f.fd = -1;
     /* madvise mode: needs VM_HUGEPAGE and an aligned 2 MiB inside */
     v = anon_vma_at(mm, WIN, WIN + 4 * MiB, RW_ANON);
     assert_false(vma_thp_eligible(&v));
@@ -743,6 +745,7 @@ static void rebuild_vma(struct rebuilt *r, struct mm *mm, const struct entry *e)
     if (maj || min || ino) {
         r->name = unescape_path(name, name_len);
         r->file.name = r->name;
+        r->file.fd = -1;
         r->file.dev = makedev(maj, min);
         r->file.ino = ino;
         r->vma.vm_file = &r->file;
