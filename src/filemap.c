@@ -221,9 +221,11 @@ static struct vm_page *host_read_page(struct vm_file *m, pte_t _Atomic *slot, un
 
 /* ------------------------------------------------------------ the cache */
 
-struct vm_page *filemap_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool)
+struct vm_page *filemap_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool, bool *read)
 {
     struct vm_file *m = vm_file_mapping(f);
+    if (read)
+        *read = false;
     pthread_mutex_lock(&m->cache_lock);
     pte_t _Atomic *slot;
     struct vm_page *page;
@@ -238,6 +240,8 @@ struct vm_page *filemap_get_page(struct vm_file *f, unsigned long pgoff, struct 
             page = pte_page(e);
         } else if (m->host) {
             page = host_read_page(m, slot, pgoff);
+            if (read)
+                *read = !m->shmem;   /* tmpfs has no read-around */
         } else if ((page = page_alloc_pinned(pool))) {
             ptep_set(slot, pte_mk(page, PTE_PRESENT));   /* the cache's own reference */
         } else {
@@ -496,8 +500,21 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
     synchronize_rcu();
     pthread_mutex_lock(&m->cache_lock);
     int err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
-    if (err)
+    if (err) {
         m->size = old;   /* the pages past size left the cache; they come back as read */
+    } else if (offset_in_page(size)) {
+        /* The host zeroed the tail of the last page, which brings it into
+         * the cache, dirty (a file system writes the zeroes:
+         * ext4_block_truncate_page; tmpfs dirties a page it has). */
+        unsigned long p = size >> PAGE_SHIFT;
+        pte_t _Atomic *slot = NULL;
+        struct file_chunk *c;
+        if (!pgtable_walk_alloc(m->cache, p << PAGE_SHIFT, &slot) && !ptep_get(slot) && !m->shmem &&
+            (c = host_chunk(m, p)))
+            host_cache_add(m, slot, &c->page[p % CHUNK_PAGES], false);
+        if (slot && ptep_get(slot))
+            page_set_dirty(pte_page(ptep_get(slot)));
+    }
     pthread_mutex_unlock(&m->cache_lock);
     return err;
 }

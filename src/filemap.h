@@ -20,8 +20,10 @@ static inline unsigned long size_pages(const struct vm_file *f)
 /* The page at pgoff, found or brought in (shmem: allocated zeroed from
  * pool; a host file: read by the host), referenced for the caller.
  * ERR_PTR(-EIO) past the end of the object or when the host cannot read
- * it, ERR_PTR(-ENOMEM). */
-struct vm_page *__must_check filemap_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool);
+ * it, ERR_PTR(-ENOMEM).  *read (if not NULL): the host had to read it
+ * into its cache, which brings the pages around it in too (read-around). */
+struct vm_page *__must_check filemap_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool,
+                                              bool *read);
 /* The page at pgoff if it is cached, referenced; NULL if not. */
 struct vm_page *filemap_find_page(struct vm_file *f, unsigned long pgoff);
 /* Fault-around (filemap_map_pages): the cached pages of [pgoff, pgoff + n)

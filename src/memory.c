@@ -140,7 +140,7 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
     int err = anon_prepare(vma, mmap_locked);
     if (err)
         return err;
-    struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages);
+    struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, NULL);
     if (IS_ERR(page))
         return (int)PTR_ERR(page);
     struct vm_page *new = page_alloc_nozero(&mm->pages);
@@ -176,9 +176,21 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
             return 0;
         if (write && !(vma->vm_flags & VM_SHARED))
             return do_cow_fault(vma, ptep, pgoff, mmap_locked);
-        struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages);
+        bool read;
+        struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, &read);
         if (IS_ERR(page))
             return (int)PTR_ERR(page);
+        if (read && !write) {
+            /* filemap_fault read the page with the mmap lock dropped and
+             * asks for a retry, whose fault-around maps it and what the
+             * read brought in around it. */
+            page_put(page);
+            fault_around(vma, addr, ptep, pgoff);
+            if (!pte_none(ptep_get(ptep)))
+                return 0;
+            if (IS_ERR(page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, NULL)))
+                return (int)PTR_ERR(page);
+        }
         if (write)
             page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
         if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write))))

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_memfd — memfds against the host.  Each scenario is a list of steps:
- * make a memfd of some size, map it shared or private at fixed pages of a
- * window, write and read bytes, mprotect, madvise, add seals, unmap.  The
- * host runs them for real in a child (memfd_create with MFD_ALLOW_SEALING,
- * ftruncate, mmap...), vmarea with vm_file_memfd and the mm_* calls; every
- * step's result, every byte read, and the window's smaps (layout, VmFlags,
- * names, every counter) must be the same.
+ * test_filemap — memfds and host files against the host.  Each scenario is
+ * a list of steps: make a memfd of some size, or a file on the disk's file
+ * system or on tmpfs (written page by page and synced, so that every page
+ * is cached and clean), open it again, map it shared or private at fixed
+ * pages of a window, write and read bytes, mprotect, madvise, msync, add
+ * seals, truncate, unmap.  The host runs them for real in a child
+ * (memfd_create with MFD_ALLOW_SEALING, open, ftruncate, mmap...), vmarea
+ * with vm_file_memfd, vm_file_open and the mm_* calls, each on a file of
+ * its own at the same path; every step's result, every byte read, the
+ * window's smaps (layout, VmFlags, names, every counter) and each file's
+ * bytes at the end must be the same.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -39,13 +43,16 @@
 #define WPAGES 64
 #define AT(p)  (WIN + (unsigned long)(p) * PG)
 
-enum kind { MEMFD, MAP, WRITE, READ, PROTECT, ADVISE, SEAL, UNMAP, TRUNC, END };
+enum kind { MEMFD, FILE_, OPEN, MAP, WRITE, READ, PROTECT, ADVISE, SYNC, SEAL, UNMAP, TRUNC, END };
 
-/* a: the memfd (MEMFD, MAP, SEAL, TRUNC) or page (WRITE, READ, PROTECT,
- * ADVISE, UNMAP); b: size in pages (MEMFD), first page (MAP), the byte
- * (WRITE), the offset in the page (READ), pages (PROTECT, ADVISE, UNMAP),
- * seals (SEAL), size in bytes (TRUNC); c: pages (MAP), prot (PROTECT),
- * advice (ADVISE), the offset in the page (WRITE); d: prot (MAP); e: flags
+/* a: the memfd or file (MEMFD, FILE_, OPEN, MAP, SEAL, TRUNC) or page
+ * (WRITE, READ, PROTECT, ADVISE, SYNC, UNMAP); b: size in pages (MEMFD,
+ * FILE_), the file to open again (OPEN), first page (MAP), the byte
+ * (WRITE), the offset in the page (READ), pages (PROTECT, ADVISE, SYNC,
+ * UNMAP), seals (SEAL), size in bytes (TRUNC); c: where (FILE_: DISK,
+ * TMPFS, or DIR for a directory), the open's O_ACCMODE (OPEN), pages (MAP),
+ * prot (PROTECT), advice (ADVISE), msync flags (SYNC), the offset in the
+ * page (WRITE); d: the open's O_ACCMODE (FILE_), prot (MAP); e: flags
  * (MAP); f: offset in pages (MAP).  A READ or WRITE that faults gives -EIO
  * for SIGBUS, -EFAULT for SIGSEGV. */
 struct step { enum kind k; long a, b, c, d, e, f; };
@@ -54,6 +61,7 @@ struct step { enum kind k; long a, b, c, d, e, f; };
 
 #define NFD 3
 #define MAXSTEPS 32
+enum where { DISK, TMPFS, DIR_ };
 #define RW (PROT_READ | PROT_WRITE)
 #define SH MAP_SHARED
 #define PV MAP_PRIVATE
@@ -104,6 +112,46 @@ static const struct scenario scenarios[] = {
       { { MEMFD, 0, 2 }, { SEAL, 0, F_SEAL_SHRINK }, { TRUNC, 0, PG }, { TRUNC, 0, 4 * PG },
         { SEAL, 0, F_SEAL_GROW }, { TRUNC, 0, 5 * PG }, { TRUNC, 0, 4 * PG }, { MAP, 0, 0, 4, RW, SH, 0 },
         { WRITE, 3, 1 }, { READ, 3 }, { END } } },
+    { "a file: reads map the cached pages around, private and shared",
+      { { FILE_, 0, 40, DISK, O_RDWR }, { MAP, 0, 0, 20, PROT_READ, PV, 0 }, { READ, 5 }, { READ, 17 },
+        { MAP, 0, 24, 12, RW, SH, 4 }, { READ, 30 }, { WRITE, 26, 'x' }, { READ, 6, 1 }, { END } } },
+    { "shared writes reach the file; MS_SYNC cleans them, the next store dirties again",
+      { { FILE_, 0, 8, DISK, O_RDWR }, { MAP, 0, 0, 8, RW, SH, 0 }, { WRITE, 1, 'A' }, { WRITE, 3, 'B' },
+        { SYNC, 0, 8, MS_SYNC }, { READ, 1 }, { WRITE, 5, 'C' }, { WRITE, 3, 'D' }, { SYNC, 4, 2, MS_ASYNC },
+        { MAP, 0, 16, 8, PROT_READ, SH, 0 }, { READ, 19 }, { END } } },
+    { "private copies never reach the file",
+      { { FILE_, 0, 8, DISK, O_RDWR }, { MAP, 0, 0, 8, RW, PV, 0 }, { READ, 2 }, { WRITE, 2, 'p' },
+        { READ, 2 }, { SYNC, 0, 8, MS_SYNC }, { MAP, 0, 16, 8, PROT_READ, SH, 0 }, { READ, 18 }, { END } } },
+    { "open modes: EACCES, and a read-only shared mapping never writes",
+      { { FILE_, 0, 4, DISK, O_RDONLY }, { MAP, 0, 0, 4, RW, SH, 0 }, { MAP, 0, 0, 4, PROT_READ, SH, 0 },
+        { PROTECT, 0, 4, RW }, { READ, 1 }, { MAP, 0, 8, 4, RW, PV, 0 }, { WRITE, 9, 'w' }, { READ, 9 },
+        { OPEN, 1, 0, O_WRONLY }, { MAP, 1, 16, 4, PROT_READ, PV, 0 }, { MAP, 1, 16, 4, RW, SH, 0 },
+        { TRUNC, 0, PG }, { FILE_, 2, 0, DIR_, O_RDONLY }, { MAP, 2, 24, 1, PROT_READ, PV, 0 }, { END } } },
+    { "msync's errors and holes",
+      { { FILE_, 0, 8, DISK, O_RDWR }, { MAP, 0, 0, 2, RW, SH, 0 }, { MAP, 0, 4, 2, RW, SH, 4 },
+        { WRITE, 0, 'a' }, { WRITE, 4, 'b' }, { SYNC, 0, 2, 8 }, { SYNC, 0, 2, MS_SYNC | MS_ASYNC },
+        { SYNC, 0, 6, MS_ASYNC }, { SYNC, 0, 6, MS_SYNC }, { SYNC, 2, 1, MS_SYNC }, { SYNC, 0, 0, MS_SYNC },
+        { MAP, 0, 8, 2, RW, SH | MAP_LOCKED, 0 }, { SYNC, 8, 2, MS_INVALIDATE }, { SYNC, 8, 2, MS_SYNC },
+        { SYNC, 0, 2, MS_INVALIDATE | MS_SYNC }, { END } } },
+    { "a file truncated: the tail reads zero, SIGBUS past the end",
+      { { FILE_, 0, 4, DISK, O_RDWR }, { MAP, 0, 0, 4, RW, SH, 0 }, { MAP, 0, 8, 4, RW, PV, 0 },
+        { WRITE, 3, 'z' }, { WRITE, 10, 'q' }, { TRUNC, 0, PG + 100 }, { READ, 1, 50 }, { READ, 1, 200 },
+        { READ, 3 }, { READ, 10 }, { TRUNC, 0, 4 * PG }, { READ, 3 }, { READ, 11 }, { END } } },
+    { "two opens of one file share one page cache",
+      { { FILE_, 0, 4, DISK, O_RDWR }, { OPEN, 1, 0, O_RDWR }, { MAP, 0, 0, 4, RW, SH, 0 },
+        { MAP, 1, 8, 4, RW, SH, 0 }, { WRITE, 1, 'S' }, { READ, 9 }, { WRITE, 10, 'T' }, { READ, 2 },
+        { END } } },
+    { "MADV_DONTNEED keeps a file's bytes, MADV_REMOVE punches them",
+      { { FILE_, 0, 8, DISK, O_RDWR }, { MAP, 0, 0, 8, RW, SH, 0 }, { WRITE, 0, 'k' }, { WRITE, 1, 'r' },
+        { ADVISE, 0, 1, MADV_DONTNEED }, { READ, 0 }, { ADVISE, 1, 1, MADV_REMOVE }, { READ, 1 },
+        { MAP, 0, 16, 2, RW, PV, 0 }, { ADVISE, 16, 1, MADV_REMOVE }, { END } } },
+    { "past the end of a shorter file",
+      { { FILE_, 0, 2, DISK, O_RDWR }, { MAP, 0, 0, 4, RW, SH, 0 }, { READ, 1 }, { READ, 2 },
+        { WRITE, 3, 'e' }, { END } } },
+    { "a file on tmpfs is shmem",
+      { { FILE_, 0, 8, TMPFS, O_RDWR }, { MAP, 0, 0, 8, RW, SH, 0 }, { READ, 0 }, { WRITE, 2, 'm' },
+        { SYNC, 0, 8, MS_SYNC }, { MAP, 0, 16, 8, RW, PV, 0 }, { READ, 20 }, { WRITE, 21, 'n' },
+        { TRUNC, 0, 6 * PG }, { READ, 7 }, { END } } },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -131,7 +179,72 @@ static long host_access(unsigned long addr, bool write, char byte)
 struct outcome {
     long ret[MAXSTEPS];
     struct dc_layout layout;
+    unsigned long file_sum[NFD];   /* each file's bytes at the end (FNV-1a), 0 if none */
 };
+
+/* ------------------------------------------------------------- files */
+
+/* The same path on both sides (the host child runs first, then vmarea):
+ * slot i in the current directory (on the disk's file system) or in
+ * /dev/shm (tmpfs). */
+static char file_path[NFD][4096];
+
+static int make_file(int slot, long pages, int where)
+{
+    char dir[4000];
+    if (where == DIR_) {
+        snprintf(file_path[slot], sizeof(file_path[slot]), ".");
+        return 0;
+    }
+    if (where == TMPFS)
+        snprintf(dir, sizeof(dir), "/dev/shm");
+    else if (!getcwd(dir, sizeof(dir)))
+        return -errno;
+    snprintf(file_path[slot], sizeof(file_path[slot]), "%s/vmarea-filemap-%d", dir, slot);
+    unlink(file_path[slot]);
+    int fd = open(file_path[slot], O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -errno;
+    /* Page by page: small folios, as a program's writes make them. */
+    char page[PG];
+    for (long p = 0; p < pages; p++) {
+        memset(page, 'a' + (int)((p + slot) % 26), sizeof(page));
+        if (write(fd, page, sizeof(page)) != (ssize_t)sizeof(page)) {
+            close(fd);
+            return -EIO;
+        }
+    }
+    int r = fsync(fd) ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static unsigned long file_sum(int slot)
+{
+    if (!file_path[slot][0] || !strcmp(file_path[slot], "."))
+        return 0;
+    int fd = open(file_path[slot], O_RDONLY);
+    if (fd < 0)
+        return 1;
+    unsigned long h = 14695981039346656037UL;
+    unsigned char buf[PG];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211UL;
+    close(fd);
+    return h;
+}
+
+static void files_done(struct outcome *out)
+{
+    for (int i = 0; i < NFD; i++) {
+        out->file_sum[i] = file_sum(i);
+        if (file_path[i][0] && strcmp(file_path[i], "."))
+            unlink(file_path[i]);
+        file_path[i][0] = '\0';
+    }
+}
 
 /* ------------------------------------------------------------- the host */
 
@@ -150,6 +263,18 @@ static void host_run(void *arg, void *out_)
         case MEMFD:
             fd[s->a] = memfd_create("t", MFD_ALLOW_SEALING);
             r = fd[s->a] < 0 || ftruncate(fd[s->a], s->b * (long)PG) ? -errno : 0;
+            break;
+        case FILE_:
+            r = make_file((int)s->a, s->b, (int)s->c);
+            if (!r && (fd[s->a] = open(file_path[s->a], (int)s->d)) < 0)
+                r = -errno;
+            break;
+        case OPEN:
+            fd[s->a] = open(file_path[s->b], (int)s->c);
+            r = fd[s->a] < 0 ? -errno : 0;
+            break;
+        case SYNC:
+            r = msync((void *)AT(s->a), s->b * PG, (int)s->c) ? -errno : 0;
             break;
         case MAP: {
             void *p = mmap((void *)AT(s->b), s->c * PG, (int)s->d, (int)s->e | MAP_FIXED, fd[s->a], s->f * (long)PG);
@@ -189,6 +314,8 @@ static void host_run(void *arg, void *out_)
     while (f >= 0 && n < sizeof(buf) && (k = read(f, buf + n, sizeof(buf) - n)) > 0)
         n += (size_t)k;
     dc_smaps_parse(buf, n, AT(0), AT(WPAGES), &out->layout);
+    munmap((void *)AT(0), WPAGES * PG);
+    files_done(out);
 }
 
 /* ------------------------------------------------------------- vmarea */
@@ -208,6 +335,22 @@ static void vmarea_run(const struct scenario *sc, struct outcome *out)
         case MEMFD:
             fd[s->a] = vm_file_memfd("t", (size_t)s->b * PG);
             r = fd[s->a] ? 0 : -errno;
+            break;
+        case FILE_:
+        case OPEN: {
+            r = s->k == FILE_ ? make_file((int)s->a, s->b, (int)s->c) : 0;
+            int hfd = r ? -1 : open(file_path[s->k == FILE_ ? s->a : s->b], (int)(s->k == FILE_ ? s->d : s->c));
+            if (!r && hfd < 0)
+                r = -errno;
+            if (hfd >= 0) {
+                fd[s->a] = vm_file_open(hfd);
+                r = fd[s->a] ? 0 : -errno;
+                close(hfd);   /* the vm_file has its own */
+            }
+            break;
+        }
+        case SYNC:
+            r = mm_msync(mm, AT(s->a), s->b * PG, (int)s->c);
             break;
         case MAP:
             r = mm_mmap(mm, AT(s->b), s->c * PG, (int)s->d, (int)s->e | MAP_FIXED, fd[s->a], s->f * PG);
@@ -254,6 +397,7 @@ static void vmarea_run(const struct scenario *sc, struct outcome *out)
     for (int i = 0; i < NFD; i++)
         if (fd[i])
             vm_file_put(fd[i]);
+    files_done(out);
 }
 
 static void test_scenarios(void **state)
@@ -271,6 +415,11 @@ static void test_scenarios(void **state)
         for (int i = 0; sc->s[i].k != END; i++)
             if (host.ret[i] != ours.ret[i]) {
                 print_message("[%s] step %d: host %ld, vmarea %ld\n", sc->name, i, host.ret[i], ours.ret[i]);
+                diff++;
+            }
+        for (int i = 0; i < NFD; i++)
+            if (host.file_sum[i] != ours.file_sum[i]) {
+                print_message("[%s] file %d's bytes differ at the end\n", sc->name, i);
                 diff++;
             }
         /* The host process has VMAs of its own outside the window. */
