@@ -293,7 +293,7 @@ static void host_find_resident(struct vm_file *m, unsigned long pgoff, unsigned 
 }
 
 unsigned long filemap_find_pages(struct vm_file *f, unsigned long pgoff, unsigned long n,
-                                 struct vm_page **out)
+                                 struct vm_page **out, bool no_table)
 {
     struct vm_file *m = vm_file_mapping(f);
     unsigned long found = 0, missing = 0;
@@ -310,11 +310,19 @@ unsigned long filemap_find_pages(struct vm_file *f, unsigned long pgoff, unsigne
     }
     if (missing && m->host)
         host_find_resident(m, pgoff, n, out);
+    /* can_map_large in filemap_map_pages (Linux 6.18). */
+    unsigned long first = 0;
+    while (first < n && !out[first])
+        first++;
+    if (no_table && !m->shmem && first < n && pgoff + first + 1 >= limit)
+        n = 0;
     for (unsigned long i = 0; i < n; i++)
         if (out[i]) {
             page_get(out[i]);
             found++;
         }
+    for (unsigned long i = n; i < asked; i++)
+        out[i] = NULL;
     pthread_mutex_unlock(&m->cache_lock);
     return found;
 }

@@ -28,9 +28,13 @@ struct vm_page *__must_check filemap_get_page(struct vm_file *f, unsigned long p
 struct vm_page *filemap_find_page(struct vm_file *f, unsigned long pgoff);
 /* Fault-around (filemap_map_pages): the cached pages of [pgoff, pgoff + n)
  * below the end, each referenced, into out[i - pgoff]; NULL where none.  A
- * host file counts what the host has cached.  Returns how many. */
+ * host file counts what the host has cached.  Returns how many.
+ * no_table: the fault found no page table; then Linux installs one only if
+ * the first page found is not the file's last (so that an access past the
+ * end stays SIGBUS even for a folio there), except on shmem, and without a
+ * table nothing is mapped: none are returned either. */
 unsigned long filemap_find_pages(struct vm_file *f, unsigned long pgoff, unsigned long n,
-                                 struct vm_page **out);
+                                 struct vm_page **out, bool no_table);
 /* Reclaim: drop a clean page at pgoff that only the cache and the caller hold. */
 void filemap_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page);
 /* A hole punched (fallocate PUNCH_HOLE|KEEP_SIZE): the pages of

@@ -91,7 +91,8 @@ static int do_anonymous_page(struct vma *vma, pte_t _Atomic *ptep, bool write, b
  * read-only where the VMA takes write faults, as filemap_map_pages makes
  * them.  A window of one page is no fault-around at all.
  */
-static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned long pgoff)
+static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, unsigned long pgoff,
+                         bool had_table)
 {
     struct mm *mm = vma_mm_of(vma);
     unsigned long nr = mm->cfg.fault_around_bytes >> PAGE_SHIFT;
@@ -110,7 +111,7 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
     if (from >= to)
         return;
     struct vm_page *pages[PGT_ENTRIES];
-    if (!filemap_find_pages(vma->vm_file, pgoff + from - pte_off, to - from, pages))
+    if (!filemap_find_pages(vma->vm_file, pgoff + from - pte_off, to - from, pages, !had_table))
         return;
     pte_t flags = file_pte_flags(vma, false) & ~PTE_ACCESSED;
     long mapped = 0;
@@ -164,14 +165,14 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
  * itself. */
 static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr,
                                                    pte_t _Atomic *ptep, unsigned flags,
-                                                   bool mmap_locked)
+                                                   bool mmap_locked, bool had_table)
 {
     struct mm *mm = vma_mm_of(vma);
     bool write = flags & FAULT_FLAG_WRITE;
     if (vma_has_cache(vma)) {
         unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
         if (!write)
-            fault_around(vma, addr, ptep, pgoff);
+            fault_around(vma, addr, ptep, pgoff, had_table);
         if (!pte_none(ptep_get(ptep)))
             return 0;
         if (write && !(vma->vm_flags & VM_SHARED))
@@ -185,7 +186,7 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
              * asks for a retry, whose fault-around maps it and what the
              * read brought in around it. */
             page_put(page);
-            fault_around(vma, addr, ptep, pgoff);
+            fault_around(vma, addr, ptep, pgoff, had_table);
             if (!pte_none(ptep_get(ptep)))
                 return 0;
             if (IS_ERR(page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, NULL)))
@@ -294,6 +295,13 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
         err = do_huge_pmd_fault(vma, addr, write, mmap_locked);
     if (err != -EFAULT_FALLBACK)
         goto out;
+    /* Whether the fault found a page table matters to fault-around. */
+    bool had_table = true;
+    if (!vma_is_anonymous(vma)) {
+        pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
+        pte_t pmd = pmdp ? ptep_get(pmdp) : 0;
+        had_table = pmd && !(pmd & PMD_NONE);
+    }
     pte_t _Atomic *ptep;
     err = pgtable_walk_alloc(&mm->pgt, addr, &ptep);
     if (err)
@@ -305,7 +313,7 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
         if (vma_is_anonymous(vma))
             err = do_anonymous_page(vma, ptep, write, mmap_locked);
         else
-            err = do_file_fault(vma, addr, ptep, flags, mmap_locked);
+            err = do_file_fault(vma, addr, ptep, flags, mmap_locked, had_table);
     } else if (write && !pte_write(pte)) {
         err = do_wp_page(vma, ptep, pte, mmap_locked);
     } else {

@@ -95,7 +95,11 @@ enum dc_op_kind {
     DC_READ,        /* addr len: load [addr, addr + len); the result carries a hash */
     DC_MEMFD,       /* len: a new memfd of len bytes (memfd_create, ftruncate), which
                        replaces the sequence's last one; file mmaps map it */
-    DC_TRUNCATE,    /* len: ftruncate the sequence's memfd to len bytes */
+    DC_TRUNCATE,    /* len: ftruncate the sequence's memfd or file to len bytes */
+    DC_FILE,        /* len flags(DC_FILE_*): a new host file of len bytes, each page
+                       filled with its own byte, synced, unlinked and open: it
+                       replaces the sequence's memfd or file */
+    DC_MSYNC,       /* addr len flags(MS_*); aux: the hash of the file's bytes after */
     DC_NR_OP_KINDS
 };
 
@@ -112,8 +116,16 @@ struct dc_op {
     int fill;               /* DC_WRITE: 0-255, that byte everywhere; DC_FILL_RAMP | b,
                                the byte at address a is (b + a) & 0xff, so that a byte
                                stored at the wrong place shows */
-    bool file;              /* DC_MMAP: map the sequence's memfd (EBADF if none) */
+    bool file;              /* DC_MMAP: map the sequence's memfd or file (EBADF if none) */
 };
+#define DC_FILE_TMPFS  1    /* DC_FILE: on tmpfs (/dev/shm), else on disk */
+#define DC_FILE_RDONLY 2    /* DC_FILE: opened O_RDONLY, else O_RDWR */
+
+/* The byte every byte of page p of a DC_FILE file holds at its creation. */
+static inline unsigned char dc_file_byte(unsigned long p)
+{
+    return (unsigned char)(p * 37 + 11);
+}
 #define DC_FILL_RAMP 0x100
 
 /* The byte DC_WRITE with fill stores at address a. */
@@ -160,8 +172,12 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
  * NULL; 0 for every other op).
  */
 long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux);
-/* After the last dc_vmarea_apply of a sequence: drop its memfd. */
-void dc_vmarea_end(void);
+/* After the last dc_vmarea_apply of a sequence, and after the mm is gone:
+ * drop its memfd or file, and return a hash of the file's bytes as that
+ * left them (0 if it had none), as DC_MSYNC's aux has them. */
+uint64_t dc_vmarea_end(void);
+/* Where DC_FILE puts a disk file (NULL: /var/tmp).  Kept, not copied. */
+void dc_file_dir_set(const char *dir);
 
 /* ------------------------------------------------------------- memory */
 
@@ -357,6 +373,9 @@ struct dc_options {
     enum dc_mlock_mode mlock;
     bool shared_anon;           /* also MAP_SHARED|MAP_ANONYMOUS */
     bool memfd;                 /* also a memfd: mapped shared and private, truncated */
+    bool files;                 /* also host files on disk and tmpfs: mapped, truncated,
+                                   msync'd, and their bytes compared */
+    const char *file_dir;       /* where disk files go; NULL: $TMPDIR, else /var/tmp */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
     bool mremap;                /* also mremap (vmarea: -ENOSYS, it has no mm_mremap) */

@@ -89,7 +89,7 @@ bool dc_outcomes_equal(const struct cfg *c, const struct side_out *a, const stru
     for (unsigned i = 0; i < a->nlayouts; i++)
         if (dc_layout_compare(&a->layouts[i], &b->layouts[i], c->compare_mem))
             return false;
-    return pages_equal(a, b);
+    return a->file_hash == b->file_hash && pages_equal(a, b);
 }
 
 static void ret_class(const struct dc_op *op, long ret, char *buf, size_t size)
@@ -179,7 +179,8 @@ static int first_difference(struct worker *w, unsigned n, char *category, size_t
             return (int)i;
         }
         if (k->aux[i] != v->aux[i]) {
-            snprintf(category, size, "%s: the bytes read differ", lab);
+            snprintf(category, size, "%s: %s", lab,
+                     op->kind == DC_MSYNC ? "the file's bytes after it differ" : "the bytes read differ");
             return (int)i;
         }
         unsigned d = dc_layout_compare(&k->layouts[i], &v->layouts[i], c->compare_mem);
@@ -255,6 +256,11 @@ int dc_locate_difference(struct worker *w, unsigned n, uint64_t seed, char *cate
     if (first < 0 && w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
         !pages_equal(&w->side[0], &w->side[1]))
         first = locate_contents(w, n, seed, category, size);
+    if (first < 0 && w->side[0].status == SIDE_OK && w->side[1].status == SIDE_OK &&
+        w->side[0].file_hash != w->side[1].file_hash) {
+        snprintf(category, size, "the file's bytes at the end");
+        first = (int)n - 1;
+    }
     return first;
 }
 

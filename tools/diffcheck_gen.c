@@ -229,10 +229,10 @@ static void gen_mmap(struct gen *g, struct dc_op *op)
                                  fixed ? TASK_SIZE - op->addr + PAGE : 1UL << 63 };
         op->len = PICK(g, huge);
     }
-    /* A mapping of the sequence's memfd, shared or private, at an offset
-     * inside or past its end (drawn only with memfds on, so that a seed
-     * means the same sequence without them). */
-    if (g->c->o.memfd && chance(g, 450)) {
+    /* A mapping of the sequence's memfd or file, shared or private, at an
+     * offset inside or past its end (drawn only with them on, so that a
+     * seed means the same sequence without them). */
+    if ((g->c->o.memfd || g->c->o.files) && chance(g, 450)) {
         op->file = true;
         op->flags &= ~MAP_ANONYMOUS;
         if ((op->flags & 0x0f) == MAP_PRIVATE && chance(g, 500))
@@ -249,6 +249,28 @@ static void gen_file_size(struct gen *g, struct dc_op *op, enum dc_op_kind kind)
     op->len = rnd(g, 73) * PAGE;
     if (chance(g, 150))
         op->len += 1 + rnd(g, PAGE - 1);
+}
+
+/* A host file: on disk or tmpfs, open read-write mostly. */
+static void gen_file(struct gen *g, struct dc_op *op)
+{
+    gen_file_size(g, op, DC_FILE);
+    if (chance(g, 300))
+        op->flags |= DC_FILE_TMPFS;
+    if (chance(g, 150))
+        op->flags |= DC_FILE_RDONLY;
+}
+
+/* msync: MS_SYNC mostly, over a range around a mapping (gen_range). */
+static void gen_msync(struct gen *g, struct dc_op *op)
+{
+    static const int flags[] = { MS_SYNC, MS_SYNC, MS_SYNC, MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE,
+                                 MS_ASYNC | MS_INVALIDATE, 0, MS_SYNC | MS_ASYNC, 8 };
+    op->kind = DC_MSYNC;
+    gen_range(g, &op->addr, &op->len);
+    op->flags = PICK(g, flags);
+    if (chance(g, 20))
+        op->len = ~0UL;
 }
 
 static void gen_munmap(struct gen *g, struct dc_op *op)
@@ -467,7 +489,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         [DC_MLOCKALL] = mlockall ? 2 : 0, [DC_MUNLOCKALL] = mlockall ? 2 : 0,
         [DC_MREMAP] = c.o.mremap ? 14 : 0, [DC_WRITE] = c.memory ? 22 : 0,
         [DC_READ] = c.memory ? 10 : 0,
-        [DC_MEMFD] = c.o.memfd ? 1 : 0, [DC_TRUNCATE] = c.o.memfd ? 5 : 0,
+        [DC_MEMFD] = c.o.memfd ? 1 : 0, [DC_TRUNCATE] = c.o.memfd || c.o.files ? 5 : 0,
+        [DC_FILE] = c.o.files ? 1 : 0, [DC_MSYNC] = c.o.files ? 8 : 0,
     };
     unsigned total = 0;
     for (unsigned k = 0; k < DC_NR_OP_KINDS; k++)
@@ -485,8 +508,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
          * something first, most of the time. */
         if (k != DC_MMAP && !memchr(g.mapped, 1, c.o.window_pages) && chance(&g, 750))
             k = DC_MMAP;
-        if (c.o.memfd && i == 0)
-            k = DC_MEMFD;   /* every sequence starts with its memfd */
+        if (i == 0 && (c.o.memfd || c.o.files))   /* every sequence starts with its memfd or file */
+            k = c.o.files && (!c.o.memfd || chance(&g, 500)) ? DC_FILE : DC_MEMFD;
         switch ((enum dc_op_kind)k) {
         case DC_MMAP: gen_mmap(&g, op); break;
         case DC_MUNMAP: gen_munmap(&g, op); break;
@@ -501,6 +524,8 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case DC_WRITE: gen_access(&g, op, DC_WRITE); break;
         case DC_MEMFD: gen_file_size(&g, op, DC_MEMFD); break;
         case DC_TRUNCATE: gen_file_size(&g, op, DC_TRUNCATE); break;
+        case DC_FILE: gen_file(&g, op); break;
+        case DC_MSYNC: gen_msync(&g, op); break;
         default: gen_access(&g, op, DC_READ); break;
         }
         model_update(&g, op);

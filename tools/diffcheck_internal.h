@@ -94,7 +94,8 @@ struct side_out {
     char msg[160];
     unsigned nrets;
     long rets[DC_MAX_OPS];
-    uint64_t aux[DC_MAX_OPS];       /* DC_READ: hash of the bytes read */
+    uint64_t aux[DC_MAX_OPS];       /* DC_READ: hash of the bytes read; DC_MSYNC: of the file */
+    uint64_t file_hash;             /* 'F': the file's bytes at the end; 0: none */
     unsigned npages;                /* 'H': contents at the end (memory ops on) */
     struct dc_page pages[MAX_VIEW_PAGES];
     unsigned nlayouts, cap_layouts;

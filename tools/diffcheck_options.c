@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -75,6 +76,11 @@ void dc_cfg_resolve(const struct dc_options *in, struct cfg *c)
         o->margin_pages = 1024;
     if (!o->timeout_seconds)
         o->timeout_seconds = DEFAULT_TIMEOUT;
+    if (!o->file_dir) {
+        const char *t = getenv("TMPDIR");
+        o->file_dir = t && *t ? t : "/var/tmp";
+    }
+    dc_file_dir_set(o->file_dir);
     if (o->mlock == DC_MLOCK_AUTO) {
         struct rlimit rl;
         unsigned long need = 2UL * o->window_pages * PAGE;
@@ -130,6 +136,10 @@ void dc_replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --shared-anon");
     if (o->memfd)
         ADD(" --memfd");
+    if (o->files)
+        ADD(" --files");
+    if (o->files && strcmp(o->file_dir, "/var/tmp"))
+        ADD(" --file-dir %s", o->file_dir);
     if (o->extra_advice)
         ADD(" --extra-advice");
     if (o->mlockall && o->mlock == DC_MLOCK_FULL)

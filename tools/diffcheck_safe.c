@@ -167,6 +167,16 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
     case DC_MEMFD:
     case DC_TRUNCATE:
         return op->len <= (1UL << 30);   /* a file that costs nothing until touched */
+    case DC_FILE:
+        return op->len <= (1UL << 24);   /* written whole: keep it small */
+    case DC_MSYNC:
+        /* Only the VMAs of the range are looked at (holes are ENOMEM). */
+        if (op->flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || a & (PAGE - 1))
+            return true;
+        len = page_align(op->len);
+        if (len == 0 || a + len < a)
+            return true;
+        return inside(a, len, lo, hi);
     default:
         return false;
     }

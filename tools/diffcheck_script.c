@@ -105,6 +105,13 @@ static const struct {
     [DC_READ] = { "read", 3, 3, "ADDR LEN" },
     [DC_MEMFD] = { "memfd", 2, 2, "SIZE" },
     [DC_TRUNCATE] = { "truncate", 2, 2, "SIZE" },
+    [DC_FILE] = { "file", 2, 4, "SIZE [tmpfs] [ro]" },
+    [DC_MSYNC] = { "msync", 3, 6, "ADDR LEN [FLAG...]" },
+};
+
+static const struct name_val msync_flags[] = {
+    { "async", MS_ASYNC }, { "invalidate", MS_INVALIDATE }, { "sync", MS_SYNC },
+    { NULL, 0 },
 };
 
 static const struct name_val mremap_flags[] = {
@@ -258,8 +265,12 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
     }
     if (op->kind == DC_MUNLOCKALL)
         return (int)o.len;
-    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE) {
+    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE || op->kind == DC_FILE) {
         put(&o, " 0x%lx", op->len);
+        if (op->kind == DC_FILE && (op->flags & DC_FILE_TMPFS))
+            put(&o, " tmpfs");
+        if (op->kind == DC_FILE && (op->flags & DC_FILE_RDONLY))
+            put(&o, " ro");
         return (int)o.len;
     }
     put(&o, " 0x%lx ", op->addr);
@@ -271,7 +282,7 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         put(&o, " ");
         put_map_flags(&o, op->flags);
         if (op->file)
-            put(&o, " memfd");
+            put(&o, " file");
         if (op->offset)
             put(&o, " off=0x%lx", op->offset);
         break;
@@ -279,6 +290,17 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
         put(&o, " ");
         put_prot(&o, op->prot);
         break;
+    case DC_MSYNC: {
+        int rest = op->flags;
+        for (const struct name_val *f = msync_flags; f->name; f++)
+            if (rest & f->val) {
+                put(&o, " %s", f->name);
+                rest &= ~(int)f->val;
+            }
+        if (rest)
+            put(&o, " 0x%x", rest);
+        break;
+    }
     case DC_MADVISE: {
         const char *an = dc_advice_name(op->advice);
         if (an)
@@ -566,9 +588,17 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
         }
         return 1;
     }
-    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE) {
+    if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE || op->kind == DC_FILE) {
         if (!parse_number(t[1], &op->len))
             return errf(err, errsize, "bad size '" TOKFMT "'", TOKARG(t[1]));
+        for (int i = 2; i < n; i++) {
+            if (op->kind == DC_FILE && tok_is(t[i], "tmpfs"))
+                op->flags |= DC_FILE_TMPFS;
+            else if (op->kind == DC_FILE && tok_is(t[i], "ro"))
+                op->flags |= DC_FILE_RDONLY;
+            else
+                return errf(err, errsize, "file: expected 'tmpfs' or 'ro', not '" TOKFMT "'", TOKARG(t[i]));
+        }
         return 1;
     }
     if (!parse_number(t[1], &op->addr))
@@ -589,8 +619,8 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
                     return errf(err, errsize, "bad offset '" TOKFMT "'", TOKARG(t[i]));
                 continue;
             }
-            if (op->kind == DC_MMAP && tok_is(t[i], "memfd")) {
-                op->file = true;   /* the sequence's memfd, not anonymous memory */
+            if (op->kind == DC_MMAP && (tok_is(t[i], "file") || tok_is(t[i], "memfd"))) {
+                op->file = true;   /* the sequence's memfd or file, not anonymous memory */
                 continue;
             }
             if (t[i].len > 7 && strncasecmp(t[i].s, "offset=", 7) == 0) {
@@ -615,6 +645,15 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
             return errf(err, errsize, "unknown advice '" TOKFMT "'", TOKARG(t[3]));
         break;
     }
+    case DC_MSYNC:
+        for (int i = 3; i < n; i++) {
+            static const struct name_val *const tables[] = { msync_flags, NULL };
+            struct tok bad;
+            if (!parse_flag_words(t[i], tables, "MS_", &op->flags, &bad))
+                return errf(err, errsize, "msync: bad flag '" TOKFMT "' (sync, async, invalidate "
+                            "or a number)", TOKARG(bad));
+        }
+        break;
     case DC_MLOCK:
         if (n == 4) {
             if (!tok_is(t[3], "onfault"))

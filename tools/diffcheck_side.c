@@ -21,6 +21,7 @@
  *                                      once after the last op
  *   'H' uint32 n, n * struct dc_page   the contents of the view's pages after
  *                                      the last layout (memory ops on)
+ *   'F' uint64 hash                    the file's bytes once nothing maps it
  *   'E' char msg[160]                  the side could not run; stop
  *   'D'                                done (absent: the child died)
  */
@@ -59,15 +60,108 @@ static long vmarea_access(struct mm *mm, const struct dc_op *op, uint64_t *aux)
     return r;
 }
 
-/* The sequence's memfd, on each side (each runs in a process of its own). */
-static struct vm_file *vmarea_memfd;
-static int kernel_memfd = -1;
+/*
+ * The sequence's memfd or file, on each side (each runs in a process of its
+ * own).  A file is created by the side itself, in a directory of the
+ * options' choice (disk) or in /dev/shm (tmpfs), named after the side's
+ * pid, and unlinked at once, so that nothing is left behind whatever
+ * happens to the child; maps name it "DIR/vmarea-check-PID (deleted)",
+ * which child_snapshot shows as "DIR/vmarea-check (deleted)" on both
+ * sides.  obj_fd is the
+ * side's own descriptor of the file, to read its bytes.
+ */
+static struct vm_file *vmarea_obj;
+static int kernel_obj = -1, obj_fd = -1;
 
-void dc_vmarea_end(void)
+/* DC_FILE: the file, filled, synced (every page cached and clean),
+ * unlinked, and open as asked; its descriptor or -errno.  Syscalls only. */
+static const char *disk_dir;
+
+void dc_file_dir_set(const char *dir)
 {
-    if (vmarea_memfd)
-        vm_file_put(vmarea_memfd);
-    vmarea_memfd = NULL;
+    disk_dir = dir;
+}
+
+static int file_create(const struct dc_op *op)
+{
+    const char *dir = op->flags & DC_FILE_TMPFS ? "/dev/shm" : disk_dir ? disk_dir : "/var/tmp";
+    char obj_path[512];
+    snprintf(obj_path, sizeof(obj_path), "%s/vmarea-check-%d", dir, (int)getpid());
+    unlink(obj_path);
+    int fd = open(obj_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    unsigned char page[PAGE];
+    int err = 0;
+    for (unsigned long off = 0; off < op->len && !err; off += PAGE) {
+        unsigned long n = op->len - off < PAGE ? op->len - off : PAGE;
+        memset(page, dc_file_byte(off / PAGE), n);
+        if (write(fd, page, n) != (ssize_t)n)   /* page by page: small folios */
+            err = -EIO;
+    }
+    if (!err && fdatasync(fd))
+        err = -errno;
+    int ofd = err ? -1 : (op->flags & DC_FILE_RDONLY) ? open(obj_path, O_RDONLY | O_CLOEXEC) : dup(fd);
+    if (!err && ofd < 0)
+        err = -errno;
+    /* An open of its own to read the bytes back, without read-ahead: a
+     * read-ahead would fill the page cache with large folios, which the
+     * mappings would then fault in by the folio. */
+    if (!err && (obj_fd = open(obj_path, O_RDONLY | O_CLOEXEC)) >= 0)
+        posix_fadvise(obj_fd, 0, 0, POSIX_FADV_RANDOM);
+    unlink(obj_path);
+    close(fd);
+    return err ? err : ofd;
+}
+
+/* FNV-1a of the file's bytes now; 0 with no file. */
+static uint64_t file_hash(void)
+{
+    if (obj_fd < 0)
+        return 0;
+    uint64_t h = 14695981039346656037ULL;
+    unsigned char buf[PAGE];
+    ssize_t n;
+    for (off_t off = 0; (n = pread(obj_fd, buf, sizeof(buf), off)) > 0; off += n)
+        for (ssize_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ULL;
+    return h ^ (uint64_t)lseek(obj_fd, 0, SEEK_END);
+}
+
+static void obj_drop(void)
+{
+    if (vmarea_obj)
+        vm_file_put(vmarea_obj);
+    vmarea_obj = NULL;
+    if (kernel_obj >= 0)
+        close(kernel_obj);
+    kernel_obj = -1;
+    if (obj_fd >= 0)
+        close(obj_fd);
+    obj_fd = -1;
+}
+
+uint64_t dc_vmarea_end(void)
+{
+    if (vmarea_obj)
+        vm_file_put(vmarea_obj);
+    vmarea_obj = NULL;
+    uint64_t h = file_hash();
+    obj_drop();
+    return h;
+}
+
+/* DC_FILE on the vmarea side: the file, through vm_file_open. */
+static long vmarea_file(const struct dc_op *op)
+{
+    obj_drop();
+    int fd = file_create(op);
+    if (fd < 0)
+        return fd;
+    vmarea_obj = vm_file_open(fd);
+    long r = vmarea_obj ? 0 : -errno;
+    close(fd);   /* the vm_file has its own */
+    return r;
 }
 
 long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
@@ -76,14 +170,22 @@ long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
         *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
-        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, op->file ? vmarea_memfd : NULL,
+        return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, op->file ? vmarea_obj : NULL,
                        op->offset);
     case DC_MEMFD:
-        dc_vmarea_end();
-        vmarea_memfd = vm_file_memfd("dc", op->len);
-        return vmarea_memfd ? 0 : -errno;
+        obj_drop();
+        vmarea_obj = vm_file_memfd("dc", op->len);
+        return vmarea_obj ? 0 : -errno;
     case DC_TRUNCATE:
-        return vmarea_memfd ? vm_file_truncate(vmarea_memfd, op->len) : -EBADF;
+        return vmarea_obj ? vm_file_truncate(vmarea_obj, op->len) : -EBADF;
+    case DC_FILE:
+        return vmarea_file(op);
+    case DC_MSYNC: {
+        long r = mm_msync(mm, op->addr, op->len, op->flags);
+        if (aux)
+            *aux = file_hash();
+        return r;
+    }
     case DC_MUNMAP:
         return mm_munmap(mm, op->addr, op->len);
     case DC_MPROTECT:
@@ -120,17 +222,26 @@ static long kernel_apply(const struct dc_op *op, uint64_t *aux)
     *aux = 0;
     switch (op->kind) {
     case DC_MMAP:
-        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->file ? kernel_memfd : -1,
+        return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->file ? kernel_obj : -1,
                               op->offset));
     case DC_MEMFD:
-        if (kernel_memfd >= 0)
-            close(kernel_memfd);
-        kernel_memfd = (int)sysret(syscall(SYS_memfd_create, "dc", MFD_ALLOW_SEALING));
-        if (kernel_memfd < 0)
-            return kernel_memfd;
-        return sysret(syscall(SYS_ftruncate, kernel_memfd, op->len));
+        obj_drop();
+        kernel_obj = (int)sysret(syscall(SYS_memfd_create, "dc", MFD_ALLOW_SEALING));
+        if (kernel_obj < 0)
+            return kernel_obj;
+        return sysret(syscall(SYS_ftruncate, kernel_obj, op->len));
     case DC_TRUNCATE:
-        return kernel_memfd < 0 ? -EBADF : sysret(syscall(SYS_ftruncate, kernel_memfd, op->len));
+        return kernel_obj < 0 ? -EBADF : sysret(syscall(SYS_ftruncate, kernel_obj, op->len));
+    case DC_FILE:
+        obj_drop();
+        if ((kernel_obj = file_create(op)) < 0)
+            return kernel_obj;
+        return 0;
+    case DC_MSYNC: {
+        long r = sysret(syscall(SYS_msync, op->addr, op->len, op->flags));
+        *aux = file_hash();
+        return r;
+    }
     case DC_MUNMAP:
         return sysret(syscall(SYS_munmap, op->addr, op->len));
     case DC_MPROTECT:
@@ -308,6 +419,15 @@ static void child_snapshot(struct child *ch)
      * out there, and reads only as far as the view: it counts none. */
     if (!ch->vmarea)
         l->outside = 0;
+    /* Each side's files have paths of their own, DIR/vmarea-check-PID:
+     * both show as DIR/vmarea-check. */
+    for (unsigned i = 0; i < l->n; i++) {
+        char *name = l->v[i].name, *p = strstr(name, "/vmarea-check-");
+        char *end = p ? p + strlen("/vmarea-check-") : NULL;
+        if (!p || strtol(end, &end, 10) != (long)getpid())
+            continue;
+        memmove(p + strlen("/vmarea-check"), end, strlen(end) + 1);
+    }
     uint32_t hdr[3] = { l->n, l->truncated, l->outside };
     child_tag(ch, 'L');
     child_put(ch, hdr, sizeof(hdr));
@@ -411,10 +531,18 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
     if (c->memory)
         child_pages(ch);
     child_flush(ch);
+    /* The file's bytes once everything that mapped it is gone. */
+    uint64_t fh;
     if (ch->vmarea) {
         mmput(ch->mm);      /* teardown bugs show as "died after the last op" */
-        dc_vmarea_end();
+        fh = dc_vmarea_end();
+    } else {
+        syscall(SYS_munmap, c->view_lo, c->view_hi - c->view_lo);
+        fh = file_hash();
+        obj_drop();
     }
+    child_tag(ch, 'F');
+    child_put(ch, &fh, sizeof(fh));
     child_tag(ch, 'D');
     child_flush(ch);
     _exit(0);
@@ -488,6 +616,7 @@ bool dc_side_decode(struct side_out *o, const char *b, size_t len)
     o->nrets = 0;
     o->nlayouts = 0;
     o->npages = 0;
+    o->file_hash = 0;
     o->msg[0] = '\0';
     o->status = SIDE_DIED;
     while (len - i >= 4) {
@@ -536,6 +665,12 @@ bool dc_side_decode(struct side_out *o, const char *b, size_t len)
             i += hdr[0] * sizeof(struct dc_vma);
             break;
         }
+        case 'F':
+            if (len - i < 8)
+                return false;
+            memcpy(&o->file_hash, b + i, 8);
+            i += 8;
+            break;
         case 'E':
             if (len - i < sizeof(o->msg))
                 return false;

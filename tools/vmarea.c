@@ -61,6 +61,9 @@ static void usage(FILE *f)
 "  --mlock MODE      auto, full, limited (no lengths beyond the window) or none\n"
 "  --shared-anon     also map MAP_SHARED|MAP_ANONYMOUS\n"
 "  --memfd           also a memfd per sequence: mapped shared and private, truncated\n"
+"  --files           also a host file per sequence, on disk or on tmpfs, open read-write\n"
+"                    or read-only: mapped, truncated, msync'd, and its bytes compared\n"
+"  --file-dir DIR    where disk files go (default: $TMPDIR if set, else /var/tmp)\n"
 "  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
 "  --mlockall        also mlockall and munlockall\n"
 "  --mremap          also mremap\n"
@@ -179,10 +182,10 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
                           bool minimize)
 {
     printf("vmarea:     %s\n", VMAREA_VERSION);
-    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s\n",
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            dc_mlock_mode_name(r->mlock),
-           o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "",
+           o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "", o->files ? ", files" : "",
            o->no_memory ? ", no memory ops" : "",
            o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
@@ -213,7 +216,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 
 static int cmd_check(int argc, char **argv)
 {
-    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED, O_MEMFD,
+    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED, O_MEMFD, O_FILES, O_FILEDIR,
            O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES,
            O_TIMEOUT, O_KVK, O_ASSUME, O_HELP };
     static const struct option longopts[] = {
@@ -227,6 +230,8 @@ static int cmd_check(int argc, char **argv)
         { "mlock", required_argument, NULL, O_MLOCK },
         { "shared-anon", no_argument, NULL, O_SHARED },
         { "memfd", no_argument, NULL, O_MEMFD },
+        { "files", no_argument, NULL, O_FILES },
+        { "file-dir", required_argument, NULL, O_FILEDIR },
         { "extra-advice", no_argument, NULL, O_EXTRA },
         { "mlockall", no_argument, NULL, O_MLOCKALL },
         { "mremap", no_argument, NULL, O_MREMAP },
@@ -297,6 +302,12 @@ static int cmd_check(int argc, char **argv)
             break;
         case O_MEMFD:
             o.memfd = true;
+            break;
+        case O_FILES:
+            o.files = true;
+            break;
+        case O_FILEDIR:
+            o.file_dir = a;
             break;
         case O_EXTRA:
             o.extra_advice = true;
