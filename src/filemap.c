@@ -401,13 +401,10 @@ static int mkclean_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t
     return 0;
 }
 
-int filemap_write_and_wait_range(struct vm_file *f, unsigned long pgoff, unsigned long n)
+/* Every shared mapping's entries of pages [pgoff, last) of m: clean and
+ * read-only, their dirty bits passed to the pages.  Takes rmap_lock. */
+static void mkclean_range(struct vm_file *m, unsigned long pgoff, unsigned long last)
 {
-    if (!vm_file_writeback(f) || !n)
-        return 0;
-    struct vm_file *m = vm_file_mapping(f);
-    unsigned long last = n > ULONG_MAX - pgoff ? ULONG_MAX : pgoff + n;
-    /* Every shared mapping's entries of the range: clean, read-only. */
     pthread_mutex_lock(&m->rmap_lock);
     for (unsigned long i = 0; i < m->rmap_n; i++) {
         struct vma *vma = m->rmap[i];
@@ -419,6 +416,15 @@ int filemap_write_and_wait_range(struct vm_file *f, unsigned long pgoff, unsigne
                          vma->vm_start + ((b - vfirst) << PAGE_SHIFT), mkclean_one, NULL);
     }
     pthread_mutex_unlock(&m->rmap_lock);
+}
+
+int filemap_write_and_wait_range(struct vm_file *f, unsigned long pgoff, unsigned long n)
+{
+    if (!vm_file_writeback(f) || !n)
+        return 0;
+    struct vm_file *m = vm_file_mapping(f);
+    unsigned long last = n > ULONG_MAX - pgoff ? ULONG_MAX : pgoff + n;
+    mkclean_range(m, pgoff, last);
 
     /* Then the pages: the host writes the range back (msync of its own
      * mapping is vfs_fsync_range over the same bytes), and they are clean. */
@@ -478,7 +484,22 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
         int err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
         if (!err)
             m->size = size;
+        /* Growing past a part page: the file system zeroes the rest of
+         * its block (a write: the page is cached and dirty), and the page
+         * is write-protected everywhere so that a store past the old end
+         * faults (pagecache_isize_extended). */
+        unsigned long p = old >> PAGE_SHIFT;
+        pte_t _Atomic *slot = NULL;
+        struct file_chunk *c;
+        bool mk = !err && !m->shmem && size > old && offset_in_page(old);
+        if (mk && !pgtable_walk_alloc(m->cache, p << PAGE_SHIFT, &slot) && !ptep_get(slot) &&
+            (c = host_chunk(m, p)))
+            host_cache_add(m, slot, &c->page[p % CHUNK_PAGES], false);
+        if (mk && slot && ptep_get(slot))
+            page_set_dirty(pte_page(ptep_get(slot)));
         pthread_mutex_unlock(&m->cache_lock);
+        if (mk)
+            mkclean_range(m, p, p + 1);
         return err;
     }
     m->size = size;

@@ -321,6 +321,16 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
         ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
         err = 0;
     }
+    /* A file fault that mapped nothing leaves no page table on Linux (it
+     * is allocated with the first entry): the empty one made above stands
+     * for none, which the next fault's fault-around sees. */
+    if (unlikely(!had_table && err)) {
+        pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
+        pte_t pmd = pmdp ? ptep_get(pmdp) : 0;
+        if (pmd && !(pmd & PMD_FLAGS) && pgtable_table_empty(pmd_table(pmd)))
+            atomic_compare_exchange_strong_explicit(pmdp, &pmd, pmd | PMD_NONE, memory_order_relaxed,
+                                                    memory_order_relaxed);
+    }
 out:
     if (!err)
         mm_counter_add(mm, MM_FAULTS, 1);

@@ -27,6 +27,11 @@
 struct gen {
     struct dc_rng rng;
     const struct cfg *c;
+    /* A disk file's size: truncations of one only shrink it.  A hole made
+     * by growing it would be read cold, and which pages the host's
+     * read-ahead then brings in and marks (fault-around skips those) is
+     * not something a process can see; 0 for a memfd or tmpfs file. */
+    unsigned long disk_size;
     unsigned char mapped[MODEL_PAGES];
 };
 
@@ -522,9 +527,21 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case DC_MUNLOCKALL: op->kind = DC_MUNLOCKALL; break;
         case DC_MREMAP: gen_mremap(&g, op); break;
         case DC_WRITE: gen_access(&g, op, DC_WRITE); break;
-        case DC_MEMFD: gen_file_size(&g, op, DC_MEMFD); break;
-        case DC_TRUNCATE: gen_file_size(&g, op, DC_TRUNCATE); break;
-        case DC_FILE: gen_file(&g, op); break;
+        case DC_MEMFD:
+            gen_file_size(&g, op, DC_MEMFD);
+            g.disk_size = 0;
+            break;
+        case DC_TRUNCATE:
+            gen_file_size(&g, op, DC_TRUNCATE);
+            if (g.disk_size) {
+                op->len = rnd(&g, g.disk_size + 1);
+                g.disk_size = op->len ? op->len : 1;
+            }
+            break;
+        case DC_FILE:
+            gen_file(&g, op);
+            g.disk_size = op->flags & DC_FILE_TMPFS ? 0 : op->len ? op->len : 1;
+            break;
         case DC_MSYNC: gen_msync(&g, op); break;
         default: gen_access(&g, op, DC_READ); break;
         }
