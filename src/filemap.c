@@ -337,6 +337,10 @@ void filemap_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page)
         !page_test_dirty(page)) {
         ptep_set(slot, 0);
         page_put(page);
+        /* The host reclaims it too, if it can: then it is not cached for
+         * a later fault-around, as on Linux. */
+        if (m->host)
+            madvise(page_address(page), PAGE_SIZE, MADV_PAGEOUT);
     }
     pthread_mutex_unlock(&m->cache_lock);
 }

@@ -32,6 +32,10 @@ struct gen {
      * read-ahead then brings in and marks (fault-around skips those) is
      * not something a process can see; 0 for a memfd or tmpfs file. */
     unsigned long disk_size;
+    /* A disk file was mapped in this sequence: no hole punched in one
+     * (MADV_REMOVE) and no page reclaimed (MADV_PAGEOUT), for the same
+     * reason (a cold page). */
+    bool had_disk;
     unsigned char mapped[MODEL_PAGES];
 };
 
@@ -338,6 +342,8 @@ static void gen_madvise(struct gen *g, struct dc_op *op)
     }
     if (g->c->memory && chance(g, 300))
         op->advice = PICK(g, memory_advice);
+    if (g->had_disk && (op->advice == MADV_REMOVE || op->advice == MADV_PAGEOUT))
+        op->advice = MADV_DONTNEED;
 }
 
 /* A store or a load: around a mapping most of the time (gen_range). */
@@ -541,6 +547,7 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case DC_FILE:
             gen_file(&g, op);
             g.disk_size = op->flags & DC_FILE_TMPFS ? 0 : op->len ? op->len : 1;
+            g.had_disk |= !(op->flags & DC_FILE_TMPFS);
             break;
         case DC_MSYNC: gen_msync(&g, op); break;
         default: gen_access(&g, op, DC_READ); break;
