@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 JOBS=2
-TSAN_TESTS=(rcu rwsem vma_lock vma_tree memory mm_counter shmem stress)
+TSAN_TESTS=(rcu rwsem vma_lock vma_tree memory mm_counter pagecache stress)
 FUZZ_SECONDS=60
 # clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends.

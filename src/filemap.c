@@ -367,6 +367,10 @@ int filemap_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
 {
     struct vm_file *m = vm_file_mapping(f);
     int err = 0;
+    /* Out of every mapping (private copies stay), out of the cache, and
+     * then the host's blocks. */
+    rwsem_down_write(&m->invalidate_lock);
+    unmap_mapping_range(m, pgoff, n, false);
     pthread_mutex_lock(&m->cache_lock);
     unsigned long limit = size_pages(m);
     cache_drop(m, pgoff, n, limit);
@@ -379,6 +383,7 @@ int filemap_punch(struct vm_file *f, unsigned long pgoff, unsigned long n)
             err = -errno;
     }
     pthread_mutex_unlock(&m->cache_lock);
+    rwsem_up_write(&m->invalidate_lock);
     return err;
 }
 
@@ -467,6 +472,8 @@ int filemap_write_and_wait_range(struct vm_file *f, unsigned long pgoff, unsigne
  * cache grows, after it shrinks (and after every lock-free reader of the
  * pages it lost is done, as the host's mapping of them goes).
  */
+static int __vm_file_truncate(struct vm_file *m, unsigned long size);
+
 int vm_file_truncate(struct vm_file *f, unsigned long size)
 {
     if (!f)
@@ -476,6 +483,14 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
         return -EINVAL;
     if (size > (unsigned long)LONG_MAX)
         return -EFBIG;
+    rwsem_down_write(&m->invalidate_lock);
+    int err = __vm_file_truncate(m, size);
+    rwsem_up_write(&m->invalidate_lock);
+    return err;
+}
+
+static int __vm_file_truncate(struct vm_file *m, unsigned long size)
+{
     pthread_mutex_lock(&m->cache_lock);
     if (m->host)
         host_refresh_size(m);
@@ -484,8 +499,9 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
         pthread_mutex_unlock(&m->cache_lock);
         return -EPERM;
     }
+    int err;
     if (m->host && size >= old) {
-        int err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
+        err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
         if (!err)
             m->size = size;
         /* Growing past a part page: the file system zeroes the rest of
@@ -532,7 +548,7 @@ int vm_file_truncate(struct vm_file *f, unsigned long size)
         return 0;
     synchronize_rcu();
     pthread_mutex_lock(&m->cache_lock);
-    int err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
+    err = ftruncate(m->host->fd, (off_t)size) ? -errno : 0;
     if (err) {
         m->size = old;   /* the pages past size left the cache; they come back as read */
     } else if (offset_in_page(size)) {
@@ -608,7 +624,9 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
     m = vm_file_create(NULL, NULL, NULL);
     struct host_inode *h = m ? vm_calloc(1, sizeof(*h)) : NULL;
     struct pgtable *cache = h ? vm_malloc(sizeof(*cache)) : NULL;
-    if (!cache || pgtable_init(cache)) {
+    if (!cache || pgtable_init(cache) || rwsem_init(&m->invalidate_lock)) {
+        if (cache)
+            pgtable_destroy(cache);
         free(cache);
         free(h);
         free(m);
@@ -723,6 +741,7 @@ void vm_file_put(struct vm_file *f)
         pthread_mutex_unlock(&f->cache_lock);
         pthread_mutex_destroy(&f->cache_lock);
         pthread_mutex_destroy(&f->rmap_lock);
+        rwsem_destroy(&f->invalidate_lock);
         free(f->rmap);
         pgtable_destroy(f->cache);
         free(f->cache);

@@ -38,8 +38,9 @@ unsigned long filemap_find_pages(struct vm_file *f, unsigned long pgoff, unsigne
 /* Reclaim: drop a clean page at pgoff that only the cache and the caller hold. */
 void filemap_evict(struct vm_file *f, unsigned long pgoff, struct vm_page *page);
 /* A hole punched (fallocate PUNCH_HOLE|KEEP_SIZE): the pages of
- * [pgoff, pgoff + n) leave the cache, and a host file's blocks go too.
- * The caller has unmapped them (unmap_mapping_range).  0 or -errno. */
+ * [pgoff, pgoff + n) leave every mapping (private copies stay) and the
+ * cache, and a host file's blocks go too.  0 or -errno.  Takes the
+ * invalidate lock and rmap_lock. */
 int filemap_punch(struct vm_file *f, unsigned long pgoff, unsigned long n);
 /* vfs_fsync_range over pages [pgoff, pgoff + n) of a host file on a file
  * system with writeback: dirty pages are written and made clean, and so

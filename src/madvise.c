@@ -311,15 +311,9 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         if (!vma_has_cache(vma))
             return -EOPNOTSUPP;
         {
-            /* vfs_fallocate(PUNCH_HOLE): out of every mapping (private
-             * copies stay), out of the cache, and out of the mappings again
-             * for a fault that raced with the first pass. */
+            /* vfs_fallocate(PUNCH_HOLE) */
             unsigned long pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
-            unsigned long n = (end - start) >> PAGE_SHIFT;
-            unmap_mapping_range(vma->vm_file, pgoff, n, false);
-            int err = filemap_punch(vma->vm_file, pgoff, n);
-            unmap_mapping_range(vma->vm_file, pgoff, n, false);
-            return err;
+            return filemap_punch(vma->vm_file, pgoff, (end - start) >> PAGE_SHIFT);
         }
     case MADV_GUARD_INSTALL_: {
         /* is_valid_guard_vma: not where a zap could take locked or special

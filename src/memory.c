@@ -160,43 +160,54 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
     return 0;
 }
 
-/* A file fault on an empty entry: the page cache finds or brings in its
- * page, a driver's object calls its fault hook, which inserts a page
- * itself. */
+/* A fault on a page-cache object's empty entry, under its invalidate
+ * lock: the page cache finds or brings in the page. */
+static int do_cache_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep, bool write,
+                          bool mmap_locked, bool had_table)
+{
+    struct mm *mm = vma_mm_of(vma);
+    unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+    if (!write)
+        fault_around(vma, addr, ptep, pgoff, had_table);
+    if (!pte_none(ptep_get(ptep)))
+        return 0;
+    if (write && !(vma->vm_flags & VM_SHARED))
+        return do_cow_fault(vma, ptep, pgoff, mmap_locked);
+    bool read;
+    struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, &read);
+    if (IS_ERR(page))
+        return (int)PTR_ERR(page);
+    if (read && !write) {
+        /* filemap_fault read the page with the mmap lock dropped and
+         * asks for a retry, whose fault-around maps it and what the
+         * read brought in around it. */
+        page_put(page);
+        fault_around(vma, addr, ptep, pgoff, had_table);
+        if (!pte_none(ptep_get(ptep)))
+            return 0;
+        if (IS_ERR(page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, NULL)))
+            return (int)PTR_ERR(page);
+    }
+    if (write)
+        page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
+    if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write))))
+        rss_add(mm, mm_counter_file(vma), 1);
+    return 0;
+}
+
+/* A file fault on an empty entry: a page-cache object's (above), or a
+ * driver's object calls its fault hook, which inserts a page itself. */
 static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned long addr,
                                                    pte_t _Atomic *ptep, unsigned flags,
                                                    bool mmap_locked, bool had_table)
 {
     struct mm *mm = vma_mm_of(vma);
-    bool write = flags & FAULT_FLAG_WRITE;
     if (vma_has_cache(vma)) {
-        unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-        if (!write)
-            fault_around(vma, addr, ptep, pgoff, had_table);
-        if (!pte_none(ptep_get(ptep)))
-            return 0;
-        if (write && !(vma->vm_flags & VM_SHARED))
-            return do_cow_fault(vma, ptep, pgoff, mmap_locked);
-        bool read;
-        struct vm_page *page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, &read);
-        if (IS_ERR(page))
-            return (int)PTR_ERR(page);
-        if (read && !write) {
-            /* filemap_fault read the page with the mmap lock dropped and
-             * asks for a retry, whose fault-around maps it and what the
-             * read brought in around it. */
-            page_put(page);
-            fault_around(vma, addr, ptep, pgoff, had_table);
-            if (!pte_none(ptep_get(ptep)))
-                return 0;
-            if (IS_ERR(page = filemap_get_page(vma->vm_file, pgoff, &mm->pages, NULL)))
-                return (int)PTR_ERR(page);
-        }
-        if (write)
-            page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
-        if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write))))
-            rss_add(mm, mm_counter_file(vma), 1);
-        return 0;
+        struct vm_file *m = vm_file_mapping(vma->vm_file);
+        rwsem_down_read(&m->invalidate_lock);
+        int err = do_cache_fault(vma, addr, ptep, flags & FAULT_FLAG_WRITE, mmap_locked, had_table);
+        rwsem_up_read(&m->invalidate_lock);
+        return err;
     }
     (void)mmap_locked;
     if (!vma->vm_ops || !vma->vm_ops->fault)

@@ -166,6 +166,13 @@ struct vm_file {
      * (filemap.c). */
     pthread_mutex_t cache_lock;
     struct pgtable *cache;
+    /* Linux's invalidate_lock: a fault holds it shared from finding its
+     * page to mapping it (and copying it), a truncation or a hole punched
+     * exclusive while the pages go.  So no fault maps a page the object
+     * no longer has, and a host file shrinks on the host only once no one
+     * can reach the pages it loses.  Order: after the mmap lock, before
+     * rmap_lock. */
+    struct rwsem invalidate_lock;
     unsigned long size;            /* bytes (i_size): a fault on a page wholly past it is SIGBUS */
     int seals;                     /* F_SEAL_* (memfds) */
     /* The VMAs that hold a reference on an object with a page cache

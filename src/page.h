@@ -277,7 +277,8 @@ static inline __attribute__((always_inline)) void __page_batch_link(struct page_
                                                                    bool maybe_pinned)
 {
     VM_BUG_ON(page_mapcount(page) != 0);
-    if (unlikely(b->pool != page->pool)) {
+    if (unlikely(b->pool != page->pool || !page->pool)) {
+        /* Another pool's frame, or a host file's page (in none). */
         if (b->pool || !page->pool) {
             __page_free(page);
             return;

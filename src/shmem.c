@@ -30,7 +30,9 @@ static struct vm_file *shmem_file_new(const char *name, unsigned long size)
     f->shmem = true;
     /* Sparse: a huge object costs only the tables of what it uses. */
     f->cache = vm_malloc(sizeof(*f->cache));
-    if (!f->cache || pgtable_init(f->cache)) {
+    if (!f->cache || pgtable_init(f->cache) || rwsem_init(&f->invalidate_lock)) {
+        if (f->cache)
+            pgtable_destroy(f->cache);
         free(f->cache);
         f->cache = NULL;
         vm_file_put(f);
