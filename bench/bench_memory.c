@@ -303,10 +303,12 @@ struct shm_ctx {
     struct mm *mm;
     struct vm_file *f;
     unsigned long addr;          /* the timed mapping */
-    int fd;                      /* the host's memfd */
+    int fd;                      /* the host's memfd or file */
     char *host;                  /* the host's timed mapping */
     char *buf;                   /* pread's buffer */
     bool write;
+    bool disk;                   /* files on the disk's file system, not memfds */
+    unsigned long dirty;         /* msync rows: pages dirtied before each msync */
 };
 
 #define AROUND 16   /* pages fault-around maps at its default 64 KiB */
@@ -361,12 +363,41 @@ static double shm_pread(void *p)
 #define SHM_AT   0x310000000000UL
 #define SHM_HOST 0x320000000000UL
 
+/* A file of opt_pages pages on the disk's file system ($TMPDIR, else
+ * /var/tmp), written and synced (every page cached and clean), unlinked:
+ * its descriptor. */
+static int disk_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/vmarea-bench-XXXXXX", dir && *dir ? dir : "/var/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        die("mkstemp", -errno);
+    unlink(path);
+    char *page = host_map(PG, 0);
+    memset(page, 1, PG);
+    for (unsigned long i = 0; i < opt_pages; i++)
+        if (write(fd, page, PG) != (ssize_t)PG)
+            die("writing a file", -errno);
+    munmap(page, PG);
+    if (fsync(fd))
+        die("fsync", -errno);
+    return fd;
+}
+
 static void shm_setup(struct shm_ctx *c, int flags, unsigned long slot)
 {
     c->mm = new_mm();
-    c->f = vm_file_memfd("bench", opt_pages * PG);
+    if (c->disk) {
+        int fd = disk_file();
+        c->f = vm_file_open(fd);
+        close(fd);
+    } else {
+        c->f = vm_file_memfd("bench", opt_pages * PG);
+    }
     if (!c->f)
-        die("vm_file_memfd", -errno);
+        die("vm_file_memfd / vm_file_open", -errno);
     long fill = mm_mmap(c->mm, SHM_FILL, opt_pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
                         c->f, 0);
     long a = mm_mmap(c->mm, SHM_AT, opt_pages * PG, PROT_READ | PROT_WRITE, flags | MAP_FIXED, c->f, 0);
@@ -374,8 +405,8 @@ static void shm_setup(struct shm_ctx *c, int flags, unsigned long slot)
         die("mm_mmap of a memfd", fill < 0 ? fill : a);
     fault_range(c->mm, (unsigned long)fill, opt_pages);   /* every page cached */
     c->addr = (unsigned long)a;
-    c->fd = memfd_create("bench", 0);
-    if (c->fd < 0 || ftruncate(c->fd, (off_t)(opt_pages * PG)))
+    c->fd = c->disk ? disk_file() : memfd_create("bench", 0);
+    if (c->fd < 0 || (!c->disk && ftruncate(c->fd, (off_t)(opt_pages * PG))))
         die("the host's memfd", -errno);
     char *hfill = mmap(NULL, opt_pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
     c->host = mmap((void *)(SHM_HOST + slot * 0x1000000000UL), opt_pages * PG, PROT_READ | PROT_WRITE,
@@ -396,20 +427,68 @@ static void shm_teardown(struct shm_ctx *c)
     close(c->fd);
 }
 
-static void bench_shmem(void)
+/* msync(MS_SYNC) of c->dirty pages just written through the shared
+ * mapping: the msync alone is timed, per call. */
+static double msync_ours(void *p)
 {
-    struct shm_ctx rd = { 0 }, sw = { .write = true }, pw = { .write = true };
-    shm_setup(&rd, MAP_SHARED, 0);
-    shm_setup(&sw, MAP_SHARED, 1);
-    shm_setup(&pw, MAP_PRIVATE, 2);
+    struct shm_ctx *c = p;
+    char b = 2;
+    for (unsigned long i = 0; i < c->dirty; i++)
+        if (mm_write(c->mm, c->addr + i * PG, &b, 1) != 1)
+            die("mm_write", 0);
+    double t0 = now_ns();
+    int err = mm_msync(c->mm, c->addr, c->dirty * PG, MS_SYNC);
+    double t1 = now_ns();
+    if (err)
+        die("mm_msync", err);
+    return t1 - t0;
+}
+
+static double msync_host(void *p)
+{
+    struct shm_ctx *c = p;
+    for (unsigned long i = 0; i < c->dirty; i++)
+        ((volatile char *)c->host)[i * PG] = 2;
+    double t0 = now_ns();
+    int err = msync(c->host, c->dirty * PG, MS_SYNC) ? -errno : 0;
+    double t1 = now_ns();
+    if (err)
+        die("msync", err);
+    return t1 - t0;
+}
+
+/* pwrite of the same pages and fdatasync: the same writeback by hand. */
+static double msync_pwrite(void *p)
+{
+    struct shm_ctx *c = p;
+    memset(c->buf, 2, PG);
+    for (unsigned long i = 0; i < c->dirty; i++)
+        if (pwrite(c->fd, c->buf, PG, (off_t)(i * PG)) != (ssize_t)PG)
+            die("pwrite", -errno);
+    double t0 = now_ns();
+    int err = fdatasync(c->fd) ? -errno : 0;
+    double t1 = now_ns();
+    if (err)
+        die("fdatasync", err);
+    return t1 - t0;
+}
+
+static void bench_shmem_kind(bool disk)
+{
+    const char *what = disk ? "file" : "memfd";
+    struct shm_ctx rd = { .disk = disk }, sw = { .write = true, .disk = disk },
+                   pw = { .write = true, .disk = disk };
+    shm_setup(&rd, MAP_SHARED, disk ? 3 : 0);
+    shm_setup(&sw, MAP_SHARED, disk ? 4 : 1);
+    shm_setup(&pw, MAP_PRIVATE, disk ? 5 : 2);
     /* The read row's claim: each fault maps AROUND pages. */
     shm_fault_ours(&rd);
     if (mm_fault(rd.mm, rd.addr, 0))
         die("mm_fault", 0);
     struct mm_stats st;
     mm_get_stats(rd.mm, &st);
-    if (st.rss_shmem != opt_pages + AROUND)
-        die("fault-around mapping 16 pages (RssShmem past the filled mapping)", (long)st.rss_shmem);
+    if ((disk ? st.rss_file : st.rss_shmem) != opt_pages + AROUND)
+        die("fault-around mapping 16 pages (Rss past the filled mapping)", (long)st.rss_shmem);
     zap_range(rd.mm, rd.addr, opt_pages);
     struct variant v[7] = {
         { shm_fault_ours, &rd, 0 }, { shm_fault_host, &rd, 0 }, { shm_pread, &rd, 0 },
@@ -417,28 +496,60 @@ static void bench_shmem(void)
         { shm_fault_ours, &pw, 0 }, { shm_fault_host, &pw, 0 },
     };
     measure(v, 7);
-    /* What the cache itself costs: its radix tree's tables, per page. */
-    struct vm_file *f = rd.f;
-    double bytes = (double)(pgtable_bytes(f->cache) + PGT_TABLE_SIZE) / (double)opt_pages;
+    /* What the cache itself costs: its radix tree's tables, per page (and
+     * a host file's chunks: their address, index and list entry, three
+     * words per 2 MiB). */
+    struct vm_file *m = vm_file_mapping(rd.f);
+    double bytes = (double)(pgtable_bytes(m->cache) + PGT_TABLE_SIZE) / (double)opt_pages +
+                   (disk ? 3.0 * sizeof(void *) / 512 : 0);
+
+    /* msync(MS_SYNC) of 64 dirty pages, on the read row's files. */
+    double sync[3] = { 0 };
+    if (disk) {
+        rd.dirty = 64;
+        fault_range(rd.mm, rd.addr, rd.dirty);
+        struct variant ms[3] = { { msync_ours, &rd, 0 }, { msync_host, &rd, 0 }, { msync_pwrite, &rd, 0 } };
+        measure(ms, 3);
+        for (int i = 0; i < 3; i++)
+            sync[i] = ms[i].result;
+    }
     shm_teardown(&rd);
     shm_teardown(&sw);
     shm_teardown(&pw);
 
-    struct row *r = add_row("memfd read fault, cached, per page mapped", v[0].result, "ns");
+    char name[96];
+    snprintf(name, sizeof(name), "%s read fault, cached, per page mapped", what);
+    struct row *r = add_row(name, v[0].result, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns/page (ours %.2fx), pread 4K %.1f ns",
              v[1].result, v[0].result / v[1].result, v[2].result);
     snprintf(r->goal, sizeof(r->goal), "<= 40 ns/page");
     r->met = v[0].result <= 40 ? "yes" : "NO";
-    r = add_row("memfd shared write fault, cached page", v[3].result, "ns");
+    snprintf(name, sizeof(name), "%s shared write fault, cached page", what);
+    r = add_row(name, v[3].result, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns (ours %.2fx)", v[4].result,
              v[3].result / v[4].result);
-    r = add_row("memfd private write fault (copy)", v[5].result, "ns");
+    snprintf(name, sizeof(name), "%s private write fault (copy)", what);
+    r = add_row(name, v[5].result, "ns");
     snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns (ours %.2fx)", v[6].result,
              v[5].result / v[6].result);
-    r = add_row("page cache bytes per cached page", bytes, "B");
-    snprintf(r->baselines, sizeof(r->baselines), "besides the 4096-byte frame: the radix tree's tables");
+    snprintf(name, sizeof(name), "%s page cache bytes per cached page", what);
+    r = add_row(name, bytes, "B");
+    snprintf(r->baselines, sizeof(r->baselines), "besides the 4096-byte frame and its descriptor");
     snprintf(r->goal, sizeof(r->goal), "<= 16 B");
     r->met = bytes <= 16 ? "yes" : "NO";
+    if (disk) {
+        r = add_row("file msync(MS_SYNC) of 64 dirty pages", sync[0] / 1000, "us");
+        snprintf(r->baselines, sizeof(r->baselines), "host msync %.1f us (ours %.2fx), pwrite+fdatasync %.1f us",
+                 sync[1] / 1000, sync[0] / sync[1], sync[2] / 1000);
+        snprintf(r->goal, sizeof(r->goal), "<= 1.10x host");
+        r->met = sync[0] <= 1.10 * sync[1] ? "yes" : "NO";
+    }
+}
+
+static void bench_shmem(void)
+{
+    bench_shmem_kind(false);
+    bench_shmem_kind(true);
 }
 
 /* ------------------------------------------------------------------ zaps */

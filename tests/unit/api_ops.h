@@ -27,9 +27,11 @@
 #define VMAREA_TESTS_API_OPS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -46,7 +48,8 @@
 #define API_OPS_ALL   17U   /* + vma_zap_page_range_single, maps/smaps text, stats,
                                many VMAs at once, a driver's mappings (mixed maps) and
                                its page inserts; shared anonymous mappings and a
-                               memfd, truncated and sealed between calls */
+                               memfd or host file, truncated, sealed and msync'd
+                               between calls */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -84,7 +87,8 @@ struct api_ops {
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
     struct api_driver drv;
-    struct vm_file *memfd;      /* API_OPS_ALL: made at its first use; api_memfd_put puts it */
+    struct vm_file *memfd;      /* API_OPS_ALL: a memfd or host file, made at its first
+                                   use; api_memfd_put puts it */
 };
 
 static inline unsigned long api_draw(struct api_ops *o, unsigned long bound)
@@ -513,24 +517,62 @@ static inline void api_drv_drop_pages(struct api_ops *o)
 
 /* The end of a run: the driver's pages, then its file (whose release hook
  * runs here if no VMA maps it any more). */
-/* The fuzzer's memfd: mapped shared or private, at any offset, truncated
- * and sealed between calls. */
+/* A host file of size bytes, written (cached), unlinked, and open as asked
+ * (O_RDWR or O_RDONLY), in dir: the fuzzer's other kind of object. */
+static inline struct vm_file *api_host_file(const char *dir, unsigned long size, int mode)
+{
+    char path[256];
+    static unsigned long seq;
+    snprintf(path, sizeof(path), "%s/vmarea-fuzz-%d-%lu", dir, (int)getpid(), seq++);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return NULL;
+    static const char page[4096];
+    for (unsigned long off = 0; off < size; off += 4096)
+        if (write(fd, page, 4096) != 4096)
+            break;
+    int ofd = mode == O_RDWR ? fd : open(path, mode);
+    unlink(path);
+    struct vm_file *f = ofd >= 0 ? vm_file_open(ofd) : NULL;
+    if (ofd != fd && ofd >= 0)
+        close(ofd);
+    close(fd);
+    return f;
+}
+
+/* The fuzzer's object: a memfd, or a host file on the disk's file system
+ * (the current directory) or on tmpfs, read-write or read-only; mapped
+ * shared or private, at any offset, truncated, sealed and msync'd between
+ * calls. */
 static inline long api_memfd(struct api_ops *o, unsigned long a, unsigned long len, int prot, int flags)
 {
     if (!o->memfd) {
-        o->memfd = vm_file_memfd("fuzz", (api_draw(o, 64) + 1) * 4096);
+        unsigned long size = (api_draw(o, 64) + 1) * 4096;
+        unsigned kind = (unsigned)api_draw(o, 4);
+        if (kind == 0)
+            o->memfd = api_host_file(".", size, api_draw(o, 4) ? O_RDWR : O_RDONLY);
+        else if (kind == 1)
+            o->memfd = api_host_file("/dev/shm", size, api_draw(o, 4) ? O_RDWR : O_RDONLY);
+        else
+            o->memfd = vm_file_memfd("fuzz", size);
         API_CHECK(o->memfd != NULL);
     }
     long r;
-    switch (api_draw(o, 4)) {
+    switch (api_draw(o, 5)) {
     case 0:
         r = vm_file_truncate(o->memfd, api_draw(o, 2) ? api_draw(o, 65) * 4096 : api_draw(o, 65 * 4096));
-        API_CHECK(r == 0 || r == -EPERM);
+        API_CHECK(r == 0 || r == -EPERM || r == -EINVAL);
         return r;
     case 1:
         r = vm_file_add_seals(o->memfd, api_draw(o, 8) ? 1 << api_draw(o, 7) : (int)api_word(o));
         API_CHECK(r == 0 || r == -EPERM || r == -EBUSY || r == -EINVAL);
         return r;
+    case 2: {
+        static const int msync_flags[] = { MS_SYNC, MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE, 0, 8 };
+        r = mm_msync(o->mm, a, len, msync_flags[api_draw(o, 6)]);
+        API_CHECK(r == 0 || r == -ENOMEM || r == -EINVAL || r == -EBUSY);
+        return r;
+    }
     default: {
         unsigned long offset = api_draw(o, 4) ? api_draw(o, 64) * 4096 : api_pick(o);
         r = mm_mmap(o->mm, a, len, prot, flags & ~MAP_ANONYMOUS, o->memfd, offset);

@@ -183,7 +183,34 @@ static void setup_fresh(struct mm *mm)
 static long run_fault(struct mm *mm) { return run_write(mm, W + 65 * PAGE_SIZE); }
 static long run_thp_fault(struct mm *mm) { return run_write(mm, W + (2UL << 20)); }
 
+/* A fresh host file for each run, written and unlinked: its page cache
+ * starts empty, and goes with the mm that maps it. */
+static void setup_file(struct mm *mm)
+{
+    setup_16(mm);
+    struct vm_file *f = api_host_file(".", 64 * PAGE_SIZE, O_RDWR);
+    assert_non_null(f);
+    assert_int_equal(mm_mmap(mm, W + 32 * PAGE_SIZE, 8 * PAGE_SIZE, RW, MAP_SHARED | MAP_FIXED, f, 0),
+                     (long)(W + 32 * PAGE_SIZE));
+    vm_file_put(f);   /* the VMA's reference is the only one */
+}
+static long run_file_read(struct mm *mm)
+{
+    unsigned char c;
+    long r = mm_read(mm, W + 35 * PAGE_SIZE, &c, 1);
+    return r < 0 ? r : 0;
+}
+static long run_file_write(struct mm *mm) { return run_write(mm, W + 34 * PAGE_SIZE); }
+static long run_file_msync(struct mm *mm)
+{
+    long r = run_write(mm, W + 33 * PAGE_SIZE);
+    return r < 0 ? r : mm_msync(mm, W + 32 * PAGE_SIZE, 8 * PAGE_SIZE, MS_SYNC);
+}
+
 static const struct op ops[] = {
+    { "a read fault on a host file (fault-around)", { 0 }, setup_file, run_file_read, -ENOMEM, -ENOMEM },
+    { "a write fault on a host file", { 0 }, setup_file, run_file_write, -ENOMEM, -ENOMEM },
+    { "a write fault and msync on a host file", { 0 }, setup_file, run_file_msync, -ENOMEM, -ENOMEM },
     { "mmap merging with its neighbour", { 0 }, setup_16, run_mmap_merge, -ENOMEM, -ENOMEM },
     { "mmap MAP_FIXED over the middle of a VMA", { 0 }, setup_16, run_mmap_over, -ENOMEM, -ENOMEM },
     { "mmap MAP_POPULATE", { 0 }, setup_16, run_mmap_populate, -ENOMEM, -ENOMEM },
