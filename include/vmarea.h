@@ -200,6 +200,9 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
                                          fails with -EINVAL */
 #define MM_CONFIG_NO_SPLIT_ZERO_REMAP 0x20U /* splitting a huge page keeps its all-zero subpages
                                          (kernels before 6.12) instead of mapping the zero page */
+#define MM_CONFIG_EOF_FAULT_AROUND 0x40U /* a fault past the end of a file maps the file's last page
+                                         around it even where no page table was (kernels before
+                                         6.18) */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */

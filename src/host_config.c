@@ -11,15 +11,20 @@
 #define _GNU_SOURCE   /* memfd_create */
 #include "host.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
+
+#define MADV_POPULATE_READ_ 22
+#define TMPFS_MAGIC_ 0x01021994
 
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
@@ -208,6 +213,49 @@ static void probe_fault_around(struct mm_config *cfg)
     close(fd);
 }
 
+/*
+ * Does a fault past the end of a file (on a file system with writeback,
+ * not tmpfs) map the file's last page around it when the fault finds no
+ * page table?  Linux 6.18 does not (filemap_map_pages installs a table
+ * only for a first folio that ends inside the file); earlier kernels do.  A
+ * file of 2 pages, its second mapped 16 pages long alone in a 2 MiB
+ * region, and a populate of the page after it (EFAULT, not SIGBUS): Rss
+ * says.  No file system with
+ * writeback where a temporary file can go: left at the default.
+ */
+static void probe_eof_fault_around(struct mm_config *cfg)
+{
+    static const char *const dirs[] = { "TMPDIR", "/var/tmp", "/tmp" };
+    int fd = -1;
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
+        const char *d = i == 0 ? getenv(dirs[0]) : dirs[i];
+        struct statfs sfs;
+        if (!d || !*d || (fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+            continue;
+        if (fstatfs(fd, &sfs) || sfs.f_type == TMPFS_MAGIC_) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0)
+        return;
+    static const char page[PAGE_SIZE];
+    void *base;
+    size_t total;
+    char *p = NULL;
+    if (write(fd, page, PAGE_SIZE) == PAGE_SIZE && write(fd, page, PAGE_SIZE) == PAGE_SIZE)
+        p = probe_region(PMD_SIZE, PMD_SIZE, PROT_NONE, &base, &total);
+    if (p && mmap(p, 16 * PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, PAGE_SIZE) == p) {
+        struct smaps_vma s;
+        if (madvise(p + PAGE_SIZE, PAGE_SIZE, MADV_POPULATE_READ_) && smaps_of((unsigned long)p, &s) == 0 &&
+            s.rss_kb)
+            cfg->flags |= MM_CONFIG_EOF_FAULT_AROUND;
+    }
+    if (p)
+        munmap(base, total);
+    close(fd);
+}
+
 int mm_config_from_host(struct mm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -247,5 +295,6 @@ int mm_config_from_host(struct mm_config *cfg)
     probe_huge_zero_page(cfg);
     probe_split_zero_remap(cfg);
     probe_fault_around(cfg);
+    probe_eof_fault_around(cfg);
     return ret;
 }

@@ -111,7 +111,8 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
     if (from >= to)
         return;
     struct vm_page *pages[PGT_ENTRIES];
-    if (!filemap_find_pages(vma->vm_file, pgoff + from - pte_off, to - from, pages, !had_table))
+    bool no_table = !had_table && !(mm->cfg.flags & MM_CONFIG_EOF_FAULT_AROUND);
+    if (!filemap_find_pages(vma->vm_file, pgoff + from - pte_off, to - from, pages, no_table))
         return;
     pte_t flags = file_pte_flags(vma, false) & ~PTE_ACCESSED;
     long mapped = 0;

@@ -14,18 +14,21 @@
 #include <strings.h>
 #include <sys/utsname.h>
 
-/* The on/off properties: each is a flag whose presence means "off". */
+/* The on/off properties: each is a flag whose presence means "off", or
+ * "on" where set_means_on. */
 static const struct {
     const char *name;        /* in a setting */
     const char *label;       /* in the host line */
     unsigned flag;
+    bool set_means_on;
 } props[] = {
-    { "zero-page", "zero page", MM_CONFIG_NO_ZERO_PAGE },
-    { "huge-zero-page", "huge zero page", MM_CONFIG_NO_HUGE_ZERO_PAGE },
-    { "soft-dirty", "soft-dirty", MM_CONFIG_NO_SOFT_DIRTY },
-    { "pkeys", "pkeys", MM_CONFIG_NO_PKEYS },
-    { "anon-names", "anon names", MM_CONFIG_NO_ANON_NAMES },
-    { "split-zero-remap", "split zero remap", MM_CONFIG_NO_SPLIT_ZERO_REMAP },
+    { "zero-page", "zero page", MM_CONFIG_NO_ZERO_PAGE, false },
+    { "huge-zero-page", "huge zero page", MM_CONFIG_NO_HUGE_ZERO_PAGE, false },
+    { "soft-dirty", "soft-dirty", MM_CONFIG_NO_SOFT_DIRTY, false },
+    { "pkeys", "pkeys", MM_CONFIG_NO_PKEYS, false },
+    { "anon-names", "anon names", MM_CONFIG_NO_ANON_NAMES, false },
+    { "split-zero-remap", "split zero remap", MM_CONFIG_NO_SPLIT_ZERO_REMAP, false },
+    { "eof-fault-around", "fault-around past EOF", MM_CONFIG_EOF_FAULT_AROUND, true },
 };
 
 static const char *const thp_names[] = { "always", "madvise", "never" };
@@ -42,7 +45,7 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
         /* Without the zero page there is no huge one either. */
         if (props[i].flag == MM_CONFIG_NO_HUGE_ZERO_PAGE && (c->flags & MM_CONFIG_NO_ZERO_PAGE))
             continue;
-        ADD("%s %s, ", props[i].label, (c->flags & props[i].flag) ? "off" : "on");
+        ADD("%s %s, ", props[i].label, !(c->flags & props[i].flag) != props[i].set_means_on ? "on" : "off");
     }
     static const char *const overcommit[] = { "heuristic", "always", "never" };
     ADD("THP %s, fault-around %luk, max_map_count %lu, mmap_min_addr %lu, overcommit %s, ",
@@ -69,12 +72,13 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
         if (strlen(props[i].name) != len || strncmp(s, props[i].name, len))
             continue;
-        if (!strcmp(v, "on"))
-            c->flags &= ~props[i].flag;
-        else if (!strcmp(v, "off"))
-            c->flags |= props[i].flag;
-        else
+        bool on = !strcmp(v, "on");
+        if (!on && strcmp(v, "off"))
             goto bad_value;
+        if (on != props[i].set_means_on)
+            c->flags &= ~props[i].flag;
+        else
+            c->flags |= props[i].flag;
         return 0;
     }
     if (len == 3 && !strncmp(s, "thp", 3)) {
@@ -96,7 +100,7 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
         return 0;
     }
     snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
-             "anon-names, split-zero-remap, thp, fault-around)", (int)len, s);
+             "anon-names, split-zero-remap, eof-fault-around, thp, fault-around)", (int)len, s);
     return -1;
 bad_value:
     snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "

@@ -107,6 +107,17 @@ static void test_fault_around(void **state)
     assert_int_equal(run(text, &wrong), 1);
 }
 
+static void test_eof_fault_around(void **state)
+{
+    (void)state;
+    /* A fault past the end of a two-page file, where no page table is,
+     * with the file's last page the only one of its window in the file:
+     * mapped around it or not. */
+    prove_flag("file 8k\n"
+               "mmap " W " 64k r-- shared fixed file off=4k\n"
+               "read 0x200000001000 1\n", MM_CONFIG_EOF_FAULT_AROUND);
+}
+
 /* Anonymous VMA names: prctl(PR_SET_VMA) on the host and mm_set_anon_name
  * agree, and a model that says the other does not. */
 static int name_result(const struct mm_config *cfg)
@@ -170,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_soft_dirty),
         cmocka_unit_test(test_pkeys),
         cmocka_unit_test(test_fault_around),
+        cmocka_unit_test(test_eof_fault_around),
         cmocka_unit_test(test_anon_names),
         cmocka_unit_test(test_host_line),
     };
