@@ -254,19 +254,6 @@ struct vm_page *filemap_get_page(struct vm_file *f, unsigned long pgoff, struct 
     return page;
 }
 
-struct vm_page *filemap_find_page(struct vm_file *f, unsigned long pgoff)
-{
-    struct vm_file *m = vm_file_mapping(f);
-    pthread_mutex_lock(&m->cache_lock);
-    pte_t _Atomic *slot = pgoff < size_pages(m) ? pgtable_walk(m->cache, pgoff << PAGE_SHIFT) : NULL;
-    pte_t e = slot ? ptep_get(slot) : 0;
-    struct vm_page *page = e ? pte_page(e) : NULL;
-    if (page)
-        page_get(page);
-    pthread_mutex_unlock(&m->cache_lock);
-    return page;
-}
-
 /* The pages of [pgoff, pgoff + n) the host has resident that the cache does
  * not have yet join it: one mincore per chunk.  cache_lock held. */
 static void host_find_resident(struct vm_file *m, unsigned long pgoff, unsigned long n,
@@ -582,6 +569,24 @@ static void host_inode_free_rcu(struct rcu_head *head)
     free(h);
 }
 
+/* Does the host place this file's mappings for huge pages (its file
+ * system's get_unmapped_area is thp_get_unmapped_area: ext4, xfs...)?
+ * Two mappings at offsets that are not 2 MiB-aligned, without a hint: each
+ * lands at an address congruent to its offset modulo 2 MiB (by chance, one
+ * time in 512 each). */
+static bool host_thp_aligns(int fd)
+{
+    bool aligned = true;
+    for (unsigned long off = PAGE_SIZE; off <= 2 * PAGE_SIZE && aligned; off += PAGE_SIZE) {
+        char *p = mmap(NULL, 2 * PMD_SIZE, PROT_READ, MAP_SHARED, fd, (off_t)off);
+        if (p == MAP_FAILED)
+            return false;
+        aligned = ((uintptr_t)p & (PMD_SIZE - 1)) == off;
+        munmap(p, 2 * PMD_SIZE);
+    }
+    return aligned;
+}
+
 /* The inode of the file open at fd (st its stat), from the table or new,
  * with one reference; NULL with errno. */
 static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_write)
@@ -646,6 +651,7 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
     m->ino = (unsigned long)st->st_ino;
     m->size = (unsigned long)st->st_size;
     m->shmem = !fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC;
+    m->thp_align = host_thp_aligns(h->fd);
     pthread_mutex_init(&m->cache_lock, NULL);
     pthread_mutex_init(&m->rmap_lock, NULL);
     pthread_mutex_lock(&inode_lock);

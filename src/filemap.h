@@ -24,8 +24,6 @@ static inline unsigned long size_pages(const struct vm_file *f)
  * into its cache, which brings the pages around it in too (read-around). */
 struct vm_page *__must_check filemap_get_page(struct vm_file *f, unsigned long pgoff, struct page_pool *pool,
                                               bool *read);
-/* The page at pgoff if it is cached, referenced; NULL if not. */
-struct vm_page *filemap_find_page(struct vm_file *f, unsigned long pgoff);
 /* Fault-around (filemap_map_pages): the cached pages of [pgoff, pgoff + n)
  * below the end, each referenced, into out[i - pgoff]; NULL where none.  A
  * host file counts what the host has cached.  Returns how many.

@@ -150,6 +150,9 @@ struct vm_file {
                                       anonymous memory, memfds, files on a host tmpfs */
     bool noexec;                   /* on a noexec mount: no PROT_EXEC mapping */
     bool no_mmap;                  /* an object without an mmap (a directory, a pipe): ENODEV */
+    bool thp_align;                /* (on a host file's inode) mmap places a range holding a
+                                      whole 2 MiB of the file 2 MiB-aligned to it, as the
+                                      host does for this file system (thp_get_unmapped_area) */
     unsigned f_mode;               /* FMODE_READ | FMODE_WRITE: what the open allows */
     int fd;                        /* host files: the open's own descriptor */
     unsigned long dev, ino;

@@ -144,6 +144,32 @@ static inline __attribute__((always_inline)) long get_area_topdown(struct mm *mm
 }
 
 /*
+ * thp_get_unmapped_area for a file whose file system places mappings for
+ * huge pages: a range holding a whole 2 MiB of the file goes where that
+ * 2 MiB is 2 MiB-aligned in memory.  The search is for len + 2 MiB (the
+ * hint too: taken as it is if that much is free there), then the address
+ * moves up to the alignment, or by 2 MiB when already aligned (top-down).
+ * 0: not such a range, or no room: the plain search follows.
+ */
+static long thp_file_area(struct mm *mm, unsigned long addr, unsigned long len, unsigned long pgoff)
+{
+    unsigned long off = pgoff << PAGE_SHIFT, off_end = off + len;
+    unsigned long off_align = (off + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
+    if (off_end <= off_align || off_end - off_align < PMD_SIZE)
+        return 0;
+    unsigned long len_pad = len + PMD_SIZE;
+    if (len_pad < len || off + len_pad < off)
+        return 0;
+    long ret = get_area_topdown(mm, addr, len_pad, pgoff, 0);
+    if (ret < 0)
+        return 0;
+    if ((unsigned long)ret == addr)
+        return ret;
+    unsigned long off_sub = (off - (unsigned long)ret) & (PMD_SIZE - 1);
+    return ret + (long)(off_sub ? off_sub : PMD_SIZE);
+}
+
+/*
  * __get_unmapped_area.  Anonymous private mappings whose length is a multiple
  * of 2 MiB and that have no hint are aligned to 2 MiB (THP), by searching for
  * len + 2 MiB and placing the mapping at an aligned address inside it, at the
@@ -171,6 +197,8 @@ static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long
                 ret = 0;
             }
         }
+        if (file && vm_file_mapping(file)->thp_align)
+            ret = thp_file_area(mm, addr, len, pgoff);
         if (!ret)
             ret = get_area_topdown(mm, addr, len, pgoff, 0);
     }

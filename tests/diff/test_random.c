@@ -9,7 +9,9 @@
  * sides run without THP; huge-page faults are not covered.
  *
  * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS and
- * mlockall/munlockall; a third, of 2,000, a memfd in every sequence.
+ * mlockall/munlockall; a third, of 2,000, a memfd in every sequence; a
+ * fourth, of 2,000, a host file on disk or tmpfs (or a memfd) in every
+ * sequence, msync'd, with the file's bytes compared.
  *
  * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs other
  * sequences (VMAREA_SEQUENCES=N another count, VMAREA_NO_MEMORY=1 the
@@ -118,12 +120,29 @@ static void test_random_sequences_memfd(void **state)
     run(&o);
 }
 
+/* Sequences that start with a host file (on disk or tmpfs, read-write or
+ * read-only) or a memfd, map it, write it, msync it and truncate it; the
+ * file's bytes are compared after each msync and at the end. */
+static void test_random_sequences_files(void **state)
+{
+    (void)state;
+    struct dc_options o = { 0 };
+    o.seed = env_number("VMAREA_SEED", DEFAULT_SEED) ^ 0xf11e;
+    o.sequences = env_number("VMAREA_SEQUENCES", 10000) / 5 + 1;
+    o.ops_per_seq = 20;
+    o.files = true;
+    o.memfd = true;
+    o.shared_anon = true;
+    run(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sequences),
         cmocka_unit_test(test_random_sequences_extended),
         cmocka_unit_test(test_random_sequences_memfd),
+        cmocka_unit_test(test_random_sequences_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

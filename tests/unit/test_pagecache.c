@@ -315,6 +315,51 @@ static void test_open_and_modes(void **state)
     close(fd);
 }
 
+/* Where a mapping of a file goes without MAP_FIXED: where the host's file
+ * system places mappings for huge pages (ext4, xfs), a range holding a
+ * whole 2 MiB of the file is 2 MiB-aligned to it, and a hint is taken only
+ * if 2 MiB more than the length is free there.  The same calls on the host
+ * and on vmarea must agree. */
+static void test_placement(void **state)
+{
+    (void)state;
+    char cwd[PATH_MAX], path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/vmarea-test-place-%d", getcwd(cwd, sizeof(cwd)) ? cwd : ".", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(ftruncate(fd, 8 << 20), 0);
+    struct vm_file *f = vm_file_open(fd);
+    assert_non_null(f);
+    struct mm *mm = new_mm();
+    const unsigned long len = 4UL << 20, mask = (2UL << 20) - 1;
+
+    char *h = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, PG);
+    assert_true(h != MAP_FAILED);
+    long a = mm_mmap(mm, 0, len, PROT_READ, MAP_SHARED, f, PG);
+    assert_true(a > 0);
+    assert_int_equal(((uintptr_t)h & mask) == PG, ((unsigned long)a & mask) == PG);
+    munmap(h, len);
+
+    /* A hint with room for the length but not for 2 MiB more. */
+    const unsigned long H = 0x3f0000000000UL;
+    void *blk = mmap((void *)(H + len + (1UL << 20)), PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+                     MAP_FIXED_NOREPLACE, -1, 0);
+    assert_true(blk == (void *)(H + len + (1UL << 20)));
+    assert_int_equal(mm_mmap(mm, H + len + (1UL << 20), PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                             NULL, 0), (long)(H + len + (1UL << 20)));
+    h = mmap((void *)H, len, PROT_READ, MAP_SHARED, fd, 0);
+    a = mm_mmap(mm, H, len, PROT_READ, MAP_SHARED, f, 0);
+    assert_int_equal(h == (void *)H, a == (long)H);
+    munmap(h, len);
+    munmap(blk, PG);
+    print_message("the host %s mappings of this file for huge pages\n",
+                  vm_file_mapping(f)->thp_align ? "places" : "does not place");
+    mmput(mm);
+    vm_file_put(f);
+    close(fd);
+}
+
 /* MS_SYNC writes back and cleans the pages in every mm; the next store
  * dirties again.  Teardown loses nothing: the bytes are the host's. */
 static void test_writeback(void **state)
@@ -361,6 +406,7 @@ int main(void)
         EACH_KIND(test_racing_truncation),
         cmocka_unit_test(test_open_and_modes),
         cmocka_unit_test(test_writeback),
+        cmocka_unit_test(test_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
