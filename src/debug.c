@@ -147,10 +147,10 @@ static __attribute__((noreturn, cold)) void bad_mm(const struct mm *mm, const st
  */
 #define VALIDATE_BUDGET 8192
 
-/* v is in its shmem object's reverse map, as truncation needs it to be. */
+/* v is in its page cache's reverse map, as truncation needs it to be. */
 static bool rmap_holds(struct vma *v)
 {
-    struct vm_file *f = v->vm_file;
+    struct vm_file *f = vma_rmap_file(v);
     bool found = false;
     pthread_mutex_lock(&f->rmap_lock);
     for (unsigned long i = 0; i < f->rmap_n && !found; i++)
@@ -184,7 +184,7 @@ void validate_mm(struct mm *mm)
         if ((v->vm_flags & VM_LOCKED_MASK) && !vma_supports_mlock(v))
             bad_mm(mm, v, "a special or hugetlb VMA is locked", 0, 0);
         if (vma_rmap_file(v) && !rmap_holds(v))
-            bad_mm(mm, v, "a VMA is missing from its shmem object's reverse map", 0, 0);
+            bad_mm(mm, v, "a VMA is missing from its page cache's reverse map", 0, 0);
         prev_end = v->vm_end;
         counted.map_count++;
         counted.nr_growsdown += !!(v->vm_flags & VM_GROWSDOWN);

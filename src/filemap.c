@@ -156,7 +156,7 @@ static struct file_chunk *host_chunk(struct vm_file *m, unsigned long pgoff)
         h->chunks = a;
         h->cap = cap;
     }
-    if (vm_alloc_fails() || !(c = aligned_alloc(64, sizeof(*c))))
+    if (vm_alloc_fails() || posix_memalign((void **)&c, 64, sizeof(*c)))
         return NULL;
     c->base = mmap(NULL, CHUNK_BYTES, h->prot, MAP_SHARED, h->fd, (off_t)(index << CHUNK_SHIFT));
     if (c->base == MAP_FAILED) {
