@@ -341,8 +341,13 @@ static void test_placement(void **state)
     assert_int_equal(((uintptr_t)h & mask) == PG, ((unsigned long)a & mask) == PG);
     munmap(h, len);
 
-    /* A hint with room for the length but not for 2 MiB more. */
-    const unsigned long H = 0x3f0000000000UL;
+    /* A hint with room for the length but not for 2 MiB more: at a place
+     * the host just had free (a sanitizer's process may not map just
+     * anywhere). */
+    char *res = mmap(NULL, 4 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(res != MAP_FAILED);
+    munmap(res, 4 * len);
+    const unsigned long H = ((uintptr_t)res + mask) & ~mask;
     void *blk = mmap((void *)(H + len + (1UL << 20)), PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
                      MAP_FIXED_NOREPLACE, -1, 0);
     assert_true(blk == (void *)(H + len + (1UL << 20)));
