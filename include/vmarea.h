@@ -456,6 +456,20 @@ int  mm_munlock(struct mm *mm, unsigned long addr, unsigned long len);
 int  mm_mlockall(struct mm *mm, int flags);
 int  mm_munlockall(struct mm *mm);
 long mm_brk(struct mm *mm, unsigned long brk);
+/*
+ * mremap, as Linux 6.18 does it: shrink in place; grow in place where the
+ * space after the VMA is free (merging with the next VMA where it may),
+ * else move with MREMAP_MAYMOVE; MREMAP_FIXED to new_addr (what is there is
+ * unmapped first; with old_len == new_len the range may span several VMAs,
+ * which keep their gaps); MREMAP_DONTUNMAP keeps the old VMA, emptied;
+ * old_len 0 duplicates a shared mapping.  A move carries the pages (no
+ * copy).  The grown part of a locked mapping is faulted in.  Returns the
+ * address, or -EINVAL, -EFAULT (no VMA at old_addr, or the range past it),
+ * -ENOMEM (no room, or a limit), -EAGAIN (RLIMIT_MEMLOCK), in Linux's order
+ * of checks.  Takes the mmap write lock.
+ */
+long mm_mremap(struct mm *mm, unsigned long old_addr, unsigned long old_len, unsigned long new_len, int flags,
+               unsigned long new_addr);
 /* msync: MS_SYNC writes the range's shared file mappings back to their
  * files and waits (and their pages' next stores fault, to be dirtied
  * again); MS_ASYNC does nothing more (the host writes back in its time);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mm.h — what the operations (mmap.c, mprotect.c, madvise.c, mlock.c,
- * gup.c, fault.c, overcommit.c, mm.c) share with each other.
+ * mm.h — what the operations (mmap.c, mremap.c, mprotect.c, madvise.c,
+ * mlock.c, msync.c, gup.c, fault.c, overcommit.c, mm.c) share with each
+ * other.
  */
 #ifndef VMAREA_MM_H
 #define VMAREA_MM_H
@@ -29,6 +30,15 @@ static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
 }
 
 /* ---- mmap.c */
+static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
+/* __get_unmapped_area: where a mapping of len bytes goes (flags: MAP_FIXED,
+ * MAP_SHARED), or -errno.  Mmap lock held. */
+long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long addr, unsigned long len,
+                       unsigned long pgoff, int flags);
+/* Remove every VMA inside [start, end), splitting the ones across its edges
+ * (do_vmi_align_munmap, after munmap's argument checks): 0 or -ENOMEM.
+ * Mmap write lock held. */
+int munmap_range(struct mm *mm, unsigned long start, unsigned long end);
 /* The pages of [start, end) that VMAs with flag cover (the charged ones of a
  * replaced range, the locked ones of an mlock).  Mmap lock held. */
 unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned long end, vm_flags_t flag);

@@ -17,7 +17,6 @@
 #endif
 #define TASK_UNMAPPED_BASE(mm) PAGE_ALIGN((mm)->cfg.task_size / 3)
 
-static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
 
 /* Where a VMA's guard gap begins: a stack that grows down keeps
  * stack_guard_gap bytes free below it (vm_start_gap). */
@@ -175,7 +174,7 @@ static long thp_file_area(struct mm *mm, unsigned long addr, unsigned long len, 
  * len + 2 MiB and placing the mapping at an aligned address inside it, at the
  * top when the found space is already aligned (__thp_get_unmapped_area).
  */
-static long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long addr,
+long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long addr,
                               unsigned long len, unsigned long pgoff, int flags)
 {
     if (len > task_size(mm))
@@ -233,7 +232,7 @@ unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned lon
  * Remove every VMA inside [start, end), splitting the ones that straddle the
  * edges (do_vmi_align_munmap).  Mmap write lock held.
  */
-static int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
+int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
 {
     struct vma *vma = vt_find_wr(&mm->mm_mt, start);
     if (!vma || vma->vm_start >= end)

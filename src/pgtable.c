@@ -554,3 +554,57 @@ unsigned long pgtable_change_prot(struct pgtable *pt, unsigned long start, unsig
     pgtable_for_each(pt, start, end, change_prot_one, &p);
     return p.changed;
 }
+
+/* ------------------------------------------------------------- move */
+
+unsigned long pgtable_move_range(struct pgtable *pt, unsigned long old, unsigned long new, unsigned long len)
+{
+    const unsigned long pmd_mask = LEVEL_SPAN(1) - 1;
+    unsigned long done = 0;
+    while (done < len) {
+        unsigned long o = old + done, n = new + done;
+        unsigned long extent = LEVEL_SPAN(1) - (o & pmd_mask);
+        if (extent > LEVEL_SPAN(1) - (n & pmd_mask))
+            extent = LEVEL_SPAN(1) - (n & pmd_mask);
+        if (extent > len - done)
+            extent = len - done;
+        entry_t *opmdp = pgtable_pmd(pt, o);
+        pte_t opmd = opmdp ? atomic_load_explicit(opmdp, memory_order_acquire) : 0;
+        if (!opmd || (opmd & PMD_NONE)) {
+            done += extent;   /* nothing mapped there */
+            continue;
+        }
+        if (extent == LEVEL_SPAN(1)) {
+            entry_t *npmdp;
+            if (pgtable_pmd_alloc(pt, n, &npmdp))
+                break;
+            if (!atomic_load_explicit(npmdp, memory_order_relaxed)) {
+                /* The whole table: a walker of the old address that is
+                 * still inside it (RCU) reads what now lies at the new one,
+                 * as an access just before the move would have. */
+                atomic_store_explicit(npmdp, opmd, memory_order_release);
+                atomic_store_explicit(opmdp, 0, memory_order_release);
+                done += extent;
+                continue;
+            }
+        }
+        if (opmd & (PMD_HUGE | PMD_HZERO | PMD_LARGE))
+            atomic_fetch_and_explicit(opmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
+        entry_t *ot = child_of(opmd);
+        unsigned long i;
+        for (i = 0; i < extent; i += PGT_PAGE_SIZE) {
+            entry_t *os = &ot[IDX(o + i, 0)];
+            if (!atomic_load_explicit(os, memory_order_relaxed))
+                continue;
+            pte_t _Atomic *ns;
+            if (pgtable_walk_alloc(pt, n + i, &ns))
+                break;
+            pte_t e = atomic_exchange_explicit(os, 0, memory_order_acq_rel);
+            atomic_store_explicit(ns, e, memory_order_release);
+        }
+        done += i;
+        if (i < extent)
+            break;
+    }
+    return done;
+}

@@ -336,6 +336,19 @@ typedef unsigned long (*pgt_clear_run_fn)(void *arg, pte_t _Atomic *t, unsigned 
 unsigned long pgtable_clear_range_run(struct pgtable *pt, unsigned long start, unsigned long end,
                                       pgt_clear_run_fn run, void *arg);
 /*
+ * Move the entries of [old, old + len) to [new, new + len) (mremap's
+ * move_page_tables), markers too: each is taken from its slot with an
+ * exchange and stored at the same offset of the new range, whose slots are
+ * empty.  Where both sides are one whole PTE table (2 MiB-aligned, the
+ * extent a full 2 MiB) and the new side has no table, the table itself moves
+ * with its PMD flags (move_normal_pmd, move_huge_pmd); elsewhere a huge or
+ * large-folio table moved in part becomes an ordinary one first
+ * (split_huge_pmd).  Returns the bytes done: len, or less when a table for
+ * the new side could not be had (-ENOMEM), the rest not moved.
+ * Locks: mmap write lock; the VMAs of both ranges write-locked.
+ */
+unsigned long pgtable_move_range(struct pgtable *pt, unsigned long old, unsigned long new, unsigned long len);
+/*
  * As pgtable_clear_range, markers included (fn gets them too), then free
  * each table that intersects [start, end),
  * is now empty, and maps only addresses inside [floor, ceiling) (munmap,

@@ -428,6 +428,57 @@ struct vma *vma_merge_new_range(struct vma_merge_struct *vmg)
     return vmg->target;
 }
 
+struct vma *copy_vma(struct vma **vmap, unsigned long addr, unsigned long len, unsigned long pgoff)
+{
+    struct vma *vma = *vmap;
+    struct mm *mm = vma->vm_mm;
+    mmap_assert_write_locked(mm);
+    /* An anonymous VMA never faulted takes the pgoff of its new place, so
+     * that it may merge there (its pages have no index yet). */
+    if (vma_is_anonymous(vma) && !vma->anon_vma)
+        pgoff = addr >> PAGE_SHIFT;
+    struct vma *prev;
+    struct vma *next = vt_find_and_prev_wr(&mm->mm_mt, addr, &prev);
+    if (next && next->vm_start < addr + len)
+        return NULL;   /* the range is free: the caller unmapped it or found it so */
+    struct vma_merge_struct vmg = {
+        .mm = mm, .prev = prev, .next = next, .start = addr, .end = addr + len, .pgoff = pgoff,
+        .flags = vma->vm_flags, .file = vma->vm_file, .anon_vma = vma->anon_vma,
+        .anon_name = vma->anon_name,
+    };
+    struct vma *new = vma_merge_new_range(&vmg);
+    if (new) {
+        /* Only an unfaulted anonymous source can have been extended. */
+        if (vma->vm_start >= new->vm_start && vma->vm_start < new->vm_end)
+            *vmap = new;
+        return new;
+    }
+    if (!(new = vma_dup(vma)))
+        return NULL;
+    struct vm_file *rf = vma_rmap_file(new);
+    vma_rmap_lock(rf);
+    new->vm_start = addr;
+    new->vm_end = addr + len;
+    new->vm_pgoff = pgoff;
+    vma_rmap_unlock(rf);
+    if (new->vm_ops && new->vm_ops->open)
+        new->vm_ops->open(to_ref(new));
+    vma_link(mm, new);
+    return new;
+}
+
+struct vma *vma_merge_extend(struct vma *vma, unsigned long delta)
+{
+    struct mm *mm = vma->vm_mm;
+    struct vma *next = vt_next_wr(&mm->mm_mt, vma);
+    struct vma_merge_struct vmg = {
+        .mm = mm, .prev = vma, .next = next, .start = vma->vm_end, .end = vma->vm_end + delta,
+        .pgoff = vma->vm_pgoff + vma_pages(vma), .flags = vma->vm_flags, .file = vma->vm_file,
+        .anon_vma = vma->anon_vma, .anon_name = vma->anon_name,
+    };
+    return vma_merge_new_range(&vmg);
+}
+
 /*
  * Merge if possible, otherwise split the range out of vma (vma_modify).
  * The VMA returned is write-locked, whichever way it came, so that the

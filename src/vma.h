@@ -47,6 +47,17 @@ struct vma *__must_check vma_modify_flags(struct vma *prev, struct vma *vma, uns
                                           unsigned long end, vm_flags_t new_flags);
 struct vma *__must_check vma_modify_name(struct vma *prev, struct vma *vma, unsigned long start,
                                          unsigned long end, struct anon_name *name);
+/*
+ * mremap's VMAs.  copy_vma: where a move puts [addr, addr + len) of *vmap's
+ * contents, with its attributes and pgoff: a neighbour extended over the
+ * range (*vmap becomes that VMA if it was the one extended: an unfaulted
+ * anonymous source moved next to itself), or a new VMA, opened and linked.
+ * vma_merge_extend: vma grown by delta bytes at its end, merged with the
+ * next VMA where Linux would; NULL for a VM_SPECIAL vma.  Both return NULL
+ * on -ENOMEM.  Mmap write lock; tree space for three changes reserved.
+ */
+struct vma *copy_vma(struct vma **vmap, unsigned long addr, unsigned long len, unsigned long pgoff);
+struct vma *vma_merge_extend(struct vma *vma, unsigned long delta);
 /* Insert a fully set-up new VMA (write-locked, counted). Tree space reserved. */
 void vma_link(struct mm *mm, struct vma *vma);
 /* Take a VMA out of the tree (write-locked, detached, uncounted). */

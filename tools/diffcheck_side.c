@@ -203,7 +203,7 @@ long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
     case DC_MUNLOCKALL:
         return mm_munlockall(mm);
     case DC_MREMAP:
-        return -ENOSYS;   /* the library has no mm_mremap: every mremap shows as a difference */
+        return mm_mremap(mm, op->addr, op->len, op->new_len, op->flags, op->new_addr);
     case DC_WRITE:
     case DC_READ:
         return vmarea_access(mm, op, aux);
