@@ -97,6 +97,14 @@ static void stat_account(struct mm *mm, vm_flags_t flags, long pages)
         mm->locked_vm += pages;
 }
 
+/* do_vmi_munmap: munmap's argument checks, then the unmap. */
+static int unmap_checked(struct mm *mm, unsigned long start, unsigned long len)
+{
+    if (start > task_size(mm) || len > task_size(mm) - start || !len)
+        return -EINVAL;
+    return munmap_range(mm, start, start + len);
+}
+
 /*
  * The old range goes once its pages moved (unmap_source).  Its charge
  * stays with the new VMA: VM_ACCOUNT is cleared over the unmap, and given
@@ -112,8 +120,9 @@ static void unmap_source(struct remap *r)
         vma_start_write(vma);
         vma->vm_flags &= ~VM_ACCOUNT;
     }
-    if (munmap_range(mm, r->addr, r->addr + r->old_len)) {
-        /* The old range stays, uncharged: charge it again. */
+    if (unmap_checked(mm, r->addr, r->old_len)) {
+        /* The old range stays (old_len 0: there is none), uncharged:
+         * charge it again. */
         vm_acct_memory((long)(r->old_len >> PAGE_SHIFT));
         return;
     }
@@ -186,14 +195,6 @@ static long move_vma(struct remap *r)
     else
         unmap_source(r);
     return err ? err : (long)r->new_addr;
-}
-
-/* do_vmi_munmap: munmap's argument checks, then the unmap. */
-static int unmap_checked(struct mm *mm, unsigned long start, unsigned long len)
-{
-    if (start > task_size(mm) || len > task_size(mm) - start)
-        return -EINVAL;
-    return munmap_range(mm, start, start + len);
 }
 
 /* mremap_to: MREMAP_FIXED (the target unmapped first) or DONTUNMAP. */
