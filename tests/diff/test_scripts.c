@@ -325,6 +325,125 @@ static void test_shared_anonymous(void **state)
  * (ENOMEM), while -12 comes back as itself (ENOMEM again) and -4095 as errno
  * 4095.  Found by the fuzzer (tests/fuzz): vmarea returned the address.
  */
+/*
+ * mremap, after Linux's selftests (mm/mremap_test.c, mremap_dontunmap.c and
+ * merge.c's mremap cases): growth in place that merges, moves within and
+ * across VMAs, several VMAs moved at once with their gaps, shrinks across
+ * holes, DONTUNMAP of private and shared memory, duplicating a shared
+ * mapping, and the merges a moved VMA makes or does not.
+ */
+static void test_mremap(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "mremap: expand merge (grow in place into the next VMA)",
+          "mmap " W " 12k rw- private anonymous fixed\n"
+          "munmap " W "+4k 4k\n"
+          "mremap " W " 4k 8k\n" },
+        { "mremap: expand merge offset (grow the VMA's last page back)",
+          "mmap " W " 12k rw- private anonymous fixed\n"
+          "munmap " W "+8k 4k\n"
+          "mremap " W "+4k 4k 8k\n" },
+        { "mremap: grow in place blocked, without and with MAYMOVE",
+          "mmap " W " 8k rw- private anonymous fixed\n"
+          "mmap " W "+8k 4k r-- private anonymous fixed\n"
+          "write " W " 8k 0x31+\n"
+          "mremap " W " 8k 16k\n"
+          "mremap " W " 8k 16k maymove\n" },
+        { "mremap: move within a range keeps the data next to it",
+          "mmap " W " 64k rw- private anonymous fixed\n"
+          "write " W " 64k 0x40+\n"
+          "mremap " W "+4k 8k 8k maymove fixed to=" W "+128k\n"
+          "read " W " 64k\n"
+          "read " W "+128k 8k\n" },
+        { "mremap: several VMAs with gaps moved at once, then behind themselves, then over PROT_NONE",
+          "mmap " W " 4k rw- private anonymous fixed\n"
+          "mmap " W "+8k 4k rw- private anonymous fixed\n"
+          "mmap " W "+16k 4k rw- private anonymous fixed\n"
+          "mmap " W "+24k 4k rw- private anonymous fixed\n"
+          "write " W " 28k 0x50+\n"
+          "mremap " W " 28k 28k maymove fixed to=" W "+64k\n"
+          "mremap " W "+64k 28k 28k maymove fixed to=" W "+92k\n"
+          "mmap " W "+160k 64k --- private anonymous fixed\n"
+          "mremap " W "+92k 28k 28k maymove fixed to=" W "+160k\n"
+          "read " W "+160k 28k\n" },
+        { "mremap: several VMAs, the range starting and ending inside them",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "mmap " W "+24k 16k rw- private anonymous fixed\n"
+          "write " W " 40k 0x60+\n"
+          "mremap " W "+8k 24k 24k maymove fixed to=" W "+128k\n"
+          "read " W "+128k 24k\n" },
+        { "mremap: several VMAs, a hole at the start (EFAULT)",
+          "mmap " W "+8k 4k rw- private anonymous fixed\n"
+          "mremap " W " 16k 16k maymove fixed to=" W "+128k\n" },
+        { "mremap: shrink across VMAs and holes, in place and moving",
+          "mmap " W " 4k rw- private anonymous fixed\n"
+          "mmap " W "+8k 4k rw- private anonymous fixed\n"
+          "mmap " W "+16k 4k rw- private anonymous fixed\n"
+          "mremap " W " 40k 4k\n"
+          "mmap " W "+64k 4k rw- private anonymous fixed\n"
+          "mmap " W "+72k 4k rw- private anonymous fixed\n"
+          "write " W "+64k 4k 0x70\n"
+          "mremap " W "+64k 40k 4k maymove fixed to=" W "+128k\n"
+          "read " W "+128k 4k\n" },
+        { "mremap: DONTUNMAP of private anonymous memory leaves it empty",
+          "mmap " W " 40k rw- private anonymous fixed\n"
+          "write " W " 40k 0x80+\n"
+          "mremap " W "+20k 20k 20k maymove dontunmap to=" W "+128k\n"
+          "read " W " 40k\n"
+          "read " W "+128k 20k\n" },
+        { "mremap: DONTUNMAP of shared memory keeps its data at the old place",
+          "mmap " W " 16k rw- shared anonymous fixed\n"
+          "write " W " 16k 0x90\n"
+          "mremap " W " 16k 16k maymove dontunmap fixed to=" W "+64k\n"
+          "read " W " 16k\n" },
+        { "mremap: DONTUNMAP onto the first half of a mapping",
+          "mmap " W " 20k rw- private anonymous fixed\n"
+          "write " W " 20k 0xa0\n"
+          "mmap " W "+64k 40k rw- private anonymous fixed\n"
+          "write " W "+64k 40k 0xa1\n"
+          "mremap " W " 20k 20k maymove dontunmap fixed to=" W "+64k\n"
+          "read " W "+64k 40k\n" },
+        { "mremap: DONTUNMAP of a locked mapping",
+          "mmap " W " 16k rw- private anonymous fixed locked\n"
+          "mremap " W "+4k 8k 8k maymove dontunmap to=" W "+64k\n" },
+        { "mremap: old_len 0 duplicates a shared mapping, not a private one",
+          "mmap " W " 16k rw- shared anonymous fixed\n"
+          "write " W " 16k 0xb0+\n"
+          "mremap " W "+4k 0 8k maymove fixed to=" W "+64k\n"
+          "read " W "+64k 8k\n"
+          "mmap " W "+128k 16k rw- private anonymous fixed\n"
+          "mremap " W "+128k 0 8k maymove fixed to=" W "+192k\n" },
+        { "mremap: errors (overlap, alignment, flags, no VMA, past the VMA)",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "mremap " W " 16k 16k maymove fixed to=" W "+8k\n"
+          "mremap " W " 16k 16k maymove fixed to=" W "+65k\n"
+          "mremap " W " 16k 16k fixed to=" W "+64k\n"
+          "mremap " W " 16k 8k dontunmap maymove\n"
+          "mremap " W "+1 4k 8k maymove\n"
+          "mremap " W " 16k 0 maymove\n"
+          "mremap " W "+64k 4k 8k maymove\n"
+          "mremap " W " 32k 64k maymove\n"
+          "mremap " W " 4k 4k 0x10\n" },
+        { "mremap: an unfaulted move merges at its new place, a faulted one does not",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "mmap " W "+64k 16k rw- private anonymous fixed\n"
+          "mremap " W "+64k 16k 16k maymove fixed to=" W "+16k\n"
+          "mmap " W "+128k 16k rw- private anonymous fixed\n"
+          "write " W "+128k 16k 0xc0\n"
+          "mremap " W "+128k 16k 16k maymove fixed to=" W "+32k\n"
+          "mremap " W "+32k 16k 16k maymove fixed to=" W "+128k\n"
+          "mmap " W "+144k 4k rw- private anonymous fixed\n"
+          "write " W "+144k 4k 0xc1\n" },
+        { "mremap: a faulted VMA moved back beside its origin merges again",
+          "mmap " W " 32k rw- private anonymous fixed\n"
+          "write " W " 32k 0xd0\n"
+          "mremap " W "+16k 16k 16k maymove fixed to=" W "+128k\n"
+          "mremap " W "+128k 16k 16k maymove fixed to=" W "+16k\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
 static void test_fixed_high_addresses(void **state)
 {
     (void)state;
@@ -351,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_stack_growth),
         cmocka_unit_test(test_shared_anonymous),
         cmocka_unit_test(test_fixed_high_addresses),
+        cmocka_unit_test(test_mremap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
