@@ -8,10 +8,10 @@
  * and on the contents of every page at the end (tools/diffcheck.h).  Both
  * sides run without THP; huge-page faults are not covered.
  *
- * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS and
- * mlockall/munlockall; a third, of 2,000, a memfd in every sequence; a
- * fourth, of 2,000, a host file on disk or tmpfs (or a memfd) in every
- * sequence, msync'd, with the file's bytes compared.
+ * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS,
+ * mlockall/munlockall and mremap; a third, of 2,000, a memfd in every
+ * sequence; a fourth, of 2,000, a host file on disk or tmpfs (or a memfd)
+ * in every sequence, msync'd and mremap'd, with the file's bytes compared.
  *
  * The seed is fixed so that CI is reproducible; VMAREA_SEED=N runs other
  * sequences (VMAREA_SEQUENCES=N another count, VMAREA_NO_MEMORY=1 the
@@ -102,6 +102,7 @@ static void test_random_sequences_extended(void **state)
     o.sequences = env_number("VMAREA_SEQUENCES", 10000) / 5 + 1;
     o.ops_per_seq = 50;
     o.shared_anon = true;
+    o.mremap = true;
     o.mlockall = true;
     run(&o);
 }
@@ -130,6 +131,7 @@ static void test_random_sequences_files(void **state)
     o.seed = env_number("VMAREA_SEED", DEFAULT_SEED) ^ 0xf11e;
     o.sequences = env_number("VMAREA_SEQUENCES", 10000) / 5 + 1;
     o.ops_per_seq = 20;
+    o.mremap = true;
     o.files = true;
     o.memfd = true;
     o.shared_anon = true;

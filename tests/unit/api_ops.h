@@ -45,11 +45,11 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   17U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+#define API_OPS_ALL   18U   /* + vma_zap_page_range_single, maps/smaps text, stats,
                                many VMAs at once, a driver's mappings (mixed maps) and
                                its page inserts; shared anonymous mappings and a
                                memfd or host file, truncated, sealed and msync'd
-                               between calls */
+                               between calls; mremap in every form */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -860,6 +860,19 @@ static inline long api_op(struct api_ops *o)
     case 15:
         r = api_memfd(o, a, len, prot, flags);
         break;
+    case 16: {
+        /* mremap: lengths and flags mostly sane, the target in the window. */
+        unsigned long new_len = api_draw(o, 4) ? api_pick_len(o) : len;
+        int mflags = api_draw(o, 8) ? (int)api_draw(o, 8) : (int)api_word(o);
+        r = mm_mremap(mm, a, api_draw(o, 8) ? len : 0, new_len, mflags, api_pick(o));
+        if (r >= 0) {
+            /* Only its first page is sure to be mapped: a move of several
+             * VMAs keeps their holes. */
+            API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size);
+            api_check_mapped(mm, (unsigned long)r, 1);
+        }
+        break;
+    }
     default:
         r = api_insert(o, a);
         break;
