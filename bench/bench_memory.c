@@ -637,6 +637,174 @@ static void bench_zaps(void)
     r->met = v[1].result <= 10 ? "yes" : "NO";
 }
 
+/* ------------------------------------------------------------- mremap */
+
+/*
+ * mremap back and forth between two places (MREMAP_MAYMOVE|MREMAP_FIXED):
+ * opt_pages present pages with both places off a 2 MiB boundary (each
+ * entry moves on its own), per page; and 1 GiB with both places on a 2 MiB
+ * boundary, where whole page tables move, per 2 MiB (one page present in
+ * each 2 MiB: a table moves alike whatever it holds, and 1 GiB of pages on
+ * both sides would be memory for nothing); and a grow in place by one page
+ * (the shrink back is not timed).  Against the host's mremap of its own
+ * memory, made alike, and a memcpy of the same bytes (what moving by
+ * copying would cost).
+ */
+#define MR_TABLES 512UL   /* 2 MiB pieces in the aligned move */
+#define MR_A 0x400000000000UL
+#define MR_B 0x410000000000UL
+
+struct mremap_ctx {
+    struct mm *mm;               /* ours, or NULL for the host */
+    unsigned long a, b;          /* the two places */
+    unsigned long len;           /* bytes moved */
+    bool sparse;                 /* a page per 2 MiB present, not all */
+    char *rb;                    /* the host's: the reservation around b */
+    bool there;                  /* at b now */
+    char *src, *dst;             /* memcpy's */
+};
+
+static double mremap_move(void *p)
+{
+    struct mremap_ctx *c = p;
+    unsigned long from = c->there ? c->b : c->a, to = c->there ? c->a : c->b, len = c->len;
+    double t0 = now_ns();
+    long r = c->mm ? mm_mremap(c->mm, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to)
+                   : (long)mremap((void *)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to);
+    double t1 = now_ns();
+    if (r != (long)to)
+        die("mremap move", c->mm ? r : -errno);
+    c->there = !c->there;
+    return (t1 - t0) / (double)(len / (c->sparse ? PMD_SIZE : PG));
+}
+
+static double mremap_memcpy(void *p)
+{
+    struct mremap_ctx *c = p;
+    double t0 = now_ns();
+    memcpy(c->dst, c->src, opt_pages * PG);
+    double t1 = now_ns();
+    sink += c->dst[PG];
+    return (t1 - t0) / (double)opt_pages;
+}
+
+static double mremap_grow(void *p)
+{
+    struct mremap_ctx *c = p;
+    unsigned long len = c->len;
+    double t0 = now_ns();
+    long r = c->mm ? mm_mremap(c->mm, c->a, len, len + PG, 0, 0) : (long)mremap((void *)c->a, len, len + PG, 0);
+    double t1 = now_ns();
+    if (r != (long)c->a)
+        die("mremap grow in place", c->mm ? r : -errno);
+    r = c->mm ? mm_mremap(c->mm, c->a, len + PG, len, 0, 0) : (long)mremap((void *)c->a, len + PG, len, 0);
+    if (r != (long)c->a)
+        die("mremap shrink", c->mm ? r : -errno);
+    return t1 - t0;
+}
+
+/* opt_pages populated pages (sparse: MR_TABLES times 2 MiB, a page in each)
+ * at a (+ off), room at b (+ off). */
+static void mremap_setup(struct mremap_ctx *c, bool ours, unsigned long off, bool sparse)
+{
+    unsigned long len = sparse ? MR_TABLES * PMD_SIZE : opt_pages * PG, step = sparse ? PMD_SIZE : PG;
+    c->len = len;
+    c->sparse = sparse;
+    c->a = MR_A + off;
+    c->b = MR_B + off;
+    c->there = false;
+    if (ours) {
+        c->mm = new_mm();
+        if (mm_mmap(c->mm, c->a, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0) !=
+            (long)c->a)
+            die("mm_mmap", 0);
+        for (unsigned long o = 0; o < len; o += step)
+            fault_range(c->mm, c->a + o, 1);
+        return;
+    }
+    c->mm = NULL;
+    /* The host's own places: free ranges it chose, the same offsets. */
+    char *ra = mmap(NULL, len + 4 * PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *rb = mmap(NULL, len + 4 * PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ra == MAP_FAILED || rb == MAP_FAILED)
+        die("host mmap", -errno);
+    c->a = (((uintptr_t)ra + PMD_SIZE - 1) & ~(PMD_SIZE - 1)) + off;
+    c->b = (((uintptr_t)rb + PMD_SIZE - 1) & ~(PMD_SIZE - 1)) + off;
+    /* b's reservation stays (a fixed move replaces it): no later mapping
+     * may land there. */
+    c->rb = rb;
+    if (mmap((void *)c->a, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+        MAP_FAILED)
+        die("host mmap", -errno);
+    /* The rest of the reservation goes: room to grow into. */
+    if (c->a > (uintptr_t)ra)
+        munmap(ra, c->a - (uintptr_t)ra);
+    munmap((void *)(c->a + len), (uintptr_t)ra + len + 4 * PMD_SIZE - (c->a + len));
+    madvise((void *)c->a, len, MADV_NOHUGEPAGE);
+    for (unsigned long o = 0; o < len; o += step)
+        ((volatile char *)c->a)[o] = 1;
+}
+
+static void mremap_teardown(struct mremap_ctx *c)
+{
+    if (c->mm) {
+        mmput(c->mm);
+    } else {
+        munmap((void *)(c->there ? c->b : c->a), c->len);
+        munmap(c->rb, c->len + 4 * PMD_SIZE);
+    }
+}
+
+static void bench_mremap(void)
+{
+    struct mremap_ctx ou, hu, oa, ha, og, hg, cp = { 0 };
+    mremap_setup(&ou, true, PG, false);
+    mremap_setup(&hu, false, PG, false);
+    mremap_setup(&oa, true, 0, true);
+    mremap_setup(&ha, false, 0, true);
+    mremap_setup(&og, true, PG, false);
+    mremap_setup(&hg, false, PG, false);
+    cp.src = host_map(opt_pages * PG, MADV_NOHUGEPAGE);
+    cp.dst = host_map(opt_pages * PG, MADV_NOHUGEPAGE);
+    memset(cp.src, 1, opt_pages * PG);
+    memset(cp.dst, 2, opt_pages * PG);
+    struct variant v[7] = {
+        { mremap_move, &ou, 0 }, { mremap_move, &hu, 0 }, { mremap_memcpy, &cp, 0 },
+        { mremap_move, &oa, 0 }, { mremap_move, &ha, 0 },
+        { mremap_grow, &og, 0 }, { mremap_grow, &hg, 0 },
+    };
+    measure(v, 7);
+    /* The moves carried the pages: nothing was faulted or copied anew. */
+    if (rss_anon(ou.mm) != opt_pages || rss_anon(oa.mm) != MR_TABLES)
+        die("a move keeping Rss", (long)rss_anon(ou.mm));
+    mremap_teardown(&ou);
+    mremap_teardown(&hu);
+    mremap_teardown(&oa);
+    mremap_teardown(&ha);
+    mremap_teardown(&og);
+    mremap_teardown(&hg);
+    munmap(cp.src, opt_pages * PG);
+    munmap(cp.dst, opt_pages * PG);
+
+    char op[64];
+    snprintf(op, sizeof(op), "mremap move, %lu pages, off 2 MiB", opt_pages);
+    struct row *r = add_row(op, v[0].result, "ns/pg");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns/page (ours %.2fx), memcpy %.1f ns/page",
+             v[1].result, v[0].result / v[1].result, v[2].result);
+    snprintf(r->goal, sizeof(r->goal), "<= 3 ns/page");
+    r->met = v[0].result <= 3 ? "yes" : "NO";
+    snprintf(op, sizeof(op), "mremap move, %lu x 2 MiB, 2 MiB-aligned", MR_TABLES);
+    double per2m = v[3].result, host2m = v[4].result;
+    r = add_row(op, per2m, "ns/2M");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns/2 MiB (ours %.2fx), memcpy %.0f ns/2 MiB", host2m,
+             per2m / host2m, v[2].result * 512);
+    snprintf(r->goal, sizeof(r->goal), "<= 50 ns/2 MiB");
+    r->met = per2m <= 50 ? "yes" : "NO";
+    r = add_row("mremap grow in place by a page", v[5].result, "ns");
+    snprintf(r->baselines, sizeof(r->baselines), "host %.1f ns (ours %.2fx)", v[6].result,
+             v[5].result / v[6].result);
+}
+
 /* ------------------------------------------------------- one-byte reads */
 
 #define READ_PAGES 64
@@ -982,6 +1150,7 @@ int main(int argc, char **argv)
 
     bench_faults();
     bench_zaps();
+    bench_mremap();
     bench_shmem();
     bench_reads();
     bench_vma_lock();
