@@ -470,6 +470,16 @@ long mm_brk(struct mm *mm, unsigned long brk);
  */
 long mm_mremap(struct mm *mm, unsigned long old_addr, unsigned long old_len, unsigned long new_len, int flags,
                unsigned long new_addr);
+/*
+ * fork's copy of an address space (dup_mmap): every VMA but VM_DONTCOPY
+ * ones, VM_WIPEONFORK ones empty, without VM_LOCKED; private pages shared by
+ * both mms, read-only, and copied at the first write on either side (a page
+ * only one mm still maps is reused); shared and file pages the same pages.
+ * The child is a new mm with one user (mmput it); parent and child may be
+ * put in any order.  NULL with errno ENOMEM.  Takes the parent's mmap write
+ * lock.
+ */
+struct mm *mm_fork(struct mm *mm);
 /* msync: MS_SYNC writes the range's shared file mappings back to their
  * files and waits (and their pages' next stores fault, to be dirtied
  * again); MS_ASYNC does nothing more (the host writes back in its time);

@@ -437,8 +437,9 @@ static void zap_finish(struct vma *vma, struct zap_ctx *z, unsigned long pages, 
 {
     struct mm *mm = vma->vm_mm;
     /* Lock-free accesses may still be copying: the frames wait for a grace
-     * period, unless the last user is gone (then no access can be). */
-    page_batch_flush(&z->batch, exiting);
+     * period, unless the last user is gone and they are its own (a frame
+     * of the pool of the mm it was forked from may be read there). */
+    page_batch_flush(&z->batch, exiting && z->batch.pool == &mm->pages);
     if (z->anon)
         rss_add(mm, MM_ANONPAGES, z->anon);
     if (z->file)

@@ -137,7 +137,10 @@ void mmdrop(struct mm *mm)
     pthread_mutex_destroy(&mm->anon_vma_lock);
     pgtable_destroy(&mm->pgt);
     page_pool_destroy(&mm->pages);
+    struct mm *parent = mm->fork_parent;
     free(mm);
+    if (parent)
+        mmdrop(parent);
 }
 
 void mmput(struct mm *mm)

@@ -265,6 +265,11 @@ struct mm {
     struct vma_chunk *vma_chunks;  /* (L) where VMAs come from; freed at the last mmdrop */
     unsigned int vma_chunk_used;
 
+    /* The mm this one was forked from, held (mmgrab) for as long as this
+     * one lives: pages of its pool are mapped here until they are copied
+     * or unmapped.  Constant. */
+    struct mm *fork_parent;
+
     mm_warn_fn warn_fn;
     void *warn_arg;
     atomic_uint warned;            /* kinds already warned about (WARN_*) */

@@ -608,3 +608,37 @@ unsigned long pgtable_move_range(struct pgtable *pt, unsigned long old, unsigned
     }
     return done;
 }
+
+/* ------------------------------------------------------------- copy */
+
+int pgtable_copy_range(struct pgtable *dst, struct pgtable *src, unsigned long start, unsigned long end,
+                       pgt_copy_fn fn, void *arg)
+{
+    const unsigned long span = LEVEL_SPAN(1);
+    for (unsigned long addr = start; addr < end; ) {
+        unsigned long base = addr & ~(span - 1), next = base + span < end ? base + span : end;
+        entry_t *spmdp = pgtable_pmd(src, addr);
+        pte_t spmd = spmdp ? atomic_load_explicit(spmdp, memory_order_acquire) : 0;
+        if (!spmd || (spmd & PMD_NONE)) {
+            addr = next;   /* no table: nothing to copy in this 2 MiB */
+            continue;
+        }
+        /* dst's table first, so that nothing is taken that could not be
+         * put in it. */
+        entry_t *dslot;
+        if (pgtable_walk_alloc(dst, addr, &dslot))
+            return -ENOMEM;
+        entry_t *st = child_of(spmd), *dt = dslot - IDX(addr, 0);
+        for (unsigned long a = addr; a < next; a += PGT_PAGE_SIZE) {
+            entry_t *s = &st[IDX(a, 0)];
+            pte_t e = atomic_load_explicit(s, memory_order_relaxed);
+            if (e)
+                atomic_store_explicit(&dt[IDX(a, 0)], fn(arg, a, s, e), memory_order_relaxed);
+        }
+        if (addr == base && next == base + span && (spmd & (PMD_HUGE | PMD_HZERO | PMD_LARGE)))
+            atomic_fetch_or_explicit(pgtable_pmd(dst, addr), spmd & (PMD_HUGE | PMD_HZERO | PMD_LARGE),
+                                     memory_order_release);
+        addr = next;
+    }
+    return 0;
+}

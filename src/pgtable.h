@@ -349,6 +349,17 @@ unsigned long pgtable_clear_range_run(struct pgtable *pt, unsigned long start, u
  */
 unsigned long pgtable_move_range(struct pgtable *pt, unsigned long old, unsigned long new, unsigned long len);
 /*
+ * Copy the entries of [start, end) of src into dst at the same addresses
+ * (fork's copy_page_range): fn gets each non-empty entry of src with its
+ * slot, and returns the entry dst gets (0: none); it may change src's
+ * entry through the slot.  A PTE table whose whole 2 MiB lies in the range
+ * keeps its PMD flags in dst (a huge page stays huge).  0, or -ENOMEM with
+ * what was copied copied.  Locks: both mms' write locks.
+ */
+typedef pte_t (*pgt_copy_fn)(void *arg, unsigned long addr, pte_t _Atomic *src, pte_t pte);
+int pgtable_copy_range(struct pgtable *dst, struct pgtable *src, unsigned long start, unsigned long end,
+                       pgt_copy_fn fn, void *arg);
+/*
  * As pgtable_clear_range, markers included (fn gets them too), then free
  * each table that intersects [start, end),
  * is now empty, and maps only addresses inside [floor, ceiling) (munmap,

@@ -224,6 +224,24 @@ struct vma *vma_dup(struct vma *orig)
     return vma;
 }
 
+struct vma *vma_dup_into(struct mm *mm, struct vma *orig)
+{
+    struct vma *vma = vma_get_free(mm);
+    if (!vma)
+        return NULL;
+    memcpy((char *)vma + VMA_PLAIN_START, (const char *)orig + VMA_PLAIN_START, VMA_PLAIN_BYTES);
+    vma->vm_mm = mm;
+    vma->anon_vma = NULL;
+    __atomic_store_n(&vma->vm_lock_seq, UINT_MAX, __ATOMIC_RELAXED);
+    if (vma->vm_file && vma_get_file(vma)) {
+        vma->vm_file = NULL;
+        vma_put_free(vma);
+        return NULL;
+    }
+    anon_name_get(vma->anon_name);
+    return vma;
+}
+
 /* The NULL test spares most VMAs (anonymous) a call. */
 static void vma_drop_refs(struct vma *vma)
 {

@@ -16,6 +16,9 @@ struct vma *__must_check vma_alloc(struct mm *mm);
 /* A copy of orig with its own references (file, anon_vma, name); NULL when
  * out of memory. */
 struct vma *__must_check vma_dup(struct vma *orig);
+/* vma_dup for another mm (fork): from mm's VMAs, without an anon_vma (the
+ * caller gives it its own). */
+struct vma *__must_check vma_dup_into(struct mm *mm, struct vma *orig);
 /* vma->vm_file, set, gets the VMA's reference, its count of shared
  * writable mappings (nr_writable) when the VMA is one, and for an
  * object with a page cache the VMA's place in its rmap: 0, or -ENOMEM with nothing taken.
