@@ -112,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!late)
         api_drv_drop_pages(&o);
     api_memfd_put(&o);
+    api_child_put(&o);   /* its pages may be the parent's */
     api_check_unmap_all_but(mm, api_drv_nr_kept(&o));
     api_check_drv(&o);
     API_CHECK_EQ(o.drv.live, 0);

@@ -45,11 +45,12 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   18U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+#define API_OPS_ALL   19U   /* + vma_zap_page_range_single, maps/smaps text, stats,
                                many VMAs at once, a driver's mappings (mixed maps) and
                                its page inserts; shared anonymous mappings and a
                                memfd or host file, truncated, sealed and msync'd
-                               between calls; mremap in every form */
+                               between calls; mremap in every form; fork, the
+                               child kept until the next fork or the end */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -89,6 +90,8 @@ struct api_ops {
     struct api_driver drv;
     struct vm_file *memfd;      /* API_OPS_ALL: a memfd or host file, made at its first
                                    use; api_memfd_put puts it */
+    struct mm *child;           /* API_OPS_ALL: the last mm_fork's, until the next or
+                                   api_ops_fini */
 };
 
 static inline unsigned long api_draw(struct api_ops *o, unsigned long bound)
@@ -176,12 +179,22 @@ static inline void api_check_mm(struct mm *mm)
     /* mmap refuses only above the limit, and so may reach one over it */
     API_CHECK(count <= mm->cfg.max_map_count + 1);
     API_CHECK_EQ(total, mm->total_vm);
-    API_CHECK_EQ(locked, mm->locked_vm);
+    /* Linux's mremap(MREMAP_DONTUNMAP) of locked memory unlocks the old
+     * VMA without giving its pages back to locked_vm: it may only be more. */
+    API_CHECK(locked <= mm->locked_vm);
     if (mm->pages.limit != ULONG_MAX) {
         unsigned long reserved = atomic_load(&mm->pages.nr_reserved);
         API_CHECK(reserved <= mm->pages.limit);
         API_CHECK(page_pool_in_use(&mm->pages) <= reserved);
     }
+}
+
+/* The flags of the VMA at a, 0 if none. */
+static inline vm_flags_t api_flags_at(struct mm *mm, unsigned long a)
+{
+    MMAP_READ_GUARD(g, mm);
+    const struct vma_ref *v = vma_lookup(&g, a);
+    return v ? vma_flags(v) : 0;
 }
 
 /* After a successful mmap, one VMA covers what it returned; after a
@@ -481,10 +494,10 @@ static inline struct vm_file *api_drv_file(struct api_ops *o)
     return o->drv.file;
 }
 
-/* The VMAs with our open/close pair are the ones the hooks counted. */
-static inline void api_check_drv(struct api_ops *o)
+/* The VMAs of one mm with our open/close pair. */
+static inline long api_drv_vmas(struct api_ops *o, struct mm *mm)
 {
-    MMAP_READ_GUARD(g, o->mm);
+    MMAP_READ_GUARD(g, mm);
     long n = 0;
     for (const struct vma_ref *v = vma_find(&g, 0); v; v = vma_next(&g, v)) {
         API_CHECK(vma_as_mixedmap(v) == NULL || (vma_flags(v) & VM_MIXEDMAP));
@@ -493,6 +506,16 @@ static inline void api_check_drv(struct api_ops *o)
             API_CHECK(vma_file(v) == o->drv.file && vma_private(v) == o);
         n += api_drv_counted(vma_ops(v));
     }
+    return n;
+}
+
+/* The VMAs with our open/close pair, in the mm and in the last fork's
+ * child, are the ones the hooks counted. */
+static inline void api_check_drv(struct api_ops *o)
+{
+    long n = api_drv_vmas(o, o->mm);
+    if (o->child)
+        n += api_drv_vmas(o, o->child);
     API_CHECK_EQ(n, o->drv.live);
 }
 
@@ -591,8 +614,20 @@ static inline void api_memfd_put(struct api_ops *o)
     o->memfd = NULL;
 }
 
+/* The last fork's child goes (it may be the last to map pages of the
+ * parent's pool, which must then go back to it). */
+static inline void api_child_put(struct api_ops *o)
+{
+    if (o->child) {
+        api_check_mm(o->child);
+        mmput(o->child);
+        o->child = NULL;
+    }
+}
+
 static inline void api_ops_fini(struct api_ops *o)
 {
+    api_child_put(o);
     api_memfd_put(o);
     api_drv_drop_pages(o);
     if (o->drv.file) {
@@ -860,6 +895,29 @@ static inline long api_op(struct api_ops *o)
     case 15:
         r = api_memfd(o, a, len, prot, flags);
         break;
+    case 17: {
+        /* fork: the last child goes (after the parent changed under it);
+         * the new one holds the parent's layout, and its pages are the
+         * parent's until one side writes. */
+        api_child_put(o);
+        o->child = mm_fork(mm);
+        API_CHECK(o->child != NULL || errno == ENOMEM);
+        if (!o->child)
+            return -ENOMEM;
+        api_check_mm(o->child);
+        API_CHECK(o->child->map_count <= mm->map_count);
+        char b[2] = { 0, 0 };
+        ssize_t pr = mm_read(mm, a, &b[0], 1), cr = mm_read(o->child, a, &b[1], 1);
+        API_CHECK(pr != 1 || cr != 1 || b[0] == b[1]);   /* the same byte, where both read one */
+        /* A store in the child to private memory stays the child's. */
+        b[1] = (char)~b[0];
+        if (pr == 1 && !(api_flags_at(mm, a) & VM_MAYSHARE) && mm_write(o->child, a, &b[1], 1) == 1) {
+            char back = 0;
+            API_CHECK(mm_read(mm, a, &back, 1) == 1 && back == b[0]);
+        }
+        r = 0;
+        break;
+    }
     case 16: {
         /* mremap: lengths and flags mostly sane, the target in the window. */
         unsigned long new_len = api_draw(o, 4) ? api_pick_len(o) : len;
