@@ -99,6 +99,13 @@
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT         4
 #endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE      1
+#define MREMAP_FIXED        2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP    4
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,15 +13,6 @@
 
 #include <sys/mman.h>
 
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE 1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED 2
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
 
 /* One request as it is worked out (Linux's vma_remap_struct). */
 struct remap {

@@ -207,7 +207,31 @@ static long run_file_msync(struct mm *mm)
     return r < 0 ? r : mm_msync(mm, W + 32 * PAGE_SIZE, 8 * PAGE_SIZE, MS_SYNC);
 }
 
+static long run_fork(struct mm *mm)
+{
+    struct mm *child = mm_fork(mm);
+    if (!child)
+        return -errno;
+    api_check_mm(child);
+    mmput(child);
+    return 0;
+}
+static long run_mremap_move(struct mm *mm)
+{
+    long r = mm_mremap(mm, W + 4 * PAGE_SIZE, 4 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+                       W + 100 * PAGE_SIZE);
+    return r < 0 ? r : 0;
+}
+static long run_mremap_grow(struct mm *mm)
+{
+    long r = mm_mremap(mm, W, 16 * PAGE_SIZE, 24 * PAGE_SIZE, MREMAP_MAYMOVE, 0);
+    return r < 0 ? r : 0;
+}
+
 static const struct op ops[] = {
+    { "mm_fork of 16 written pages and shared memory", { 0 }, setup_shared, run_fork, -ENOMEM, -ENOMEM },
+    { "mremap moving a VMA's middle", { 0 }, setup_16, run_mremap_move, -ENOMEM, -ENOMEM },
+    { "mremap growing a VMA in place", { 0 }, setup_16, run_mremap_grow, -ENOMEM, -ENOMEM },
     { "a read fault on a host file (fault-around)", { 0 }, setup_file, run_file_read, -ENOMEM, -ENOMEM },
     { "a write fault on a host file", { 0 }, setup_file, run_file_write, -ENOMEM, -ENOMEM },
     { "a write fault and msync on a host file", { 0 }, setup_file, run_file_msync, -ENOMEM, -ENOMEM },
