@@ -223,7 +223,7 @@ int collapse_huge_pmd(struct vma *vma, unsigned long haddr)
         if (!pte_present(old[i]) || pte_special(old[i]))
             continue;
         struct vm_page *page = pte_page(old[i]);
-        memcpy(page_address(pte_page(entries[i])), page_address(page), PAGE_SIZE);
+        copy_frame(page_address(pte_page(entries[i])), page_address(page));
         page_mapcount_dec(page);
         page_put(page);
         had++;

@@ -147,7 +147,7 @@ static int do_cow_fault(struct vma *vma, pte_t _Atomic *ptep, unsigned long pgof
         return (int)PTR_ERR(page);
     struct vm_page *new = page_alloc_nozero(&mm->pages);
     if (new)
-        memcpy(page_address(new), page_address(page), PAGE_SIZE);
+        copy_frame(page_address(new), page_address(page));
     page_put(page);
     if (!new)
         return -ENOMEM;
@@ -268,7 +268,7 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *
         rcu_read_lock();
         bool same = ptep_get(ptep) == pte;
         if (same)
-            memcpy(page_address(new), page_address(old), PAGE_SIZE);
+            copy_frame(page_address(new), page_address(old));
         rcu_read_unlock();
         if (!same) {
             page_put(new);

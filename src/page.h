@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * A frame descriptor.
@@ -218,6 +219,20 @@ static inline struct vm_page *zero_page(void) { return &vmarea_zero_page; }
 static inline bool is_zero_page(const struct vm_page *page) { return page == &vmarea_zero_page; }
 
 static inline void *page_address(const struct vm_page *page) { return page->virtual; }
+
+/* Copy a frame (copy-on-write) with one rep movsb: gcc turns a constant
+ * 4 KiB memcpy into rep movsq, which copies a frame about 150 ns slower
+ * here (AMD EPYC with ERMS and FSRM); glibc's memcpy takes rep movsb or
+ * vector moves after a call.  The sanitizers see a memcpy. */
+static inline void copy_frame(void *dst, const void *src)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    size_t n = PAGE_SIZE;
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+#else
+    memcpy(dst, src, PAGE_SIZE);
+#endif
+}
 
 static inline unsigned int page_count(struct vm_page *page)
 {
