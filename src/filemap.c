@@ -198,6 +198,20 @@ static void host_cache_add(struct vm_file *m, pte_t _Atomic *slot, struct vm_pag
     ptep_set(slot, pte_mk(page, PTE_PRESENT));
 }
 
+/* Page p was written by the host's own doing (a truncation zeroing the
+ * rest of a block): in the cache and dirty; on tmpfs, only if it is
+ * there already (a hole stays one).  cache_lock held. */
+static void host_dirty_page(struct vm_file *m, unsigned long p)
+{
+    pte_t _Atomic *slot = NULL;
+    struct file_chunk *c;
+    if (!pgtable_walk_alloc(m->cache, p << PAGE_SHIFT, &slot) && !ptep_get(slot) && !m->shmem &&
+        (c = host_chunk(m, p)))
+        host_cache_add(m, slot, &c->page[p % CHUNK_PAGES], false);
+    if (slot && ptep_get(slot))
+        page_set_dirty(pte_page(ptep_get(slot)));
+}
+
 /* filemap_fault for a page the cache does not have: the host reads it now
  * (MADV_POPULATE_READ), so that an I/O error is this fault's SIGBUS and
  * not a crash at a later access.  cache_lock held. */
@@ -496,14 +510,9 @@ static int __vm_file_truncate(struct vm_file *m, unsigned long size)
          * is write-protected everywhere so that a store past the old end
          * faults (pagecache_isize_extended). */
         unsigned long p = old >> PAGE_SHIFT;
-        pte_t _Atomic *slot = NULL;
-        struct file_chunk *c;
         bool mk = !err && !m->shmem && size > old && offset_in_page(old);
-        if (mk && !pgtable_walk_alloc(m->cache, p << PAGE_SHIFT, &slot) && !ptep_get(slot) &&
-            (c = host_chunk(m, p)))
-            host_cache_add(m, slot, &c->page[p % CHUNK_PAGES], false);
-        if (mk && slot && ptep_get(slot))
-            page_set_dirty(pte_page(ptep_get(slot)));
+        if (mk)
+            host_dirty_page(m, p);
         pthread_mutex_unlock(&m->cache_lock);
         if (mk)
             mkclean_range(m, p, p + 1);
@@ -542,14 +551,7 @@ static int __vm_file_truncate(struct vm_file *m, unsigned long size)
         /* The host zeroed the tail of the last page, which brings it into
          * the cache, dirty (a file system writes the zeroes:
          * ext4_block_truncate_page; tmpfs dirties a page it has). */
-        unsigned long p = size >> PAGE_SHIFT;
-        pte_t _Atomic *slot = NULL;
-        struct file_chunk *c;
-        if (!pgtable_walk_alloc(m->cache, p << PAGE_SHIFT, &slot) && !ptep_get(slot) && !m->shmem &&
-            (c = host_chunk(m, p)))
-            host_cache_add(m, slot, &c->page[p % CHUNK_PAGES], false);
-        if (slot && ptep_get(slot))
-            page_set_dirty(pte_page(ptep_get(slot)));
+        host_dirty_page(m, size >> PAGE_SHIFT);
     }
     pthread_mutex_unlock(&m->cache_lock);
     return err;
