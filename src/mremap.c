@@ -88,6 +88,13 @@ static void stat_account(struct mm *mm, vm_flags_t flags, long pages)
         mm->locked_vm += pages;
 }
 
+/* The move, once get_unmapped_area has said where. */
+static long move_to_new_address(struct remap *r)
+{
+    long a = new_address(r);
+    return a < 0 ? a : move_vma(r);
+}
+
 /* do_vmi_munmap: munmap's argument checks, then the unmap. */
 static int unmap_checked(struct mm *mm, unsigned long start, unsigned long len)
 {
@@ -206,10 +213,7 @@ static long mremap_to(struct remap *r)
             return -EFAULT;
         r->old_len = r->new_len;   /* delta stays, as Linux's does */
     }
-    long a = new_address(r);
-    if (a < 0)
-        return a;
-    return move_vma(r);
+    return move_to_new_address(r);
 }
 
 /* vma_expandable: room for delta more after the VMA, below the task's top. */
@@ -264,10 +268,7 @@ static long mremap_at(struct remap *r)
         return expand_in_place(r);
     if (!(r->flags & MREMAP_MAYMOVE))
         return -ENOMEM;
-    long a = new_address(r);
-    if (a < 0)
-        return a;
-    return move_vma(r);
+    return move_to_new_address(r);
 }
 
 /*

@@ -21,6 +21,7 @@
 
 #include "diffcheck.h"
 #include "host_child.h"
+#include "scenario.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -411,26 +412,16 @@ static void test_scenarios(void **state)
         memset(&ours, 0, sizeof(ours));
         assert_int_equal(host_child(host_run, (void *)sc, &host, sizeof(host)), 0);
         vmarea_run(sc, &ours);
-        int diff = 0;
-        for (int i = 0; sc->s[i].k != END; i++)
-            if (host.ret[i] != ours.ret[i]) {
-                print_message("[%s] step %d: host %ld, vmarea %ld\n", sc->name, i, host.ret[i], ours.ret[i]);
-                diff++;
-            }
+        int nsteps = 0;
+        while (sc->s[nsteps].k != END)
+            nsteps++;
+        int diff = scenario_rets_differ(sc->name, host.ret, ours.ret, nsteps);
         for (int i = 0; i < NFD; i++)
             if (host.file_sum[i] != ours.file_sum[i]) {
                 print_message("[%s] file %d's bytes differ at the end\n", sc->name, i);
                 diff++;
             }
-        /* The host process has VMAs of its own outside the window. */
-        unsigned d = dc_layout_compare(&host.layout, &ours.layout, true) & ~DC_DIFF_OUTSIDE;
-        if (d) {
-            print_message("[%s] the layouts differ (%#x); host:\n", sc->name, d);
-            dc_layout_print(stdout, &host.layout, &ours.layout, "  ", true);
-            print_message("vmarea:\n");
-            dc_layout_print(stdout, &ours.layout, &host.layout, "  ", true);
-            diff++;
-        }
+        diff += scenario_layout_differs(sc->name, "", &host.layout, &ours.layout);
         print_message("%-56s %s (%u VMAs)\n", sc->name, diff ? "DIFFERS" : "same", host.layout.n);
         bad += diff != 0;
     }

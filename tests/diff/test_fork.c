@@ -18,6 +18,7 @@
 
 #include "diffcheck.h"
 #include "host_child.h"
+#include "scenario.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -317,22 +318,12 @@ static void test_scenarios(void **state)
         memset(&ours, 0, sizeof(ours));
         assert_int_equal(host_child(host_run, (void *)sc, &host, sizeof(host)), 0);
         vmarea_run(sc, &ours);
-        int diff = 0;
-        for (int i = 0; sc->s[i].k != END; i++)
-            if (host.ret[i] != ours.ret[i]) {
-                print_message("[%s] step %d: host %ld, vmarea %ld\n", sc->name, i, host.ret[i], ours.ret[i]);
-                diff++;
-            }
-        for (int side = 0; side < 2; side++) {
-            unsigned d = dc_layout_compare(&host.layout[side], &ours.layout[side], true) & ~DC_DIFF_OUTSIDE;
-            if (!d)
-                continue;
-            print_message("[%s] the %s's layouts differ (%#x); host:\n", sc->name, side ? "child" : "parent", d);
-            dc_layout_print(stdout, &host.layout[side], &ours.layout[side], "  ", true);
-            print_message("vmarea:\n");
-            dc_layout_print(stdout, &ours.layout[side], &host.layout[side], "  ", true);
-            diff++;
-        }
+        int nsteps = 0;
+        while (sc->s[nsteps].k != END)
+            nsteps++;
+        int diff = scenario_rets_differ(sc->name, host.ret, ours.ret, nsteps);
+        diff += scenario_layout_differs(sc->name, "parent's ", &host.layout[0], &ours.layout[0]);
+        diff += scenario_layout_differs(sc->name, "child's ", &host.layout[1], &ours.layout[1]);
         print_message("%-72s %s\n", sc->name, diff ? "DIFFERS" : "same");
         bad += diff != 0;
     }
