@@ -88,13 +88,6 @@ static void stat_account(struct mm *mm, vm_flags_t flags, long pages)
         mm->locked_vm += pages;
 }
 
-/* The move, once get_unmapped_area has said where. */
-static long move_to_new_address(struct remap *r)
-{
-    long a = new_address(r);
-    return a < 0 ? a : move_vma(r);
-}
-
 /* do_vmi_munmap: munmap's argument checks, then the unmap. */
 static int unmap_checked(struct mm *mm, unsigned long start, unsigned long len)
 {
@@ -193,6 +186,13 @@ static long move_vma(struct remap *r)
     else
         unmap_source(r);
     return err ? err : (long)r->new_addr;
+}
+
+/* The move, once get_unmapped_area has said where. */
+static long move_to_new_address(struct remap *r)
+{
+    long a = new_address(r);
+    return a < 0 ? a : move_vma(r);
 }
 
 /* mremap_to: MREMAP_FIXED (the target unmapped first) or DONTUNMAP. */
