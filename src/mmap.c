@@ -293,9 +293,12 @@ int munmap_range(struct mm *mm, unsigned long start, unsigned long end)
         struct vma *next = vt_find_and_prev_wr(&mm->mm_mt, start, &prev);
         free_pgtables(mm, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
     }
-    /* Close hooks run once the tree no longer shows the VMAs. */
+    /* Close hooks run once the tree no longer shows the VMAs.  The link
+     * is anon_name's word, whose reference went above: cleared before the
+     * release drops what it takes for a name. */
     while (detached) {
         struct vma *next = detached->free_next;
+        detached->free_next = NULL;
         vma_release(detached);
         detached = next;
     }

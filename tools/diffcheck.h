@@ -100,6 +100,8 @@ enum dc_op_kind {
                        filled with its own byte, synced, unlinked and open: it
                        replaces the sequence's memfd or file */
     DC_MSYNC,       /* addr len flags(MS_*); aux: the hash of the file's bytes after */
+    DC_FORK,        /* fork (mm_fork): a child, which ops with .child then run in
+                       (a second fork replaces it) */
     DC_NR_OP_KINDS
 };
 
@@ -117,7 +119,11 @@ struct dc_op {
                                the byte at address a is (b + a) & 0xff, so that a byte
                                stored at the wrong place shows */
     bool file;              /* DC_MMAP: map the sequence's memfd or file (EBADF if none) */
+    bool child;             /* run in the forked child (-ESRCH before a DC_FORK) */
 };
+/* A child's VMAs are listed in its parent's layouts with their addresses
+ * moved up by this, after the parent's own. */
+#define DC_CHILD_OFFSET (1UL << 62)
 #define DC_FILE_TMPFS  1    /* DC_FILE: on tmpfs (/dev/shm), else on disk */
 #define DC_FILE_RDONLY 2    /* DC_FILE: opened O_RDONLY, else O_RDWR */
 
@@ -376,6 +382,7 @@ struct dc_options {
     bool files;                 /* also host files on disk and tmpfs: mapped, truncated,
                                    msync'd, and their bytes compared */
     const char *file_dir;       /* where disk files go; NULL: $TMPDIR, else /var/tmp */
+    bool fork;                  /* also a fork per sequence, and calls in the child */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
     bool mremap;                /* also mremap (vmarea: -ENOSYS, it has no mm_mremap) */

@@ -507,6 +507,7 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
     for (unsigned k = 0; k < DC_NR_OP_KINDS; k++)
         total += w[k];
 
+    unsigned forked_at = c.o.fork ? 1 + (unsigned)rnd(&g, c.o.ops_per_seq / 2 + 1) : ~0U;
     for (unsigned i = 0; i < c.o.ops_per_seq; i++) {
         struct dc_op *op = &ops[i];
         memset(op, 0, sizeof(*op));
@@ -552,7 +553,19 @@ unsigned dc_generate(const struct dc_options *opt, uint64_t seed, struct dc_op *
         case DC_MSYNC: gen_msync(&g, op); break;
         default: gen_access(&g, op, DC_READ); break;
         }
-        model_update(&g, op);
+        /* With forks: one per sequence, in its first half, and after it
+         * nearly half the memory calls go to the child (the file calls
+         * stay before it: the child shares the parent's file). */
+        if (c.o.fork && i == forked_at) {
+            memset(op, 0, sizeof(*op));
+            op->kind = DC_FORK;
+        } else if (c.o.fork && i > forked_at) {
+            if (op->kind == DC_MEMFD || op->kind == DC_FILE || op->kind == DC_TRUNCATE)
+                gen_access(&g, op, DC_READ);
+            op->child = chance(&g, 450);
+        }
+        if (!op->child)
+            model_update(&g, op);
         if (!dc_op_safe(op, c.win_lo, c.win_hi, c.mlock_unlimited)) {
             char buf[200];
             dc_format_op(buf, sizeof(buf), op);

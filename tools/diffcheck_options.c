@@ -138,6 +138,8 @@ void dc_replay_flags(const struct cfg *c, char *buf, size_t size)
         ADD(" --memfd");
     if (o->files)
         ADD(" --files");
+    if (o->fork)
+        ADD(" --fork");
     if (o->files && strcmp(o->file_dir, "/var/tmp"))
         ADD(" --file-dir %s", o->file_dir);
     if (o->extra_advice)

@@ -146,6 +146,7 @@ bool dc_op_safe(const struct dc_op *op, unsigned long lo, unsigned long hi, bool
             return false;
         return mlock_unlimited;
     case DC_MUNLOCKALL:
+    case DC_FORK:
         return true;
     case DC_MREMAP: {
         unsigned long oldl = page_align(op->len), newl = page_align(op->new_len);

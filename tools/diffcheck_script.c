@@ -107,6 +107,7 @@ static const struct {
     [DC_TRUNCATE] = { "truncate", 2, 2, "SIZE" },
     [DC_FILE] = { "file", 2, 4, "SIZE [tmpfs] [ro]" },
     [DC_MSYNC] = { "msync", 3, 6, "ADDR LEN [FLAG...]" },
+    [DC_FORK] = { "fork", 1, 1, "" },
 };
 
 static const struct name_val msync_flags[] = {
@@ -251,7 +252,7 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
     struct out o = { buf, size, 0 };
     if (size)
         buf[0] = '\0';
-    put(&o, "%s", dc_op_word(op));
+    put(&o, "%s%s", op->child ? "child " : "", dc_op_word(op));
     if (op->kind == DC_MLOCKALL) {
         unsigned rest = (unsigned)op->flags;
         for (const struct name_val *f = mcl_flags; f->name; f++)
@@ -263,7 +264,7 @@ int dc_format_op(char *buf, size_t size, const struct dc_op *op)
             put(&o, " 0x%x", rest);
         return (int)o.len;
     }
-    if (op->kind == DC_MUNLOCKALL)
+    if (op->kind == DC_MUNLOCKALL || op->kind == DC_FORK)
         return (int)o.len;
     if (op->kind == DC_MEMFD || op->kind == DC_TRUNCATE || op->kind == DC_FILE) {
         put(&o, " 0x%lx", op->len);
@@ -552,14 +553,21 @@ static bool tok_is(struct tok t, const char *word)
 
 int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
 {
-    struct tok t[24];
-    int n = tokenize(line, t, 23);
+    struct tok t[25];
+    int n = tokenize(line, t, 24);
     if (n == 0)
         return 0;
-    if (n > 23)
+    if (n > 24)
         return errf(err, errsize, "too many words");
 
     memset(op, 0, sizeof(*op));
+    /* "child CALL ...": the call runs in the forked child. */
+    if (tok_is(t[0], "child") && n > 1) {
+        op->child = true;
+        memmove(t, t + 1, (size_t)--n * sizeof(t[0]));
+    } else if (n > 23) {
+        return errf(err, errsize, "too many words");
+    }
     int k;
     for (k = 0; k < DC_NR_OP_KINDS; k++)
         if (tok_is(t[0], op_syntax[k].name))
@@ -576,7 +584,7 @@ int dc_parse_line(const char *line, struct dc_op *op, char *err, size_t errsize)
     if (n < op_syntax[k].min_words || n > op_syntax[k].max_words)
         return errf(err, errsize, "%s: expected '%s%s%s'", op_syntax[k].name, op_syntax[k].name,
                     op_syntax[k].args[0] ? " " : "", op_syntax[k].args);
-    if (op->kind == DC_MUNLOCKALL)
+    if (op->kind == DC_MUNLOCKALL || op->kind == DC_FORK)
         return 1;
     if (op->kind == DC_MLOCKALL) {
         static const struct name_val *const tables[] = { mcl_flags, NULL };

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ----------------------------------------------------- one op, each side */
@@ -141,8 +142,14 @@ static void obj_drop(void)
     obj_fd = -1;
 }
 
+/* The sequence's forked child, on the vmarea side. */
+static struct mm *vmarea_child;
+
 uint64_t dc_vmarea_end(void)
 {
+    if (vmarea_child)
+        mmput(vmarea_child);   /* after the parent: it may hold the parent's pages */
+    vmarea_child = NULL;
     if (vmarea_obj)
         vm_file_put(vmarea_obj);
     vmarea_obj = NULL;
@@ -168,7 +175,19 @@ long dc_vmarea_apply(struct mm *mm, const struct dc_op *op, uint64_t *aux)
 {
     if (aux)
         *aux = 0;
+    if (op->child) {
+        if (op->kind == DC_FORK || op->kind == DC_MEMFD || op->kind == DC_FILE || op->kind == DC_TRUNCATE)
+            return -EINVAL;   /* the sequence's child forks nothing, and shares its file */
+        if (!vmarea_child)
+            return -ESRCH;
+        mm = vmarea_child;
+    }
     switch (op->kind) {
+    case DC_FORK:
+        if (vmarea_child)
+            mmput(vmarea_child);
+        vmarea_child = mm_fork(mm);
+        return vmarea_child ? 0 : -errno;
     case DC_MMAP:
         return mm_mmap(mm, op->addr, op->len, op->prot, op->flags, op->file ? vmarea_obj : NULL,
                        op->offset);
@@ -217,10 +236,97 @@ static long sysret(long r)
     return r == -1 ? -errno : r;
 }
 
+/*
+ * The sequence's forked child, on the kernel side: a process of its own,
+ * which runs the ops it is sent (a struct dc_op; the answer is int64 ret,
+ * uint64 aux) and, sent an op of kind DC_NR_OP_KINDS, its layout of the
+ * view (struct dc_layout).  It exits when the pipe closes.
+ */
+static pid_t kchild = -1;
+static int kchild_to = -1, kchild_from = -1;
+static struct child *kself;   /* the side running this sequence */
+
+static long kernel_apply(const struct dc_op *op, uint64_t *aux);
+static __attribute__((noreturn)) void kernel_child_loop(int in, int out);
+
+static void kernel_child_end(void)
+{
+    if (kchild < 0)
+        return;
+    close(kchild_to);
+    close(kchild_from);
+    waitpid(kchild, NULL, 0);
+    kchild = -1;
+}
+
+static bool io_all(int fd, void *p, size_t n, bool out)
+{
+    for (size_t done = 0; done < n; ) {
+        ssize_t k = out ? write(fd, (const char *)p + done, n - done) : read(fd, (char *)p + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        done += (size_t)k;
+    }
+    return true;
+}
+
+static long kernel_fork(void)
+{
+    kernel_child_end();
+    int to[2], from[2];
+    if (pipe2(to, O_CLOEXEC))
+        return -errno;
+    if (pipe2(from, O_CLOEXEC)) {
+        close(to[0]);
+        close(to[1]);
+        return -errno;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        long e = -errno;
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        return e;
+    }
+    if (pid == 0) {
+        close(to[1]);
+        close(from[0]);
+        kernel_child_loop(to[0], from[1]);
+    }
+    close(to[0]);
+    close(from[1]);
+    kchild = pid;
+    kchild_to = to[1];
+    kchild_from = from[0];
+    return 0;
+}
+
+/* An op for the child: sent, and its answer read (-ESRCH: no child). */
+static long kernel_child_apply(const struct dc_op *op, uint64_t *aux)
+{
+    int64_t r;
+    if (kchild < 0)
+        return -ESRCH;
+    if (!io_all(kchild_to, (void *)op, sizeof(*op), true) || !io_all(kchild_from, &r, sizeof(r), false) ||
+        !io_all(kchild_from, aux, sizeof(*aux), false))
+        return -ECHILD;
+    return (long)r;
+}
+
 static long kernel_apply(const struct dc_op *op, uint64_t *aux)
 {
     *aux = 0;
+    if (op->child && (op->kind == DC_FORK || op->kind == DC_MEMFD || op->kind == DC_FILE || op->kind == DC_TRUNCATE))
+        return -EINVAL;
+    if (op->child)
+        return kernel_child_apply(op, aux);
     switch (op->kind) {
+    case DC_FORK:
+        return kernel_fork();
     case DC_MMAP:
         return sysret(syscall(SYS_mmap, op->addr, op->len, op->prot, op->flags, op->file ? kernel_obj : -1,
                               op->offset));
@@ -274,6 +380,7 @@ static long kernel_apply(const struct dc_op *op, uint64_t *aux)
 /* Memory a child uses, allocated by the parent before fork. */
 struct scratch {
     struct dc_layout layout;
+    struct dc_layout child_layout;   /* the forked child's, appended to layout */
     struct dc_page pages[MAX_VIEW_PAGES];
     unsigned char pagebuf[PAGE];
     char rbuf[4096];            /* /proc/self/smaps, a few VMAs at a time */
@@ -345,13 +452,13 @@ static __attribute__((noreturn)) void child_fail(struct child *ch, const char *f
     _exit(0);
 }
 
-static void kernel_snapshot(struct child *ch)
+static void kernel_snapshot_into(struct child *ch, struct dc_layout *l)
 {
     struct dc_smaps_parser p;
     int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         child_fail(ch, "cannot open /proc/self/smaps: %s", dc_errno_name(errno));
-    dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    dc_smaps_begin(&p, ch->c->view_lo, ch->c->view_hi, l);
     /* smaps lists VMAs in address order, and the kernel formats only as
      * much as a read asks for: reading a few VMAs at a time and stopping
      * past the view spares formatting the rest of the process (most of the
@@ -371,20 +478,20 @@ static void kernel_snapshot(struct child *ch)
         child_fail(ch, "linux: unparsable line in /proc/self/smaps");
 }
 
-static void vmarea_snapshot(struct child *ch)
+static void vmarea_snapshot_into(struct child *ch, struct mm *mm, struct dc_layout *l)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         child_fail(ch, "open_memstream failed");
-    int r = mm_show_smaps(ch->mm, f);
+    int r = mm_show_smaps(mm, f);
     fclose(f);
     if (r < 0) {
         free(text);
         child_fail(ch, "mm_show_smaps returned -%s", dc_errno_name(-r));
     }
-    int pr = dc_smaps_parse(text, len, ch->c->view_lo, ch->c->view_hi, &ch->s->layout);
+    int pr = dc_smaps_parse(text, len, ch->c->view_lo, ch->c->view_hi, l);
     free(text);
     if (pr < 0)
         child_fail(ch, "vmarea: unparsable header line in mm_show_smaps output");
@@ -392,13 +499,12 @@ static void vmarea_snapshot(struct child *ch)
      * to what smaps counts from the page tables VMA by VMA, which the
      * comparison then holds against the kernel's.  The mm maps nothing
      * outside the view, so the VMAs parsed are all of them. */
-    const struct dc_layout *l = &ch->s->layout;
     if (!l->truncated && !l->outside) {
         uint64_t kb = 0;
         for (unsigned i = 0; i < l->n; i++)
             kb += l->v[i].rss_kb;
         struct mm_stats st;
-        mm_get_stats(ch->mm, &st);
+        mm_get_stats(mm, &st);
         uint64_t counted = (uint64_t)(st.rss_anon + st.rss_file + st.rss_shmem) * 4;
         if (counted != kb)
             child_fail(ch, "vmarea: mm_get_stats counts %llu kB of Rss, smaps %llu kB",
@@ -406,12 +512,65 @@ static void vmarea_snapshot(struct child *ch)
     }
 }
 
+/* The forked child's side of the pipes (kernel_fork). */
+static void kernel_child_loop(int in, int out)
+{
+    struct dc_op op;
+    kchild = -1;   /* a fork of its own would be a grandchild: none is made */
+    while (io_all(in, &op, sizeof(op), false)) {
+        if (op.kind == DC_NR_OP_KINDS) {
+            kernel_snapshot_into(kself, &kself->s->child_layout);
+            if (!io_all(out, &kself->s->child_layout, sizeof(kself->s->child_layout), true))
+                _exit(3);
+            continue;
+        }
+        op.child = false;
+        uint64_t aux;
+        int64_t r = kernel_apply(&op, &aux);
+        if (!io_all(out, &r, sizeof(r), true) || !io_all(out, &aux, sizeof(aux), true))
+            _exit(3);
+    }
+    _exit(0);
+}
+
+/* The forked child's layout, its VMAs appended to the parent's with their
+ * addresses moved up by DC_CHILD_OFFSET. */
+static void child_of_snapshot(struct child *ch)
+{
+    struct dc_layout *l = &ch->s->layout, *c = &ch->s->child_layout;
+    if (ch->vmarea) {
+        if (!vmarea_child)
+            return;
+        vmarea_snapshot_into(ch, vmarea_child, c);
+    } else {
+        if (kchild < 0)
+            return;
+        struct dc_op snap = { .kind = DC_NR_OP_KINDS };
+        if (!io_all(kchild_to, &snap, sizeof(snap), true) || !io_all(kchild_from, c, sizeof(*c), false))
+            child_fail(ch, "linux: the forked child gave no layout");
+        c->outside = 0;
+    }
+    for (unsigned i = 0; i < c->n; i++) {
+        if (l->n == DC_MAX_VMAS) {
+            l->truncated = true;
+            break;
+        }
+        l->v[l->n] = c->v[i];
+        l->v[l->n].start += DC_CHILD_OFFSET;
+        l->v[l->n].end += DC_CHILD_OFFSET;
+        l->n++;
+    }
+    l->truncated |= c->truncated;
+    l->outside += c->outside;
+}
+
 static void child_snapshot(struct child *ch)
 {
     if (ch->vmarea)
-        vmarea_snapshot(ch);
+        vmarea_snapshot_into(ch, ch->mm, &ch->s->layout);
     else
-        kernel_snapshot(ch);
+        kernel_snapshot_into(ch, &ch->s->layout);
+    child_of_snapshot(ch);
     struct dc_layout *l = &ch->s->layout;
     /* The vmarea mm holds nothing but what the ops mapped in the window (a
      * mapping that lands elsewhere is unmapped at once), so any VMA outside
@@ -493,6 +652,7 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
                                                  unsigned n, uint64_t seed, bool per_op)
 {
     const struct cfg *c = ch->c;
+    kself = ch;
     alarm(c->o.timeout_seconds);
     if (ch->vmarea) {
         ch->mm = mm_create(&c->mmcfg);
@@ -508,7 +668,8 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
         if ((op->kind == DC_MMAP || op->kind == DC_MREMAP) && ret >= 0 &&
             ((unsigned long)ret < c->view_lo || (unsigned long)ret >= c->view_hi)) {
             unsigned long len = op->kind == DC_MMAP ? op->len : op->new_len;
-            struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(len) };
+            struct dc_op un = { .kind = DC_MUNMAP, .addr = (unsigned long)ret, .len = page_align(len),
+                                .child = op->child };
             if (ch->vmarea)
                 dc_vmarea_apply(ch->mm, &un, &unused);
             else
@@ -538,6 +699,7 @@ static __attribute__((noreturn)) void child_main(struct child *ch, const struct 
         fh = dc_vmarea_end();
     } else {
         syscall(SYS_munmap, c->view_lo, c->view_hi - c->view_lo);
+        kernel_child_end();
         fh = file_hash();
         obj_drop();
     }

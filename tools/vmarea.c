@@ -65,6 +65,9 @@ static void usage(FILE *f)
 "  --files           also a host file per sequence, on disk or on tmpfs, open read-write\n"
 "                    or read-only: mapped, truncated, msync'd, and its bytes compared\n"
 "  --file-dir DIR    where disk files go (default: $TMPDIR if set, else /var/tmp)\n"
+"  --fork            also a fork per sequence, and calls in the child after it; both\n"
+"                    address spaces compared (the child's VMAs listed after the\n"
+"                    parent's, moved up by 0x4000000000000000)\n"
 "  --extra-advice    also madvise MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE\n"
 "  --mlockall        also mlockall and munlockall\n"
 "  --mremap          also mremap\n"
@@ -183,10 +186,10 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
                           bool minimize)
 {
     printf("vmarea:     %s\n", VMAREA_VERSION);
-    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s%s\n",
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            dc_mlock_mode_name(r->mlock),
-           o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "", o->files ? ", files" : "",
+           o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "", o->files ? ", files" : "", o->fork ? ", fork" : "",
            o->no_memory ? ", no memory ops" : "",
            o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
@@ -217,7 +220,7 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
 
 static int cmd_check(int argc, char **argv)
 {
-    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED, O_MEMFD, O_FILES, O_FILEDIR,
+    enum { O_SEQ = 256, O_SEED, O_OPS, O_JOBS, O_QUIET, O_REPORTS, O_STOP, O_MLOCK, O_SHARED, O_MEMFD, O_FILES, O_FILEDIR, O_FORK,
            O_EXTRA, O_MLOCKALL, O_MREMAP, O_NOMEM, O_NOMIN, O_RSS, O_WINDOW, O_WPAGES, O_MPAGES,
            O_TIMEOUT, O_KVK, O_ASSUME, O_HELP };
     static const struct option longopts[] = {
@@ -232,6 +235,7 @@ static int cmd_check(int argc, char **argv)
         { "shared-anon", no_argument, NULL, O_SHARED },
         { "memfd", no_argument, NULL, O_MEMFD },
         { "files", no_argument, NULL, O_FILES },
+        { "fork", no_argument, NULL, O_FORK },
         { "file-dir", required_argument, NULL, O_FILEDIR },
         { "extra-advice", no_argument, NULL, O_EXTRA },
         { "mlockall", no_argument, NULL, O_MLOCKALL },
@@ -306,6 +310,9 @@ static int cmd_check(int argc, char **argv)
             break;
         case O_FILES:
             o.files = true;
+            break;
+        case O_FORK:
+            o.fork = true;
             break;
         case O_FILEDIR:
             o.file_dir = a;
