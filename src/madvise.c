@@ -84,10 +84,14 @@ static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pt
 {
     (void)arg;
     (void)addr;
-    /* Shared pages (after fork) and the zero page stay as they are. */
-    if (pte_special(pte) || pte_file(pte) || page_mapcount(pte_page(pte)) != 1)
-        return 0;
-    pte_t want = (pte & ~(PTE_DIRTY | PTE_ACCESSED)) | PTE_LAZYFREE;
+    if (pte_special(pte) || pte_file(pte))
+        return 0;   /* the zero page, file pages */
+    /* A page shared with another mm (after fork) loses this entry's dirty
+     * and young bits, as Linux's do, but stays as it is: the other
+     * mapping may still have written it. */
+    pte_t want = pte & ~(PTE_DIRTY | PTE_ACCESSED);
+    if (page_mapcount(pte_page(pte)) == 1)
+        want |= PTE_LAZYFREE;
     /* A racing write sets DIRTY again, and then the page is kept: that is
      * the MADV_FREE contract. */
     ptep_cmpxchg(ptep, &pte, want);
