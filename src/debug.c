@@ -196,7 +196,9 @@ void validate_mm(struct mm *mm)
         bad_mm(mm, NULL, "map_count is not the number of VMAs", mm->map_count, counted.map_count);
     if (counted.nr_growsdown != mm->nr_growsdown)
         bad_mm(mm, NULL, "nr_growsdown is wrong", mm->nr_growsdown, counted.nr_growsdown);
-    if (counted.locked_vm != mm->locked_vm)
+    /* Linux's mremap(MREMAP_DONTUNMAP) of locked memory unlocks the old VMA
+     * without giving its pages back: locked_vm may only be more. */
+    if (counted.locked_vm > mm->locked_vm)
         bad_mm(mm, NULL, "locked_vm is wrong", mm->locked_vm, counted.locked_vm);
     if (counted.total_vm != mm->total_vm)
         bad_mm(mm, NULL, "total_vm is wrong", mm->total_vm, counted.total_vm);
