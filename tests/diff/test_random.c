@@ -9,7 +9,7 @@
  * sides run without THP; huge-page faults are not covered.
  *
  * A second run of 2,000 longer sequences adds MAP_SHARED|MAP_ANONYMOUS,
- * mlockall/munlockall and mremap; a third, of 2,000, a memfd in every
+ * mlockall/munlockall, mremap and a fork (calls in the child after it); a third, of 2,000, a memfd in every
  * sequence; a fourth, of 2,000, a host file on disk or tmpfs (or a memfd)
  * in every sequence, msync'd and mremap'd, with the file's bytes compared.
  *
@@ -103,6 +103,7 @@ static void test_random_sequences_extended(void **state)
     o.ops_per_seq = 50;
     o.shared_anon = true;
     o.mremap = true;
+    o.fork = true;
     o.mlockall = true;
     run(&o);
 }
