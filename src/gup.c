@@ -25,9 +25,14 @@ int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, 
         pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
         pte_t pte = ptep ? ptep_get(ptep) : 0;
         if (pte_present(pte) && (!write || pte_write(pte))) {
-            /* FOLL_TOUCH: the page is referenced, and dirty if written. */
-            if (!pte_special(pte))
-                ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
+            /* FOLL_TOUCH: the page is referenced, and dirty if written:
+             * a file page whose entry was clean is dirtied itself
+             * (set_page_dirty), as every mapping of it then sees. */
+            if (pte_special(pte))
+                continue;
+            if (write && pte_file(pte) && !pte_dirty(pte))
+                page_set_dirty(pte_page(pte));
+            ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
             continue;
         }
         int err = handle_mm_fault(vma, addr, flags, true);
