@@ -444,6 +444,53 @@ static void test_mremap(void **state)
     check_all(sc, sizeof(sc) / sizeof(sc[0]));
 }
 
+/*
+ * fork and merges, after Linux's selftests/mm/merge.c (forked_target_vma,
+ * forked_source_vma): a VMA a child inherited with its anonymous pages has
+ * anon_vmas from its parent, and neither lends its anon_vma to a new
+ * neighbour nor takes one, where the parent's VMA still merges.
+ */
+static void test_fork_merges(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "fork: a new neighbour of an inherited VMA does not merge in the child",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x11\n"
+          "fork\n"
+          "child mmap " W "+16k 16k rw- private anonymous fixed\n"
+          "child write " W "+16k 4k 0x12\n"
+          "mmap " W "+16k 16k rw- private anonymous fixed\n"
+          "write " W "+16k 4k 0x13\n" },
+        { "fork: mremap next to an inherited VMA does not merge in the child",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x21\n"
+          "fork\n"
+          "child mmap " W "+64k 16k rw- private anonymous fixed\n"
+          "child mremap " W "+64k 16k 16k maymove fixed to=" W "+16k\n"
+          "child mmap " W "+128k 16k rw- private anonymous fixed\n"
+          "child write " W "+128k 4k 0x22\n"
+          "child mremap " W "+128k 16k 16k maymove fixed to=" W "+32k\n"
+          "child mprotect " W " 48k r--\n"
+          "child mprotect " W " 48k rw-\n" },
+        { "fork: an inherited VMA split and put back together in the child",
+          "mmap " W " 32k rw- private anonymous fixed\n"
+          "write " W " 32k 0x31\n"
+          "fork\n"
+          "child mprotect " W "+8k 8k r--\n"
+          "child mprotect " W "+8k 8k rw-\n"
+          "child write " W "+12k 4k 0x32\n"
+          "read " W "+12k 4k\n"
+          "child read " W "+12k 4k\n" },
+        { "fork: calls in the child before a fork are ESRCH",
+          "child mmap " W " 16k rw- private anonymous fixed\n"
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "fork\n"
+          "child munmap " W " 8k\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
 static void test_fixed_high_addresses(void **state)
 {
     (void)state;
@@ -471,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_shared_anonymous),
         cmocka_unit_test(test_fixed_high_addresses),
         cmocka_unit_test(test_mremap),
+        cmocka_unit_test(test_fork_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
