@@ -229,8 +229,8 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
  * A write to a present entry that is not writable (do_wp_page): reuse the
  * page if nobody else can see it, else copy it.
  */
-static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *ptep, pte_t pte,
-                                                bool mmap_locked)
+static __attribute__((noinline)) int do_wp_page(struct vma *vma, unsigned long addr, pte_t _Atomic *ptep,
+                                                pte_t pte, bool mmap_locked)
 {
     struct mm *mm = vma_mm_of(vma);
     struct vm_page *old = pte_page(pte);
@@ -253,6 +253,11 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, pte_t _Atomic *
     int err = anon_prepare(vma, mmap_locked);
     if (err)
         return err;
+    /* A huge page shared with a forked mm is split where one side copies
+     * a page of it (do_huge_pmd_wp_page): the PMD no longer maps it whole. */
+    pte_t _Atomic *pmdp = pgtable_pmd(&mm->pgt, addr);
+    if (pmdp && (ptep_get(pmdp) & PMD_HUGE))
+        atomic_fetch_and_explicit(pmdp, ~PMD_HUGE, memory_order_relaxed);
     struct vm_page *new;
     if (zero) {
         new = page_alloc(&mm->pages);
@@ -327,7 +332,7 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
         else
             err = do_file_fault(vma, addr, ptep, flags, mmap_locked, had_table);
     } else if (write && !pte_write(pte)) {
-        err = do_wp_page(vma, ptep, pte, mmap_locked);
+        err = do_wp_page(vma, addr, ptep, pte, mmap_locked);
     } else {
         /* Another thread got here first, or nothing was missing. */
         ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));

@@ -183,8 +183,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Operations that change the layout, the locks and the THP state but no
- * byte of the region. */
+/* Operations that change the layout, the locks and the THP state, and
+ * forks: none changes a byte of the region. */
 static void *disturber_main(void *arg)
 {
     struct stress *s = arg;
@@ -211,10 +211,21 @@ static void *disturber_main(void *arg)
             mm_madvise(s->mm, a, l, advice[next(&rng) % (sizeof(advice) / sizeof(advice[0]))]);
         else if (r < 85)
             mm_mlock(s->mm, a, l, next(&rng) & 1 ? MLOCK_ONFAULT : 0);
-        else if (r < 95)
+        else if (r < 93)
             mm_munlock(s->mm, a, l);
-        else if (devnull)
+        else if (r < 97) {
+            /* A fork: the writers' pages become shared and read-only, and
+             * their next stores copy them (or reuse them once the child is
+             * gone); the child reads what it got. */
+            struct mm *child = mm_fork(s->mm);
+            if (child) {
+                uint64_t v;
+                mm_read(child, a, &v, sizeof(v));
+                mmput(child);
+            }
+        } else if (devnull) {
             mm_show_smaps(s->mm, devnull);
+        }
         atomic_fetch_add_explicit(&s->ops, 1, memory_order_relaxed);
     }
     if (devnull)
