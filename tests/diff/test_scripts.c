@@ -491,6 +491,64 @@ static void test_fork_merges(void **state)
     check_all(sc, sizeof(sc) / sizeof(sc[0]));
 }
 
+/*
+ * Linux's selftests/mm/merge.c mremap_* cases, each as the selftest does it
+ * (a 4 KiB page is "p" there; the places it parks VMAs far away are 40 and
+ * 50 pages into the window here): an unfaulted VMA moved next to a faulted
+ * one takes a pgoff that lets them merge; a faulted one keeps its own.
+ */
+static void test_mremap_merges(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "merge.c mremap_unfaulted_to_faulted",
+          "mmap " W "+4k 20k rw- private anonymous fixed\n"
+          "mmap " W "+28k 20k rw- private anonymous fixed\n"
+          "mremap " W "+28k 20k 20k maymove fixed to=" W "+160k\n"
+          "write " W "+4k 1 0x78\n"
+          "mremap " W "+160k 20k 20k maymove fixed to=" W "+24k\n" },
+        { "merge.c mremap_unfaulted_behind_faulted",
+          "mmap " W "+24k 20k rw- private anonymous fixed\n"
+          "mmap " W "+56k 20k rw- private anonymous fixed\n"
+          "mremap " W "+56k 20k 20k maymove fixed to=" W "+160k\n"
+          "write " W "+24k 1 0x78\n"
+          "mremap " W "+160k 20k 20k maymove fixed to=" W "+4k\n" },
+        { "merge.c mremap_unfaulted_between_faulted",
+          "mmap " W "+4k 20k rw- private anonymous fixed\n"
+          "mmap " W "+28k 20k rw- private anonymous fixed\n"
+          "mmap " W "+56k 20k rw- private anonymous fixed\n"
+          "mremap " W "+56k 20k 20k maymove fixed to=" W "+200k\n"
+          "mremap " W "+28k 20k 20k maymove fixed to=" W "+160k\n"
+          "write " W "+4k 1 0x78\n"
+          "write " W "+200k 1 0x78\n"
+          "mremap " W "+200k 20k 20k maymove fixed to=" W "+44k\n"
+          "mremap " W "+160k 20k 20k maymove fixed to=" W "+24k\n" },
+        { "merge.c mremap_unfaulted_between_faulted_unfaulted",
+          "mmap " W "+4k 20k rw- private anonymous fixed\n"
+          "mmap " W "+28k 20k rw- private anonymous fixed\n"
+          "mmap " W "+56k 20k rw- private anonymous fixed\n"
+          "mremap " W "+56k 20k 20k maymove fixed to=" W "+200k\n"
+          "mremap " W "+28k 20k 20k maymove fixed to=" W "+160k\n"
+          "write " W "+4k 1 0x78\n"
+          "mremap " W "+200k 20k 20k maymove fixed to=" W "+44k\n"
+          "mremap " W "+160k 20k 20k maymove fixed to=" W "+24k\n" },
+        { "merge.c mremap_unfaulted_between_correctly_placed_faulted",
+          "mmap " W "+4k 60k rw- private anonymous fixed\n"
+          "write " W "+4k 1 0x78\n"
+          "munmap " W "+24k 20k\n"
+          "mmap " W "+80k 20k rw- private anonymous fixed\n"
+          "mremap " W "+80k 20k 20k maymove fixed to=" W "+24k\n" },
+        { "merge.c mremap_correct_placed_faulted",
+          "mmap " W "+4k 60k rw- private anonymous fixed\n"
+          "write " W "+4k 1 0x78\n"
+          "mremap " W "+44k 20k 20k maymove fixed to=" W "+200k\n"
+          "mremap " W "+24k 20k 20k maymove fixed to=" W "+160k\n"
+          "mremap " W "+160k 20k 20k maymove fixed to=" W "+24k\n"
+          "mremap " W "+200k 20k 20k maymove fixed to=" W "+44k\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
 static void test_fixed_high_addresses(void **state)
 {
     (void)state;
@@ -519,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_fixed_high_addresses),
         cmocka_unit_test(test_mremap),
         cmocka_unit_test(test_fork_merges),
+        cmocka_unit_test(test_mremap_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

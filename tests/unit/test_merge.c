@@ -35,16 +35,18 @@
  * pgoff (addr >> PAGE_SHIFT at creation, carried through splits) is checked
  * on vmarea only.
  *
+ * Elsewhere: merge.c's mremap_* cases of Linux 6.18 (mremap_unfaulted_to_faulted,
+ * mremap_unfaulted_behind_faulted, mremap_unfaulted_between_faulted,
+ * mremap_unfaulted_between_faulted_unfaulted,
+ * mremap_unfaulted_between_correctly_placed_faulted,
+ * mremap_correct_placed_faulted) are scripts in tests/diff/test_scripts.c,
+ * run against the host.
+ *
  * Not ported, and why:
- *   - test_merge_extend, test_copy_vma, and merge.c's mremap_* cases
- *     (mremap_unfaulted_to_faulted, mremap_unfaulted_behind_faulted,
- *     mremap_unfaulted_between_faulted, mremap_unfaulted_between_faulted_unfaulted,
- *     mremap_unfaulted_between_correctly_placed_faulted,
- *     mremap_correct_placed_faulted, mremap_faulted_to_unfaulted_prev,
- *     mremap_faulted_to_unfaulted_next,
- *     mremap_faulted_to_unfaulted_prev_unfaulted_next,
- *     mremap_faulted_to_unfaulted_prev_faulted_next): mremap is not
- *     implemented yet (skipped tests below, one for the group).
+ *   - tools/testing/vma test_merge_extend and test_copy_vma: they drive
+ *     vma_merge_extend and copy_vma with a VMA state this harness cannot
+ *     build; mremap's growth and moves exercise both (test_scripts, and
+ *     vmarea check --mremap).
  *   - merge.c handle_uprobe_upon_merged_vma: uprobes and mremap.
  *   - merge.c ksm_merge, second half: PR_SET_MEMORY_MERGE has no vmarea
  *     equivalent; the first half (plain adjacent merges) is ported, and
@@ -59,9 +61,9 @@
  *     hook ("retry_merge"), newer kernels removed that; left out until the
  *     project picks a version for it.
  *
- * Cases that fork, or map a host file, run on the host, which proves their
- * expectations, and skip the vmarea half: the library has no mm_fork or
- * vm_file_open to run it with.
+ * Cases that fork run the rest in the child, on the host as on vmarea
+ * (mm_fork), the parent kept to the end; cases that map a host file map
+ * the same file on both (vm_file_open).
  * (merge_existing/mlock needs no mm_fault: mlock's own population gives the
  * neighbours their distinct anon_vmas, which changes its "merge both" case.)
  *
@@ -668,6 +670,7 @@ struct vctx {
     struct mm *old[8];          /* parents left behind by FORK, alive to the end */
     int nold;
     struct vm_file *devfile;
+    struct vm_file *file;       /* g_fd's, for OP_MMAP_FILE */
 };
 
 static void dev_vma_open(const struct vma_ref *vma)
@@ -725,8 +728,10 @@ static long vm_do(struct vctx *c, const struct op *o, char *msg, size_t mlen)
     case OP_MMAP:
         return mmap_result(mm_mmap(c->mm, addr, len, o->arg, anon_map_flags(o), NULL, 0), addr);
     case OP_MMAP_FILE:
-        fail_msg("a host file on the vmarea side: run() skips such cases (no vm_file_open)");
-        return -ENOSYS;
+        if (!c->file && !(c->file = vm_file_open(g_fd)))
+            return -errno;
+        return mmap_result(mm_mmap(c->mm, addr, len, o->arg, (o->arg2 ? o->arg2 : MAP_PRIVATE) | MAP_FIXED,
+                                   c->file, (unsigned long)o->off * PG), addr);
     case OP_MMAP_DEV:
         return mmap_result(mm_mmap(c->mm, addr, len, o->arg, MAP_SHARED | MAP_FIXED, c->devfile,
                                    (unsigned long)o->off * PG), addr);
@@ -748,9 +753,16 @@ static long vm_do(struct vctx *c, const struct op *o, char *msg, size_t mlen)
         return mm_set_anon_name(c->mm, addr, len, o->str);
     case OP_FAULT:
         return mm_fault(c->mm, addr, FAULT_FLAG_WRITE | FAULT_FLAG_USER);
-    case OP_FORK:
-        fail_msg("a fork on the vmarea side: run() skips such cases (no mm_fork)");
-        return -ENOSYS;
+    case OP_FORK: {
+        /* The child goes on, as on the host; the parent waits to the end. */
+        struct mm *child = mm_fork(c->mm);
+        if (!child)
+            return -errno;
+        assert_true(c->nold < (int)(sizeof(c->old) / sizeof(c->old[0])));
+        c->old[c->nold++] = c->mm;
+        c->mm = child;
+        return 0;
+    }
     case OP_BRK_INIT: {
         struct mm_layout l = {
             .start_code = 0x400000, .end_code = 0x401000, .start_data = 0x401000, .end_data = 0x402000,
@@ -990,16 +1002,6 @@ static void run(const struct scenario *sc)
             fail_msg("[%s] %d disagreement(s) between the host and the expectation: the test is wrong", sc->name,
                      host_bad);
     }
-    /* The library has no mm_fork and no vm_file_open: a case that forks or
-     * maps a host file has run on the host only. */
-    for (int i = 0; sc->ops[i].kind != OP_END; i++)
-        if (sc->ops[i].kind == OP_FORK || sc->ops[i].kind == OP_MMAP_FILE) {
-            print_message("    [%s] host agrees; the vmarea half needs %s, which the library lacks\n",
-                          sc->name, sc->ops[i].kind == OP_FORK ? "mm_fork" : "vm_file_open");
-            skip();
-            return;
-        }
-
     struct vctx c = { .sc = sc };
     struct mm_config cfg = g_cfg;
     /* A scenario the host cannot run tests mm/vma.c's rules, which need
@@ -1058,6 +1060,8 @@ static void run(const struct scenario *sc)
         mmput(c.old[i]);
     if (c.devfile)
         vm_file_put(c.devfile);
+    if (c.file)
+        vm_file_put(c.file);
     if (bad)
         fail_msg("[%s] %d mismatch(es) between vmarea and the expectation%s", sc->name, bad,
                  use_host ? " (which the host kernel confirmed)" : " (mm/vma.c rules; no host equivalent)");
@@ -1793,15 +1797,6 @@ static void vmi_prealloc_fail(void **state)
     mmput(mm);
 }
 
-/* tools/testing/vma test_merge_extend and test_copy_vma, and merge.c's mremap_* cases. */
-static void mremap_cases(void **state)
-{
-    (void)state;
-    print_message("    test_merge_extend, test_copy_vma and the mremap_* cases of selftests/mm/merge.c wait for "
-                  "mm_mremap, not implemented yet\n");
-    skip();
-}
-
 /*
  * tools/testing/vma test_expand_only_mode (VMG_FLAG_JUST_EXPAND), whose
  * public user is brk: the heap grows in place and the VMA before it is not
@@ -2431,7 +2426,7 @@ int main(void)
     };
     static const struct CMUnitTest fixed_tail[] = {
         T(merge_with_close), T(merge_new_with_close), T(merge_new_close_ops), T(merge_existing_with_close),
-        T(anon_vma_non_mergeable), T(dup_anon_vma), T(vmi_prealloc_fail), T(mremap_cases),
+        T(anon_vma_non_mergeable), T(dup_anon_vma), T(vmi_prealloc_fail),
         T(expand_only_mode), T(brk_below_start_brk), T(mmap_region_basic),
         T(forked_target_vma), T(forked_source_vma), T(ksm_merge_plain),
         T(mmap_fixed_over_middle), T(mprotect_spanning), T(account_flags), T(account_flags_faulted),
