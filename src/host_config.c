@@ -161,24 +161,36 @@ static void probe_huge_zero_page(struct mm_config *cfg)
 /*
  * Does splitting a huge page map the zero page over its all-zero subpages
  * (Linux 6.12 and later)?  A THP with one byte written, split by MADV_COLD
- * of one page: Rss 4 kB says yes, 2 MiB no; no THP at all says nothing.
+ * of one page: Rss 4 kB says yes, 2 MiB no; no THP at all, or no split
+ * (AnonHugePages still there), says nothing.
  */
 static void probe_split_zero_remap(struct mm_config *cfg)
 {
     if (cfg->thp == MM_THP_NEVER)
         return;
-    void *base;
-    size_t total;
-    volatile char *p = thp_region(&base, &total);
-    if (!p)
-        return;
-    struct smaps_vma s;
-    p[0] = 1;
-    if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
-        madvise((void *)(p + PAGE_SIZE), PAGE_SIZE, MADV_COLD) == 0 &&
-        smaps_of((unsigned long)p, &s) == 0 && s.rss_kb >= PMD_SIZE >> 10)
-        cfg->flags |= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
-    munmap(base, total);
+    /* The split itself may fail for a while (a new folio still held by the
+     * per-CPU LRU batch it was added to): then the answer is another try's,
+     * and with none, the default (6.12 and later remap). */
+    for (int tries = 0; tries < 8; tries++) {
+        void *base;
+        size_t total;
+        volatile char *p = thp_region(&base, &total);
+        if (!p)
+            return;
+        struct smaps_vma s;
+        p[0] = 1;
+        int decided = -1;   /* 1: no remap, 0: remap */
+        if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
+            madvise((void *)(p + PAGE_SIZE), PAGE_SIZE, MADV_COLD) == 0 && smaps_of((unsigned long)p, &s) == 0 &&
+            s.anon_huge_kb == 0)
+            decided = s.rss_kb >= PMD_SIZE >> 10;
+        munmap(base, total);
+        if (decided >= 0) {
+            if (decided)
+                cfg->flags |= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
+            return;
+        }
+    }
 }
 
 /*

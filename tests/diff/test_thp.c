@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Transparent huge pages against the host: short sequences of faults,
- * zaps, splits and advice on a 16 MiB region (docs/thp.md has what they
+ * zaps, splits, advice, mremap and fork on a 16 MiB region (docs/thp.md has what they
  * show), run for real in a child process and on a vmarea mm with the host's
  * THP mode; each VMA's Rss, AnonHugePages and Private_Dirty must agree.
  *
@@ -34,8 +34,10 @@
 #define PG   4096UL
 #define LEN  (8 * M2)
 
-enum act { END, WR, RD, ADV, PROT, UNMAP, REMAP, LOCK, UNLOCK };
-struct step { enum act a; unsigned long off, len; int arg; };
+/* MOVE: mremap of [off, off + len) to arg (an offset in the region);
+ * FORK: a child that maps the region too, until UNFORK or the end. */
+enum act { END, WR, RD, ADV, PROT, UNMAP, REMAP, LOCK, UNLOCK, MOVE, FORK, UNFORK };
+struct step { enum act a; unsigned long off, len; long arg; };
 
 #define GUARD_INSTALL 102
 #define GUARD_REMOVE  103
@@ -97,6 +99,12 @@ static const struct scenario scenarios[] = {
     { "COLLAPSE two, one without a table", { { WR, M2 }, { ADV, M2, 2 * M2, MADV_COLLAPSE } } },
     { "COLLAPSE 4 KiB inside a THP", { { WR, M2 }, { ADV, M2 + PG, PG, MADV_COLLAPSE } } },
     { "COLLAPSE 3 MiB, the second without a table", { { WR, M2 }, { ADV, M2, 3 * M2 / 2, MADV_COLLAPSE } } },
+    { "mremap a THP to a 2 MiB boundary", { { WR, M2 }, { MOVE, M2, M2, 5 * M2 } } },
+    { "mremap a THP off a 2 MiB boundary", { { WR, M2 }, { MOVE, M2, M2, 5 * M2 + PG } } },
+    { "mremap 4 KiB out of a THP", { { WR, M2 }, { MOVE, M2 + PG, PG, 6 * M2 } } },
+    { "fork, write in the parent", { { WR, M2 }, { FORK }, { WR, M2 + PG } } },
+    { "fork, the child goes, write in the parent", { { WR, M2 }, { FORK }, { UNFORK }, { WR, M2 + PG } } },
+    { "fork of the huge zero page, write", { { RD, M2 }, { FORK }, { WR, M2 + PG } } },
     { "COLLAPSE NOHUGEPAGE", { { WR, M2 }, { ADV, 0, LEN, MADV_NOHUGEPAGE }, { ADV, M2, M2, MADV_COLLAPSE } } },
     { "COLLAPSE read-only, split by COLD", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 + 5 }, { WR, M2 + 2 * PG },
                                             { ADV, 0, LEN, MADV_HUGEPAGE }, { PROT, 0, LEN, PROT_READ },
@@ -155,6 +163,8 @@ static void host_run(const struct scenario *sc, int fd)
 {
     struct result res = { 0 };
     char *b = (char *)BASE;
+    int child_pipe[2];
+    pid_t child = -1;
     unsigned long fallback = vmstat("thp_fault_fallback");
     if (mmap(b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != b)
         _exit(2);
@@ -179,6 +189,28 @@ static void host_run(const struct scenario *sc, int fd)
             break;
         /* The system calls: ASan's mlock and munlock do nothing. */
         case UNLOCK: syscall(SYS_munlock, b + s->off, s->len); break;
+        case MOVE: {
+            void *r = mremap(b + s->off, s->len, s->len, MREMAP_MAYMOVE | MREMAP_FIXED, b + s->arg);
+            *ret = r == MAP_FAILED ? -errno : 0;
+            break;
+        }
+        case FORK:
+            if (pipe(child_pipe) || (child = fork()) < 0)
+                _exit(5);
+            if (child == 0) {
+                char x;
+                close(child_pipe[1]);
+                while (read(child_pipe[0], &x, 1) > 0)
+                    ;
+                _exit(0);
+            }
+            close(child_pipe[0]);
+            break;
+        case UNFORK:
+            close(child_pipe[1]);
+            waitpid(child, NULL, 0);
+            child = -1;
+            break;
         case END: break;
         }
     }
@@ -187,6 +219,10 @@ static void host_run(const struct scenario *sc, int fd)
         _exit(3);
     parse(f, &res);
     fclose(f);
+    if (child > 0) {
+        close(child_pipe[1]);
+        waitpid(child, NULL, 0);
+    }
     res.skipped |= vmstat("thp_fault_fallback") != fallback;
     if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
         _exit(4);
@@ -217,6 +253,7 @@ static void model(const struct scenario *sc, const struct mm_config *cfg, struct
 {
     struct mm *mm = mm_create(cfg);
     assert_non_null(mm);
+    struct mm *child = NULL;
     unsigned long b = BASE;
     char c = 1;
     assert_int_equal(mm_mmap(mm, b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0),
@@ -237,6 +274,13 @@ static void model(const struct scenario *sc, const struct mm_config *cfg, struct
             break;
         case LOCK: mm_mlock(mm, b + s->off, s->len, 0); break;
         case UNLOCK: mm_munlock(mm, b + s->off, s->len); break;
+        case MOVE: {
+            long r = mm_mremap(mm, b + s->off, s->len, s->len, MREMAP_MAYMOVE | MREMAP_FIXED, b + s->arg);
+            *ret = r < 0 ? r : 0;
+            break;
+        }
+        case FORK: child = mm_fork(mm); assert_non_null(child); break;
+        case UNFORK: mmput(child); child = NULL; break;
         case END: break;
         }
     }
@@ -250,6 +294,8 @@ static void model(const struct scenario *sc, const struct mm_config *cfg, struct
     fclose(f);
     free(text);
     mmput(mm);
+    if (child)
+        mmput(child);
 }
 
 static void print_result(const char *side, const struct result *r)
