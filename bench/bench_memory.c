@@ -893,6 +893,22 @@ static double cow_memcpy(void *p)
     return (t1 - t0) / (double)opt_pages;
 }
 
+/* The same copy, each page published by a locked instruction before the
+ * next, as a fault publishes its copy: the stores must drain first. */
+static double cow_memcpy_published(void *p)
+{
+    struct fork_ctx *c = p;
+    static _Atomic unsigned long flag;
+    double t0 = now_ns();
+    for (unsigned long i = 0; i < opt_pages; i++) {
+        memcpy(c->dst + i * PG, c->src + i * PG, PG);
+        atomic_fetch_add(&flag, 1);
+    }
+    double t1 = now_ns();
+    sink += c->dst[PG];
+    return (t1 - t0) / (double)opt_pages;
+}
+
 static void bench_fork(void)
 {
     struct fork_ctx c = { 0 };
@@ -909,11 +925,12 @@ static void bench_fork(void)
      * memory (the pools included) write-protected for the host's
      * copy-on-write, and the first store to each page after one costs a
      * host fault. */
-    struct variant v[4] = {
-        { fork_ours, &c, 0 }, { cow_ours, &c, 0 }, { cow_memcpy, &c, 0 }, { fork_host, &c, 0 },
+    struct variant v[5] = {
+        { fork_ours, &c, 0 }, { cow_ours, &c, 0 }, { cow_memcpy, &c, 0 }, { cow_memcpy_published, &c, 0 },
+        { fork_host, &c, 0 },
     };
-    measure(v, 3);
-    measure(v + 3, 1);
+    measure(v, 4);
+    measure(v + 4, 1);
     mmput(c.mm);
     munmap(c.host, opt_pages * PG);
     munmap(c.src, opt_pages * PG);
@@ -922,12 +939,13 @@ static void bench_fork(void)
     char op[64];
     snprintf(op, sizeof(op), "mm_fork, %lu present pages", opt_pages);
     struct row *r = add_row(op, v[0].result, "ns/pg");
-    snprintf(r->baselines, sizeof(r->baselines), "host fork %.1f ns/page (ours %.2fx)", v[3].result,
-             v[0].result / v[3].result);
+    snprintf(r->baselines, sizeof(r->baselines), "host fork %.1f ns/page (ours %.2fx)", v[4].result,
+             v[0].result / v[4].result);
     snprintf(r->goal, sizeof(r->goal), "<= 20 ns/page");
     r->met = v[0].result <= 20 ? "yes" : "NO";
     r = add_row("copy-on-write fault after mm_fork", v[1].result, "ns");
-    snprintf(r->baselines, sizeof(r->baselines), "memcpy 4K %.1f ns", v[2].result);
+    snprintf(r->baselines, sizeof(r->baselines), "memcpy 4K %.1f ns; with a locked op after each %.1f ns",
+             v[2].result, v[3].result);
     snprintf(r->goal, sizeof(r->goal), "<= memcpy+60 = %.0f ns", v[2].result + 60);
     r->met = v[1].result <= v[2].result + 60 ? "yes" : "NO";
 }
@@ -1220,6 +1238,24 @@ static int run_only(const char *op, long n)
             only_zap(mm, addr, n);
         }
         t1 = now_ns();
+        mmput(mm);
+    } else if (!strcmp(op, "cow")) {
+        struct mm *mm = new_mm();
+        unsigned long addr = map_anon(mm, (unsigned long)n * PG);
+        fault_range(mm, addr, (unsigned long)n);
+        struct mm *child = mm_fork(mm);   /* a first child warms the frame pool */
+        if (!child)
+            die("mm_fork", -errno);
+        fault_range(child, addr, (unsigned long)n);
+        mmput(child);
+        wait_deferred_frees();
+        child = mm_fork(mm);
+        if (!child)
+            die("mm_fork", -errno);
+        t0 = now_ns();
+        only_fault(child, addr, n);
+        t1 = now_ns();
+        mmput(child);
         mmput(mm);
     } else if (!strcmp(op, "read")) {
         static struct read_ctx c;
