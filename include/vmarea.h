@@ -210,6 +210,11 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
 #define MM_CONFIG_EOF_FAULT_AROUND 0x40U /* a fault past the end of a file maps the file's last page
                                          around it even where no page table was (kernels before
                                          6.18) */
+#define MM_CONFIG_NO_VSYSCALL   0x80U /* maps and smaps end without the [vsyscall] line
+                                         (vsyscall=none); by default they show x86-64's
+                                         execute-only one, "--xp" */
+#define MM_CONFIG_VSYSCALL_EMULATE 0x100U /* the [vsyscall] line is readable, "r-xp"
+                                         (vsyscall=emulate) */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */
@@ -511,6 +516,23 @@ ssize_t mm_write(struct mm *mm, unsigned long addr, const void *buf, size_t len)
 struct mm_layout { unsigned long start_code, end_code, start_data, end_data,
                    start_brk, brk, start_stack, arg_start, arg_end, env_start, env_end; };
 int  mm_set_layout(struct mm *mm, const struct mm_layout *layout);
+/*
+ * A mapping the kernel makes for itself, as Linux's _install_special_mapping
+ * makes [vdso], [vvar] and [vvar_vclock]: len bytes at addr (0: where
+ * mmap would put them, top-down), with flags (VM_READ, VM_WRITE with
+ * VM_SHARED, VM_EXEC, VM_MAY*, VM_IO, VM_DONTDUMP, VM_DONTCOPY, VM_PFNMAP)
+ * and VM_DONTEXPAND added, the name shown in maps.  pages holds len / 4096
+ * entries (NULL, or a NULL entry: an access there is SIGBUS); the mapping
+ * takes a reference on each, dropped when its last VMA goes.  A page maps at
+ * its first access, counted in RssFile, or with VM_PFNMAP as a raw frame
+ * counted nowhere (as [vvar]'s).  The VMA never merges and never splits
+ * (munmap, mprotect, madvise or mremap of part of it: -EINVAL); mremap
+ * moves it whole, fork copies it, and a write after mprotect(PROT_WRITE)
+ * copies the page.  Returns the address, or -EINVAL (bad flags, length or
+ * address), -ENOMEM (the range is not free, or no room).
+ */
+long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long len, vm_flags_t flags,
+                                const char *name, struct vm_page **pages);
 int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, const char *name);
 
 /* Introspection.  Locks: maps and smaps take the mmap read lock; stats take

@@ -268,6 +268,28 @@ static void probe_eof_fault_around(struct mm_config *cfg)
     close(fd);
 }
 
+/* The vsyscall page as this process's maps shows it: execute-only (the
+ * default), readable (vsyscall=emulate), or absent (vsyscall=none). */
+static void probe_vsyscall(struct mm_config *cfg)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return;
+    char line[512];
+    bool seen = false;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "[vsyscall]"))
+            continue;
+        seen = true;
+        const char *perms = strchr(line, ' ');
+        if (perms && perms[1] == 'r')
+            cfg->flags |= MM_CONFIG_VSYSCALL_EMULATE;
+    }
+    fclose(f);
+    if (!seen)
+        cfg->flags |= MM_CONFIG_NO_VSYSCALL;
+}
+
 int mm_config_from_host(struct mm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -308,5 +330,6 @@ int mm_config_from_host(struct mm_config *cfg)
     probe_split_zero_remap(cfg);
     probe_fault_around(cfg);
     probe_eof_fault_around(cfg);
+    probe_vsyscall(cfg);
     return ret;
 }

@@ -211,6 +211,17 @@ static __attribute__((noinline)) int do_file_fault(struct vma *vma, unsigned lon
         return err;
     }
     (void)mmap_locked;
+    if (vma_is_special_mapping(vma)) {
+        /* special_mapping_fault: the page at the VMA's offset, SIGBUS where
+         * the mapping has none; a racing fault that mapped it first has
+         * done the work. */
+        const struct special_mapping *sm = vma->vm_private_data;
+        unsigned long idx = ((addr - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+        if (idx >= sm->npages || !sm->pages[idx])
+            return -EIO;
+        int err = insert_page(vma, addr, sm->pages[idx], vma->vm_flags & VM_PFNMAP);
+        return err == -EBUSY ? 0 : err;
+    }
     if (!vma->vm_ops || !vma->vm_ops->fault)
         return -EIO;   /* SIGBUS, as Linux for a VMA without a fault handler */
     int ret = vma->vm_ops->fault(to_ref(vma), addr, flags);
@@ -305,7 +316,7 @@ int handle_mm_fault(struct vma *vma, unsigned long addr, unsigned flags, bool mm
     bool write = flags & FAULT_FLAG_WRITE;
     addr &= PAGE_MASK;
 
-    if (vma->vm_flags & VM_PFNMAP)
+    if ((vma->vm_flags & VM_PFNMAP) && !vma_is_special_mapping(vma))
         return -EIO;   /* no struct page to fault in; a driver maps frames itself */
     int err = -EFAULT_FALLBACK;
     if (mm->cfg.thp != MM_THP_NEVER && vma_is_anonymous(vma))
@@ -368,6 +379,11 @@ int (vma_insert_page)(const struct vma_mixedmap *mixed, unsigned long addr, stru
         return -EFAULT;
     if (!page || is_zero_page(page) || page_count(page) == 0)
         return -EINVAL;
+    return insert_page(vma, addr, page, false);
+}
+
+int insert_page(struct vma *vma, unsigned long addr, struct vm_page *page, bool raw)
+{
     struct mm *mm = vma->vm_mm;
     addr &= PAGE_MASK;
     pte_t _Atomic *ptep;
@@ -375,9 +391,15 @@ int (vma_insert_page)(const struct vma_mixedmap *mixed, unsigned long addr, stru
     if (err)
         return err;
     bool write = (vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE);
-    pte_t pte = pte_mk(page, (vma_pte_flags(vma, false) | PTE_FILE) | (write ? PTE_WRITE : 0));
+    pte_t flags = vma_pte_flags(vma, false) | (write ? PTE_WRITE : 0);
+    if (raw) {
+        /* A frame, not a page anybody counts (remap_pfn_range's entries):
+         * no reference, no Rss, and a zap or fork passes it by. */
+        pte_t none = 0;
+        return ptep_cmpxchg(ptep, &none, pte_mk(page, flags | PTE_SPECIAL)) ? 0 : -EBUSY;
+    }
     page_get(page);
-    if (!map_page(ptep, page, pte))
+    if (!map_page(ptep, page, pte_mk(page, flags | PTE_FILE)))
         return -EBUSY;
     rss_add(mm, MM_FILEPAGES, 1);
     return 0;

@@ -39,6 +39,10 @@ static inline __attribute__((always_inline)) int __vma_access_error(const struct
 }
 int vma_access_error(const struct vma *vma, unsigned flags);
 
+/* Map page at addr in vma, with a reference counted in RssFile, or raw: a
+ * special entry counted nowhere (VM_PFNMAP).  0, -EBUSY where an entry is,
+ * -ENOMEM.  Locks: read access to vma. */
+int insert_page(struct vma *vma, unsigned long addr, struct vm_page *page, bool raw);
 /* Clear [start, end) of vma's page tables (tables stay).  Mmap lock, any. */
 void zap_vma_range(struct vma *vma, unsigned long start, unsigned long end);
 /* The same for the whole VMA when the address space's last user is gone. */

@@ -30,6 +30,11 @@ static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
 }
 
 /* ---- mmap.c */
+#define VSYSCALL_ADDR 0xffffffffff600000UL   /* x86-64's vsyscall page */
+/* Does maps end with the [vsyscall] line, and with which flags?  Locks: none. */
+bool gate_vma_shown(const struct mm *mm, vm_flags_t *flags);
+
+/* ---- mmap.c */
 static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
 /* __get_unmapped_area: where a mapping of len bytes goes (flags: MAP_FIXED,
  * MAP_SHARED), or -errno.  Mmap lock held. */

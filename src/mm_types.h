@@ -276,6 +276,26 @@ struct mm {
 };
 
 static inline bool vma_is_anonymous(const struct vma *vma) { return !vma->vm_file && !vma->vm_ops; }
+
+/*
+ * What mm_install_special_mapping maps ([vdso], [vvar]), shared by the VMAs
+ * that map it: the one installed, and the copies fork and mremap make (it
+ * never splits, so each maps all of it).  Such a VMA has
+ * special_mapping_vmops and this as vm_private_data; it refuses every split,
+ * as Linux's special_mapping_split does, and faults through pages[] even
+ * with VM_PFNMAP (memory.c).
+ * Invariants: refs counts the VMAs; while it is above zero every non-NULL
+ * pages[i] holds a reference of ours, and name lives.
+ */
+struct special_mapping {
+    atomic_ulong refs;
+    unsigned long npages;
+    char *name;
+    struct vm_page *pages[];
+};
+extern const struct vm_operations special_mapping_vmops;   /* special_mapping.c */
+void special_mapping_put(struct special_mapping *sm);        /* drop a reference */
+static inline bool vma_is_special_mapping(const struct vma *vma) { return vma->vm_ops == &special_mapping_vmops; }
 /* Backed by a page cache: a shmem object or a host file. */
 static inline bool vma_has_cache(const struct vma *vma)
 {

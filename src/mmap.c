@@ -806,3 +806,77 @@ long mm_brk(struct mm *mm, unsigned long brk)
         mm_populate_locked(mm, oldbrk, newbrk, true);
     return (long)brk;
 }
+
+/* ------------------------------------------------------ special mappings */
+
+#define SPECIAL_ALLOWED (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYREAD | VM_MAYWRITE | \
+                         VM_MAYEXEC | VM_MAYSHARE | VM_IO | VM_DONTDUMP | VM_DONTCOPY | VM_PFNMAP)
+
+/* _install_special_mapping: a VMA over the caller's pages, where
+ * insert_vm_struct puts it (the range must be free) or, for addr 0, where
+ * map_vdso's get_unmapped_area does. */
+long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long len, vm_flags_t flags,
+                                const char *name, struct vm_page **pages)
+{
+    /* A private writable mapping would need an anon_vma from its first
+     * store; the kernel installs none so. */
+    if (!mm || !len || offset_in_page(len) || offset_in_page(addr) || (flags & ~SPECIAL_ALLOWED) ||
+        ((flags & VM_WRITE) && !(flags & VM_SHARED)) || !name)
+        return -EINVAL;
+    unsigned long npages = len >> PAGE_SHIFT;
+    struct special_mapping *sm = calloc(1, sizeof(*sm) + npages * sizeof(sm->pages[0]));
+    char *copy = strdup(name);
+    if (!sm || !copy) {
+        free(sm);
+        free(copy);
+        return -ENOMEM;
+    }
+    sm->name = copy;
+    sm->npages = npages;
+    atomic_init(&sm->refs, 1);
+    for (unsigned long i = 0; pages && i < npages; i++)
+        if ((sm->pages[i] = pages[i]))
+            page_get(pages[i]);
+
+    MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT_LEN(mm, &addr, &len);
+    long ret;
+    if (addr) {
+        struct vma *next = addr + len > addr ? vt_find_wr(&mm->mm_mt, addr) : NULL;
+        ret = addr + len > task_size(mm) || addr + len < addr || (next && next->vm_start < addr + len)
+                  ? -ENOMEM : (long)addr;
+    } else {
+        ret = get_unmapped_area(mm, NULL, 0, len, 0, 0);
+    }
+    struct vma *vma = NULL;
+    if (ret >= 0 && !vt_reserve(&mm->mm_mt, 1))
+        vma = vma_alloc(mm);
+    if (!vma) {
+        special_mapping_put(sm);
+        return ret < 0 ? ret : -ENOMEM;
+    }
+    addr = (unsigned long)ret;
+    vma->vm_start = addr;
+    vma->vm_end = addr + len;
+    vma->vm_pgoff = 0;
+    /* Never locked, whatever mlockall asked of future mappings. */
+    vma->vm_flags = (flags | mm->def_flags | VM_DONTEXPAND) & ~VM_LOCKED_MASK;
+    if (!(mm->cfg.flags & MM_CONFIG_NO_SOFT_DIRTY))
+        vma->vm_flags |= VM_SOFTDIRTY;
+    vma->vm_ops = &special_mapping_vmops;
+    vma->vm_private_data = sm;
+    vma_link(mm, vma);
+    vm_stat_account(mm, vma->vm_flags, (long)npages);
+    return ret;
+}
+
+/* The gate VMA of x86-64's vsyscall page: not in the VMA tree (no system
+ * call reaches it), shown after the last VMA; execute-only unless the host
+ * emulates vsyscalls with a readable page. */
+bool gate_vma_shown(const struct mm *mm, vm_flags_t *flags)
+{
+    if (mm->cfg.flags & MM_CONFIG_NO_VSYSCALL)
+        return false;
+    *flags = mm->cfg.flags & MM_CONFIG_VSYSCALL_EMULATE ? VM_READ | VM_EXEC : VM_EXEC;
+    return true;
+}

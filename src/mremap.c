@@ -152,6 +152,10 @@ static long move_vma(struct remap *r)
     if (mm->map_count >= mm->cfg.max_map_count - 3)
         return -ENOMEM;
     struct vma *vma = r->vma;
+    /* prep_move_vma asks may_split before moving part of a VMA. */
+    if (vma_is_special_mapping(vma) &&
+        (vma->vm_start != r->addr || vma->vm_end != r->addr + r->old_len))
+        return -EINVAL;
     long charged = 0;
     if (vma->vm_flags & VM_ACCOUNT) {
         charged = (long)((r->flags & MREMAP_DONTUNMAP ? r->new_len : r->delta) >> PAGE_SHIFT);

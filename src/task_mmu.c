@@ -466,14 +466,23 @@ static unsigned long pss_bytes(uint64_t fixed)
     return (unsigned long)(fixed >> SMAPS_PSS_SHIFT);
 }
 
+static void show_smap_entry(const struct vma *vma, const struct smaps_mem *m, FILE *out);
+
 void vma_show_smap(const struct vma *vma, FILE *out)
 {
     struct smaps_mem mem;
+
+    smaps_gather_mem(vma, &mem);
+    show_smap_entry(vma, &mem, out);
+}
+
+static void show_smap_entry(const struct vma *vma, const struct smaps_mem *m, FILE *out)
+{
+    const struct smaps_mem mem = *m;
     struct vma_text t;
     bool soft_dirty = true;
     size_t n;
 
-    smaps_gather_mem(vma, &mem);
     vma_show_map(vma, out);
 
     t.len = 0;
@@ -518,6 +527,34 @@ void vma_show_smap(const struct vma *vma, FILE *out)
 
 /* ---------------------------------------------------------- entry points */
 
+static const char *gate_vma_name(const struct vma_ref *vma)
+{
+    (void)vma;
+    return "[vsyscall]";
+}
+
+static const struct vm_operations gate_vma_ops = { .name = gate_vma_name };
+
+/* x86-64's vsyscall page after the last VMA, as m_next gives get_gate_vma:
+ * a VMA of no tree, with no pages anybody counts. */
+static void show_gate_vma(struct mm *mm, FILE *out, bool smaps)
+{
+    vm_flags_t flags;
+
+    if (!gate_vma_shown(mm, &flags))
+        return;
+    struct vma gate = {
+        .vm_start = VSYSCALL_ADDR, .vm_end = VSYSCALL_ADDR + PAGE_SIZE,
+        .vm_flags = flags, .vm_ops = &gate_vma_ops, .vm_mm = mm,
+    };
+    if (smaps) {
+        const struct smaps_mem none = { 0 };
+        show_smap_entry(&gate, &none, out);
+    } else {
+        vma_show_map(&gate, out);
+    }
+}
+
 /*
  * Walk every VMA under the mmap read lock, as a read of /proc/PID/maps does
  * (Linux drops the lock between read() calls; one call here is one read).
@@ -541,6 +578,8 @@ static int show_vmas(struct mm *mm, FILE *out, void (*show)(const struct vma *, 
         if (ferror(out))
             break;
     }
+    if (!ferror(out))
+        show_gate_vma(mm, out, show == vma_show_smap);
     funlockfile(out);
     mmap_read_unlock(&guard);
     mmput(mm);

@@ -74,6 +74,8 @@ int __split_vma(struct vma *vma, unsigned long addr, int new_below)
     mmap_assert_write_locked(mm);
     VM_BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end || offset_in_page(addr));
 
+    if (vma_is_special_mapping(vma))
+        return -EINVAL;   /* its may_split hook */
     if (vt_reserve(&mm->mm_mt, 1))
         return -ENOMEM;
     struct vma *new = new_below ? split_part(vma, vma->vm_start, addr)
@@ -503,7 +505,7 @@ static struct vma *vma_modify(struct vma_merge_struct *vmg)
     /* A range inside vma: both splits at once when both would pass the
      * map count (split_vma's check, made for each). */
     if (start > vma->vm_start && end < vma->vm_end &&
-        vma->vm_mm->map_count + 1 < vma->vm_mm->cfg.max_map_count &&
+        vma->vm_mm->map_count + 1 < vma->vm_mm->cfg.max_map_count && !vma_is_special_mapping(vma) &&
         split_vma_both(vma, start, end) == 0)
         return vma;
     if (start > vma->vm_start) {

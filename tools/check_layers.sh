@@ -19,7 +19,7 @@ declare -A layer=(
     [pgtable.h]=3 [pgtable.c]=3
     # 4 types: struct mm and struct vma, their locks, counters and lifetimes
     [mm_types.h]=4 [mm_counter.h]=4 [mmap_lock.h]=4 [mmdebug.h]=4 [vma_init.h]=4
-    [mm_counter.c]=4 [mmap_lock.c]=4 [vma_init.c]=4
+    [mm_counter.c]=4 [mmap_lock.c]=4 [vma_init.c]=4 [special_mapping.c]=4
     # 5 memory
     [memory.h]=5 [huge_memory.h]=5 [anon_vma.h]=5 [shmem.h]=5 [filemap.h]=5
     [memory.c]=5 [huge_memory.c]=5 [anon_vma.c]=5 [filemap.c]=5 [shmem.c]=5

@@ -47,6 +47,8 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
             continue;
         ADD("%s %s, ", props[i].label, !(c->flags & props[i].flag) != props[i].set_means_on ? "on" : "off");
     }
+    ADD("vsyscall %s, ", c->flags & MM_CONFIG_NO_VSYSCALL ? "none"
+                         : c->flags & MM_CONFIG_VSYSCALL_EMULATE ? "emulate" : "xonly");
     static const char *const overcommit[] = { "heuristic", "always", "never" };
     ADD("THP %s, fault-around %luk, max_map_count %lu, mmap_min_addr %lu, overcommit %s, ",
         (unsigned)c->thp <= MM_THP_NEVER ? thp_names[c->thp] : "?",
@@ -89,6 +91,16 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
             }
         goto bad_value;
     }
+    if (len == 8 && !strncmp(s, "vsyscall", 8)) {
+        c->flags &= ~(MM_CONFIG_NO_VSYSCALL | MM_CONFIG_VSYSCALL_EMULATE);
+        if (!strcmp(v, "none"))
+            c->flags |= MM_CONFIG_NO_VSYSCALL;
+        else if (!strcmp(v, "emulate"))
+            c->flags |= MM_CONFIG_VSYSCALL_EMULATE;
+        else if (strcmp(v, "xonly"))
+            goto bad_value;
+        return 0;
+    }
     if (len == 12 && !strncmp(s, "fault-around", 12)) {
         char *end;
         errno = 0;
@@ -100,11 +112,11 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
         return 0;
     }
     snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
-             "anon-names, split-zero-remap, eof-fault-around, thp, fault-around)", (int)len, s);
+             "anon-names, split-zero-remap, eof-fault-around, thp, fault-around, vsyscall)", (int)len, s);
     return -1;
 bad_value:
     snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "
-             "fault-around: a power of two from 4k to 2048k)", s);
+             "fault-around: a power of two from 4k to 2048k; vsyscall: xonly, emulate or none)", s);
     return -1;
 }
 

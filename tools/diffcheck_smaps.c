@@ -94,6 +94,9 @@ static void header_line(struct dc_smaps_parser *p, const char *s, const char *en
         q++;
     (void)inode;
 
+    /* x86-64's [vsyscall] line, in the kernel's half: the gate, no VMA. */
+    if (start >= 0xffff800000000000ULL)
+        return;
     if (start >= p->hi)
         p->past = true;
     if (!(start < p->hi && vend > p->lo)) {

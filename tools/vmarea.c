@@ -47,7 +47,7 @@ static void usage(FILE *f)
 "model as its first line (host: ...).  --assume LIST overrides it, LIST being\n"
 "comma-separated PROP=VALUE: zero-page, huge-zero-page, soft-dirty, pkeys, anon-names,\n"
 "split-zero-remap, eof-fault-around (on or off), thp (always, madvise, never),\n"
-"fault-around (4k to 2048k);\n"
+"fault-around (4k to 2048k), vsyscall (xonly, emulate, none);\n"
 "e.g. --assume zero-page=on,thp=never.  A wrong model makes check report mismatches.\n"
 "\n"
 "check options:\n"

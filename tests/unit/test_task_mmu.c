@@ -1214,7 +1214,8 @@ static void test_api_anon_name(void **state)
     assert_string_equal(text,
         "200000000000-200000001000 rw-p 00000000 00:00 0 \n"
         "200000001000-200000002000 rw-p 00000000 00:00 0                          [anon:buf]\n"
-        "200000002000-200000003000 rw-p 00000000 00:00 0 \n");
+        "200000002000-200000003000 rw-p 00000000 00:00 0 \n"
+        "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n");
     free(text);
     mmput(mm);
 }
@@ -1256,7 +1257,9 @@ static void test_stats_and_errors(void **state)
     assert_int_equal(st.map_count, 0);
     mmput(mm);
 
-    mm = mm_create(NULL);
+    /* An mm without VMAs shows nothing, or only the vsyscall page. */
+    struct mm_config cfg = { .flags = MM_CONFIG_NO_VSYSCALL };
+    mm = mm_create(&cfg);
     {
         char *text = NULL;
         size_t len = 0;
@@ -1267,6 +1270,86 @@ static void test_stats_and_errors(void **state)
         assert_int_equal(len, 0);
         free(text);
     }
+    mmput(mm);
+}
+
+static char *show_text(struct mm *mm, bool smaps)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(smaps ? mm_show_smaps(mm, f) : mm_show_maps(mm, f), 0);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+/* This process's own smaps entry for its vsyscall page, or NULL. */
+static char *host_gate_entry(void)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    assert_non_null(f);
+    char *entry = NULL, line[512];
+    size_t len = 0;
+    FILE *out = NULL;
+    while (fgets(line, sizeof(line), f)) {
+        bool header = strchr("0123456789abcdef", line[0]) && strchr(line, '-') &&
+                      strchr(line, '-') < strchr(line, ' ');
+        if (header && out)
+            break;
+        if (header && strstr(line, "[vsyscall]"))
+            out = open_memstream(&entry, &len);
+        if (out)
+            fputs(line, out);
+    }
+    fclose(f);
+    if (out)
+        fclose(out);
+    return entry;
+}
+
+/* The vsyscall page ends maps and smaps, as on x86-64 (the gate VMA, in no
+ * tree): execute-only by default, readable in emulate mode, absent with
+ * vsyscall=none; and on this host, the modelled entry is the host's own,
+ * byte for byte. */
+static void test_vsyscall_gate(void **state)
+{
+    (void)state;
+    struct mm_config cfg = { 0 };
+    struct mm *mm = mm_create(&cfg);
+    assert_non_null(mm);
+    assert_int_equal(mm_mmap(mm, WIN, 4096, RW, PA | MAP_FIXED, NULL, 0), (long)WIN);
+    char *text = show_text(mm, false);
+    assert_string_equal(text, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"
+                              "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0"
+                              "                  [vsyscall]\n");
+    free(text);
+    struct mm_stats st;
+    mm_get_stats(mm, &st);
+    assert_int_equal(st.map_count, 1);   /* the gate is no VMA */
+    assert_int_equal(st.total_vm, 1);
+    assert_int_equal(mm_read(mm, 0xffffffffff600000UL, &st, 8), -EFAULT);
+    mmput(mm);
+
+    cfg.flags = MM_CONFIG_VSYSCALL_EMULATE;
+    mm = mm_create(&cfg);
+    text = show_text(mm, true);
+    assert_non_null(strstr(text, "ffffffffff600000-ffffffffff601000 r-xp 00000000 00:00 0"));
+    assert_non_null(strstr(text, "VmFlags: rd ex \n"));
+    free(text);
+    mmput(mm);
+
+    assert_int_equal(mm_config_from_host(&cfg), 0);
+    mm = mm_create(&cfg);
+    text = show_text(mm, true);
+    char *host = host_gate_entry();
+    if (host)
+        assert_string_equal(text, host);
+    else
+        assert_string_equal(text, "");
+    assert_true(!host == !!(cfg.flags & MM_CONFIG_NO_VSYSCALL));
+    free(host);
+    free(text);
     mmput(mm);
 }
 
@@ -1283,6 +1366,7 @@ int main(void)
         cmocka_unit_test(test_api_heap_stack),
         cmocka_unit_test(test_api_anon_name),
         cmocka_unit_test(test_stats_and_errors),
+        cmocka_unit_test(test_vsyscall_gate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
