@@ -239,6 +239,13 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     unsigned long memlock_limit;         /* RLIMIT_MEMLOCK in bytes, for a process without
                                             CAP_IPC_LOCK: mlock, mlockall and MAP_LOCKED beyond
                                             it fail as Linux's do; 0: no limit (CAP_IPC_LOCK) */
+    /* Resource limits in bytes, as getrlimit's soft limits; RLIM_INFINITY
+     * (~0UL): none.  RLIMIT_AS bounds the mapped total (mmap, brk, mremap,
+     * stack growth: ENOMEM); RLIMIT_DATA the private writable part of it and
+     * the heap (brk keeps the old break); RLIMIT_STACK a stack's growth. */
+    unsigned long as_limit;              /* 0: RLIM_INFINITY */
+    unsigned long data_limit;            /* 0: RLIM_INFINITY */
+    unsigned long stack_limit;           /* 0: 8 MiB, Linux's _STK_LIM */
     /* more fields may follow; callers zero the struct first */
 };
 
