@@ -536,7 +536,8 @@ int  mm_set_layout(struct mm *mm, const struct mm_layout *layout);
  * (munmap, mprotect, madvise or mremap of part of it: -EINVAL); mremap
  * moves it whole, fork copies it, and a write after mprotect(PROT_WRITE)
  * copies the page.  Returns the address, or -EINVAL (bad flags, length or
- * address), -ENOMEM (the range is not free, or no room).
+ * address), -ENOMEM (the range is not free, no room, or max_map_count
+ * passed, as mmap's).
  */
 long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long len, vm_flags_t flags,
                                 const char *name, struct vm_page **pages);

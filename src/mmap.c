@@ -831,7 +831,11 @@ long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long
     if (!mm || !len || offset_in_page(len) || offset_in_page(addr) || (flags & ~SPECIAL_ALLOWED) ||
         ((flags & VM_WRITE) && !(flags & VM_SHARED)) || !name)
         return -EINVAL;
-    unsigned long npages = len >> PAGE_SHIFT;
+    if (len > task_size(mm))
+        return -ENOMEM;
+    /* The array copies the caller's, which covers the length; without
+     * one, no page anywhere (npages 0: every access is SIGBUS). */
+    unsigned long npages = pages ? len >> PAGE_SHIFT : 0;
     struct special_mapping *sm = calloc(1, sizeof(*sm) + npages * sizeof(sm->pages[0]));
     char *copy = strdup(name);
     if (!sm || !copy) {
@@ -842,14 +846,18 @@ long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long
     sm->name = copy;
     sm->npages = npages;
     atomic_init(&sm->refs, 1);
-    for (unsigned long i = 0; pages && i < npages; i++)
+    for (unsigned long i = 0; i < npages; i++)
         if ((sm->pages[i] = pages[i]))
             page_get(pages[i]);
 
     MMAP_WRITE_GUARD(g, mm);
     MM_VALIDATE_ON_EXIT_LEN(mm, &addr, &len);
     long ret;
-    if (addr) {
+    /* insert_vm_struct counts nothing, but the kernel installs two or
+     * three at exec; here any number may come: mmap's limit holds. */
+    if (mm->map_count > mm->cfg.max_map_count)
+        ret = -ENOMEM;
+    else if (addr) {
         struct vma *next = addr + len > addr ? vt_find_wr(&mm->mm_mt, addr) : NULL;
         ret = addr + len > task_size(mm) || addr + len < addr || (next && next->vm_start < addr + len)
                   ? -ENOMEM : (long)addr;
@@ -874,7 +882,7 @@ long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long
     vma->vm_ops = &special_mapping_vmops;
     vma->vm_private_data = sm;
     vma_link(mm, vma);
-    vm_stat_account(mm, vma->vm_flags, (long)npages);
+    vm_stat_account(mm, vma->vm_flags, (long)(len >> PAGE_SHIFT));
     return ret;
 }
 
