@@ -549,9 +549,10 @@ int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, cons
  * from seed; AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ and the rseq entries are
  * this host's, AT_UID..AT_EGID this process's.  Returns 0 and *out, or
  * -EINVAL (NULL arguments, unknown flags), -EBUSY (the mm has mappings),
- * -E2BIG (strings past the stack's argument limit), -ENOEXEC (not an
- * x86-64 ELF executable), -ELIBBAD (a bad interpreter), the error of
- * opening the interpreter, or of a mapping (then the mm is empty again).
+ * -E2BIG (strings past the stack's argument limit), -EACCES (not a
+ * regular file, or on a noexec mount), -ENOEXEC (not an x86-64 ELF
+ * executable), -ELIBBAD (a bad interpreter), the error of opening the
+ * interpreter, or of a mapping (then the mm is empty again).
  * Locks: takes the mmap lock as each step needs; the caller holds none.
  */
 struct mm_exec_args {

@@ -663,7 +663,9 @@ static int read_images(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
 {
     exe->file = x->args->file;
     if (exe->file->fd < 0 || exe->file->no_mmap)
-        return -ENOEXEC;   /* not a file the kernel could read or map */
+        return -EACCES;    /* not a regular file (do_open_execat) */
+    if (exe->file->noexec)
+        return -EACCES;    /* on a noexec mount (path_noexec) */
     ssize_t got = host_pread(exe->file->fd, &exe->eh, sizeof(exe->eh), 0);
     if (got < 0)
         return (int)got;
@@ -694,8 +696,8 @@ static int read_images(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
         host_close(fd);
         if (err)
             return err;
-        if (interp->file->no_mmap)
-            return -EACCES;   /* open_exec takes regular files only */
+        if (interp->file->no_mmap || interp->file->noexec)
+            return -EACCES;   /* open_exec: a regular file, not on a noexec mount */
         if (host_pread(interp->file->fd, &interp->eh, sizeof(interp->eh), 0) != sizeof(interp->eh))
             return -EIO;
         break;

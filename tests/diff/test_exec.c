@@ -31,6 +31,7 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -269,9 +270,11 @@ static int compare(const char *what, const struct image *host, const struct imag
     return bad;
 }
 
-static void run(const char *path, char *const argv[])
+static char *const default_env[] = { "A=1", "PATH=/usr/bin:/bin", "EMPTY=", "LONGER_VARIABLE=with some spaces in it",
+                                     NULL };
+
+static void run_env(const char *path, char *const argv[], char *const envp[])
 {
-    char *const envp[] = { "A=1", "PATH=/usr/bin:/bin", "EMPTY=", "LONGER_VARIABLE=with some spaces in it", NULL };
     struct image host = { 0 }, ours = { 0 };
     assert_int_equal(host_exec(path, argv, envp, &host), 0);
     assert_int_equal(vmarea_exec(path, argv, envp, &ours), 0);
@@ -282,6 +285,11 @@ static void run(const char *path, char *const argv[])
     image_free(&host);
     image_free(&ours);
     assert_int_equal(bad, 0);
+}
+
+static void run(const char *path, char *const argv[])
+{
+    run_env(path, argv, default_env);
 }
 
 static void test_dynamic_pie(void **state)
@@ -319,6 +327,264 @@ static void test_dynamic_no_pie(void **state)
     run(EXEC_PROG_DIR "/exec_prog_no_pie", argv);
 }
 
+/* An empty argv: the kernel supplies "" as argv[0] (argc 1). */
+static void test_empty_argv(void **state)
+{
+    (void)state;
+    char *argv[] = { NULL };
+    run(EXEC_PROG_DIR "/exec_prog_static", argv);
+}
+
+/* Strings over several pages: the stack VMA grows under them first, then
+ * by 128 KiB. */
+static void test_large_environment(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static char bufs[N][400];
+    char *envp[N + 1];
+    for (int i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "VAR%d=%0*d", i, 300 + i % 50, i);
+        envp[i] = bufs[i];
+    }
+    envp[N] = NULL;
+    char *argv[] = { "/bin/true", "x", NULL };
+    run_env("/bin/true", argv, envp);
+}
+
+/* PT_GNU_STACK with PF_X: the stack is executable. */
+static void test_exec_stack(void **state)
+{
+    (void)state;
+    char *argv[] = { "exec_prog_execstack", NULL };
+    run(EXEC_PROG_DIR "/exec_prog_execstack", argv);
+}
+
+/* ------------------------------------------------- vmarea on its own */
+
+struct loaded {
+    struct mm *mm;
+    struct mm_exec_result res;
+    int err;
+};
+
+static struct loaded load(const char *path, const char *root, unsigned flags, unsigned long seed,
+                          char *const argv[], char *const envp[])
+{
+    struct loaded l = { .mm = new_mm() };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    struct vm_file *f = vm_file_open(fd);
+    close(fd);
+    assert_non_null(f);
+    struct mm_exec_args args = {
+        .file = f, .argv = (const char *const *)argv, .envp = (const char *const *)envp,
+        .root = root, .flags = flags, .seed = seed,
+    };
+    l.err = mm_exec(l.mm, &args, &l.res);
+    vm_file_put(f);
+    return l;
+}
+
+static unsigned long map_count(struct mm *mm)
+{
+    struct mm_stats st;
+    mm_get_stats(mm, &st);
+    return st.map_count;
+}
+
+static char *maps_text(struct mm *mm)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    assert_int_equal(mm_show_maps(mm, out), 0);
+    fclose(out);
+    return text;
+}
+
+/* The failures before the point of no return leave the mm empty; so do
+ * those after it, which Linux answers with SIGSEGV. */
+static void test_errors(void **state)
+{
+    (void)state;
+    char *argv[] = { "x", NULL };
+    /* Not an ELF file. */
+    struct loaded l = load(__FILE__, NULL, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    assert_int_equal(l.err, -ENOEXEC);
+    assert_int_equal(map_count(l.mm), 0);
+    mmput(l.mm);
+
+    /* A string longer than MAX_ARG_STRLEN (32 pages). */
+    size_t n = 32 * 4096 + 1;
+    char *huge = malloc(n);
+    assert_non_null(huge);
+    memset(huge, 'a', n - 1);
+    huge[n - 1] = '\0';
+    char *big_argv[] = { "x", huge, NULL };
+    l = load("/bin/true", NULL, MM_EXEC_NO_RANDOMIZE, 0, big_argv, NULL);
+    assert_int_equal(l.err, -E2BIG);
+    assert_int_equal(map_count(l.mm), 0);
+    free(huge);
+
+    /* A non-empty mm; unknown flags; no file. */
+    struct mm_exec_result res;
+    int fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+    struct vm_file *f = vm_file_open(fd);
+    close(fd);
+    struct mm_exec_args args = { .file = f, .argv = (const char *const *)argv, .flags = MM_EXEC_NO_RANDOMIZE };
+    assert_int_equal(mm_exec(l.mm, &args, &res), 0);
+    assert_int_equal(mm_exec(l.mm, &args, &res), -EBUSY);
+    mmput(l.mm);
+    l.mm = new_mm();
+    args.flags = 0x80;
+    assert_int_equal(mm_exec(l.mm, &args, &res), -EINVAL);
+    args.flags = 0;
+    args.file = NULL;
+    assert_int_equal(mm_exec(l.mm, &args, &res), -EINVAL);
+    assert_int_equal(map_count(l.mm), 0);
+    vm_file_put(f);
+    mmput(l.mm);
+
+    /* A segment whose file offset and address disagree within a page:
+     * its mmap fails after the stack and the first segment were made. */
+    size_t len;
+    char *elf = read_file(EXEC_PROG_DIR "/exec_prog_static", &len);
+    assert_non_null(elf);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)elf;
+    Elf64_Phdr *ph = (Elf64_Phdr *)(elf + eh->e_phoff);
+    int loads = 0;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ++loads == 2)
+            ph[i].p_offset += 8;
+    char bad[] = "/tmp/vmarea_exec_XXXXXX";
+    fd = mkstemp(bad);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, elf, len), (ssize_t)len);
+    close(fd);
+    free(elf);
+    l = load(bad, NULL, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    assert_int_equal(l.err, -EINVAL);
+    assert_int_equal(map_count(l.mm), 0);
+    mmput(l.mm);
+    unlink(bad);
+
+    /* An interpreter that is not there under root. */
+    char dir[] = "/tmp/vmarea_exec_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    l = load("/bin/true", dir, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    assert_int_equal(l.err, -ENOENT);
+    assert_int_equal(map_count(l.mm), 0);
+    mmput(l.mm);
+    rmdir(dir);
+}
+
+/* The interpreter resolves under root: a copy of the host's there is the
+ * one mapped, where the host's own would be. */
+static void test_root(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vmarea_exec_XXXXXX", path[256], interp[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/lib64", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(interp, sizeof(interp), "%s/lib64/ld-linux-x86-64.so.2", dir);
+    size_t len;
+    char *bytes = read_file("/lib64/ld-linux-x86-64.so.2", &len);
+    assert_non_null(bytes);
+    int fd = open(interp, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+    close(fd);
+    free(bytes);
+
+    char *argv[] = { "true", NULL };
+    struct loaded mine = load("/bin/true", dir, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    struct loaded host = load("/bin/true", NULL, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    assert_int_equal(mine.err, 0);
+    assert_int_equal(host.err, 0);
+    assert_int_equal(mine.res.interp_base, host.res.interp_base);
+    assert_int_equal(mine.res.entry, host.res.entry);
+    char *text = maps_text(mine.mm);
+    assert_non_null(strstr(text, interp));
+    free(text);
+    mmput(mine.mm);
+    mmput(host.mm);
+    unlink(interp);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/* With randomization: a function of the seed, inside the kernel's ranges
+ * (the PIE 2^28 pages above ELF_ET_DYN_BASE at most, the stack up to
+ * 16 GiB and 8 KiB below the top, the brk within 1 GiB past the bss),
+ * and the program's AT_RANDOM bytes differ from seed to seed. */
+static void test_randomized(void **state)
+{
+    (void)state;
+    char *argv[] = { "true", NULL };
+    struct loaded a = load("/bin/true", NULL, 0, 7, argv, NULL);
+    struct loaded b = load("/bin/true", NULL, 0, 7, argv, NULL);
+    struct loaded c = load("/bin/true", NULL, 0, 8, argv, NULL);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(b.err, 0);
+    assert_int_equal(c.err, 0);
+    assert_int_equal(a.res.load_bias, b.res.load_bias);
+    assert_int_equal(a.res.sp, b.res.sp);
+    assert_int_equal(a.res.interp_base, b.res.interp_base);
+    assert_true(a.res.load_bias != c.res.load_bias || a.res.sp != c.res.sp);
+    const unsigned long dyn_base = 0x7ffffffff000UL / 3 * 2 & ~0xfffUL;
+    assert_true(a.res.load_bias >= dyn_base && a.res.load_bias < dyn_base + (1UL << 40));
+    assert_true(a.res.sp < 0x7ffffffff000UL && a.res.sp > 0x7ffffffff000UL - (16UL << 30) - 3 * 8192 - 65536);
+    assert_true(a.res.interp_base < a.res.sp - (16UL << 30));
+    char *ta = maps_text(a.mm), *tb = maps_text(b.mm);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    unsigned char ra[16], rc[16];
+    unsigned long w[2];
+    /* AT_RANDOM, in the auxiliary vector after argc, argv[0], argv's NULL
+     * and envp's NULL. */
+    unsigned long p = a.res.sp + 8 * 4, q = c.res.sp + 8 * 4;
+    unsigned long ra_at = 0, rc_at = 0;
+    for (int i = 0; i < 40 && !(ra_at && rc_at); i++, p += 16, q += 16) {
+        assert_int_equal(mm_read(a.mm, p, w, 16), 16);
+        if (w[0] == AT_RANDOM)
+            ra_at = w[1];
+        assert_int_equal(mm_read(c.mm, q, w, 16), 16);
+        if (w[0] == AT_RANDOM)
+            rc_at = w[1];
+    }
+    assert_true(ra_at && rc_at);
+    assert_int_equal(mm_read(a.mm, ra_at, ra, 16), 16);
+    assert_int_equal(mm_read(c.mm, rc_at, rc, 16), 16);
+    assert_memory_not_equal(ra, rc, 16);
+    mmput(a.mm);
+    mmput(b.mm);
+    mmput(c.mm);
+}
+
+/* The heap starts at the brk exec left: mm_brk grows it and maps names it. */
+static void test_brk_after_exec(void **state)
+{
+    (void)state;
+    char *argv[] = { "p", NULL };
+    struct loaded l = load(EXEC_PROG_DIR "/exec_prog_static", NULL, MM_EXEC_NO_RANDOMIZE, 0, argv, NULL);
+    assert_int_equal(l.err, 0);
+    long start = mm_brk(l.mm, 0);
+    assert_true(start > 0);
+    assert_int_equal(mm_brk(l.mm, (unsigned long)start + 3 * 4096), start + 3 * 4096);
+    char *text = maps_text(l.mm), want[64];
+    snprintf(want, sizeof(want), "%08lx-%08lx rw-p 00000000 00:00 0", (unsigned long)start,
+             (unsigned long)start + 3 * 4096);
+    char *line = strstr(text, want);
+    assert_non_null(line);
+    assert_non_null(strstr(line, "[heap]"));
+    free(text);
+    mmput(l.mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +593,13 @@ int main(void)
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_pie),
         cmocka_unit_test(test_dynamic_no_pie),
+        cmocka_unit_test(test_empty_argv),
+        cmocka_unit_test(test_large_environment),
+        cmocka_unit_test(test_exec_stack),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_root),
+        cmocka_unit_test(test_randomized),
+        cmocka_unit_test(test_brk_after_exec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
