@@ -9,7 +9,8 @@
  * and stack pointer, and the same stack bytes from the stack pointer to the
  * stack's top: argc, argv, envp, the auxiliary vector, the random bytes'
  * and platform string's place and the strings, all but AT_RANDOM's 16
- * bytes, which are random on the host.
+ * bytes, which are random on the host; and the same addresses in
+ * /proc/PID/stat (start_code ... env_end, start_brk) as the mm's layout.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -18,7 +19,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vmarea.h"
+#include "internal.h"   /* the mm's layout, which /proc/PID/stat shows */
 
 #include <elf.h>
 #include <errno.h>
@@ -47,6 +48,7 @@ struct image {
     size_t smaps_len;
     unsigned long entry, sp, top;    /* top: the stack VMA's end */
     unsigned char *stack;            /* [sp, top) */
+    struct mm_layout layout;         /* what /proc/PID/stat shows of it (not brk) */
 };
 
 static void image_free(struct image *im)
@@ -92,6 +94,28 @@ static char *read_file(const char *path, size_t *len)
 
 /* ------------------------------------------------------------- the host */
 
+/* The layout fields of /proc/PID/stat: 26-28 and 45-51 (proc(5)), counted
+ * after the command's closing parenthesis. */
+static int stat_layout(pid_t pid, struct mm_layout *l)
+{
+    char path[64];
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *text = read_file(path, &len);
+    char *p = text ? strrchr(text, ')') : NULL;
+    unsigned long f[53] = { 0 };
+    int n = 2;
+    for (char *tok = p ? strtok(p + 1, " ") : NULL; tok && n < 52; tok = strtok(NULL, " "))
+        f[++n] = strtoul(tok, NULL, 10);
+    free(text);
+    if (n < 51)
+        return -1;
+    *l = (struct mm_layout){ .start_code = f[26], .end_code = f[27], .start_stack = f[28],
+                             .start_data = f[45], .end_data = f[46], .start_brk = f[47],
+                             .arg_start = f[48], .arg_end = f[49], .env_start = f[50], .env_end = f[51] };
+    return 0;
+}
+
 static int host_exec(const char *path, char *const argv[], char *const envp[], struct image *im)
 {
     pid_t pid = fork();
@@ -125,7 +149,7 @@ static int host_exec(const char *path, char *const argv[], char *const envp[], s
     if (!(im->smaps = read_file(proc, &im->smaps_len)))
         goto out;
     im->top = stack_end(im->smaps);
-    if (!im->top || im->top <= im->sp)
+    if (!im->top || im->top <= im->sp || stat_layout(pid, &im->layout))
         goto out;
     snprintf(proc, sizeof(proc), "/proc/%d/mem", (int)pid);
     int fd = open(proc, O_RDONLY | O_CLOEXEC);
@@ -175,6 +199,11 @@ static int vmarea_exec(const char *path, char *const argv[], char *const envp[],
     }
     im->entry = res.entry;
     im->sp = res.sp;
+    {
+        MMAP_READ_GUARD(g, mm);
+        im->layout = mm->layout;
+        im->layout.brk = 0;
+    }
     FILE *out = open_memstream(&im->smaps, &im->smaps_len);
     assert_non_null(out);
     assert_int_equal(mm_show_smaps(mm, out), 0);
@@ -243,6 +272,15 @@ static int compare(const char *what, const struct image *host, const struct imag
     if (host->entry != ours->entry || host->sp != ours->sp) {
         print_message("[%s] entry %#lx sp %#lx on the host, %#lx %#lx in vmarea\n", what, host->entry, host->sp,
                       ours->entry, ours->sp);
+        bad++;
+    }
+    if (memcmp(&host->layout, &ours->layout, sizeof(host->layout))) {
+        const unsigned long *h = (const unsigned long *)&host->layout, *o = (const unsigned long *)&ours->layout;
+        static const char *const names[] = { "start_code", "end_code", "start_data", "end_data", "start_brk",
+                                             "brk", "start_stack", "arg_start", "arg_end", "env_start", "env_end" };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (h[i] != o[i])
+                print_message("[%s] %s: host %#lx, vmarea %#lx\n", what, names[i], h[i], o[i]);
         bad++;
     }
     if (host->top != ours->top || host->sp != ours->sp)
