@@ -21,7 +21,8 @@
  * empties the mm again and returns the error.
  *
  * Everything goes through the library's own paths (mm_mmap, mm_munmap,
- * mm_mprotect, vm_brk_flags, expand_downwards, mm_write), so the VMAs, their
+ * mm_mprotect, vm_brk_flags, expand_downwards, mm_install_special_mapping,
+ * mm_write), so the VMAs, their
  * flags and merges, and the pages the kernel touches (the stack pages it
  * writes, the page under a segment's zeroed tail) come out as the host's.
  *
