@@ -374,6 +374,25 @@ static void test_dynamic_no_pie(void **state)
     run(EXEC_PROG_DIR "/exec_prog_no_pie", argv);
 }
 
+/* A dynamic PIE whose bss goes past its last file page. */
+static void test_dynamic_pie_bss(void **state)
+{
+    (void)state;
+    char *argv[] = { "exec_prog_pie", NULL };
+    run(EXEC_PROG_DIR "/exec_prog_pie", argv);
+}
+
+/* Segments aligned to 2 MiB: the PIE's base is rounded down to it, and
+ * the static PIE is placed by a trial mapping of its whole span. */
+static void test_aligned_2m(void **state)
+{
+    (void)state;
+    char *argv[] = { "exec_prog_pie_2m", NULL };
+    run(EXEC_PROG_DIR "/exec_prog_pie_2m", argv);
+    char *argv2[] = { "exec_prog_static_pie_2m", NULL };
+    run(EXEC_PROG_DIR "/exec_prog_static_pie_2m", argv2);
+}
+
 /* An empty argv: the kernel supplies "" as argv[0] (argc 1). */
 static void test_empty_argv(void **state)
 {
@@ -640,6 +659,8 @@ int main(void)
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_pie),
         cmocka_unit_test(test_dynamic_no_pie),
+        cmocka_unit_test(test_dynamic_pie_bss),
+        cmocka_unit_test(test_aligned_2m),
         cmocka_unit_test(test_empty_argv),
         cmocka_unit_test(test_large_environment),
         cmocka_unit_test(test_exec_stack),
