@@ -239,6 +239,13 @@ struct mm_config {                       /* a zero field means Linux x86-64's de
     unsigned long memlock_limit;         /* RLIMIT_MEMLOCK in bytes, for a process without
                                             CAP_IPC_LOCK: mlock, mlockall and MAP_LOCKED beyond
                                             it fail as Linux's do; 0: no limit (CAP_IPC_LOCK) */
+    /* Resource limits in bytes, as getrlimit's soft limits; RLIM_INFINITY
+     * (~0UL): none.  RLIMIT_AS bounds the mapped total (mmap, brk, mremap,
+     * stack growth: ENOMEM); RLIMIT_DATA the private writable part of it and
+     * the heap (brk keeps the old break); RLIMIT_STACK a stack's growth. */
+    unsigned long as_limit;              /* 0: RLIM_INFINITY */
+    unsigned long data_limit;            /* 0: RLIM_INFINITY */
+    unsigned long stack_limit;           /* 0: 8 MiB, Linux's _STK_LIM */
     /* more fields may follow; callers zero the struct first */
 };
 
@@ -544,7 +551,8 @@ int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, cons
  * top-down below mmap_base, the vDSO, the stack VMA grown 128 KiB beyond
  * the arguments, and on it argc, argv, envp, the auxiliary vector and the
  * strings byte for byte; the brk and the other addresses of mm_set_layout.
- * The mm's mmap_base is set as exec sets it (for RLIMIT_STACK 8 MiB).
+ * The mm's mmap_base is set as exec sets it, below the room mm_config's
+ * stack_limit (RLIMIT_STACK) keeps for the stack.
  * Randomization (unless MM_EXEC_NO_RANDOMIZE) and AT_RANDOM's 16 bytes come
  * from seed; AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ and the rseq entries are
  * this host's, AT_UID..AT_EGID this process's.  Returns 0 and *out, or

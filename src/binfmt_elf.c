@@ -53,7 +53,7 @@
 #define ELF_PAGEOFFSET(v) ((v) & (PAGE_SIZE - 1))
 #define ELF_PAGEALIGN(v)  PAGE_ALIGN(v)
 
-#define STK_LIM          (8UL << 20)       /* RLIMIT_STACK of a process that never raised it */
+#define STK_LIM          (8UL << 20)       /* _STK_LIM: the argument space is at most 3/4 of it */
 #define MAX_ARG_STRLEN   (32 * PAGE_SIZE)
 #define ARG_MAX_BYTES    (32 * PAGE_SIZE)  /* the argument space even a small stack gets */
 #define STACK_EXPAND     131072UL          /* setup_arg_pages' room beyond the arguments */
@@ -426,13 +426,13 @@ static size_t count_strings(const char *const *v)
 
 /*
  * What do_execveat_common checks before anything changes: the strings must
- * fit in a quarter of the stack limit (at least ARG_MAX, at most 3/4 of
+ * fit in a quarter of RLIMIT_STACK (at least ARG_MAX, at most 3/4 of
  * 8 MiB) less their pointers, each at most MAX_ARG_STRLEN.  The strings'
  * total bytes, or -E2BIG.
  */
 static long strings_size(struct exec_ctx *x, const char *execfn)
 {
-    unsigned long limit = max(min(STK_LIM / 4 * 3, STK_LIM / 4), ARG_MAX_BYTES);
+    unsigned long limit = max(min(STK_LIM / 4 * 3, x->mm->cfg.stack_limit / 4), ARG_MAX_BYTES);
     unsigned long ptrs = ((unsigned long)max(x->argc, 1) + (unsigned long)x->envc) * sizeof(void *);
     if (limit <= ptrs)
         return -E2BIG;
@@ -511,7 +511,9 @@ static int setup_stack(struct exec_ctx *x, const char *execfn, size_t strings, b
     if (!x->argc)
         buf[--at] = '\0';
     VM_BUG_ON(at != 0);
-    int err = stack_extend(x, p);
+    /* get_arg_page: strings the stack may not grow to hold (RLIMIT_STACK)
+     * are too big. */
+    int err = stack_extend(x, p) ? -E2BIG : 0;
     if (!err && mm_write(mm, p, buf, strings) != (ssize_t)strings)
         err = -EFAULT;
     free(buf);
@@ -531,7 +533,7 @@ static int setup_stack(struct exec_ctx *x, const char *execfn, size_t strings, b
             return err;
     }
     unsigned long size = top - stack_vma_start(x);
-    unsigned long expand = min(STK_LIM & PAGE_MASK, size + STACK_EXPAND);
+    unsigned long expand = min(mm->cfg.stack_limit & PAGE_MASK, size + STACK_EXPAND);
     return stack_extend(x, top - expand);
 }
 
@@ -722,14 +724,18 @@ static int read_images(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
  * arch_pick_mmap_layout: mmap_base sits below the stack's largest extent
  * (RLIMIT_STACK, its randomization, the guard gap), at least 128 MiB and
  * at most 5/6 of the task size below its top, and lower by the mmap
- * randomization.
+ * randomization.  An infinite RLIMIT_STACK makes Linux lay a process out
+ * bottom-up from a third of the task size (the legacy layout), which
+ * vmarea's mmap does not do: such an mm gets the lowest top-down base.
  */
 static void pick_mmap_layout(struct exec_ctx *x)
 {
     struct mm *mm = x->mm;
     unsigned long ts = task_size(mm);
     unsigned long pad = (x->randomize ? STACK_RND_MASK << PAGE_SHIFT : 0) + STACK_GUARD_GAP;
-    unsigned long gap = STK_LIM + pad;
+    unsigned long gap = mm->cfg.stack_limit;
+    if (gap + pad > gap)   /* a limit near RLIM_INFINITY would wrap */
+        gap += pad;
     unsigned long gap_min = 128UL << 20, gap_max = ts / 6 * 5;
     gap = gap < gap_min ? gap_min : gap > gap_max ? gap_max : gap;
     unsigned long rnd = x->randomize ? mmap_rnd(x) : 0;

@@ -310,6 +310,13 @@ int mm_config_from_host(struct mm_config *cfg)
         cfg->user_reserve_kbytes = v;
     host_memory_pages(&cfg->ram_pages, &cfg->swap_pages);
     cfg->memlock_limit = host_memlock_limit();
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0)
+        cfg->as_limit = rl.rlim_cur;
+    if (getrlimit(RLIMIT_DATA, &rl) == 0)
+        cfg->data_limit = rl.rlim_cur;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0)
+        cfg->stack_limit = rl.rlim_cur;
 
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
     if (f) {

@@ -35,6 +35,12 @@ int mm_config_resolve(struct mm_config *cfg)
         cfg->admin_reserve_kbytes = DEFAULT_ADMIN_RESERVE_KB;
     if (!cfg->user_reserve_kbytes)
         cfg->user_reserve_kbytes = DEFAULT_USER_RESERVE_KB;
+    if (!cfg->as_limit)
+        cfg->as_limit = ~0UL;
+    if (!cfg->data_limit)
+        cfg->data_limit = ~0UL;
+    if (!cfg->stack_limit)
+        cfg->stack_limit = 8UL << 20;
     if (!cfg->ram_pages && host_memory_pages(&cfg->ram_pages, &cfg->swap_pages))
         return -EINVAL;
     if ((unsigned)cfg->overcommit_memory > MM_OVERCOMMIT_NEVER)

@@ -35,6 +35,15 @@ static inline void vm_stat_account(struct mm *mm, vm_flags_t flags, long npages)
 bool gate_vma_shown(const struct mm *mm, vm_flags_t *flags);
 
 /* ---- mmap.c */
+/* may_expand_vm: npages more within RLIMIT_AS, and within RLIMIT_DATA for
+ * a private writable mapping that is not a stack. */
+static inline bool may_expand_vm(const struct mm *mm, vm_flags_t flags, unsigned long npages)
+{
+    if (mm->total_vm + npages > mm->cfg.as_limit >> PAGE_SHIFT)
+        return false;
+    return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) != VM_WRITE ||
+           mm->data_vm + npages <= mm->cfg.data_limit >> PAGE_SHIFT;
+}
 static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
 /* __get_unmapped_area: where a mapping of len bytes goes (flags: MAP_FIXED,
  * MAP_SHARED), or -errno.  Mmap lock held. */

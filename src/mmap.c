@@ -337,9 +337,6 @@ void mm_unmap_all(struct mm *mm)
 
 /* ------------------------------------------------------------- stack */
 
-/* RLIMIT_STACK's default (_STK_LIM): a process that never raised it. */
-#define STACK_RLIMIT (8UL << 20)
-
 /*
  * expand_downwards: a fault below a VM_GROWSDOWN VMA grows it down to the
  * faulting page.  Refused (-ENOMEM) when an accessible VMA below that is not
@@ -365,7 +362,9 @@ int expand_downwards(struct vma *vma, unsigned long address)
     if (address >= vma->vm_start)
         return 0;
     unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
-    if (grow > vma->vm_pgoff || vma->vm_end - address > STACK_RLIMIT)
+    /* acct_stack_growth's limits, in its order. */
+    if (grow > vma->vm_pgoff || !may_expand_vm(mm, vma->vm_flags, grow) ||
+        vma->vm_end - address > mm->cfg.stack_limit)
         return -ENOMEM;
     if (!mlock_future_ok(mm, vma->vm_flags, grow << PAGE_SHIFT))
         return -ENOMEM;   /* a locked stack may not grow past RLIMIT_MEMLOCK */
@@ -441,6 +440,9 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
      * size (shmem_acct_size) unless MAP_NORESERVE.
      */
     long charged = 0, replaced = 0, shmem_charged = 0;
+    /* The address-space limits count what the mapping replaces as gone. */
+    if (!may_expand_vm(mm, vm_flags, pglen - (replace ? vma_pages_flagged(mm, addr, end, ~0UL) : 0)))
+        return -ENOMEM;
     if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) {
         vm_flags |= VM_ACCOUNT;
         replaced = replace ? (long)vma_pages_flagged(mm, addr, end, VM_ACCOUNT) : 0;
@@ -731,7 +733,7 @@ static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, u
 {
     vm_flags |= VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags;
     long pages = (long)(len >> PAGE_SHIFT);
-    if (mm->map_count > mm->cfg.max_map_count)
+    if (!may_expand_vm(mm, vm_flags, (unsigned long)pages) || mm->map_count > mm->cfg.max_map_count)
         return -ENOMEM;
     if (vm_enough_memory(mm, pages))
         return -ENOMEM;
@@ -776,6 +778,12 @@ long mm_brk(struct mm *mm, unsigned long brk)
     unsigned long origbrk = mm->layout.brk, min_brk = mm->layout.start_brk;
     if (!min_brk || brk < min_brk || brk > task_size(mm))
         return (long)origbrk;   /* no heap laid out (mm_set_layout), or below it */
+    /* check_data_rlimit, on the break as asked (not page-aligned): the heap
+     * and the data segment together. */
+    const struct mm_layout *l = &mm->layout;
+    if (mm->cfg.data_limit != ~0UL &&
+        (brk - l->start_brk) + (l->end_data - l->start_data) > mm->cfg.data_limit)
+        return (long)origbrk;
     unsigned long newbrk = PAGE_ALIGN(brk), oldbrk = PAGE_ALIGN(origbrk);
     if (oldbrk == newbrk) {
         mm->layout.brk = brk;

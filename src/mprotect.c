@@ -62,6 +62,10 @@ static int mprotect_fixup(struct vma *vma, struct vma **pprev, unsigned long sta
      */
     long charged = 0;
     if (newflags & VM_WRITE) {
+        /* Memory that becomes data must fit RLIMIT_DATA. */
+        if (!may_expand_vm(mm, newflags, (unsigned long)nrpages) &&
+            may_expand_vm(mm, oldflags, (unsigned long)nrpages))
+            return -ENOMEM;
         if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
             if (vm_enough_memory(mm, nrpages))
                 return -ENOMEM;

@@ -64,6 +64,8 @@ static int check_vma(struct remap *r)
         return -EFAULT;
     if (!mlock_future_ok(r->mm, vma->vm_flags, r->delta))
         return -EAGAIN;
+    if (!may_expand_vm(r->mm, vma->vm_flags, r->delta >> PAGE_SHIFT))
+        return -ENOMEM;
     return 0;
 }
 
@@ -217,6 +219,9 @@ static long mremap_to(struct remap *r)
             return -EFAULT;
         r->old_len = r->new_len;   /* delta stays, as Linux's does */
     }
+    /* The old range stays mapped too. */
+    if ((r->flags & MREMAP_DONTUNMAP) && !may_expand_vm(mm, r->vma->vm_flags, r->old_len >> PAGE_SHIFT))
+        return -ENOMEM;
     return move_to_new_address(r);
 }
 

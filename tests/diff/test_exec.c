@@ -92,6 +92,10 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* RLIMIT_STACK on both sides: it places mmap_base and bounds the
+ * arguments. */
+static unsigned long stack_limit = 8UL << 20;
+
 /* ------------------------------------------------------------- the host */
 
 /* The layout fields of /proc/PID/stat: 26-28 and 45-51 (proc(5)), counted
@@ -122,13 +126,11 @@ static int host_exec(const char *path, char *const argv[], char *const envp[], s
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        /* The layout depends on RLIMIT_STACK (mmap_base, the argument
-         * limit); vmarea models a process that never changed it. */
         struct rlimit rl;
         if (getrlimit(RLIMIT_STACK, &rl) == 0) {
-            rl.rlim_cur = 8UL << 20;
+            rl.rlim_cur = stack_limit;
             if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
-                rl.rlim_cur = rl.rlim_max;
+                _exit(125);
             setrlimit(RLIMIT_STACK, &rl);
         }
         if (personality(ADDR_NO_RANDOMIZE) < 0 || ptrace(PTRACE_TRACEME, 0, NULL, NULL))
@@ -141,6 +143,8 @@ static int host_exec(const char *path, char *const argv[], char *const envp[], s
         goto out;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 126)
         return -2;   /* no ptrace here (a seccomp policy, Yama's scope 3) */
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 125)
+        return -3;   /* the hard RLIMIT_STACK is below what the test asks */
     if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP)
         goto out;
     struct user_regs_struct regs;
@@ -176,6 +180,7 @@ static struct mm *new_mm(void)
 {
     struct mm_config cfg;
     assert_int_equal(mm_config_from_host(&cfg), 0);
+    cfg.stack_limit = stack_limit;
     struct mm *mm = mm_create(&cfg);
     assert_non_null(mm);
     return mm;
@@ -319,8 +324,9 @@ static void run_env(const char *path, char *const argv[], char *const envp[])
 {
     struct image host = { 0 }, ours = { 0 };
     int hret = host_exec(path, argv, envp, &host);
-    if (hret == -2) {
-        print_message("ptrace is not allowed here: the host side cannot run\n");
+    if (hret == -2 || hret == -3) {
+        print_message(hret == -2 ? "ptrace is not allowed here: the host side cannot run\n"
+                                 : "RLIMIT_STACK cannot be raised that far here\n");
         skip();
     }
     assert_int_equal(hret, 0);
@@ -416,6 +422,20 @@ static void test_large_environment(void **state)
     envp[N] = NULL;
     char *argv[] = { "/bin/true", "x", NULL };
     run_env("/bin/true", argv, envp);
+}
+
+/* A 1 GiB RLIMIT_STACK keeps 1 GiB for the stack: mmap_base moves down;
+ * 64 KiB keeps the argument space at its 128 KiB minimum and the stack at
+ * the limit. */
+static void test_stack_limits(void **state)
+{
+    (void)state;
+    char *argv[] = { "/bin/true", NULL };
+    stack_limit = 1UL << 30;
+    run("/bin/true", argv);
+    stack_limit = 64UL << 10;
+    run("/bin/true", argv);
+    stack_limit = 8UL << 20;
 }
 
 /* PT_GNU_STACK with PF_X: the stack is executable. */
@@ -664,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_empty_argv),
         cmocka_unit_test(test_large_environment),
         cmocka_unit_test(test_exec_stack),
+        cmocka_unit_test(test_stack_limits),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_root),
         cmocka_unit_test(test_randomized),

@@ -45,12 +45,13 @@
 /* Cases of api_op: test_api_fuzz's mix, or that and the fuzzer's extras. */
 #define API_OPS_BASIC 10U   /* mmap munmap mprotect madvise mlock munlock anon_name
                                read/write/fault mlockall/munlockall/brk */
-#define API_OPS_ALL   19U   /* + vma_zap_page_range_single, maps/smaps text, stats,
+#define API_OPS_ALL   20U   /* + vma_zap_page_range_single, maps/smaps text, stats,
                                many VMAs at once, a driver's mappings (mixed maps) and
                                its page inserts; shared anonymous mappings and a
                                memfd or host file, truncated, sealed and msync'd
                                between calls; mremap in every form; fork, the
-                               child kept until the next fork or the end */
+                               child kept until the next fork or the end; special
+                               mappings ([vdso] and [vvar] alike) */
 
 /* A word for a draw reduced modulo bound (bound 0: a full word wanted). */
 typedef unsigned long (*api_next_fn)(void *arg, unsigned long bound);
@@ -264,11 +265,14 @@ static inline long api_show(struct api_ops *o)
     API_CHECK_EQ(r, 0);
     API_CHECK_EQ(strlen(text), size);
     struct mm *mm = o->mm;
+    /* The [vsyscall] entry ends the text, as x86-64's gate VMA: no VMA. */
+    unsigned long gate = !(mm->cfg.flags & MM_CONFIG_NO_VSYSCALL);
+    API_CHECK(!gate || strstr(text, "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0"));
     if (!smaps) {
-        API_CHECK_EQ(api_count_lines(text, ""), mm->map_count);
+        API_CHECK_EQ(api_count_lines(text, ""), mm->map_count + gate);
         API_CHECK(size == 0 || text[size - 1] == '\n');
     } else {
-        API_CHECK_EQ(api_count_lines(text, "Rss:"), mm->map_count);
+        API_CHECK_EQ(api_count_lines(text, "Rss:"), mm->map_count + gate);
         unsigned long kb = 0;
         for (const char *p = strstr(text, "\nRss:"); p; p = strstr(p + 1, "\nRss:"))
             kb += strtoul(p + 5, NULL, 10);
@@ -927,6 +931,24 @@ static inline long api_op(struct api_ops *o)
             /* Only its first page is sure to be mapped: a move of several
              * VMAs keeps their holes. */
             API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size);
+            api_check_mapped(mm, (unsigned long)r, 1);
+        }
+        break;
+    }
+    case 18: {
+        /* A special mapping: [vdso]'s or [vvar]'s flags, or any; a page of
+         * the mm's or none; at a window address, or placed (0). */
+        struct vm_page *pg[16] = { api_draw(o, 2) ? vm_page_alloc(mm) : NULL };
+        vm_flags_t fl = api_draw(o, 2) ? VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+                        : api_draw(o, 2) ? VM_READ | VM_MAYREAD | VM_IO | VM_DONTDUMP | VM_PFNMAP
+                                         : api_word(o);
+        unsigned long at = api_draw(o, 8) ? a : 0, sl = api_draw(o, 4) ? 2 * PAGE_SIZE : len;
+        /* The array must cover the length: pages for a short one only. */
+        r = mm_install_special_mapping(mm, at, sl, fl, "[fuzz]", sl <= sizeof(pg) / sizeof(pg[0]) * PAGE_SIZE ? pg : NULL);
+        if (pg[0])
+            vm_page_put(pg[0]);
+        if (r >= 0) {
+            API_CHECK(offset_in_page(r) == 0 && (unsigned long)r < mm->cfg.task_size && (!at || r == (long)at));
             api_check_mapped(mm, (unsigned long)r, 1);
         }
         break;
