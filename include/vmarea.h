@@ -543,6 +543,44 @@ long mm_install_special_mapping(struct mm *mm, unsigned long addr, unsigned long
                                 const char *name, struct vm_page **pages);
 int  mm_set_anon_name(struct mm *mm, unsigned long addr, unsigned long len, const char *name);
 
+/*
+ * execve of an ELF executable into an empty mm, as Linux 6.18 x86-64's
+ * load_elf_binary builds the image: PT_LOAD segments mapped from the file
+ * (MAP_PRIVATE, the last file page's tail zeroed, the bss anonymous), a
+ * PIE at 2/3 of the task size (0x555555554000 without randomization), the
+ * interpreter named by PT_INTERP (opened under root, as if chrooted there)
+ * top-down below mmap_base, the vDSO, the stack VMA grown 128 KiB beyond
+ * the arguments, and on it argc, argv, envp, the auxiliary vector and the
+ * strings byte for byte; the brk and the other addresses of mm_set_layout.
+ * The mm's mmap_base is set as exec sets it, below the room mm_config's
+ * stack_limit (RLIMIT_STACK) keeps for the stack.
+ * Randomization (unless MM_EXEC_NO_RANDOMIZE) and AT_RANDOM's 16 bytes come
+ * from seed; AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ and the rseq entries are
+ * this host's, AT_UID..AT_EGID this process's.  Returns 0 and *out, or
+ * -EINVAL (NULL arguments, unknown flags), -EBUSY (the mm has mappings),
+ * -E2BIG (strings past the stack's argument limit), -EACCES (not a
+ * regular file, or on a noexec mount), -ENOEXEC (not an x86-64 ELF
+ * executable), -ELIBBAD (a bad interpreter), the error of opening the
+ * interpreter, or of a mapping (then the mm is empty again).
+ * Locks: takes the mmap lock as each step needs; the caller holds none.
+ */
+struct mm_exec_args {
+    struct vm_file *file;                /* the executable (vm_file_open) */
+    const char *const *argv, *const *envp;   /* NULL-terminated; NULL: none */
+    const char *execfn;                  /* AT_EXECFN; NULL: argv[0] */
+    const char *root;                    /* where PT_INTERP's path resolves; NULL: "/" */
+    unsigned flags;                      /* MM_EXEC_NO_RANDOMIZE */
+    unsigned long seed;                  /* randomization and AT_RANDOM's bytes */
+};
+#define MM_EXEC_NO_RANDOMIZE 0x1U        /* personality(ADDR_NO_RANDOMIZE) */
+struct mm_exec_result {
+    unsigned long entry;                 /* the first instruction: the interpreter's, if any */
+    unsigned long sp;                    /* the stack pointer: argc is there */
+    unsigned long load_bias;             /* added to the executable's addresses (0: ET_EXEC) */
+    unsigned long interp_base;           /* the interpreter's load address (AT_BASE); 0: none */
+};
+int  mm_exec(struct mm *mm, const struct mm_exec_args *args, struct mm_exec_result *out);
+
 /* Introspection.  Locks: maps and smaps take the mmap read lock; stats take
  * none (counters read as they are). */
 int mm_show_maps(struct mm *mm, FILE *out);        /* /proc/PID/maps text */

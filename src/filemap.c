@@ -640,10 +640,12 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
         errno = ENOMEM;
         return NULL;
     }
-    /* Its own open, read-write where the host allows, so that any later
-     * open's shared writable mapping finds the chunks writable. */
+    /* Its own open, read-write only for an open that writes (a later one
+     * that does reopens it above): a file open for writing cannot be
+     * executed on the host (ETXTBSY), and a program mm_exec loads, or its
+     * interpreter, is often one the host runs too. */
     h->prot = PROT_READ | PROT_WRITE;
-    if ((h->fd = open(proc, O_RDWR | O_CLOEXEC)) < 0) {
+    if (!want_write || (h->fd = open(proc, O_RDWR | O_CLOEXEC)) < 0) {
         h->prot = PROT_READ;
         h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     }

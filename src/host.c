@@ -6,10 +6,14 @@
 #define _GNU_SOURCE
 #include "host.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <elf.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -93,6 +97,115 @@ unsigned long host_memlock_limit(void)
     if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
         return 0;
     return rl.rlim_cur ? rl.rlim_cur : 1;   /* 0 would say "no limit": one byte locks nothing */
+}
+
+ssize_t host_pread(int fd, void *buf, size_t len, unsigned long off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done ? (ssize_t)done : -errno;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+/*
+ * RESOLVE_IN_ROOT treats root as "/" for the whole walk, absolute symlinks
+ * included, as a process chrooted there would see its interpreter; a
+ * kernel without openat2 (before 5.6) gets the two paths joined instead.
+ */
+int host_open_exec(const char *root, const char *path)
+{
+    int fd;
+    if (!root || !strcmp(root, "/")) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+    }
+    int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -errno;
+    struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+    fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+    int err = fd < 0 ? errno : 0;
+    close(dir);
+    if (fd >= 0 || err != ENOSYS)
+        return fd < 0 ? -err : fd;
+    char *joined;
+    if (asprintf(&joined, "%s/%s", root, path) < 0)
+        return -ENOMEM;
+    fd = open(joined, O_RDONLY | O_CLOEXEC);
+    err = errno;
+    free(joined);
+    return fd < 0 ? -err : fd;
+}
+
+void host_close(int fd)
+{
+    close(fd);
+}
+
+/*
+ * /proc/self/auxv rather than getauxval: glibc answers AT_HWCAP on x86-64
+ * with a platform bit of its own, not the kernel's CPUID word.
+ */
+bool host_auxv(unsigned long type, unsigned long *value)
+{
+    unsigned long pair[2];
+    int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+    bool found = false;
+    while (fd >= 0 && read(fd, pair, sizeof(pair)) == (ssize_t)sizeof(pair) && pair[0] != AT_NULL) {
+        if (pair[0] == type) {
+            *value = pair[1];
+            found = true;
+            break;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return found;
+}
+
+void host_creds(unsigned long ids[4])
+{
+    ids[0] = getuid();
+    ids[1] = geteuid();
+    ids[2] = getgid();
+    ids[3] = getegid();
+}
+
+int host_own_mapping(const char *name, unsigned long *start, unsigned long *end)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -errno;
+    char line[512];
+    int ret = -ENOENT;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long s, e;
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &s, &e, &at) != 2 || !at)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        if (!strcmp(line + at, name)) {
+            *start = s;
+            *end = e;
+            ret = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return ret;
+}
+
+void host_copy_own(void *dst, unsigned long src, size_t len)
+{
+    memcpy(dst, (const void *)src, len);
 }
 
 #ifdef VMAREA_DEBUG

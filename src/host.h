@@ -35,6 +35,24 @@ int host_memory_pages(unsigned long *ram, unsigned long *swap);
  * (CAP_IPC_LOCK, or an infinite limit). */
 unsigned long host_memlock_limit(void);
 
+/* A loader's file access (kernel_read, open_exec).  host_pread reads len
+ * bytes at off, fewer only at the end of the file: the bytes read, or
+ * -errno if none were.  host_open_exec opens path read-only, resolved with
+ * root as its "/" (NULL or "/": the host's own): a descriptor or -errno. */
+ssize_t host_pread(int fd, void *buf, size_t len, unsigned long off);
+int host_open_exec(const char *root, const char *path);
+void host_close(int fd);
+/* This process's auxiliary vector entry of that type: false if it has none. */
+bool host_auxv(unsigned long type, unsigned long *value);
+/* uid, euid, gid, egid of this process. */
+void host_creds(unsigned long ids[4]);
+/* Where this process maps the special mapping of that name ("[vdso]"):
+ * 0, or -ENOENT if it has none, or -errno. */
+int host_own_mapping(const char *name, unsigned long *start, unsigned long *end);
+/* Copy len bytes of this process's own memory at src (a mapping that
+ * host_own_mapping found, and that reads without a fault). */
+void host_copy_own(void *dst, unsigned long src, size_t len);
+
 /*
  * Allocation failure injection (tests).  vm_fail_nth(n, persist): the
  * internal allocation n from now (0 is the next) fails, and with persist

@@ -59,6 +59,10 @@ unsigned long vma_pages_flagged(struct mm *mm, unsigned long start, unsigned lon
 /* Grow a VM_GROWSDOWN VMA down to address (a fault below it): 0 or -errno.
  * Mmap write lock held. */
 int __must_check expand_downwards(struct vma *vma, unsigned long address);
+/* vm_brk_flags: brk's anonymous memory over [addr, addr + request),
+ * replacing what was there (a loader's bss); flags may add VM_EXEC only.
+ * 0 or -errno.  Takes the mmap write lock. */
+int vm_brk_flags(struct mm *mm, unsigned long addr, unsigned long request, vm_flags_t flags);
 /* exit_mmap: remove every VMA.  Mmap write lock held. */
 void mm_unmap_all(struct mm *mm);
 

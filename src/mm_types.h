@@ -240,7 +240,8 @@ struct mm {
 #endif
 
     struct vma_tree mm_mt;         /* (L) */
-    struct mm_config cfg;          /* defaults filled in; constant */
+    struct mm_config cfg;          /* defaults filled in; constant, except mmap_base, which
+                                      mm_exec sets (L) on an empty mm, as exec picks the layout */
     unsigned long map_count;       /* (L) VMAs, as Linux counts them */
     unsigned long nr_growsdown;    /* (L) VMAs with VM_GROWSDOWN, which no operation sets
                                       or clears after mmap: counted at link and unlink */

@@ -728,9 +728,10 @@ long mm_mmap(struct mm *mm, unsigned long addr, unsigned long len, int prot, int
  * do_brk_flags: grow the heap over [addr, addr + len), extending the brk VMA
  * when it ends at addr and would merge (expand-only: never into the next).
  */
-static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, unsigned long len)
+static int do_brk_flags(struct mm *mm, struct vma *brkvma, unsigned long addr, unsigned long len,
+                        vm_flags_t vm_flags)
 {
-    vm_flags_t vm_flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags;
+    vm_flags |= VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags;
     long pages = (long)(len >> PAGE_SHIFT);
     if (!may_expand_vm(mm, vm_flags, (unsigned long)pages) || mm->map_count > mm->cfg.max_map_count)
         return -ENOMEM;
@@ -807,12 +808,45 @@ long mm_brk(struct mm *mm, unsigned long brk)
     struct vma *brkvma = vt_find_prev(&mm->mm_mt, oldbrk);
     if (brkvma && brkvma->vm_end <= min_brk)
         brkvma = NULL;
-    if (do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk) < 0)
+    if (do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk, 0) < 0)
         return (long)origbrk;
     mm->layout.brk = brk;
     if (mm->def_flags & VM_LOCKED)
         mm_populate_locked(mm, oldbrk, newbrk, true);
     return (long)brk;
+}
+
+/*
+ * vm_brk_flags: anonymous memory over [addr, addr + len) as brk makes it,
+ * replacing what was there, for a loader's bss.  Only VM_EXEC may be asked
+ * for beyond brk's own flags (a segment that is executable).  0 or -errno.
+ */
+int vm_brk_flags(struct mm *mm, unsigned long addr, unsigned long request, vm_flags_t vm_flags)
+{
+    unsigned long len = PAGE_ALIGN(request);
+    if (len < request)
+        return -ENOMEM;
+    if (!len)
+        return 0;
+    if (vm_flags & ~VM_EXEC)
+        return -EINVAL;
+    MMAP_WRITE_GUARD(g, mm);
+    MM_VALIDATE_ON_EXIT_LEN(mm, &addr, &len);
+    /* check_brk_limits */
+    long ret = get_unmapped_area(mm, NULL, addr, len, 0, MAP_FIXED);
+    if (ret < 0)
+        return (int)ret;
+    if (!mlock_future_ok(mm, mm->def_flags, len))
+        return -EAGAIN;
+    int err = munmap_range(mm, addr, addr + len);
+    if (err)
+        return err;
+    err = do_brk_flags(mm, vt_find_prev(&mm->mm_mt, addr), addr, len, vm_flags);
+    if (err)
+        return err;
+    if (mm->def_flags & VM_LOCKED)
+        mm_populate_locked(mm, addr, addr + len, true);
+    return 0;
 }
 
 /* ------------------------------------------------------ special mappings */

@@ -28,7 +28,7 @@ declare -A layer=(
     # 7 operations
     [mm.h]=7 [task_mmu.h]=7
     [mmap.c]=7 [mprotect.c]=7 [madvise.c]=7 [mlock.c]=7 [gup.c]=7 [fault.c]=7
-    [overcommit.c]=7 [msync.c]=7 [mremap.c]=7 [fork.c]=7 [mm.c]=7 [task_mmu.c]=7 [debug.c]=7
+    [overcommit.c]=7 [msync.c]=7 [mremap.c]=7 [fork.c]=7 [binfmt_elf.c]=7 [mm.c]=7 [task_mmu.c]=7 [debug.c]=7
     # 8 every header at once, for tests and benchmarks only
     [internal.h]=8
 )
