@@ -6,12 +6,14 @@
  *   vmarea maps    run an op script on a vmarea mm, print its /proc/PID/maps
  *   vmarea smaps   the same, printing smaps
  *   vmarea diff    run an op script on both the kernel and vmarea, compare
+ *   vmarea trace   run a program, mirror its address spaces in vmarea, compare
  *
  * Exit status: 0 fine, 1 a mismatch (check, diff) or a failure to run,
  * 2 a usage error or a bad script.
  */
 #define _GNU_SOURCE
 #include "diffcheck.h"
+#include "trace.h"
 #include "vmarea.h"
 
 #include <errno.h>
@@ -34,6 +36,9 @@ static void usage(FILE *f)
 "       %s diff [--no-memory] [--minimize] [--assume LIST] FILE\n"
 "                                 run an op script on this kernel and on vmarea, compare\n"
 "                                 (--minimize: first cut it down to the ops that differ)\n"
+"       %s trace [--every N] -- PROGRAM [ARGS...]\n"
+"                                 run PROGRAM under ptrace, make each memory call of its\n"
+"                                 processes on vmarea too, compare results and layouts\n"
 "       %s --help | --version\n"
 "\n"
 "FILE '-' is standard input; the script language is in docs/maps-script.md:\n"
@@ -83,7 +88,7 @@ static void usage(FILE *f)
 "  --timeout S       a side running longer on one sequence is reported as hung (default 20)\n"
 "  --assume LIST     override the host model (see above)\n"
 "  --kernel-vs-kernel  run the kernel on both sides (checks the checker)\n",
-            prog, prog, prog, prog, prog, DC_MAX_OPS);
+            prog, prog, prog, prog, prog, prog, DC_MAX_OPS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -639,5 +644,7 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1, true);
     if (!strcmp(cmd, "diff"))
         return cmd_diff(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return vmarea_trace(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.c — `vmarea trace -- PROGRAM [ARGS...]`: run a real program under
+ * ptrace and keep a vmarea mm beside each of its address spaces.
+ *
+ * At each execve the mm is built from the image the kernel built (its
+ * smaps: files through /proc/PID/map_files, anonymous memory, the stack, the
+ * vDSO with its bytes); then every memory system call a thread makes is
+ * made on the mm too, and its result compared when the kernel's returns.
+ * fork and clone without CLONE_VM are mm_fork; threads and vfork children
+ * share their parent's mm.  The layouts (bounds, permissions, offset,
+ * device, inode, path, VmFlags) are compared at every exec, fork and exit,
+ * and every N calls with --every N.  The first difference ends the run with
+ * a report; otherwise a summary, and exit status 0.
+ *
+ * What ptrace does not show is made up for where it is visible: the kernel
+ * grows a stack on a fault, so a stack the kernel shows larger is grown the
+ * same before each comparison.  Threads' memory calls are serialized: one
+ * that enters while another thread of its mm is inside one waits at its
+ * entry, so that both sides apply them in one order.  The program runs
+ * without address randomization (personality ADDR_NO_RANDOMIZE), so that
+ * the mm's mmap_base is the kernel's.
+ */
+#define _GNU_SOURCE
+#include "trace.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmarea.h"
+
+#ifndef CLONE_VM
+#define CLONE_VM 0x00000100
+#endif
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+#define HISTORY 12                 /* calls shown before a difference */
+
+/* One address space of the traced family, and its vmarea twin. */
+struct tmm {
+    struct mm *mm;
+    int users;                     /* threads (and vfork children) that share it */
+    pid_t busy;                    /* a thread inside a memory call, or 0 */
+    unsigned long calls;
+    char history[HISTORY][160];    /* the last calls, a ring */
+};
+
+/* A traced thread. */
+struct tthread {
+    pid_t tid, tgid;
+    struct tmm *m;                 /* NULL before the first exec, or until its fork event */
+    bool in_call;                  /* between a mirrored call's entry and exit */
+    bool held;                     /* stopped at an entry, waiting for its mm */
+    bool started;                  /* its first stop (a new child's SIGSTOP) was seen */
+    bool pending;                  /* seen stopped before the event that made it */
+    uint64_t nr, args[6];
+    struct vm_file *file;          /* mmap's, opened at entry */
+    int file_err;                  /* why there is none: -EBADF and the like */
+};
+
+/* A file description the program mapped, and the vm_file for it: the same
+ * description (the same struct file) must give the same vm_file, which
+ * is what lets adjacent mappings of one open merge. */
+struct tfile {
+    struct vm_file *f;
+    int fd;                        /* ours, of the same description (pidfd_getfd) */
+};
+
+struct trace {
+    struct tthread **t;
+    size_t n, cap;
+    struct tfile *files;
+    size_t nfiles, files_cap;
+    unsigned long every;           /* layout checkpoint every N calls; 0: none */
+    struct mm_config cfg;
+    unsigned long processes, calls, same_calls, checkpoints, same_checkpoints, unmirrored;
+    bool failed;
+    bool progress;
+    time_t last_progress;
+};
+
+static const char *prog = "vmarea";
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: trace: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+/* ------------------------------------------------------------ threads */
+
+static struct tthread *find_thread(struct trace *tr, pid_t tid)
+{
+    for (size_t i = 0; i < tr->n; i++)
+        if (tr->t[i]->tid == tid)
+            return tr->t[i];
+    return NULL;
+}
+
+static struct tthread *add_thread(struct trace *tr, pid_t tid)
+{
+    if (tr->n == tr->cap) {
+        tr->cap = tr->cap ? 2 * tr->cap : 16;
+        tr->t = realloc(tr->t, tr->cap * sizeof(*tr->t));
+        if (!tr->t)
+            die("out of memory");
+    }
+    struct tthread *t = calloc(1, sizeof(*t));
+    if (!t)
+        die("out of memory");
+    t->tid = t->tgid = tid;
+    tr->t[tr->n++] = t;
+    return t;
+}
+
+static void tmm_put(struct tmm *m)
+{
+    if (m && --m->users == 0) {
+        mmput(m->mm);
+        free(m);
+    }
+}
+
+static void remove_thread(struct trace *tr, struct tthread *t)
+{
+    for (size_t i = 0; i < tr->n; i++) {
+        if (tr->t[i] != t)
+            continue;
+        tr->t[i] = tr->t[--tr->n];
+        break;
+    }
+    if (t->file)
+        vm_file_put(t->file);
+    tmm_put(t->m);
+    free(t);
+}
+
+/* ------------------------------------------------------------ layouts */
+
+/* A VMA as maps and smaps show it: what the two sides must agree on. */
+struct tvma {
+    unsigned long start, end, offset, inode;
+    char perms[5], dev[16], name[256], flags[128];
+};
+
+struct tlayout {
+    struct tvma *v;
+    size_t n;
+};
+
+static void layout_free(struct tlayout *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Parse smaps text: header lines and VmFlags; the counters are not compared. */
+static void layout_parse(const char *text, struct tlayout *l)
+{
+    size_t cap = 0;
+    l->v = NULL;
+    l->n = 0;
+    for (const char *p = text; *p; ) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[600];
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        p += len + (eol ? 1 : 0);
+        if (!strncmp(line, "VmFlags:", 8) && l->n) {
+            char *f = line + 8;
+            while (*f == ' ')
+                f++;
+            size_t fl = strlen(f);
+            while (fl && f[fl - 1] == ' ')
+                f[--fl] = '\0';
+            snprintf(l->v[l->n - 1].flags, sizeof(l->v[0].flags), "%s", f);
+            continue;
+        }
+        struct tvma v = { 0 };
+        int name_at = 0;
+        if (!isxdigit((unsigned char)line[0]) ||
+            sscanf(line, "%lx-%lx %4s %lx %15s %lu %n", &v.start, &v.end, v.perms, &v.offset, v.dev,
+                   &v.inode, &name_at) < 6)
+            continue;
+        if (name_at)
+            snprintf(v.name, sizeof(v.name), "%s", line + name_at);
+        if (l->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            l->v = realloc(l->v, cap * sizeof(*l->v));
+            if (!l->v)
+                die("out of memory");
+        }
+        l->v[l->n++] = v;
+    }
+}
+
+static char *slurp(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 4096) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    close(fd);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void kernel_layout(pid_t pid, struct tlayout *l)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+    char *text = slurp(path);
+    if (!text)
+        die("cannot read %s: %s", path, strerror(errno));
+    layout_parse(text, l);
+    free(text);
+}
+
+static void vmarea_layout(struct mm *mm, struct tlayout *l)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f || mm_show_smaps(mm, f) < 0 || fclose(f))
+        die("mm_show_smaps failed");
+    layout_parse(text, l);
+    free(text);
+}
+
+/* Shared anonymous memory's inode is the kernel's own shmem object, which
+ * no other mm can have. */
+static bool vma_same(const struct tvma *a, const struct tvma *b)
+{
+    bool shmem = !strcmp(a->name, "/dev/zero (deleted)") || !strncmp(a->name, "/SYSV", 5);
+    return a->start == b->start && a->end == b->end && !strcmp(a->perms, b->perms) &&
+           a->offset == b->offset && !strcmp(a->dev, b->dev) && (shmem || a->inode == b->inode) &&
+           !strcmp(a->name, b->name) && !strcmp(a->flags, b->flags);
+}
+
+static bool layout_has(const struct tlayout *l, const struct tvma *v)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (vma_same(&l->v[i], v))
+            return true;
+    return false;
+}
+
+static void layout_print(FILE *out, const char *side, const struct tlayout *l, const struct tlayout *other)
+{
+    fprintf(out, "  layout, %s:\n", side);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct tvma *v = &l->v[i];
+        fprintf(out, "  %c %012lx-%012lx %s %08lx %s %-8lu %-40s [%s]\n", layout_has(other, v) ? ' ' : '*',
+                v->start, v->end, v->perms, v->offset, v->dev, v->inode, v->name, v->flags);
+    }
+}
+
+/* A stack the kernel grew by faults (which ptrace does not show) grows here
+ * by a fault at the same place. */
+static void sync_stacks(struct mm *mm, const struct tlayout *k)
+{
+    struct tlayout ours;
+    vmarea_layout(mm, &ours);
+    for (size_t i = 0; i < k->n; i++) {
+        if (!strstr(k->v[i].flags, "gd"))
+            continue;
+        for (size_t j = 0; j < ours.n; j++)
+            if (ours.v[j].end == k->v[i].end && ours.v[j].start > k->v[i].start && strstr(ours.v[j].flags, "gd"))
+                mm_fault(mm, k->v[i].start, FAULT_FLAG_WRITE);
+    }
+    layout_free(&ours);
+}
+
+static void report_history(FILE *out, const struct tmm *m)
+{
+    unsigned long first = m->calls > HISTORY ? m->calls - HISTORY : 0;
+    if (first < m->calls)
+        fprintf(out, "  the calls before it (of %lu in this address space):\n", m->calls);
+    for (unsigned long i = first; i < m->calls; i++)
+        fprintf(out, "    %s\n", m->history[i % HISTORY]);
+}
+
+/* Compare the whole layout of pid's address space with its twin's. */
+static bool checkpoint(struct trace *tr, pid_t pid, struct tmm *m, const char *when)
+{
+    struct tlayout k, o;
+    kernel_layout(pid, &k);
+    sync_stacks(m->mm, &k);
+    vmarea_layout(m->mm, &o);
+    bool same = k.n == o.n;
+    for (size_t i = 0; same && i < k.n; i++)
+        same = vma_same(&k.v[i], &o.v[i]);
+    tr->checkpoints++;
+    if (same) {
+        tr->same_checkpoints++;
+    } else {
+        fprintf(stderr, "MISMATCH in process %d: the layouts differ at %s\n", pid, when);
+        report_history(stderr, m);
+        fprintf(stderr, "  ('*': no identical VMA on the other side)\n");
+        layout_print(stderr, "linux", &k, &o);
+        layout_print(stderr, "vmarea", &o, &k);
+        tr->failed = true;
+    }
+    layout_free(&k);
+    layout_free(&o);
+    return same;
+}
+
+/* ------------------------------------------------------------ the image at exec */
+
+static long read_stat_field(pid_t pid, int field, unsigned long *out)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    char *text = slurp(path);
+    if (!text)
+        return -1;
+    /* Fields after the command name, which may hold spaces: from the last ')'. */
+    char *p = strrchr(text, ')');
+    int f = 2;
+    while (p && f < field) {
+        p = strchr(p + 1, ' ');
+        f++;
+    }
+    long r = p ? (sscanf(p + 1, "%lu", out) == 1 ? 0 : -1) : -1;
+    free(text);
+    return r;
+}
+
+static vm_flags_t flags_of(const char *text)
+{
+    static const struct { const char *name; vm_flags_t flag; } names[] = {
+        { "rd", VM_READ }, { "wr", VM_WRITE }, { "ex", VM_EXEC }, { "sh", VM_SHARED },
+        { "mr", VM_MAYREAD }, { "mw", VM_MAYWRITE }, { "me", VM_MAYEXEC }, { "ms", VM_MAYSHARE },
+        { "pf", VM_PFNMAP }, { "io", VM_IO }, { "dd", VM_DONTDUMP }, { "dc", VM_DONTCOPY },
+    };
+    vm_flags_t f = 0;
+    for (const char *p = text; *p; ) {
+        while (*p == ' ')
+            p++;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (!strncmp(p, names[i].name, 2) && (p[2] == ' ' || !p[2]))
+                f |= names[i].flag;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return f;
+}
+
+static int prot_of(const char *perms)
+{
+    return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+           (perms[2] == 'x' ? PROT_EXEC : 0);
+}
+
+/* The twin of pid's address space just after execve: the kernel's VMAs,
+ * made one by one, and the layout of its image. */
+static struct tmm *image_of(struct trace *tr, pid_t pid)
+{
+    struct tmm *m = calloc(1, sizeof(*m));
+    if (!m || !(m->mm = mm_create(&tr->cfg)))
+        die("mm_create: %s", strerror(errno));
+    m->users = 1;
+    struct tlayout k;
+    kernel_layout(pid, &k);
+    struct { struct vm_file *f; unsigned long inode; char dev[16]; } opened[64];
+    size_t nopen = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        const struct tvma *v = &k.v[i];
+        unsigned long len = v->end - v->start;
+        int prot = prot_of(v->perms);
+        bool shared = v->perms[3] == 's';
+        long r;
+        if (!strcmp(v->name, "[vsyscall]")) {
+            continue;   /* the gate: every mm shows it */
+        } else if (!strcmp(v->name, "[vvar]") || !strcmp(v->name, "[vvar_vclock]") ||
+                   !strcmp(v->name, "[vdso]")) {
+            unsigned long npages = len / 4096;
+            struct vm_page **pages = calloc(npages, sizeof(*pages));
+            vm_flags_t flags = flags_of(v->flags);
+            for (unsigned long p = 0; pages && !(flags & VM_PFNMAP) && p < npages; p++) {
+                pages[p] = vm_page_alloc(m->mm);
+                struct iovec local = { vm_page_address(pages[p]), 4096 };
+                struct iovec remote = { (void *)(v->start + p * 4096), 4096 };
+                if (!pages[p] || process_vm_readv(pid, &local, 1, &remote, 1, 0) != 4096)
+                    die("cannot copy %s from process %d", v->name, pid);
+            }
+            r = mm_install_special_mapping(m->mm, v->start, len, flags & ~VM_DONTEXPAND, v->name, pages);
+            for (unsigned long p = 0; pages && p < npages; p++)
+                if (pages[p])
+                    vm_page_put(pages[p]);
+            free(pages);
+        } else if (v->inode && v->name[0] == '/') {
+            /* execve maps each ELF file through one open: its VMAs share it. */
+            struct vm_file *f = NULL;
+            for (size_t j = 0; j < nopen; j++)
+                if (opened[j].inode == v->inode && !strcmp(opened[j].dev, v->dev))
+                    f = opened[j].f;
+            if (!f) {
+                char path[96];
+                snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, v->start, v->end);
+                int fd = open(path, (shared && (prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+                f = fd >= 0 ? vm_file_open(fd) : NULL;
+                if (fd >= 0)
+                    close(fd);
+                if (!f || nopen == sizeof(opened) / sizeof(opened[0]))
+                    die("cannot open %s (%s)", path, v->name);
+                opened[nopen].f = f;
+                opened[nopen].inode = v->inode;
+                snprintf(opened[nopen].dev, sizeof(opened[0].dev), "%s", v->dev);
+                nopen++;
+            }
+            r = mm_mmap(m->mm, v->start, len, prot, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, f, v->offset);
+        } else {
+            int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
+            if (strstr(v->flags, "gd"))
+                flags |= MAP_GROWSDOWN;
+            r = mm_mmap(m->mm, v->start, len, prot, flags, NULL, 0);
+        }
+        if (r < 0)
+            die("cannot build %lx-%lx %s of process %d: %s", v->start, v->end, v->name, pid, strerror((int)-r));
+    }
+    layout_free(&k);
+    for (size_t j = 0; j < nopen; j++)
+        vm_file_put(opened[j].f);
+
+    struct mm_layout l = { 0 };
+    static const int fields[] = { 26, 27, 45, 46, 47, 28, 48, 49, 50, 51 };
+    unsigned long *slots[] = { &l.start_code, &l.end_code, &l.start_data, &l.end_data, &l.start_brk,
+                               &l.start_stack, &l.arg_start, &l.arg_end, &l.env_start, &l.env_end };
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        ok &= read_stat_field(pid, fields[i], slots[i]) == 0;
+    l.brk = l.start_brk;   /* execve leaves the break at its start */
+    if (!ok || mm_set_layout(m->mm, &l))
+        die("cannot read the layout of process %d", pid);
+    return m;
+}
+
+/* ------------------------------------------------------------ calls */
+
+static bool is_memory_call(uint64_t nr, const uint64_t *a)
+{
+    switch (nr) {
+    case SYS_mmap: case SYS_munmap: case SYS_mprotect: case SYS_mremap: case SYS_madvise:
+    case SYS_brk: case SYS_msync: case SYS_mlock: case SYS_munlock: case SYS_mlockall:
+    case SYS_munlockall: case SYS_mlock2: case SYS_pkey_mprotect: case SYS_shmat: case SYS_shmdt:
+    case SYS_remap_file_pages:
+        return true;
+#ifdef SYS_mseal
+    case SYS_mseal:
+        return true;
+#endif
+    case SYS_prctl:
+        return a[0] == PR_SET_VMA;
+    default:
+        return false;
+    }
+}
+
+static const char *call_name(uint64_t nr)
+{
+    switch (nr) {
+    case SYS_mmap: return "mmap";
+    case SYS_munmap: return "munmap";
+    case SYS_mprotect: return "mprotect";
+    case SYS_mremap: return "mremap";
+    case SYS_madvise: return "madvise";
+    case SYS_brk: return "brk";
+    case SYS_msync: return "msync";
+    case SYS_mlock: return "mlock";
+    case SYS_munlock: return "munlock";
+    case SYS_mlockall: return "mlockall";
+    case SYS_munlockall: return "munlockall";
+    case SYS_mlock2: return "mlock2";
+    case SYS_pkey_mprotect: return "pkey_mprotect";
+    case SYS_prctl: return "prctl";
+    case SYS_shmat: return "shmat";
+    case SYS_shmdt: return "shmdt";
+    default: return "call";
+    }
+}
+
+/* mmap's file: the thread's own description (pidfd_getfd), and the vm_file
+ * made for it the first time it was mapped. */
+static void open_call_file(struct trace *tr, struct tthread *t)
+{
+    t->file = NULL;
+    t->file_err = 0;
+    if (t->nr != SYS_mmap || (t->args[3] & MAP_ANONYMOUS))
+        return;
+    int pidfd = (int)syscall(SYS_pidfd_open, t->tgid, 0);
+    int fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)t->args[4], 0);
+    int err = errno;
+    if (pidfd >= 0)
+        close(pidfd);
+    if (fd < 0) {
+        t->file_err = err == EBADF || pidfd >= 0 ? -EBADF : -err;
+        return;
+    }
+    for (size_t i = 0; i < tr->nfiles; i++) {
+        if (syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, fd, tr->files[i].fd) == 0) {
+            close(fd);
+            vm_file_get(tr->files[i].f);
+            t->file = tr->files[i].f;
+            return;
+        }
+    }
+    struct vm_file *f = vm_file_open(fd);
+    if (!f) {
+        t->file_err = errno == EBADF ? -EBADF : -ENODEV;
+        close(fd);
+        return;
+    }
+    if (tr->nfiles == tr->files_cap) {
+        tr->files_cap = tr->files_cap ? 2 * tr->files_cap : 32;
+        tr->files = realloc(tr->files, tr->files_cap * sizeof(*tr->files));
+        if (!tr->files)
+            die("out of memory");
+    }
+    tr->files[tr->nfiles++] = (struct tfile){ f, fd };
+    vm_file_get(f);
+    t->file = f;
+}
+
+static bool read_string(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+    struct iovec local = { buf, size - 1 }, remote = { (void *)(uintptr_t)addr, size - 1 };
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return memchr(buf, '\0', (size_t)n) != NULL;
+}
+
+/* The call on the twin; *mirrored false for what vmarea cannot do. */
+static long mirror(struct tthread *t, bool *mirrored)
+{
+    struct mm *mm = t->m->mm;
+    const uint64_t *a = t->args;
+    *mirrored = true;
+    switch (t->nr) {
+    case SYS_mmap:
+        if (!(a[3] & MAP_ANONYMOUS) && !t->file)
+            return t->file_err;
+        return mm_mmap(mm, a[0], a[1], (int)a[2], (int)a[3], (a[3] & MAP_ANONYMOUS) ? NULL : t->file, a[5]);
+    case SYS_munmap: return mm_munmap(mm, a[0], a[1]);
+    case SYS_mprotect: return mm_mprotect(mm, a[0], a[1], (int)a[2]);
+    case SYS_pkey_mprotect:
+        if ((int)a[3] == -1)
+            return mm_mprotect(mm, a[0], a[1], (int)a[2]);
+        break;
+    case SYS_mremap: return mm_mremap(mm, a[0], a[1], a[2], (int)a[3], a[4]);
+    case SYS_madvise: return mm_madvise(mm, a[0], a[1], (int)a[2]);
+    case SYS_brk: return mm_brk(mm, a[0]);
+    case SYS_msync: return mm_msync(mm, a[0], a[1], (int)a[2]);
+    case SYS_mlock: return mm_mlock(mm, a[0], a[1], 0);
+    case SYS_mlock2: return mm_mlock(mm, a[0], a[1], (unsigned)a[2]);
+    case SYS_munlock: return mm_munlock(mm, a[0], a[1]);
+    case SYS_mlockall: return mm_mlockall(mm, (int)a[0]);
+    case SYS_munlockall: return mm_munlockall(mm);
+    case SYS_prctl:
+        if (a[1] == PR_SET_VMA_ANON_NAME) {
+            char name[96];
+            if (!a[4])
+                return mm_set_anon_name(mm, a[2], a[3], NULL);
+            if (read_string(t->tid, a[4], name, sizeof(name)))
+                return mm_set_anon_name(mm, a[2], a[3], name);
+        }
+        break;
+    default:
+        break;
+    }
+    *mirrored = false;
+    return -ENOSYS;
+}
+
+static void call_text(char *buf, size_t size, const struct tthread *t, long kernel, long ours)
+{
+    const uint64_t *a = t->args;
+    int n = snprintf(buf, size, "%d: %s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ")",
+                     t->tid, call_name(t->nr), a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (n > 0 && (size_t)n < size) {
+        if (kernel == ours)
+            snprintf(buf + n, size - (size_t)n, " = %#lx", (unsigned long)kernel);
+        else
+            snprintf(buf + n, size - (size_t)n, " = linux %ld | vmarea %ld", kernel, ours);
+    }
+}
+
+static void call_exit(struct trace *tr, struct tthread *t, long kernel)
+{
+    struct tmm *m = t->m;
+    bool mirrored;
+    long ours = mirror(t, &mirrored);
+    if (t->file) {
+        vm_file_put(t->file);
+        t->file = NULL;
+    }
+    t->in_call = false;
+    m->busy = 0;
+    char text[sizeof(m->history[0])];
+    call_text(text, sizeof(text), t, kernel, ours);
+    tr->calls++;
+    if (!mirrored) {
+        tr->unmirrored++;
+        fprintf(stderr, "MISMATCH in process %d: vmarea cannot mirror %s\n", t->tgid, text);
+        report_history(stderr, m);
+        tr->failed = true;
+        return;
+    }
+    snprintf(m->history[m->calls % HISTORY], sizeof(m->history[0]), "%s", text);
+    m->calls++;
+    if (kernel != ours) {
+        fprintf(stderr, "MISMATCH in process %d: a call's result differs\n", t->tgid);
+        report_history(stderr, m);
+        struct tlayout k, o;
+        kernel_layout(t->tgid, &k);
+        vmarea_layout(m->mm, &o);
+        fprintf(stderr, "  ('*': no identical VMA on the other side)\n");
+        layout_print(stderr, "linux", &k, &o);
+        layout_print(stderr, "vmarea", &o, &k);
+        layout_free(&k);
+        layout_free(&o);
+        tr->failed = true;
+        return;
+    }
+    tr->same_calls++;
+    if (tr->every && tr->calls % tr->every == 0) {
+        char when[64];
+        snprintf(when, sizeof(when), "call %lu", tr->calls);
+        checkpoint(tr, t->tgid, m, when);
+    }
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void resume(struct tthread *t, int sig)
+{
+    if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(uintptr_t)sig) && errno != ESRCH)
+        die("PTRACE_SYSCALL %d: %s", t->tid, strerror(errno));
+}
+
+/* A thread held at a memory call's entry goes on once its mm is free. */
+static void release_held(struct trace *tr, struct tmm *m)
+{
+    for (size_t i = 0; i < tr->n && !m->busy; i++) {
+        struct tthread *t = tr->t[i];
+        if (t->held && t->m == m) {
+            t->held = false;
+            t->in_call = true;
+            m->busy = t->tid;
+            open_call_file(tr, t);
+            resume(t, 0);
+        }
+    }
+}
+
+static void on_syscall_stop(struct trace *tr, struct tthread *t)
+{
+    struct __ptrace_syscall_info info;
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(info), &info) <= 0)
+        die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+    if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+        t->nr = info.entry.nr;
+        memcpy(t->args, info.entry.args, sizeof(t->args));
+        if (t->m && is_memory_call(t->nr, t->args)) {
+            if (t->m->busy && t->m->busy != t->tid) {
+                t->held = true;   /* resumed by release_held */
+                return;
+            }
+            t->in_call = true;
+            t->m->busy = t->tid;
+            open_call_file(tr, t);
+        }
+    } else if (info.op == PTRACE_SYSCALL_INFO_EXIT && t->in_call) {
+        call_exit(tr, t, info.exit.rval);
+        release_held(tr, t->m);
+    }
+    resume(t, 0);
+}
+
+static void progress(struct trace *tr)
+{
+    if (!tr->progress)
+        return;
+    time_t now = time(NULL);
+    if (now == tr->last_progress)
+        return;
+    tr->last_progress = now;
+    fprintf(stderr, "\r%lu processes, %lu calls mirrored, %lu checkpoints ", tr->processes, tr->calls,
+            tr->checkpoints);
+}
+
+/* A new child's mm, at the fork, vfork or clone event of its parent.  Its
+ * first stop may have come first (then it waits for this) or may follow. */
+static void on_new_child(struct trace *tr, struct tthread *parent, pid_t child, int event)
+{
+    struct tthread *c = find_thread(tr, child);
+    bool stopped = c != NULL;
+    if (!c)
+        c = add_thread(tr, child);
+    bool share = event == PTRACE_EVENT_VFORK, thread = false;
+    if (event == PTRACE_EVENT_CLONE) {
+        uint64_t flags = parent->args[0];
+        if (parent->nr == SYS_clone3) {
+            struct iovec local = { &flags, sizeof(flags) }, remote = { (void *)(uintptr_t)parent->args[0], 8 };
+            if (process_vm_readv(parent->tid, &local, 1, &remote, 1, 0) != 8)
+                flags = 0;
+        }
+        share = flags & CLONE_VM;
+        thread = flags & 0x00010000;   /* CLONE_THREAD */
+    }
+    c->tgid = thread ? parent->tgid : child;
+    if (parent->m && share) {
+        c->m = parent->m;
+        c->m->users++;
+    } else if (parent->m) {
+        struct tmm *m = calloc(1, sizeof(*m));
+        if (!m || !(m->mm = mm_fork(parent->m->mm)))
+            die("mm_fork: %s", strerror(errno));
+        m->users = 1;
+        c->m = m;
+    }
+    if (!thread)
+        tr->processes++;
+    if (stopped) {
+        c->pending = false;
+        if (c->m && !share)
+            checkpoint(tr, child, c->m, "fork");
+        resume(c, 0);
+    }
+}
+
+int vmarea_trace(int argc, char **argv)
+{
+    struct trace tr = { 0 };
+    static const struct option longopts[] = {
+        { "every", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'e': {
+            char *end;
+            tr.every = strtoul(optarg, &end, 10);
+            if (*end || end == optarg)
+                die("--every wants a number, not '%s'", optarg);
+            break;
+        }
+        case 'h':
+            printf("usage: vmarea trace [--every N] -- PROGRAM [ARGS...]\n");
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (optind >= argc)
+        die("no program to trace (vmarea trace [--every N] -- PROGRAM [ARGS...])");
+    if (mm_config_from_host(&tr.cfg))
+        die("cannot probe the host");
+    tr.progress = isatty(STDERR_FILENO);
+
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        personality(ADDR_NO_RANDOMIZE);
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+            _exit(127);
+        raise(SIGSTOP);
+        execvp(argv[optind], argv + optind);
+        fprintf(stderr, "%s: trace: cannot run %s: %s\n", prog, argv[optind], strerror(errno));
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+        die("the program did not start");
+    long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+    if (ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)opts))
+        die("PTRACE_SETOPTIONS: %s", strerror(errno));
+    struct tthread *first = add_thread(&tr, pid);
+    first->started = true;
+    tr.processes = 1;
+    resume(first, 0);
+
+    int exit_status = 0;
+    while (tr.n && !tr.failed) {
+        pid_t tid = waitpid(-1, &st, __WALL);
+        if (tid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        struct tthread *t = find_thread(&tr, tid);
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (tid == pid)
+                exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (t)
+                remove_thread(&tr, t);
+            continue;
+        }
+        if (!WIFSTOPPED(st))
+            continue;
+        if (!t) {
+            /* A new child's first stop, before its parent's event. */
+            t = add_thread(&tr, tid);
+            t->pending = true;
+            t->started = true;
+            continue;
+        }
+        int sig = WSTOPSIG(st), event = st >> 16;
+        if (sig == (SIGTRAP | 0x80)) {
+            on_syscall_stop(&tr, t);
+        } else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+            unsigned long child;
+            ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
+            on_new_child(&tr, t, (pid_t)child, event);
+            resume(t, 0);
+        } else if (event == PTRACE_EVENT_EXEC) {
+            unsigned long old;
+            ptrace(PTRACE_GETEVENTMSG, tid, 0, &old);
+            if ((pid_t)old != tid) {
+                /* A thread other than the leader ran execve: it is the leader now. */
+                struct tthread *o = find_thread(&tr, (pid_t)old);
+                if (o && o != t) {
+                    o->tid = -1;
+                    remove_thread(&tr, o);
+                }
+            }
+            tmm_put(t->m);
+            t->m = image_of(&tr, tid);
+            t->tgid = tid;
+            t->in_call = false;
+            checkpoint(&tr, tid, t->m, "exec");
+            resume(t, 0);
+        } else if (event == PTRACE_EVENT_EXIT) {
+            if (t->m && t->m->users == 1)
+                checkpoint(&tr, t->tgid, t->m, "exit");
+            resume(t, 0);
+        } else if (sig == SIGSTOP && !t->started) {
+            /* A new child's first stop, after its parent's event. */
+            t->started = true;
+            if (t->m && t->m->users == 1 && t->tgid == t->tid)
+                checkpoint(&tr, t->tid, t->m, "fork");
+            resume(t, 0);
+        } else {
+            resume(t, sig == SIGTRAP ? 0 : sig);
+        }
+        progress(&tr);
+    }
+    if (tr.progress)
+        fputc('\n', stderr);
+    if (tr.failed) {
+        kill(pid, SIGKILL);
+        for (size_t i = 0; i < tr.n; i++)
+            kill(tr.t[i]->tid, SIGKILL);
+    }
+    while (tr.n)
+        remove_thread(&tr, tr.t[tr.n - 1]);
+    free(tr.t);
+    for (size_t i = 0; i < tr.nfiles; i++) {
+        vm_file_put(tr.files[i].f);
+        close(tr.files[i].fd);
+    }
+    free(tr.files);
+    fprintf(stderr, "vmarea trace: %lu processes, %lu calls mirrored, %lu identical; %lu layout checkpoints, "
+           "%lu identical%s\n", tr.processes, tr.calls, tr.same_calls, tr.checkpoints, tr.same_checkpoints,
+           tr.failed ? "" : ": the same address spaces");
+    (void)exit_status;
+    return tr.failed ? 1 : 0;
+}
