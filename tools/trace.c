@@ -38,10 +38,12 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,9 +60,22 @@
 
 #define HISTORY 12                 /* calls shown before a difference */
 
+/* PAGEMAP_SCAN (Linux 6.7), for headers that lack it. */
+struct tr_page_region { uint64_t start, end, categories; };
+struct tr_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define TR_PAGEMAP_SCAN    _IOWR('f', 16, struct tr_pm_scan_arg)
+#define TR_PAGE_IS_FILE    (1 << 2)
+#define TR_PAGE_IS_PRESENT (1 << 3)
+#define TR_PAGE_IS_SWAPPED (1 << 4)
+#define TR_PAGE_IS_PFNZERO (1 << 5)
+
 /* One address space of the traced family, and its vmarea twin. */
 struct tmm {
     struct mm *mm;
+    int pagemap;                   /* /proc/PID/pagemap of a process that has it, or -1 */
     int users;                     /* threads (and vfork children) that share it */
     pid_t busy;                    /* a thread inside a memory call, or 0 */
     unsigned long calls;
@@ -89,6 +104,7 @@ struct tfile {
 };
 
 struct trace {
+    bool exec;                     /* --exec: images by mm_exec, checked against the kernel's */
     struct tthread **t;
     size_t n, cap;
     struct tfile *files;
@@ -144,8 +160,89 @@ static void tmm_put(struct tmm *m)
 {
     if (m && --m->users == 0) {
         mmput(m->mm);
+        if (m->pagemap >= 0)
+            close(m->pagemap);
         free(m);
     }
+}
+
+static struct tmm *tmm_new(struct mm *mm, pid_t pid)
+{
+    struct tmm *m = calloc(1, sizeof(*m));
+    if (!m || !mm)
+        die("%s", mm ? "out of memory" : strerror(errno));
+    m->mm = mm;
+    m->users = 1;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+    m->pagemap = open(path, O_RDONLY | O_CLOEXEC);
+    return m;
+}
+
+/* The first anonymous page (present or swapped) the kernel has in
+ * [start, end), if any. */
+static bool kernel_anon_page(int pagemap, unsigned long start, unsigned long end, unsigned long *at)
+{
+    struct tr_page_region r;
+    struct tr_pm_scan_arg a = {
+        .size = sizeof(a), .start = start, .end = end, .vec = (uintptr_t)&r, .vec_len = 1, .max_pages = 1,
+        .category_inverted = TR_PAGE_IS_FILE | TR_PAGE_IS_PFNZERO,
+        .category_mask = TR_PAGE_IS_FILE | TR_PAGE_IS_PFNZERO,
+        .category_anyof_mask = TR_PAGE_IS_PRESENT | TR_PAGE_IS_SWAPPED,
+        .return_mask = TR_PAGE_IS_PRESENT | TR_PAGE_IS_SWAPPED,
+    };
+    long n = ioctl(pagemap, TR_PAGEMAP_SCAN, &a);
+    if (n >= 0) {
+        if (n > 0)
+            *at = r.start;
+        return n > 0;
+    }
+    /* Before 6.7: the entries themselves, a page at a time, for at most the
+     * VMA's first 64 MiB.  An exclusive anonymous page, or a swapped one
+     * (the zero page, which looks anonymous too, is never exclusive). */
+    uint64_t e[512];
+    for (unsigned long p = start; p < end && p < start + (64UL << 20); p += sizeof(e) / 8 * 4096) {
+        unsigned long pages = (end - p) / 4096 < 512 ? (end - p) / 4096 : 512;
+        ssize_t got = pread(pagemap, e, pages * 8, (off_t)(p / 4096 * 8));
+        for (ssize_t i = 0; i < got / 8; i++) {
+            bool present = e[i] >> 63 & 1, swapped = e[i] >> 62 & 1, file = e[i] >> 61 & 1;
+            bool exclusive = e[i] >> 56 & 1;
+            if (!file && (swapped || (present && exclusive))) {
+                *at = p + (unsigned long)i * 4096;
+                return true;
+            }
+        }
+        if (got <= 0)
+            break;
+    }
+    return false;
+}
+
+/*
+ * The program's stores are faults ptrace does not show, and the first in a
+ * private VMA gives it an anon_vma, which decides merges (two VMAs with
+ * anon_vmas of their own never merge) and what a fork's child inherits.
+ * Where the kernel has an anonymous page in a VMA, the twin is made to
+ * fault there too: a store where the VMA is writable, else a load.
+ */
+static void sync_anon(struct tmm *m)
+{
+    if (m->pagemap < 0)
+        return;
+    enum { MAX = 1024 };
+    static unsigned long at[MAX];
+    static bool wr[MAX];
+    size_t n = 0;
+    struct mmap_read_guard g = mmap_read_lock(m->mm);
+    for (const struct vma_ref *v = vma_find(&g, 0); v && n < MAX; v = vma_next(&g, v)) {
+        if ((vma_flags(v) & (VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_MIXEDMAP)) || vma_ops(v))
+            continue;
+        if (kernel_anon_page(m->pagemap, vma_start(v), vma_end(v), &at[n]))
+            wr[n++] = vma_flags(v) & VM_WRITE;
+    }
+    mmap_read_unlock(&g);
+    for (size_t i = 0; i < n; i++)
+        mm_fault(m->mm, at[i], wr[i] ? FAULT_FLAG_WRITE : 0);
 }
 
 static void remove_thread(struct trace *tr, struct tthread *t)
@@ -395,10 +492,7 @@ static int prot_of(const char *perms)
  * made one by one, and the layout of its image. */
 static struct tmm *image_of(struct trace *tr, pid_t pid)
 {
-    struct tmm *m = calloc(1, sizeof(*m));
-    if (!m || !(m->mm = mm_create(&tr->cfg)))
-        die("mm_create: %s", strerror(errno));
-    m->users = 1;
+    struct tmm *m = tmm_new(mm_create(&tr->cfg), pid);
     struct tlayout k;
     kernel_layout(pid, &k);
     struct { struct vm_file *f; unsigned long inode; char dev[16]; } opened[64];
@@ -472,6 +566,131 @@ static struct tmm *image_of(struct trace *tr, pid_t pid)
     l.brk = l.start_brk;   /* execve leaves the break at its start */
     if (!ok || mm_set_layout(m->mm, &l))
         die("cannot read the layout of process %d", pid);
+    return m;
+}
+
+static bool read_string(pid_t pid, uint64_t addr, char *buf, size_t size);
+
+/* A NUL-separated /proc file as a NULL-terminated vector (one allocation). */
+static char **string_vector(const char *path, char **text)
+{
+    *text = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len)) > 0)
+        if ((len += (size_t)n) == cap)
+            buf = realloc(buf, cap *= 2);
+    close(fd);
+    if (!buf)
+        return NULL;
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += !buf[i];
+    char **v = calloc(count + 1, sizeof(*v));
+    for (size_t i = 0, k = 0, at = 0; v && i < len; i++)
+        if (!buf[i]) {
+            v[k++] = buf + at;
+            at = i + 1;
+        }
+    *text = buf;
+    return v;
+}
+
+/* An entry of pid's auxiliary vector, 0 if absent. */
+static unsigned long auxv_entry(pid_t pid, unsigned long type)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned long e[2], v = 0;
+    while (fd >= 0 && read(fd, e, sizeof(e)) == sizeof(e) && e[0])
+        if (e[0] == type)
+            v = e[1];
+    if (fd >= 0)
+        close(fd);
+    return v;
+}
+
+/*
+ * --exec: the image by mm_exec from the program's file, arguments and
+ * environment, then checked against the kernel's: the layout (as at any
+ * checkpoint), the entry point and stack pointer, and the stack's bytes
+ * from the stack pointer to its top, AT_RANDOM's 16 aside.
+ */
+static struct tmm *exec_image(struct trace *tr, pid_t pid)
+{
+    struct tmm *m = tmm_new(mm_create(&tr->cfg), pid);
+    char path[64], *args_text, *env_text;
+    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct vm_file *exe = fd >= 0 ? vm_file_open(fd) : NULL;
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    char **argv = string_vector(path, &args_text);
+    snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+    char **envp = string_vector(path, &env_text);
+    char execfn[4096];
+    unsigned long fn = auxv_entry(pid, 31 /* AT_EXECFN */);
+    if (!exe || !argv || !envp || !fn || !read_string(pid, fn, execfn, sizeof(execfn)))
+        die("cannot read the program of process %d", pid);
+    struct mm_exec_args a = { .file = exe, .argv = (const char *const *)argv,
+                              .envp = (const char *const *)envp, .execfn = execfn,
+                              .flags = MM_EXEC_NO_RANDOMIZE };
+    struct mm_exec_result res;
+    int r = mm_exec(m->mm, &a, &res);
+    vm_file_put(exe);
+    free(argv);
+    free(envp);
+    free(args_text);
+    free(env_text);
+    if (r)
+        die("mm_exec for process %d: %s", pid, strerror(-r));
+
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
+        die("PTRACE_GETREGS: %s", strerror(errno));
+    bool same = regs.rip == res.entry && regs.rsp == res.sp;
+    unsigned long top = 0, random = auxv_entry(pid, 25 /* AT_RANDOM */);
+    struct tlayout k;
+    kernel_layout(pid, &k);
+    for (size_t i = 0; i < k.n; i++)
+        if (k.v[i].start <= regs.rsp && regs.rsp < k.v[i].end)
+            top = k.v[i].end;
+    layout_free(&k);
+    size_t len = top > regs.rsp ? top - regs.rsp : 0;
+    char *theirs = malloc(len + 1), *ours = malloc(len + 1);
+    struct iovec local = { theirs, len }, remote = { (void *)regs.rsp, len };
+    if (!theirs || !ours || process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len ||
+        mm_read(m->mm, regs.rsp, ours, len) != (ssize_t)len)
+        same = false;
+    else if (random >= regs.rsp && random + 16 <= top) {
+        memset(theirs + (random - regs.rsp), 0, 16);
+        memset(ours + (random - regs.rsp), 0, 16);
+    }
+    size_t differ = len;
+    for (size_t i = 0; same && i < len; i++)
+        if (theirs[i] != ours[i]) {
+            differ = i;
+            same = false;
+        }
+    free(theirs);
+    free(ours);
+    tr->checkpoints++;
+    if (same) {
+        tr->same_checkpoints++;
+    } else {
+        fprintf(stderr, "MISMATCH in process %d: mm_exec's image differs from execve's\n", pid);
+        fprintf(stderr, "  entry linux %#llx | vmarea %#lx, stack pointer linux %#llx | vmarea %#lx\n",
+                regs.rip, res.entry, regs.rsp, res.sp);
+        if (differ < len)
+            fprintf(stderr, "  the stack's bytes differ first at %#lx\n", (unsigned long)regs.rsp + differ);
+        tr->failed = true;
+    }
     return m;
 }
 
@@ -688,6 +907,7 @@ static void release_held(struct trace *tr, struct tmm *m)
             t->held = false;
             t->in_call = true;
             m->busy = t->tid;
+            sync_anon(m);
             open_call_file(tr, t);
             resume(t, 0);
         }
@@ -709,6 +929,7 @@ static void on_syscall_stop(struct trace *tr, struct tthread *t)
             }
             t->in_call = true;
             t->m->busy = t->tid;
+            sync_anon(t->m);
             open_call_file(tr, t);
         }
     } else if (info.op == PTRACE_SYSCALL_INFO_EXIT && t->in_call) {
@@ -754,11 +975,8 @@ static void on_new_child(struct trace *tr, struct tthread *parent, pid_t child, 
         c->m = parent->m;
         c->m->users++;
     } else if (parent->m) {
-        struct tmm *m = calloc(1, sizeof(*m));
-        if (!m || !(m->mm = mm_fork(parent->m->mm)))
-            die("mm_fork: %s", strerror(errno));
-        m->users = 1;
-        c->m = m;
+        sync_anon(parent->m);
+        c->m = tmm_new(mm_fork(parent->m->mm), child);
     }
     if (!thread)
         tr->processes++;
@@ -775,6 +993,7 @@ int vmarea_trace(int argc, char **argv)
     struct trace tr = { 0 };
     static const struct option longopts[] = {
         { "every", required_argument, NULL, 'e' },
+        { "exec", no_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -782,6 +1001,9 @@ int vmarea_trace(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
         switch (c) {
+        case 'x':
+            tr.exec = true;
+            break;
         case 'e': {
             char *end;
             tr.every = strtoul(optarg, &end, 10);
@@ -790,7 +1012,7 @@ int vmarea_trace(int argc, char **argv)
             break;
         }
         case 'h':
-            printf("usage: vmarea trace [--every N] -- PROGRAM [ARGS...]\n");
+            printf("usage: vmarea trace [--exec] [--every N] -- PROGRAM [ARGS...]\n");
             return 0;
         default:
             return 2;
@@ -871,7 +1093,7 @@ int vmarea_trace(int argc, char **argv)
                 }
             }
             tmm_put(t->m);
-            t->m = image_of(&tr, tid);
+            t->m = tr.exec ? exec_image(&tr, tid) : image_of(&tr, tid);
             t->tgid = tid;
             t->in_call = false;
             checkpoint(&tr, tid, t->m, "exec");
