@@ -18,6 +18,7 @@ FUZZ_SECONDS=60
 # clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends.
 PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind
+          python3 perl git
           clang libclang-rt-dev)
 
 say() { printf '\n== %s\n' "$*"; }

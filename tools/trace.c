@@ -1029,8 +1029,10 @@ int vmarea_trace(int argc, char **argv)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
         personality(ADDR_NO_RANDOMIZE);
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) {
+            fprintf(stderr, "%s: trace: ptrace is not allowed here: %s\n", prog, strerror(errno));
             _exit(127);
+        }
         raise(SIGSTOP);
         execvp(argv[optind], argv + optind);
         fprintf(stderr, "%s: trace: cannot run %s: %s\n", prog, argv[optind], strerror(errno));

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# programs.sh VMAREA — `vmarea trace --exec` on real programs: each image is
+# built by mm_exec and checked against execve's, every memory call of every
+# process is made on vmarea too, and the layouts are compared at exec, fork,
+# exit and every 50 calls.  Each program must come out identical.  Exit 77
+# (skipped) where this machine does not allow ptrace.
+set -uo pipefail
+vmarea=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+
+if out=$("$vmarea" trace -- true 2>&1); [ $? -ne 0 ] && grep -q "ptrace is not allowed" <<<"$out"; then
+    echo "$out"
+    exit 77
+fi
+
+cat > threads.py <<'PY'
+import subprocess, threading
+def work():
+    blocks = [bytearray(100000) for _ in range(50)]
+    return sum(len(b) for b in blocks)
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(subprocess.run(["echo", "from a subprocess"], capture_output=True).stdout.decode().strip())
+PY
+printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' > hello.c
+seq 1 300000 | shuf --random-source=<(yes) > big.txt
+mkdir repo
+
+failed=0
+run() {
+    local name=$1; shift
+    local log
+    log=$("$vmarea" trace --exec --every 50 -- "$@" 2>&1 >/dev/null)
+    local status=$?
+    printf '%-28s %s\n' "$name" "$(tail -n 1 <<<"$log")"
+    if [ $status -ne 0 ]; then
+        echo "$log" | tail -n 60
+        failed=1
+    fi
+}
+
+run "shell pipeline" sh -c 'ls /usr/bin | sort -r | head -n 5 | wc -l'
+run "ls -la of a large directory" ls -la /usr/lib/x86_64-linux-gnu
+run "python3, threads, subprocess" python3 threads.py
+run "perl" perl -e 'my %h; $h{$_} = $_ * 2 for 1 .. 200000; print scalar(keys %h), "\n"'
+run "gcc" gcc -O2 -o hello hello.c
+run "git" sh -c 'cd repo && git init -q && cp ../hello.c . && git add hello.c &&
+                 git -c user.name=t -c user.email=t@t commit -qm first && git log --oneline && git gc -q'
+run "sort of a large file" sort -n big.txt -o sorted.txt
+exit $failed
