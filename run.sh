@@ -18,7 +18,7 @@ FUZZ_SECONDS=60
 # clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends.
 PACKAGES=(build-essential cmake pkg-config liburcu-dev libcmocka-dev libbsd-dev valgrind
-          python3 perl git
+          python3 perl git strace
           clang libclang-rt-dev)
 
 say() { printf '\n== %s\n' "$*"; }
@@ -101,5 +101,7 @@ case $mode in
         build/bench/bench_vma "$@"
         say "build/bench/bench_memory $*"
         build/bench/bench_memory "$@"
+        say "bench/bench_trace.sh build"
+        bench/bench_trace.sh build
         ;;
 esac

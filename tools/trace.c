@@ -225,7 +225,7 @@ static bool kernel_anon_page(int pagemap, unsigned long start, unsigned long end
  * Where the kernel has an anonymous page in a VMA, the twin is made to
  * fault there too: a store where the VMA is writable, else a load.
  */
-static void sync_anon(struct tmm *m)
+static void sync_anon_range(struct tmm *m, unsigned long lo, unsigned long hi)
 {
     if (m->pagemap < 0)
         return;
@@ -234,7 +234,7 @@ static void sync_anon(struct tmm *m)
     static bool wr[MAX];
     size_t n = 0;
     struct mmap_read_guard g = mmap_read_lock(m->mm);
-    for (const struct vma_ref *v = vma_find(&g, 0); v && n < MAX; v = vma_next(&g, v)) {
+    for (const struct vma_ref *v = vma_find(&g, lo); v && vma_start(v) < hi && n < MAX; v = vma_next(&g, v)) {
         if ((vma_flags(v) & (VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_MIXEDMAP)) || vma_ops(v))
             continue;
         if (kernel_anon_page(m->pagemap, vma_start(v), vma_end(v), &at[n]))
@@ -243,6 +243,58 @@ static void sync_anon(struct tmm *m)
     mmap_read_unlock(&g);
     for (size_t i = 0; i < n; i++)
         mm_fault(m->mm, at[i], wr[i] ? FAULT_FLAG_WRITE : 0);
+}
+
+static void sync_anon(struct tmm *m)
+{
+    sync_anon_range(m, 0, ~0UL);
+}
+
+/* The VMAs a call over [addr, addr + len) may merge with or change: those
+ * it covers and its neighbours (a page on either side reaches them). */
+static void sync_anon_around(struct tmm *m, unsigned long addr, unsigned long len)
+{
+    unsigned long lo = addr >= 4096 ? addr - 4096 : 0, hi = addr + len + 4096;
+    sync_anon_range(m, lo, hi < addr ? ~0UL : hi);
+}
+
+/* Before a memory call: the VMAs it may meet, where they are known now. */
+static void sync_before(struct tmm *m, const struct tthread *t)
+{
+    const uint64_t *a = t->args;
+    switch (t->nr) {
+    case SYS_mmap:
+        if (a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+            sync_anon_around(m, a[0], a[1]);
+        break;   /* else after: where it went */
+    case SYS_mremap:
+        sync_anon_around(m, a[0], a[1]);
+        if (a[3] & MREMAP_FIXED)
+            sync_anon_around(m, a[4], a[2]);
+        break;
+    case SYS_munmap: case SYS_mprotect: case SYS_pkey_mprotect: case SYS_madvise: case SYS_msync:
+    case SYS_mlock: case SYS_mlock2: case SYS_munlock:
+        sync_anon_around(m, a[0], a[1]);
+        break;
+    case SYS_prctl:
+        sync_anon_around(m, a[2], a[3]);
+        break;
+    default:
+        sync_anon(m);   /* brk, mlockall, and what cannot be mirrored */
+        break;
+    }
+}
+
+/* After the kernel placed a mapping: its neighbours there. */
+static void sync_after(struct tmm *m, const struct tthread *t, long kernel)
+{
+    const uint64_t *a = t->args;
+    if (kernel < 0)
+        return;
+    if (t->nr == SYS_mmap && !(a[3] & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+        sync_anon_around(m, (unsigned long)kernel, a[1]);
+    else if (t->nr == SYS_mremap && (a[3] & MREMAP_MAYMOVE) && !(a[3] & MREMAP_FIXED))
+        sync_anon_around(m, (unsigned long)kernel, a[2]);
 }
 
 static void remove_thread(struct trace *tr, struct tthread *t)
@@ -849,6 +901,7 @@ static void call_exit(struct trace *tr, struct tthread *t, long kernel)
 {
     struct tmm *m = t->m;
     bool mirrored;
+    sync_after(m, t, kernel);
     long ours = mirror(t, &mirrored);
     if (t->file) {
         vm_file_put(t->file);
@@ -907,7 +960,7 @@ static void release_held(struct trace *tr, struct tmm *m)
             t->held = false;
             t->in_call = true;
             m->busy = t->tid;
-            sync_anon(m);
+            sync_before(m, t);
             open_call_file(tr, t);
             resume(t, 0);
         }
@@ -929,7 +982,7 @@ static void on_syscall_stop(struct trace *tr, struct tthread *t)
             }
             t->in_call = true;
             t->m->busy = t->tid;
-            sync_anon(t->m);
+            sync_before(t->m, t);
             open_call_file(tr, t);
         }
     } else if (info.op == PTRACE_SYSCALL_INFO_EXIT && t->in_call) {
