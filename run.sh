@@ -7,8 +7,9 @@
 #                     build-asan/) and its ctest, a ThreadSanitizer build
 #                     (build-tsan/) and the tests with threads, and libFuzzer
 #                     for a minute (build-fuzz/)
-#   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory)
-# Extra arguments after `bench` go to each benchmark (e.g. --quick).
+#   ./run.sh bench    the same build, then the benchmarks (bench/bench_vma, bench_memory,
+#                     bench_trace.sh)
+# Extra arguments after `bench` go to bench_vma and bench_memory (e.g. --quick).
 set -euo pipefail
 cd "$(dirname "$0")"
 

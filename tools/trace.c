@@ -892,8 +892,13 @@ static void call_text(char *buf, size_t size, const struct tthread *t, long kern
     if (n > 0 && (size_t)n < size) {
         if (kernel == ours)
             snprintf(buf + n, size - (size_t)n, " = %#lx", (unsigned long)kernel);
+        else if (kernel >= 0 && ours >= 0)
+            snprintf(buf + n, size - (size_t)n, " = linux %#lx | vmarea %#lx", (unsigned long)kernel,
+                     (unsigned long)ours);
+        else if (kernel >= 0)
+            snprintf(buf + n, size - (size_t)n, " = linux %#lx | vmarea %ld", (unsigned long)kernel, ours);
         else
-            snprintf(buf + n, size - (size_t)n, " = linux %ld | vmarea %ld", kernel, ours);
+            snprintf(buf + n, size - (size_t)n, " = linux %ld | vmarea %#lx", kernel, (unsigned long)ours);
     }
 }
 
@@ -1072,7 +1077,7 @@ int vmarea_trace(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        die("no program to trace (vmarea trace [--every N] -- PROGRAM [ARGS...])");
+        die("no program to trace (vmarea trace [--exec] [--every N] -- PROGRAM [ARGS...])");
     if (mm_config_from_host(&tr.cfg))
         die("cannot probe the host");
     tr.progress = isatty(STDERR_FILENO);
@@ -1164,7 +1169,12 @@ int vmarea_trace(int argc, char **argv)
                 checkpoint(&tr, t->tid, t->m, "fork");
             resume(t, 0);
         } else {
-            resume(t, sig == SIGTRAP ? 0 : sig);
+            /* A stop signal's second report is the group-stop itself (no
+             * siginfo): passing the signal again would stop it forever. */
+            siginfo_t si;
+            bool group_stop = (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) &&
+                              ptrace(PTRACE_GETSIGINFO, tid, 0, &si) && errno == EINVAL;
+            resume(t, sig == SIGTRAP || group_stop ? 0 : sig);
         }
         progress(&tr);
     }
@@ -1183,9 +1193,10 @@ int vmarea_trace(int argc, char **argv)
         close(tr.files[i].fd);
     }
     free(tr.files);
+    if (!tr.failed && exit_status)
+        fprintf(stderr, "vmarea trace: %s exited with status %d\n", argv[optind], exit_status);
     fprintf(stderr, "vmarea trace: %lu processes, %lu calls mirrored, %lu identical; %lu layout checkpoints, "
            "%lu identical%s\n", tr.processes, tr.calls, tr.same_calls, tr.checkpoints, tr.same_checkpoints,
            tr.failed ? "" : ": the same address spaces");
-    (void)exit_status;
     return tr.failed ? 1 : 0;
 }

@@ -51,4 +51,16 @@ run "gcc" gcc -O2 -o hello hello.c
 run "git" sh -c 'cd repo && git init -q && cp ../hello.c . && git add hello.c &&
                  git -c user.name=t -c user.email=t@t commit -qm first && git log --oneline && git gc -q'
 run "sort of a large file" sort -n big.txt -o sorted.txt
+
+# What vmarea cannot follow is a difference, reported with the calls before
+# it: System V shared memory (perl's shmread attaches the segment).
+log=$("$vmarea" trace -- perl -e 'use IPC::SysV qw(IPC_PRIVATE IPC_RMID);
+    my $id = shmget(IPC_PRIVATE, 4096, 0600); shmread($id, my $v, 0, 1); shmctl($id, IPC_RMID, 0)' 2>&1)
+status=$?
+printf '%-28s %s\n' "shmat, not mirrored" "exit $status: $(grep -o 'vmarea cannot mirror [0-9]*: shmat' <<<"$log")"
+if [ $status -ne 1 ] || ! grep -q "^MISMATCH in process [0-9]*: vmarea cannot mirror [0-9]*: shmat(" <<<"$log" ||
+   ! grep -q "the calls before it" <<<"$log"; then
+    echo "$log"
+    failed=1
+fi
 exit $failed
