@@ -132,6 +132,8 @@ static void die(const char *fmt, ...)
 
 /* ------------------------------------------------------------ threads */
 
+static void release_held(struct trace *tr, struct tmm *m);
+
 static struct tthread *find_thread(struct trace *tr, pid_t tid)
 {
     for (size_t i = 0; i < tr->n; i++)
@@ -307,7 +309,13 @@ static void remove_thread(struct trace *tr, struct tthread *t)
     }
     if (t->file)
         vm_file_put(t->file);
-    tmm_put(t->m);
+    struct tmm *m = t->m;
+    bool was_busy = m && m->busy == t->tid;
+    if (was_busy)
+        m->busy = 0;   /* killed inside a memory call: it never returns */
+    if (was_busy && m->users > 1)
+        release_held(tr, m);
+    tmm_put(m);
     free(t);
 }
 
