@@ -548,11 +548,57 @@ static int prot_of(const char *perms)
            (perms[2] == 'x' ? PROT_EXEC : 0);
 }
 
+/* A soft limit of /proc/PID/limits, in bytes; ~0UL for unlimited. */
+static unsigned long limit_of(const char *text, const char *name, unsigned long dflt)
+{
+    const char *p = strstr(text, name);
+    if (!p)
+        return dflt;
+    p += strlen(name);
+    while (*p == ' ')
+        p++;
+    if (!strncmp(p, "unlimited", 9))
+        return ~0UL;
+    return strtoul(p, NULL, 10);
+}
+
+/* The configuration of the mm for pid's new image: the host's, with the
+ * limits the process execs under (a shell's ulimit before exec), and the
+ * mmap_base those put the image's mappings under: Linux's mmap_base()
+ * without randomization, the stack's limit and guard gap below the top,
+ * at least 128 MiB and at most five sixths of the address space. */
+static struct mm_config config_of(const struct trace *tr, pid_t pid)
+{
+    struct mm_config cfg = tr->cfg;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+    char *text = slurp(path);
+    if (!text)
+        die("cannot read %s", path);
+    cfg.as_limit = limit_of(text, "Max address space", cfg.as_limit);
+    cfg.data_limit = limit_of(text, "Max data size", cfg.data_limit);
+    cfg.stack_limit = limit_of(text, "Max stack size", cfg.stack_limit);
+    free(text);
+    if (cfg.stack_limit == ~0UL)
+        die("process %d has no stack limit, so Linux lays it out bottom-up, which vmarea does not model", pid);
+    unsigned long task = cfg.task_size ? cfg.task_size : 0x7ffffffff000UL;
+    unsigned long gap = cfg.stack_limit, pad = 256UL << 12;
+    if (gap + pad > gap)
+        gap += pad;
+    if (gap < (128UL << 20))
+        gap = 128UL << 20;
+    if (gap > task / 6 * 5)
+        gap = task / 6 * 5;
+    cfg.mmap_base = (task - gap) & ~4095UL;
+    return cfg;
+}
+
 /* The twin of pid's address space just after execve: the kernel's VMAs,
  * made one by one, and the layout of its image. */
 static struct tmm *image_of(struct trace *tr, pid_t pid)
 {
-    struct tmm *m = tmm_new(mm_create(&tr->cfg), pid);
+    struct mm_config cfg = config_of(tr, pid);
+    struct tmm *m = tmm_new(mm_create(&cfg), pid);
     struct tlayout k;
     kernel_layout(pid, &k);
     struct { struct vm_file *f; unsigned long inode; char dev[16]; } opened[64];
@@ -683,7 +729,8 @@ static unsigned long auxv_entry(pid_t pid, unsigned long type)
  */
 static struct tmm *exec_image(struct trace *tr, pid_t pid)
 {
-    struct tmm *m = tmm_new(mm_create(&tr->cfg), pid);
+    struct mm_config cfg = config_of(tr, pid);
+    struct tmm *m = tmm_new(mm_create(&cfg), pid);
     char path[64], *args_text, *env_text;
     snprintf(path, sizeof(path), "/proc/%d/exe", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -27,6 +27,33 @@ for t in threads: t.join()
 print(subprocess.run(["echo", "from a subprocess"], capture_output=True).stdout.decode().strip())
 PY
 printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' > hello.c
+# brk's rules, each call's result compared: growth and shrinking, a break
+# below the heap's start, a mapping above it that the heap may come no
+# nearer than a page, and RLIMIT_DATA (the shell's ulimit -d before exec).
+cat > brk.c <<'C'
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static long brk_(unsigned long b) { return syscall(SYS_brk, b); }
+int main(void)
+{
+    unsigned long start = (unsigned long)brk_(0), M = 1UL << 20;
+    brk_(start + 64 * 4096);
+    brk_(start + 10 * 4096 + 7);
+    brk_(start - 4096);
+    mmap((void *)(start + 4 * M), 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    brk_(start + 4 * M);
+    brk_(start + 4 * M - 4096);
+    brk_(start + 4 * M - 2 * 4096);
+    munmap((void *)(start + 4 * M), 4096);
+    brk_(start + 12 * M);
+    brk_(start + 40 * M);
+    brk_(start);
+    return 0;
+}
+C
+gcc -O2 -o brk brk.c
 seq 1 300000 | shuf --random-source=<(yes) > big.txt
 mkdir repo
 
@@ -51,6 +78,7 @@ run "gcc" gcc -O2 -o hello hello.c
 run "git" sh -c 'cd repo && git init -q && cp ../hello.c . && git add hello.c &&
                  git -c user.name=t -c user.email=t@t commit -qm first && git log --oneline && git gc -q'
 run "sort of a large file" sort -n big.txt -o sorted.txt
+run "brk, RLIMIT_DATA 16 MiB" sh -c 'ulimit -d 16384 && exec ./brk'
 
 # What vmarea cannot follow is a difference, reported with the calls before
 # it: System V shared memory (perl's shmread attaches the segment).
