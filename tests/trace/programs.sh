@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# programs.sh VMAREA — `vmarea trace --exec` on real programs: each image is
+# programs.sh VMAREA — `vmarea trace --exec` on real programs (and two of
+# its own, of brk's rules and of shared memory and files): each image is
 # built by mm_exec and checked against execve's, every memory call of every
 # process is made on vmarea too, and the layouts are compared at exec, fork,
 # exit and every 50 calls.  Each program must come out identical.  Exit 77
@@ -54,6 +55,52 @@ int main(void)
 }
 C
 gcc -O2 -o brk brk.c
+# Shared memory and files: a memfd mapped shared and private, a file written
+# through a shared mapping and msync'd, mremap, a fork whose child changes
+# its copy, mlock, MADV_DONTNEED and MADV_REMOVE.
+cat > files.c <<'C'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void)
+{
+    int mfd = memfd_create("trace-test", MFD_ALLOW_SEALING);
+    if (mfd < 0 || ftruncate(mfd, 1 << 20))
+        return 1;
+    char *a = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    memset(a, 1, 1 << 20);
+    char *b = mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE, mfd, 0);
+    int fd = open("f.bin", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, 64 << 10))
+        return 1;
+    char *c = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memset(c, 2, 64 << 10);
+    msync(c, 64 << 10, MS_SYNC);
+    char *d = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(d, 3, 4 << 20);
+    d = mremap(d, 16 << 20, 32 << 20, MREMAP_MAYMOVE);
+    madvise(d, 2 << 20, MADV_DONTNEED);
+    mprotect(d + (4 << 20), 1 << 20, PROT_READ);
+    char *e = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    e[0] = 1;
+    pid_t p = fork();
+    if (p == 0) {
+        d[8 << 20] = 4;
+        munmap(b, 1 << 20);
+        mremap(c, 64 << 10, 128 << 10, MREMAP_MAYMOVE);
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    mlock(d, 1 << 20);
+    munlock(d, 1 << 20);
+    madvise(a, 1 << 20, MADV_REMOVE);
+    return b[100] + c[5] == 2 ? 0 : 1;
+}
+C
+gcc -O2 -o files files.c
 seq 1 300000 | shuf --random-source=<(yes) > big.txt
 mkdir repo
 
@@ -79,6 +126,7 @@ run "git" sh -c 'cd repo && git init -q && cp ../hello.c . && git add hello.c &&
                  git -c user.name=t -c user.email=t@t commit -qm first && git log --oneline && git gc -q'
 run "sort of a large file" sort -n big.txt -o sorted.txt
 run "brk, RLIMIT_DATA 16 MiB" sh -c 'ulimit -d 16384 && exec ./brk'
+run "memfd, files, mremap, fork" ./files
 
 # What vmarea cannot follow is a difference, reported with the calls before
 # it: System V shared memory (perl's shmread attaches the segment).
