@@ -1,25 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * trace.c — `vmarea trace -- PROGRAM [ARGS...]`: run a real program under
- * ptrace and keep a vmarea mm beside each of its address spaces.
+ * trace.c — `vmarea trace [--exec] [--every N] -- PROGRAM [ARGS...]`: run a
+ * real program under ptrace and keep a vmarea mm beside each of its address
+ * spaces.
  *
  * At each execve the mm is built from the image the kernel built (its
  * smaps: files through /proc/PID/map_files, anonymous memory, the stack, the
- * vDSO with its bytes); then every memory system call a thread makes is
- * made on the mm too, and its result compared when the kernel's returns.
- * fork and clone without CLONE_VM are mm_fork; threads and vfork children
- * share their parent's mm.  The layouts (bounds, permissions, offset,
- * device, inode, path, VmFlags) are compared at every exec, fork and exit,
- * and every N calls with --every N.  The first difference ends the run with
- * a report; otherwise a summary, and exit status 0.
+ * vDSO with its bytes), or with --exec by mm_exec and checked against it;
+ * the mm has the limits the process exec'd with.  Then every memory system
+ * call a thread makes is made on the mm too, with mmap's own file
+ * description (pidfd_getfd), and its result compared when the kernel's
+ * returns.  fork and clone without CLONE_VM are mm_fork; threads and vfork
+ * children share their parent's mm.  The layouts (bounds, permissions,
+ * offset, device, inode, path, VmFlags) are compared at every exec, fork
+ * and exit, and every N calls with --every N.  The first difference ends
+ * the run with a report; otherwise a summary, and exit status 0.
  *
- * What ptrace does not show is made up for where it is visible: the kernel
- * grows a stack on a fault, so a stack the kernel shows larger is grown the
- * same before each comparison.  Threads' memory calls are serialized: one
- * that enters while another thread of its mm is inside one waits at its
- * entry, so that both sides apply them in one order.  The program runs
- * without address randomization (personality ADDR_NO_RANDOMIZE), so that
- * the mm's mmap_base is the kernel's.
+ * What ptrace does not show is made up for where the kernel shows it: a
+ * stack the kernel grew by faults is grown the same before each
+ * comparison, and where the kernel has an anonymous page in a VMA a call
+ * may meet, the mm faults there first (an anon_vma decides merges and what
+ * a fork inherits).  Threads' memory calls are serialized: one that enters
+ * while another thread of its mm is inside one waits at its entry, so that
+ * both sides apply them in one order.  The program runs without address
+ * randomization (personality ADDR_NO_RANDOMIZE), so that placements can be
+ * compared.
  */
 #define _GNU_SOURCE
 #include "trace.h"
