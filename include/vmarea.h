@@ -217,9 +217,14 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
                                          (vsyscall=emulate) */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
-    unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 48 (four-level page tables) */
+    unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 56.  Beyond 1 << 48 the mm
+                                            has five levels of tables and is x86-64 with LA57
+                                            (TASK_SIZE_MAX 2^56 - 4096): mmap places beyond the
+                                            47-bit window only for a hint beyond it, and the
+                                            stack, mmap_base and exec's bases stay below it */
     unsigned long mmap_min_addr;         /* 65536 */
-    unsigned long mmap_base;             /* task_size - 128 MiB; top-down placement starts below it */
+    unsigned long mmap_base;             /* min(task_size, 0x7ffffffff000) - 128 MiB; top-down
+                                            placement starts below it */
     unsigned long max_map_count;         /* 65530 */
     unsigned long memory_limit;          /* bytes of page frames; 0: no limit */
     unsigned int flags;                  /* MM_CONFIG_* */
@@ -261,8 +266,8 @@ unsigned long mm_committed_pages(void);
  * build and settings, each found by behaviour where it shows one (a probe
  * maps, touches and reads its own smaps): the zero page and the huge zero
  * page, soft-dirty tracking, protection keys, anonymous VMA names, the THP
- * mode, the fault-around size, max_map_count and mmap_min_addr, the
- * overcommit policy with RAM and swap.  So an mm
+ * mode, the fault-around size, max_map_count and mmap_min_addr, five-level
+ * paging (the task size), the overcommit policy with RAM and swap.  So an mm
  * behaves like a process of this host.  Returns 0, or -errno if the main
  * probe could not run (then the flags it decides stay clear).
  * Locks: none.  It maps and unmaps a few pages of the calling process.

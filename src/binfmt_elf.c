@@ -485,7 +485,7 @@ static unsigned long stack_vma_start(struct exec_ctx *x)
 static int setup_stack(struct exec_ctx *x, const char *execfn, size_t strings, bool exec_stack)
 {
     struct mm *mm = x->mm;
-    unsigned long top = task_size(mm);   /* STACK_TOP: the 47-bit window's top */
+    unsigned long top = map_window(mm);   /* STACK_TOP: the 47-bit window's top */
     if (x->randomize)
         top = PAGE_ALIGN(top) - ((rnd_next(x) & STACK_RND_MASK) << PAGE_SHIFT);
     top = PAGE_ALIGN(align_stack(x, top));
@@ -731,7 +731,7 @@ static int read_images(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
 static void pick_mmap_layout(struct exec_ctx *x)
 {
     struct mm *mm = x->mm;
-    unsigned long ts = task_size(mm);
+    unsigned long ts = map_window(mm);   /* task_size_64bit(0) */
     unsigned long pad = (x->randomize ? STACK_RND_MASK << PAGE_SHIFT : 0) + STACK_GUARD_GAP;
     unsigned long gap = mm->cfg.stack_limit;
     if (gap + pad > gap)   /* a limit near RLIM_INFINITY would wrap */
@@ -782,7 +782,7 @@ static int build_image(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
             if (interp->file) {
                 /* A program (PIE): at ELF_ET_DYN_BASE, two thirds up the
                  * 47-bit window, out of the way of what a loader maps. */
-                load_bias = task_size(mm) / 3 * 2;
+                load_bias = map_window(mm) / 3 * 2;
                 if (x->randomize)
                     load_bias += mmap_rnd(x);
                 if (alignment)
@@ -868,7 +868,7 @@ static int build_image(struct exec_ctx *x, struct elf_image *exe, struct elf_ima
      */
     bool brk_moved = false;
     if (eh->e_type == ET_DYN && !interp->file) {
-        elf_brk = task_size(mm) / 3 * 2;
+        elf_brk = map_window(mm) / 3 * 2;
         brk_moved = true;
     }
     unsigned long brk = ELF_PAGEALIGN(elf_brk);

@@ -290,6 +290,21 @@ static void probe_vsyscall(struct mm_config *cfg)
         cfg->flags |= MM_CONFIG_NO_VSYSCALL;
 }
 
+/* Five-level paging (LA57): a page mapped at MAP_FIXED_NOREPLACE above the
+ * 48-bit limit of four levels succeeds only there (ENOMEM otherwise).  Then
+ * the task size is TASK_SIZE_MAX. */
+static void probe_task_size(struct mm_config *cfg)
+{
+    void *want = (void *)(1UL << 52);
+    void *p = mmap(want, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    munmap(p, PAGE_SIZE);
+    if (p == want)
+        cfg->task_size = LA57_TASK_SIZE;
+}
+
 int mm_config_from_host(struct mm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -310,6 +325,7 @@ int mm_config_from_host(struct mm_config *cfg)
         cfg->user_reserve_kbytes = v;
     host_memory_pages(&cfg->ram_pages, &cfg->swap_pages);
     cfg->memlock_limit = host_memlock_limit();
+    probe_task_size(cfg);
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0)
         cfg->as_limit = rl.rlim_cur;

@@ -24,7 +24,7 @@ int mm_config_resolve(struct mm_config *cfg)
     if (!cfg->mmap_min_addr)
         cfg->mmap_min_addr = DEFAULT_MMAP_MIN_ADDR;
     if (!cfg->mmap_base)
-        cfg->mmap_base = cfg->task_size - DEFAULT_STACK_GAP;
+        cfg->mmap_base = min(cfg->task_size, DEFAULT_MAP_WINDOW) - DEFAULT_STACK_GAP;
     if (!cfg->max_map_count)
         cfg->max_map_count = DEFAULT_MAX_MAP_COUNT;
     if (!cfg->fault_around_bytes)
@@ -49,7 +49,7 @@ int mm_config_resolve(struct mm_config *cfg)
     if (fab < PAGE_SIZE || fab > PMD_SIZE || (fab & (fab - 1)) || (cfg->flags & ~MM_CONFIG_ALL))
         return -EINVAL;
     if (offset_in_page(cfg->task_size) || offset_in_page(cfg->mmap_base) ||
-        cfg->task_size < 2 * PAGE_SIZE || cfg->task_size > PGT_ADDR_LIMIT ||
+        cfg->task_size < 2 * PAGE_SIZE || cfg->task_size > MAX_TASK_SIZE ||
         cfg->mmap_base > cfg->task_size ||
         cfg->mmap_min_addr >= cfg->task_size || cfg->mmap_base <= PAGE_ALIGN(cfg->mmap_min_addr) ||
         (unsigned)cfg->thp > MM_THP_NEVER)
@@ -79,7 +79,7 @@ struct mm *mm_create(const struct mm_config *cfg)
     memset(mm, 0, sizeof(*mm));
     if (page_pool_init(&mm->pages, c.memory_limit))
         goto free_mm;
-    if (pgtable_init(&mm->pgt))
+    if (pgtable_init_limit(&mm->pgt, c.task_size))
         goto free_pages;
     if (rwsem_init(&mm->mmap_lock))
         goto free_pgt;

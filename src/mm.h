@@ -45,6 +45,13 @@ static inline bool may_expand_vm(const struct mm *mm, vm_flags_t flags, unsigned
            mm->data_vm + npages <= mm->cfg.data_limit >> PAGE_SHIFT;
 }
 static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
+/* DEFAULT_MAP_WINDOW, or the task size below it: what a placement without a
+ * hint beyond it, the stack and the ELF bases stay under (x86's
+ * task_size_64bit(0)).  Only an mm with five-level paging has more. */
+static inline unsigned long map_window(const struct mm *mm)
+{
+    return min(mm->cfg.task_size, DEFAULT_MAP_WINDOW);
+}
 /* __get_unmapped_area: where a mapping of len bytes goes (flags: MAP_FIXED,
  * MAP_SHARED), or -errno.  Mmap lock held. */
 long get_unmapped_area(struct mm *mm, struct vm_file *file, unsigned long addr, unsigned long len,

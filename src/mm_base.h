@@ -43,6 +43,13 @@
 #define offset_in_page(x) ((unsigned long)(x) & (PAGE_SIZE - 1))
 
 #define DEFAULT_TASK_SIZE      0x7ffffffff000UL
+/* x86-64 with five-level paging (LA57): TASK_SIZE_MAX.  A process may map up
+ * to it, but what it maps without asking for an address beyond the 47-bit
+ * DEFAULT_MAP_WINDOW stays below that (its stack, mmap_base, the ELF
+ * bases), so programs that keep tags in pointer bits above 47 still work. */
+#define LA57_TASK_SIZE         ((1UL << 56) - PAGE_SIZE)
+#define DEFAULT_MAP_WINDOW     DEFAULT_TASK_SIZE
+#define MAX_TASK_SIZE          (1UL << 56)
 #define DEFAULT_MMAP_MIN_ADDR  65536UL
 #define DEFAULT_MAX_MAP_COUNT  65530UL
 #define DEFAULT_STACK_GAP      (128UL << 20)

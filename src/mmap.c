@@ -15,7 +15,7 @@
 #ifndef MAP_32BIT
 #define MAP_32BIT 0x40
 #endif
-#define TASK_UNMAPPED_BASE(mm) PAGE_ALIGN((mm)->cfg.task_size / 3)
+#define TASK_UNMAPPED_BASE(mm) PAGE_ALIGN(map_window(mm) / 3)
 
 
 /* Where a VMA's guard gap begins: a stack that grows down keeps
@@ -87,11 +87,14 @@ static long unmapped_area(struct mm *mm, const struct unmapped_area_info *info)
     }
 }
 
-/* x86's hint rule: the whole range below the task size (and on the same
- * side of the 47-bit window, which task_size is here). */
+/* mmap_address_hint_valid: the whole range below the task size, and on one
+ * side of the 47-bit window (with four levels, the task size is the
+ * window and the second test is the first). */
 static bool hint_valid(const struct mm *mm, unsigned long addr, unsigned long len)
 {
-    return task_size(mm) - len >= addr;
+    if (task_size(mm) - len < addr)
+        return false;
+    return (addr > map_window(mm)) == (addr + len > map_window(mm));
 }
 
 static bool hint_free(struct mm *mm, unsigned long addr, unsigned long len)
@@ -100,16 +103,19 @@ static bool hint_free(struct mm *mm, unsigned long addr, unsigned long len)
     return !vma || addr + len <= vm_start_gap(vma);
 }
 
-/* arch_get_unmapped_area (legacy, bottom-up from TASK_UNMAPPED_BASE). */
+/* arch_get_unmapped_area (legacy, bottom-up from TASK_UNMAPPED_BASE): up to
+ * the window, or the task size for a hint beyond the window
+ * (find_start_end). */
 static long get_area_bottomup(struct mm *mm, unsigned long addr, unsigned long len,
                               unsigned long pgoff, unsigned long align_mask)
 {
-    unsigned long begin = TASK_UNMAPPED_BASE(mm), end = task_size(mm);
+    unsigned long begin = TASK_UNMAPPED_BASE(mm);
+    unsigned long end = addr > map_window(mm) ? task_size(mm) : map_window(mm);
     if (len > end)
         return -ENOMEM;
     if (addr) {
         addr = PAGE_ALIGN(addr);
-        if (hint_valid(mm, addr, len) && end - len >= addr && hint_free(mm, addr, len))
+        if (end - len >= addr && hint_free(mm, addr, len))
             return (long)addr;
     }
     struct unmapped_area_info info = {
@@ -119,8 +125,9 @@ static long get_area_bottomup(struct mm *mm, unsigned long addr, unsigned long l
     return unmapped_area(mm, &info);
 }
 
-/* arch_get_unmapped_area_topdown: hint, else highest fit below mmap_base,
- * else bottom-up.  Inline: every mmap without MAP_FIXED comes here. */
+/* arch_get_unmapped_area_topdown: hint, else highest fit below mmap_base
+ * (raised by what lies above the window for a hint beyond it), else
+ * bottom-up.  Inline: every mmap without MAP_FIXED comes here. */
 static inline __attribute__((always_inline)) long get_area_topdown(struct mm *mm, unsigned long addr, unsigned long len,
                              unsigned long pgoff, unsigned long align_mask)
 {
@@ -136,6 +143,8 @@ static inline __attribute__((always_inline)) long get_area_topdown(struct mm *mm
         .length = len, .low_limit = PAGE_SIZE, .high_limit = mm->cfg.mmap_base,
         .align_mask = align_mask, .align_offset = pgoff << PAGE_SHIFT,
     };
+    if (addr > map_window(mm))
+        info.high_limit += task_size(mm) - map_window(mm);
     long ret = unmapped_area_topdown(mm, &info);
     if (ret >= 0)
         return ret;
@@ -332,7 +341,7 @@ void mm_unmap_all(struct mm *mm)
         zap_vma_exit(vma);
         vma_release(vma);
     }
-    free_pgtables(mm, 0, PGT_ADDR_LIMIT, 0, 0);
+    free_pgtables(mm, 0, pgtable_limit(&mm->pgt), 0, 0);
 }
 
 /* ------------------------------------------------------------- stack */

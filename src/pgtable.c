@@ -181,8 +181,9 @@ long pgt_tables_in_use(void)
 
 /* ------------------------------------------------------------ tables */
 
-int pgtable_init(struct pgtable *pt)
+int pgtable_init_limit(struct pgtable *pt, unsigned long limit)
 {
+    pt->top = limit > PGT_ADDR_LIMIT ? 4 : 3;
     pt->pgd = table_alloc();
     atomic_init(&pt->bytes, 0);
     pt->charge = NULL;
@@ -210,7 +211,7 @@ void pgtable_destroy(struct pgtable *pt)
 {
     struct table_list l = { 0 };
     if (pt->pgd)
-        free_tables(&l, pt->pgd, 3);
+        free_tables(&l, pt->pgd, pt->top);
     table_list_release(&l);
     pt->pgd = NULL;
     page_pool_uncharge(pt->charge, pgtable_bytes(pt) / PGT_TABLE_SIZE);
@@ -283,11 +284,11 @@ static int walk_alloc_to(struct pgtable *pt, unsigned long addr, int bottom, pte
      * so -ENOMEM leaves the tables as they were; tables that lose a race
      * or are not needed after one are freed on the way out.
      */
-    entry_t *spare[3];
+    entry_t *spare[4];
     int nspare = 0, charged = 0;
     entry_t *t = pt->pgd;
 
-    for (int l = 3; l > bottom; l--) {
+    for (int l = pt->top; l > bottom; l--) {
         entry_t *slot = &t[IDX(addr, l)];
         pte_t e = atomic_load_explicit(slot, memory_order_acquire);
         if (!e) {
@@ -327,10 +328,10 @@ static int walk_alloc_to(struct pgtable *pt, unsigned long addr, int bottom, pte
 }
 
 /* [start, end) page-aligned and clamped to what the tables map; false if empty. */
-static bool clamp_range(unsigned long *start, unsigned long *end)
+static bool clamp_range(const struct pgtable *pt, unsigned long *start, unsigned long *end)
 {
-    if (*end > PGT_ADDR_LIMIT)
-        *end = PGT_ADDR_LIMIT;
+    if (*end > pgtable_limit(pt))
+        *end = pgtable_limit(pt);
     *start &= ~(PGT_PAGE_SIZE - 1);
     *end = (*end + PGT_PAGE_SIZE - 1) & ~(PGT_PAGE_SIZE - 1);
     return *start < *end;
@@ -368,17 +369,17 @@ static int each_level(entry_t *t, int level, int bottom, unsigned long start, un
 int pgtable_for_each(struct pgtable *pt, unsigned long start, unsigned long end,
                      pgt_pte_fn fn, void *arg)
 {
-    if (!clamp_range(&start, &end))
+    if (!clamp_range(pt, &start, &end))
         return 0;
-    return each_level(pt->pgd, 3, 0, start, end, fn, arg);
+    return each_level(pt->pgd, pt->top, 0, start, end, fn, arg);
 }
 
 int pgtable_for_each_pmd(struct pgtable *pt, unsigned long start, unsigned long end, pgt_pte_fn fn,
                          void *arg)
 {
-    if (!clamp_range(&start, &end))
+    if (!clamp_range(pt, &start, &end))
         return 0;
-    return each_level(pt->pgd, 3, 1, start, end, fn, arg);
+    return each_level(pt->pgd, pt->top, 1, start, end, fn, arg);
 }
 
 /* ------------------------------------------------------------- clear */
@@ -388,7 +389,7 @@ struct clear_ctx {
     pgt_clear_fn fn;
     pgt_clear_run_fn run;           /* instead of fn: the whole PTE-level loop */
     void *arg;
-    unsigned long floor, ceiling;   /* ceiling: exclusive, PGT_ADDR_LIMIT for none */
+    unsigned long floor, ceiling;   /* ceiling: exclusive, pgtable_limit for none */
     bool free_tables;
     unsigned long cleared;
     struct table_list freed;        /* returned to the pool in one batch */
@@ -485,9 +486,9 @@ static void clear_level(struct clear_ctx *c, entry_t *t, int level, unsigned lon
 
 static unsigned long clear_range(struct clear_ctx *c, unsigned long start, unsigned long end)
 {
-    if (!clamp_range(&start, &end))
+    if (!clamp_range(c->pt, &start, &end))
         return 0;
-    clear_level(c, c->pt->pgd, 3, start, end);
+    clear_level(c, c->pt->pgd, c->pt->top, start, end);
     return c->cleared;
 }
 
@@ -509,8 +510,8 @@ unsigned long pgtable_free_range(struct pgtable *pt, unsigned long start, unsign
                                  unsigned long floor, unsigned long ceiling,
                                  pgt_clear_fn fn, void *arg)
 {
-    if (ceiling == 0 || ceiling > PGT_ADDR_LIMIT)
-        ceiling = PGT_ADDR_LIMIT;
+    if (ceiling == 0 || ceiling > pgtable_limit(pt))
+        ceiling = pgtable_limit(pt);
     struct clear_ctx c = { .pt = pt, .fn = fn, .arg = arg, .floor = floor, .ceiling = ceiling,
                            .free_tables = true };
     unsigned long cleared = clear_range(&c, start, end);

@@ -11,6 +11,9 @@
  * Address split (48 bits, 4 KiB pages):
  *   47..39 PGD index | 38..30 PUD index | 29..21 PMD index | 20..12 PTE index | 11..0 offset
  * One PGD entry covers 512 GiB, one PUD entry 1 GiB, one PMD entry 2 MiB.
+ * With five levels (x86's LA57, for a task size beyond 48 bits) a root of
+ * 512 entries of 256 TiB each sits above, indexed by bits 56..48, and the
+ * four-level PGD becomes its P4D: 57 bits.
  *
  * PTE format (one 64-bit word, so one atomic load/store/exchange reads or
  * changes a whole entry and no lock is needed between faults on different
@@ -108,7 +111,8 @@ typedef uint64_t pte_t;
 #define PGT_PMD_SHIFT   21                     /* one PTE table maps 2 MiB */
 #define PGT_PUD_SHIFT   30                     /* one PMD table maps 1 GiB */
 #define PGT_PGD_SHIFT   39                     /* one PUD table maps 512 GiB */
-#define PGT_ADDR_LIMIT  (1UL << 48)            /* addresses the tables can map */
+#define PGT_ADDR_LIMIT  (1UL << 48)            /* addresses four levels can map */
+#define PGT_ADDR_LIMIT5 (1UL << 57)            /* and five */
 
 /* ------------------------------------------------------------ entries */
 
@@ -175,11 +179,14 @@ static inline void ptep_set_flags(pte_t _Atomic *ptep, pte_t flags)
  *            from pgd)   (the root is not counted, as in Linux's pgtables_bytes)
  *   every table reachable from pgd was allocated here, zeroed, and is
  *   reachable through exactly one entry.
- * pgd is set by pgtable_init and constant until pgtable_destroy; bytes is an
- * atomic because racing faults install tables under the mmap read lock.
+ * pgd and top are set by pgtable_init and constant until pgtable_destroy;
+ * bytes is an atomic because racing faults install tables under the mmap
+ * read lock.  (With five levels the P4D tables count too, where Linux counts
+ * only PUD, PMD and PTE tables.)
  */
 struct pgtable {
     pte_t _Atomic *pgd;
+    int top;                       /* the root's level: 3 (four levels) or 4 (five) */
     atomic_long bytes;
     struct page_pool *charge;      /* tables count against its limit (NULL: none);
                                       set once after pgtable_init */
@@ -187,8 +194,19 @@ struct pgtable {
                                       an RCU grace period (set once after init) */
 };
 
-/* -ENOMEM, or 0 with an empty root table.  Locks: none (the mm is new). */
-int  __must_check pgtable_init(struct pgtable *pt);
+/* -ENOMEM, or 0 with an empty root table of four levels, or of five where
+ * limit (the highest address to map, exclusive) is beyond PGT_ADDR_LIMIT.
+ * Locks: none (the mm is new). */
+int  __must_check pgtable_init_limit(struct pgtable *pt, unsigned long limit);
+static inline int __must_check pgtable_init(struct pgtable *pt)
+{
+    return pgtable_init_limit(pt, PGT_ADDR_LIMIT);
+}
+/* What the tables can map: PGT_ADDR_LIMIT or PGT_ADDR_LIMIT5. */
+static inline unsigned long pgtable_limit(const struct pgtable *pt)
+{
+    return pt->top == 4 ? PGT_ADDR_LIMIT5 : PGT_ADDR_LIMIT;
+}
 /* Free every table.  Entries still present are dropped without a callback:
  * clear the ranges first.  Locks: none (the last user is gone). */
 void pgtable_destroy(struct pgtable *pt);
@@ -199,15 +217,23 @@ static inline unsigned long pgtable_bytes(const struct pgtable *pt)
 }
 
 /*
- * The slot for addr (< PGT_ADDR_LIMIT), or NULL if a table on the way is
+ * The slot for addr (< pgtable_limit), or NULL if a table on the way is
  * missing.  Locks: mmap read lock, or a VMA read lock covering addr.
  */
 /* The entry at level bottom for addr (0: the PTE, 1: the PMD), or NULL if a
- * table above it is missing. */
+ * table above it is missing.  A fifth level is one predicted branch: the
+ * four below stay an unrolled loop. */
 static inline __attribute__((always_inline)) pte_t _Atomic *
 pgtable_walk_to(struct pgtable *pt, unsigned long addr, int bottom)
 {
     pte_t _Atomic *t = pt->pgd;
+    if (__builtin_expect(pt->top == 4, 0)) {
+        pte_t e = atomic_load_explicit(&t[(addr >> (PGT_PAGE_SHIFT + 9 * 4)) & (PGT_ENTRIES - 1)],
+                                       memory_order_acquire);
+        if (!e)
+            return NULL;
+        t = (pte_t _Atomic *)(uintptr_t)(e & ~PMD_FLAGS);
+    }
 #pragma GCC unroll 3
     for (int l = 3; l > bottom; l--) {
         pte_t e = atomic_load_explicit(&t[(addr >> (PGT_PAGE_SHIFT + 9 * l)) & (PGT_ENTRIES - 1)],

@@ -5,13 +5,14 @@
  * mm_config_from_host found (to prove a probe, or to model another host).
  */
 #define _GNU_SOURCE
-#include "diffcheck.h"
+#include "diffcheck_internal.h"
 #include "vmarea.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 
 /* The on/off properties: each is a flag whose presence means "off", or
@@ -33,6 +34,23 @@ static const struct {
 
 static const char *const thp_names[] = { "always", "madvise", "never" };
 
+#define LA57_TASK_SIZE ((1UL << 56) - 4096)
+
+unsigned long dc_task_size = 0x7ffffffff000UL;
+
+/* This host's own task size, whatever the model assumes: a page above four
+ * levels' 48 bits maps only with five-level paging. */
+void dc_probe_task_size(void)
+{
+    void *want = (void *)(1UL << 52);
+    void *p = mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    munmap(p, 4096);
+    if (p == want)
+        dc_task_size = LA57_TASK_SIZE;
+}
+
 void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
 {
     struct utsname u;
@@ -47,6 +65,7 @@ void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
             continue;
         ADD("%s %s, ", props[i].label, !(c->flags & props[i].flag) != props[i].set_means_on ? "on" : "off");
     }
+    ADD("5-level paging %s, ", c->task_size > 0x7ffffffff000UL ? "on" : "off");
     ADD("vsyscall %s, ", c->flags & MM_CONFIG_NO_VSYSCALL ? "none"
                          : c->flags & MM_CONFIG_VSYSCALL_EMULATE ? "emulate" : "xonly");
     static const char *const overcommit[] = { "heuristic", "always", "never" };
@@ -91,6 +110,13 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
             }
         goto bad_value;
     }
+    if (len == 4 && !strncmp(s, "la57", 4)) {
+        bool on = !strcmp(v, "on");
+        if (!on && strcmp(v, "off"))
+            goto bad_value;
+        c->task_size = on ? LA57_TASK_SIZE : 0;
+        return 0;
+    }
     if (len == 8 && !strncmp(s, "vsyscall", 8)) {
         c->flags &= ~(MM_CONFIG_NO_VSYSCALL | MM_CONFIG_VSYSCALL_EMULATE);
         if (!strcmp(v, "none"))
@@ -112,7 +138,7 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
         return 0;
     }
     snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
-             "anon-names, split-zero-remap, eof-fault-around, thp, fault-around, vsyscall)", (int)len, s);
+             "anon-names, split-zero-remap, eof-fault-around, la57, thp, fault-around, vsyscall)", (int)len, s);
     return -1;
 bad_value:
     snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "

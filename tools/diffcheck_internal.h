@@ -38,7 +38,12 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
-#define TASK_SIZE 0x7ffffffff000UL
+/* The host's task size (0x7ffffffff000, or 2^56 - 4096 with five-level
+ * paging), probed by dc_cfg_prepare: which ops are safe to run in the child,
+ * and the lengths that meet its limit, depend on it. */
+extern unsigned long dc_task_size;
+#define TASK_SIZE dc_task_size
+void dc_probe_task_size(void);
 
 #define MODEL_PAGES         1024    /* the largest window */
 /* The most pages a view has: the largest window and margins. */

@@ -207,6 +207,7 @@ int dc_cfg_prepare(const struct dc_options *opt, struct cfg *c, char *err, size_
                    char *notes, size_t notessize)
 {
     dc_cfg_resolve(opt, c);
+    dc_probe_task_size();
     if (c->o.ops_per_seq == 0 || c->o.window_pages < 2) {
         snprintf(err, errsize, "ops per sequence and window pages must be > 0 and > 1");
         return -1;

@@ -586,7 +586,7 @@ static struct mm_config config_of(const struct trace *tr, pid_t pid)
     free(text);
     if (cfg.stack_limit == ~0UL)
         die("process %d has no stack limit, so Linux lays it out bottom-up, which vmarea does not model", pid);
-    unsigned long task = cfg.task_size ? cfg.task_size : 0x7ffffffff000UL;
+    unsigned long task = 0x7ffffffff000UL;   /* task_size_64bit(0): with five levels too */
     unsigned long gap = cfg.stack_limit, pad = 256UL << 12;
     if (gap + pad > gap)
         gap += pad;

@@ -145,6 +145,32 @@ static void test_anon_names(void **state)
     assert_int_not_equal(name_result(&wrong), host);
 }
 
+/* Five-level paging: a hint beyond four levels' 48 bits is taken where the
+ * host has it, and by an mm whose task size says so. */
+static bool high_hint_taken(const struct mm_config *cfg)
+{
+    struct mm *mm = mm_create(cfg);
+    assert_non_null(mm);
+    long a = mm_mmap(mm, 1UL << 52, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+    mmput(mm);
+    assert_true(a > 0);
+    return a == (long)(1UL << 52);
+}
+
+static void test_five_level(void **state)
+{
+    (void)state;
+    void *want = (void *)(1UL << 52);
+    void *p = mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    munmap(p, 4096);
+    print_message("five-level paging: %s\n", p == want ? "on" : "off");
+    assert_int_equal(high_hint_taken(&host_cfg), p == want);
+    struct mm_config wrong = host_cfg;
+    wrong.task_size = p == want ? 0 : (1UL << 56) - 4096;
+    assert_int_equal(high_hint_taken(&wrong), p != want);
+}
+
 /* The host line names every modelled property. */
 static void test_host_line(void **state)
 {
@@ -154,7 +180,7 @@ static void test_host_line(void **state)
     print_message("host: %s\n", line);
     for (const char *const *w = (const char *const[]){ "zero page ", "soft-dirty ", "pkeys ",
                                                         "anon names ", "THP ", "fault-around ",
-                                                        NULL };
+                                                        "5-level paging ", NULL };
          *w; w++)
         assert_non_null(strstr(line, *w));
     struct mm_config c = host_cfg;
@@ -163,6 +189,10 @@ static void test_host_line(void **state)
     assert_false(c.flags & MM_CONFIG_NO_ZERO_PAGE);
     assert_int_equal(c.thp, MM_THP_NEVER);
     assert_int_equal(c.fault_around_bytes, 16384);
+    assert_int_equal(dc_host_set(&c, "la57=on", err, sizeof(err)), 0);
+    assert_int_equal(c.task_size, (1UL << 56) - 4096);
+    assert_int_equal(dc_host_set(&c, "la57=off", err, sizeof(err)), 0);
+    assert_int_equal(c.task_size, 0);
     assert_int_equal(dc_host_set(&c, "fault-around=3k", err, sizeof(err)), -1);
     assert_int_equal(dc_host_set(&c, "zero-page=maybe", err, sizeof(err)), -1);
     assert_int_equal(dc_host_set(&c, "colour=blue", err, sizeof(err)), -1);
@@ -183,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_fault_around),
         cmocka_unit_test(test_eof_fault_around),
         cmocka_unit_test(test_anon_names),
+        cmocka_unit_test(test_five_level),
         cmocka_unit_test(test_host_line),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -86,6 +86,9 @@ struct api_ops {
     bool thp_window;            /* addresses in 4 MiB, lengths up to 4 MiB, often whole
                                    2 MiB pieces: room for THPs, their splits and collapses
                                    (else 64 pages, lengths up to 16) */
+    unsigned long window;       /* where the window is: 0 for API_WINDOW; another (a
+                                   five-level mm's beyond 48 bits) adds that task size's
+                                   edges to the interesting addresses */
     unsigned long calls, ok;    /* api_op calls, and those that returned >= 0 */
     unsigned long peak;         /* most VMAs seen after a call */
     struct api_driver drv;
@@ -112,12 +115,15 @@ static inline unsigned long api_pick(struct api_ops *o)
     static const unsigned long bases[] = {
         0, PAGE_SIZE, DEFAULT_MMAP_MIN_ADDR, API_WINDOW, DEFAULT_TASK_SIZE - (128UL << 20),
         DEFAULT_TASK_SIZE, DEFAULT_TASK_SIZE + PAGE_SIZE, ~0UL, ~0UL - PAGE_SIZE + 1, 1UL << 63,
+        /* with another window only: */
+        1UL << 48, LA57_TASK_SIZE, LA57_TASK_SIZE + PAGE_SIZE, 1UL << 57,
     };
+    unsigned nbases = o->window ? sizeof(bases) / sizeof(bases[0]) : 10;
     switch (api_draw(o, 4)) {
     case 0:
         return api_word(o);
     case 1: {
-        unsigned long base = bases[api_draw(o, sizeof(bases) / sizeof(bases[0]))];
+        unsigned long base = bases[api_draw(o, nbases)];
         return base + api_draw(o, 5) * PAGE_SIZE - 2 * PAGE_SIZE;
     }
     default: {
@@ -125,7 +131,7 @@ static inline unsigned long api_pick(struct api_ops *o)
         if (o->thp_window && api_draw(o, 4) == 0)
             page &= ~511UL;   /* a 2 MiB boundary */
         unsigned long off = api_draw(o, 8) == 0 ? api_draw(o, PAGE_SIZE) : 0;
-        return API_WINDOW + page * PAGE_SIZE + off;
+        return (o->window ? o->window : API_WINDOW) + page * PAGE_SIZE + off;
     }
     }
 }
@@ -154,7 +160,7 @@ static int api_count_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte
 static inline unsigned long api_mapped_pages(struct mm *mm)
 {
     unsigned long mapped = 0;
-    pgtable_for_each(&mm->pgt, 0, PGT_ADDR_LIMIT, api_count_pte, &mapped);
+    pgtable_for_each(&mm->pgt, 0, pgtable_limit(&mm->pgt), api_count_pte, &mapped);
     return mapped;
 }
 

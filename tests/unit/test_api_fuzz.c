@@ -60,10 +60,36 @@ static void test_random_calls(void **state_)
     mmput(mm);
 }
 
+/* The same on a five-level mm (LA57), its window beyond 48 bits, where every
+ * walk goes through the fifth level, and its task size's edges near. */
+static void test_random_calls_five_levels(void **state_)
+{
+    (void)state_;
+    print_message("seed 0x%lx\n", state);
+    struct mm_config cfg = { .task_size = LA57_TASK_SIZE, .max_map_count = 200,
+                             .memory_limit = 2UL << 20 };
+    struct mm *mm = mm_create(&cfg);
+    assert_non_null(mm);
+    struct api_ops o = { .mm = mm, .next = rnd, .nr_ops = API_OPS_BASIC,
+                         .window = (1UL << 52) - 32 * PAGE_SIZE };
+    for (int i = 0; i < 100000; i++) {
+        api_op(&o);
+        if (i % 64 == 0)
+            api_check_mm(mm);
+    }
+    api_check_mm(mm);
+    print_message("%lu of 100000 calls succeeded; up to %lu VMAs\n", o.ok, o.peak);
+    assert_true(o.ok > 25000);
+    assert_true(o.peak > 50);
+    api_check_unmap_all(mm);
+    mmput(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_calls),
+        cmocka_unit_test(test_random_calls_five_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

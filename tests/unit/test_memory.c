@@ -673,20 +673,75 @@ static void test_guard_regions(void **state)
     mmput(mm);
 }
 
-/* Four-level page tables map 48 bits: a larger task size is refused. */
+/* A task size up to 1 << 48 has four levels of tables; beyond, five, up to
+ * 1 << 56; more is refused. */
 static void test_task_size_limit(void **state)
 {
     (void)state;
-    struct mm_config cfg = { .task_size = (1UL << 48) + PG };
+    struct mm_config cfg = { .task_size = (1UL << 56) + PG };
     assert_null(mm_create(&cfg));
-    cfg.task_size = 1UL << 48;
+    unsigned long sizes[] = { 1UL << 48, 1UL << 56 };
+    for (unsigned i = 0; i < 2; i++) {
+        cfg.task_size = sizes[i];
+        struct mm *mm = mm_create(&cfg);
+        assert_non_null(mm);
+        long a = mm_mmap(mm, 0, PG, RW, PA, NULL, 0);   /* top-down: below the 47-bit window */
+        assert_true(a > 0 && (unsigned long)a < 0x7ffffffff000UL);
+        unsigned char c = 9;
+        assert_int_equal(mm_write(mm, (unsigned long)a, &c, 1), 1);
+        assert_int_equal(mm_mmap(mm, sizes[i] - PG, PG, RW, FX, NULL, 0), (long)(sizes[i] - PG));
+        assert_int_equal(mm_write(mm, sizes[i] - 1, &c, 1), 1);
+        assert_int_equal(mm_read(mm, sizes[i], &c, 1), -EFAULT);
+        assert_int_equal(mm_mmap(mm, sizes[i], PG, RW, FX, NULL, 0), -ENOMEM);
+        mmput(mm);
+    }
+}
+
+/*
+ * x86-64 with five-level paging (LA57): a process maps up to 2^56 - 4096,
+ * but only what asks for an address beyond the 47-bit window goes there
+ * (arch_get_unmapped_area_topdown, mmap_address_hint_valid, find_start_end).
+ */
+static void test_five_level_placement(void **state)
+{
+    (void)state;
+    const unsigned long WIN = 0x7ffffffff000UL, TOP = (1UL << 56) - PG, H = 1UL << 52;
+    struct mm_config cfg = { .task_size = TOP };
     struct mm *mm = mm_create(&cfg);
     assert_non_null(mm);
-    long a = mm_mmap(mm, 0, PG, RW, PA, NULL, 0);   /* top-down: just below mmap_base */
-    assert_true(a > 0);
-    unsigned char c = 9;
-    assert_int_equal(mm_write(mm, (unsigned long)a, &c, 1), 1);
-    assert_int_equal(mm_read(mm, (1UL << 48) - 1, &c, 1), -EFAULT);
+    struct mm_stats st;
+    /* No hint, or a hint below the window: below mmap_base, in the window. */
+    long a = mm_mmap(mm, 0, 16 * PG, RW, PA, NULL, 0);
+    assert_true(a > 0 && (unsigned long)a + 16 * PG <= WIN - (128UL << 20));
+    /* A free hint beyond the window is taken as it is. */
+    assert_int_equal(mm_mmap(mm, H, 4 * PG, RW, PA, NULL, 0), (long)H);
+    /* Taken: the search runs top-down from mmap_base moved up by what lies
+     * above the window, so it lands just below the top of the task. */
+    long b = mm_mmap(mm, H, 4 * PG, RW, PA, NULL, 0);
+    assert_true((unsigned long)b > WIN);
+    assert_int_equal((unsigned long)b, TOP - (WIN - mm->cfg.mmap_base) - 4 * PG);
+    /* A hint whose range straddles the window's top is not valid: the
+     * mapping goes below mmap_base. */
+    long c = mm_mmap(mm, WIN - PG, 2 * PG, RW, PA, NULL, 0);
+    assert_true(c > 0 && (unsigned long)c < WIN);
+    /* One entirely above is; one reaching past the task size is not, but
+     * still beyond the window, so the search covers the whole task. */
+    assert_int_equal(mm_mmap(mm, WIN + PG, 2 * PG, RW, PA, NULL, 0), (long)(WIN + PG));
+    assert_int_equal(mm_mmap(mm, TOP - PG, 2 * PG, RW, PA, NULL, 0), b - (long)(2 * PG));
+    /* A length beyond the window but within the task: only with a high hint. */
+    assert_int_equal(mm_mmap(mm, 0, 1UL << 48, RW, PA | MAP_NORESERVE, NULL, 0), -ENOMEM);
+    assert_int_equal(mm_mmap(mm, 1UL << 53, 1UL << 48, RW, PA | MAP_NORESERVE, NULL, 0),
+                     (long)(1UL << 53));
+    /* Memory beyond 48 bits works like any other. */
+    unsigned char x = 0x5a, y = 0;
+    assert_int_equal(mm_write(mm, H + 3 * PG + 7, &x, 1), 1);
+    assert_int_equal(mm_read(mm, H + 3 * PG + 7, &y, 1), 1);
+    assert_int_equal(y, 0x5a);
+    assert_int_equal(mm_mremap(mm, H, 4 * PG, 8 * PG, MREMAP_MAYMOVE, 0), (long)H);
+    assert_int_equal(mm_munmap(mm, 1UL << 53, 1UL << 48), 0);
+    assert_int_equal(mm_munmap(mm, H, TOP), -EINVAL);   /* len > TASK_SIZE - start */
+    mm_get_stats(mm, &st);
+    assert_int_equal(st.rss_anon, 1);
     mmput(mm);
 }
 
@@ -855,7 +910,7 @@ static void test_thp_random(void **state)
         if (i % 100 == 0) {
             MMAP_READ_GUARD(g, mm);
             unsigned long mapped = 0;
-            pgtable_for_each(&mm->pgt, 0, PGT_ADDR_LIMIT, count_mapped, &mapped);
+            pgtable_for_each(&mm->pgt, 0, pgtable_limit(&mm->pgt), count_mapped, &mapped);
             assert_int_equal(mapped, stats(mm).rss_anon);
         }
     }
@@ -926,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_guard_regions),
         cmocka_unit_test(test_page_outlives_mm),
         cmocka_unit_test(test_task_size_limit),
+        cmocka_unit_test(test_five_level_placement),
         cmocka_unit_test(test_thp_fault_and_fallback),
         cmocka_unit_test(test_thp_random),
         cmocka_unit_test(test_thp_split_keeps_protection),

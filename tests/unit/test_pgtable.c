@@ -181,6 +181,58 @@ static void test_edges_of_address_space(void **state)
     pgtable_destroy(&pt);
 }
 
+/* Five levels (a limit beyond 48 bits): a root above the four-level PGD,
+ * which becomes a P4D per 256 TiB; entries up to 2^57, each walk and range
+ * operation across the 256 TiB boundary, and every table freed again. */
+static void test_five_levels(void **state)
+{
+    (void)state;
+    const unsigned long T256 = 1UL << 48;
+    struct pgtable pt;
+    assert_int_equal(pgtable_init_limit(&pt, 1UL << 56), 0);
+    assert_int_equal(pgtable_limit(&pt), PGT_ADDR_LIMIT5);
+    assert_null(pgtable_walk(&pt, 0));
+    assert_null(pgtable_walk(&pt, PGT_ADDR_LIMIT5 - P));
+
+    set_page(&pt, 0, 1, 0);
+    assert_int_equal(pgtable_bytes(&pt), 4 * T);      /* P4D + PUD + PMD + PTE */
+    set_page(&pt, T256 - P, 2, 0);                     /* the same P4D */
+    assert_int_equal(pgtable_bytes(&pt), 7 * T);
+    set_page(&pt, T256, 3, PTE_WRITE);                 /* the next root entry */
+    assert_int_equal(pgtable_bytes(&pt), 11 * T);
+    set_page(&pt, PGT_ADDR_LIMIT5 - P, 4, PTE_DIRTY);
+    assert_int_equal(pgtable_bytes(&pt), 15 * T);
+
+    assert_ptr_equal(pte_page(get_pte(&pt, T256 - P)), fake_page(2));
+    assert_ptr_equal(pte_page(get_pte(&pt, T256)), fake_page(3));
+    assert_true(pte_dirty(get_pte(&pt, PGT_ADDR_LIMIT5 - P)));
+    /* Four-level indices alone would alias T256 with 0: they must not. */
+    assert_ptr_equal(pte_page(get_pte(&pt, 0)), fake_page(1));
+    assert_int_equal(get_pte(&pt, T256 + P), 0);
+    assert_null(pgtable_walk(&pt, 2 * T256));
+
+    struct collected c = { 0 };
+    pgtable_for_each(&pt, 0, ~0UL, collect, &c);      /* clamped to 2^57 */
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.addr[1], T256 - P);
+    assert_int_equal(c.addr[2], T256);
+    assert_int_equal(c.addr[3], PGT_ADDR_LIMIT5 - P);
+
+    /* Across the boundary: both pages go, and with them every table whose
+     * span lies inside the range. */
+    assert_int_equal(pgtable_free_range(&pt, T256 - P, T256 + P, 0, 0, NULL, NULL), 2);
+    assert_int_equal(count_present(&pt, 0, PGT_ADDR_LIMIT5), 2);
+    assert_null(pgtable_walk(&pt, T256));
+    assert_int_equal(pgtable_free_range(&pt, 0, PGT_ADDR_LIMIT5, 0, 0, NULL, NULL), 2);
+    assert_int_equal(pgtable_bytes(&pt), 0);
+    pgtable_destroy(&pt);
+
+    /* A limit of four levels' keeps four levels. */
+    assert_int_equal(pgtable_init_limit(&pt, PGT_ADDR_LIMIT), 0);
+    assert_int_equal(pgtable_limit(&pt), PGT_ADDR_LIMIT);
+    pgtable_destroy(&pt);
+}
+
 /* The two pages either side of a boundary, and what each needs in tables. */
 static void test_table_boundaries(void **state)
 {
@@ -567,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_entry_format),
         cmocka_unit_test(test_init_destroy),
         cmocka_unit_test(test_edges_of_address_space),
+        cmocka_unit_test(test_five_levels),
         cmocka_unit_test(test_table_boundaries),
         cmocka_unit_test(test_sparse_iteration_is_fast),
         cmocka_unit_test(test_iteration_stops),
