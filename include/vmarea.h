@@ -215,6 +215,10 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
                                          execute-only one, "--xp" */
 #define MM_CONFIG_VSYSCALL_EMULATE 0x100U /* the [vsyscall] line is readable, "r-xp"
                                          (vsyscall=emulate) */
+#define MM_CONFIG_NO_MAYBE_GUARD 0x200U /* a kernel before VM_MAYBE_GUARD (6.19 and the stable
+                                         kernels it went back to): a guard region gives any VMA
+                                         an anon_vma, which is also what makes fork copy its
+                                         entries, and VmFlags never shows "gu" */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 56.  Beyond 1 << 48 the mm

@@ -532,6 +532,9 @@ static int setup_stack(struct exec_ctx *x, const char *execfn, size_t strings, b
         if (err)
             return err;
     }
+    /* setup_arg_pages gives the stack VM_STACK_FLAGS afresh (mprotect_fixup):
+     * the VM_SOFTDIRTY of its making is gone, on every kernel. */
+    vma_clear_soft_dirty(mm, top - 1);
     unsigned long size = top - stack_vma_start(x);
     unsigned long expand = min(mm->cfg.stack_limit & PAGE_MASK, size + STACK_EXPAND);
     return stack_extend(x, top - expand);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define MADV_POPULATE_READ_ 22
+#define MADV_GUARD_INSTALL_ 102
 #define TMPFS_MAGIC_ 0x01021994
 
 #ifndef PR_SET_VMA
@@ -34,7 +35,7 @@
 /* What smaps says of the VMA that starts at start. */
 struct smaps_vma {
     unsigned long rss_kb, anon_huge_kb;
-    bool soft_dirty, pkey_line, named;
+    bool soft_dirty, pkey_line, named, maybe_guard;
 };
 
 static int smaps_of(unsigned long start, struct smaps_vma *out)
@@ -68,6 +69,7 @@ static int smaps_of(unsigned long start, struct smaps_vma *out)
             out->pkey_line = true;
         else if (strncmp(line, "VmFlags:", 8) == 0) {
             out->soft_dirty = strstr(line, " sd ") != NULL;
+            out->maybe_guard = strstr(line, " gu ") != NULL;
             ret = 0;
         }
     }
@@ -290,6 +292,22 @@ static void probe_vsyscall(struct mm_config *cfg)
         cfg->flags |= MM_CONFIG_NO_VSYSCALL;
 }
 
+/* VM_MAYBE_GUARD: a guard region marks its VMA "gu" in VmFlags.  A kernel
+ * without guard regions (before 6.13) refuses the advice and shows nothing. */
+static void probe_maybe_guard(struct mm_config *cfg)
+{
+    void *base;
+    size_t total;
+    volatile char *p = probe_region(PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE, &base, &total);
+    if (!p)
+        return;
+    struct smaps_vma s;
+    if (madvise((void *)p, PAGE_SIZE, MADV_GUARD_INSTALL_) == 0 && smaps_of((unsigned long)p, &s) == 0 &&
+        !s.maybe_guard)
+        cfg->flags |= MM_CONFIG_NO_MAYBE_GUARD;
+    munmap(base, total);
+}
+
 /* Five-level paging (LA57): a page mapped at MAP_FIXED_NOREPLACE above the
  * 48-bit limit of four levels succeeds only there (ENOMEM otherwise).  Then
  * the task size is TASK_SIZE_MAX. */
@@ -354,5 +372,6 @@ int mm_config_from_host(struct mm_config *cfg)
     probe_fault_around(cfg);
     probe_eof_fault_around(cfg);
     probe_vsyscall(cfg);
+    probe_maybe_guard(cfg);
     return ret;
 }

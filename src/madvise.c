@@ -325,8 +325,12 @@ static int madvise_contents(struct vma *vma, unsigned long start, unsigned long 
         if (vma->vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED))
             return -EINVAL;
         vma_start_write(vma);
-        vma->vm_flags |= VM_MAYBE_GUARD;
-        if (vma_is_anonymous(vma)) {
+        /* Before VM_MAYBE_GUARD, entries in the tables called for an
+         * anon_vma whatever the VMA maps, and fork copied them for it. */
+        bool flag = !(vma->vm_mm->cfg.flags & MM_CONFIG_NO_MAYBE_GUARD);
+        if (flag)
+            vma->vm_flags |= VM_MAYBE_GUARD;
+        if (!flag || vma_is_anonymous(vma)) {
             int err = anon_vma_prepare(vma);
             if (err)
                 return err;

@@ -173,6 +173,16 @@ void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg)
  * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every
  * address inside the task, and each pair in order.
  */
+void vma_clear_soft_dirty(struct mm *mm, unsigned long addr)
+{
+    MMAP_WRITE_GUARD(g, mm);
+    struct vma *vma = vt_find(&mm->mm_mt, addr);
+    if (!vma || vma->vm_start > addr || !(vma->vm_flags & VM_SOFTDIRTY))
+        return;
+    vma_start_write(vma);
+    vma->vm_flags &= ~VM_SOFTDIRTY;
+}
+
 int mm_set_layout(struct mm *mm, const struct mm_layout *l)
 {
     const unsigned long addrs[] = { l->start_code, l->end_code, l->start_data, l->end_data,

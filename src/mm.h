@@ -45,6 +45,11 @@ static inline bool may_expand_vm(const struct mm *mm, vm_flags_t flags, unsigned
            mm->data_vm + npages <= mm->cfg.data_limit >> PAGE_SHIFT;
 }
 static inline unsigned long task_size(const struct mm *mm) { return mm->cfg.task_size; }
+/* The VMA at addr without VM_SOFTDIRTY, as clear_refs' soft-dirty reset
+ * leaves one, and as exec's setup_arg_pages leaves the stack (its flags are
+ * set afresh).  For mm_exec, and for a tool mirroring a process whose
+ * kernel cleared it.  Locks: takes the mmap write lock. */
+void vma_clear_soft_dirty(struct mm *mm, unsigned long addr);
 /* DEFAULT_MAP_WINDOW, or the task size below it: what a placement without a
  * hint beyond it, the stack and the ELF bases stay under (x86's
  * task_size_64bit(0)).  Only an mm with five-level paging has more. */

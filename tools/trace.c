@@ -54,6 +54,12 @@
 #include <unistd.h>
 
 #include "vmarea.h"
+/* The library's own page macros, not <sys/user.h>'s; and vma_clear_soft_dirty,
+ * for what the kernel changes without a system call to mirror. */
+#undef PAGE_SHIFT
+#undef PAGE_SIZE
+#undef PAGE_MASK
+#include "mm.h"
 
 #ifndef CLONE_VM
 #define CLONE_VM 0x00000100
@@ -533,6 +539,7 @@ static vm_flags_t flags_of(const char *text)
         { "rd", VM_READ }, { "wr", VM_WRITE }, { "ex", VM_EXEC }, { "sh", VM_SHARED },
         { "mr", VM_MAYREAD }, { "mw", VM_MAYWRITE }, { "me", VM_MAYEXEC }, { "ms", VM_MAYSHARE },
         { "pf", VM_PFNMAP }, { "io", VM_IO }, { "dd", VM_DONTDUMP }, { "dc", VM_DONTCOPY },
+        { "sd", VM_SOFTDIRTY },
     };
     vm_flags_t f = 0;
     for (const char *p = text; *p; ) {
@@ -662,6 +669,10 @@ static struct tmm *image_of(struct trace *tr, pid_t pid)
         }
         if (r < 0)
             die("cannot build %lx-%lx %s of process %d: %s", v->start, v->end, v->name, pid, strerror((int)-r));
+        /* Made soft-dirty as every new VMA is; the kernel shows the stack
+         * without it (setup_arg_pages sets its flags afresh). */
+        if (!(cfg.flags & MM_CONFIG_NO_SOFT_DIRTY) && !(flags_of(v->flags) & VM_SOFTDIRTY))
+            vma_clear_soft_dirty(m->mm, v->start);
     }
     layout_free(&k);
     for (size_t j = 0; j < nopen; j++)
