@@ -158,7 +158,9 @@ static struct file_chunk *host_chunk(struct vm_file *m, unsigned long pgoff)
     }
     if (vm_alloc_fails() || posix_memalign((void **)&c, 64, sizeof(*c)))
         return NULL;
-    c->base = mmap(NULL, CHUNK_BYTES, h->prot, MAP_SHARED, h->fd, (off_t)(index << CHUNK_SHIFT));
+    c->base = m->private_only
+                  ? mmap(NULL, CHUNK_BYTES, PROT_READ, MAP_PRIVATE, h->fd, (off_t)(index << CHUNK_SHIFT))
+                  : mmap(NULL, CHUNK_BYTES, h->prot, MAP_SHARED, h->fd, (off_t)(index << CHUNK_SHIFT));
     if (c->base == MAP_FAILED) {
         free(c);
         return NULL;
@@ -615,7 +617,8 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
         pthread_mutex_lock(&m->cache_lock);
         struct host_inode *h = m->host;
         int nfd;
-        if (want_write && !(h->prot & PROT_WRITE) && (nfd = open(proc, O_RDWR | O_CLOEXEC)) >= 0) {
+        if (want_write && !(h->prot & PROT_WRITE) && !m->private_only &&
+            (nfd = open(proc, O_RDWR | O_CLOEXEC)) >= 0) {
             for (unsigned long i = 0; i < h->nr_chunks; i++)
                 mmap(h->chunks[i]->base, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, nfd,
                      (off_t)(h->chunks[i]->index << CHUNK_SHIFT));
@@ -656,6 +659,13 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
     m->size = (unsigned long)st->st_size;
     m->shmem = !fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC;
     m->thp_align = host_thp_aligns(h->fd);
+    /* A file system that maps files only privately refuses a shared
+     * mapping with ENODEV (FUSE with direct I/O, fuse_file_mmap). */
+    void *probe = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, h->fd, 0);
+    if (probe != MAP_FAILED)
+        munmap(probe, PAGE_SIZE);
+    else if (errno == ENODEV)
+        m->private_only = true;
     pthread_mutex_init(&m->cache_lock, NULL);
     pthread_mutex_init(&m->rmap_lock, NULL);
     pthread_mutex_lock(&inode_lock);

@@ -153,6 +153,10 @@ struct vm_file {
     bool thp_align;                /* (on a host file's inode) mmap places a range holding a
                                       whole 2 MiB of the file 2 MiB-aligned to it, as the
                                       host does for this file system (thp_get_unmapped_area) */
+    bool private_only;             /* (on a host file's inode) the host maps it privately only
+                                      (FUSE with direct I/O): its chunks are private and
+                                      read-only, and a shared mapping is ENODEV, as
+                                      fuse_file_mmap makes it */
     unsigned f_mode;               /* FMODE_READ | FMODE_WRITE: what the open allows */
     int fd;                        /* host files: the open's own descriptor */
     unsigned long dev, ino;

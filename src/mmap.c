@@ -499,14 +499,16 @@ static long mmap_region(struct mm *mm, struct vm_file *file, unsigned long addr,
                 vma_free_unused(vma);
                 goto unacct;
             }
-            if (file->f_ops && file->f_ops->mmap) {
+            /* call_mmap: a host file system that maps privately only. */
+            err = (vm_flags & VM_MAYSHARE) && file->mapping && file->mapping->private_only ? -ENODEV : 0;
+            if (!err && file->f_ops && file->f_ops->mmap) {
                 struct vma_new vn = { .vma = vma };
                 err = file->f_ops->mmap(file, &vn);
-                if (err) {
-                    vma_free_unused(vma);
-                    vm_unacct_memory(charged);
-                    return err;
-                }
+            }
+            if (err) {
+                vma_free_unused(vma);
+                vm_unacct_memory(charged);
+                return err;
             }
         } else if (vm_flags & VM_SHARED) {
             struct vm_file *shm = vm_file_shmem_zero(len);

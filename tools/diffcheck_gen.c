@@ -234,7 +234,7 @@ static void gen_mmap(struct gen *g, struct dc_op *op)
     if (r < 25) {
         op->len = 0;
     } else if (r < 55) {
-        unsigned long huge[] = { 1UL << 47, ~0UL, ~0UL - PAGE + 1, TASK_SIZE + PAGE,
+        unsigned long huge[] = { TASK_SIZE + PAGE, ~0UL, ~0UL - PAGE + 1, TASK_SIZE + PAGE,
                                  fixed ? TASK_SIZE - op->addr + PAGE : 1UL << 63 };
         op->len = PICK(g, huge);
     }
@@ -290,7 +290,7 @@ static void gen_munmap(struct gen *g, struct dc_op *op)
     if (r < 25) {
         op->len = 0;
     } else if (r < 55) {
-        unsigned long huge[] = { ~0UL, 1UL << 47, TASK_SIZE - op->addr + PAGE, ~0UL - PAGE + 2 };
+        unsigned long huge[] = { ~0UL, TASK_SIZE + PAGE, TASK_SIZE - op->addr + PAGE, ~0UL - PAGE + 2 };
         op->len = PICK(g, huge);
     }
 }
@@ -444,7 +444,7 @@ static void gen_mremap(struct gen *g, struct dc_op *op)
     else if (r < 40)
         op->new_len = 0;
     else if (r < 55)
-        op->new_len = PICK(g, ((const unsigned long[]){ 1UL << 47, ~0UL, ~0UL - PAGE + 1 }));
+        op->new_len = PICK(g, ((const unsigned long[]){ TASK_SIZE + PAGE, ~0UL, ~0UL - PAGE + 1 }));
 }
 
 /* What the op probably did to the window: a guess, only to aim later ops. */
