@@ -219,6 +219,10 @@ enum mm_thp_mode { MM_THP_ALWAYS = 0, MM_THP_MADVISE = 1, MM_THP_NEVER = 2 };
                                          kernels it went back to): a guard region gives any VMA
                                          an anon_vma, which is also what makes fork copy its
                                          entries, and VmFlags never shows "gu" */
+#define MM_CONFIG_THP_WRPROTECT_CLEAN 0x400U /* mprotect that takes write away from a whole
+                                         transparent huge page also clears its dirty bit, so
+                                         smaps counts it clean (seen on x86-64 6.18.15 with
+                                         soft-dirty tracking, whose huge entries are soft-dirty) */
 
 struct mm_config {                       /* a zero field means Linux x86-64's default */
     unsigned long task_size;             /* 0x7ffffffff000; at most 1 << 56.  Beyond 1 << 48 the mm

@@ -34,7 +34,7 @@
 
 /* What smaps says of the VMA that starts at start. */
 struct smaps_vma {
-    unsigned long rss_kb, anon_huge_kb;
+    unsigned long rss_kb, anon_huge_kb, private_dirty_kb;
     bool soft_dirty, pkey_line, named, maybe_guard;
 };
 
@@ -65,6 +65,8 @@ static int smaps_of(unsigned long start, struct smaps_vma *out)
             out->rss_kb = kb;
         else if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
             out->anon_huge_kb = kb;
+        else if (sscanf(line, "Private_Dirty: %lu kB", &kb) == 1)
+            out->private_dirty_kb = kb;
         else if (strncmp(line, "ProtectionKey:", 14) == 0)
             out->pkey_line = true;
         else if (strncmp(line, "VmFlags:", 8) == 0) {
@@ -157,6 +159,29 @@ static void probe_huge_zero_page(struct mm_config *cfg)
     struct smaps_vma s;
     if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10)
         cfg->flags |= MM_CONFIG_NO_HUGE_ZERO_PAGE;
+    munmap(base, total);
+}
+
+/*
+ * Does mprotect that takes write away from a whole THP clean it?  A THP
+ * written, then made read-only: Private_Dirty 0 says yes.  No THP says
+ * nothing.
+ */
+static void probe_thp_wrprotect_clean(struct mm_config *cfg)
+{
+    if (cfg->thp == MM_THP_NEVER)
+        return;
+    void *base;
+    size_t total;
+    volatile char *p = thp_region(&base, &total);
+    if (!p)
+        return;
+    p[0] = 1;
+    struct smaps_vma s;
+    if (smaps_of((unsigned long)p, &s) == 0 && s.anon_huge_kb >= PMD_SIZE >> 10 &&
+        mprotect((void *)p, PMD_SIZE, PROT_READ) == 0 && smaps_of((unsigned long)p, &s) == 0 &&
+        s.anon_huge_kb >= PMD_SIZE >> 10 && s.private_dirty_kb == 0)
+        cfg->flags |= MM_CONFIG_THP_WRPROTECT_CLEAN;
     munmap(base, total);
 }
 
@@ -369,6 +394,7 @@ int mm_config_from_host(struct mm_config *cfg)
     int ret = probe_small_page(cfg);
     probe_huge_zero_page(cfg);
     probe_split_zero_remap(cfg);
+    probe_thp_wrprotect_clean(cfg);
     probe_fault_around(cfg);
     probe_eof_fault_around(cfg);
     probe_vsyscall(cfg);

@@ -60,7 +60,7 @@
 #define MM_CONFIG_ALL (MM_CONFIG_NO_SOFT_DIRTY | MM_CONFIG_NO_PKEYS | MM_CONFIG_NO_ZERO_PAGE | \
                        MM_CONFIG_NO_HUGE_ZERO_PAGE | MM_CONFIG_NO_ANON_NAMES | MM_CONFIG_NO_SPLIT_ZERO_REMAP | \
                        MM_CONFIG_EOF_FAULT_AROUND | MM_CONFIG_NO_VSYSCALL | MM_CONFIG_VSYSCALL_EMULATE | \
-                       MM_CONFIG_NO_MAYBE_GUARD)
+                       MM_CONFIG_NO_MAYBE_GUARD | MM_CONFIG_THP_WRPROTECT_CLEAN)
 #define STACK_GUARD_GAP        (256UL << PAGE_SHIFT)  /* stack_guard_gap: 256 pages */
 
 #define likely(x)   __builtin_expect(!!(x), 1)

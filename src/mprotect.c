@@ -17,6 +17,23 @@
  * copying: mprotect returns only after they are done, as Linux's waits for
  * its TLB flush.
  */
+/* MM_CONFIG_THP_WRPROTECT_CLEAN: the hosts whose change_huge_pmd loses a
+ * soft-dirty huge entry's dirty bit with its write bit.  A huge PMD's dirty
+ * bit is the OR of its table's entries here: each loses it. */
+struct clean_huge {
+    struct pgtable *pt;
+    unsigned long start, end;
+};
+
+static int clean_huge_one(void *arg, unsigned long addr, pte_t _Atomic *pmdp, pte_t pmd)
+{
+    struct clean_huge *c = arg;
+    (void)pmdp;
+    if ((pmd & PMD_HUGE) && addr >= c->start && addr + PMD_SIZE <= c->end)
+        pgtable_change_prot(c->pt, addr, addr + PMD_SIZE, PTE_DIRTY, 0);
+    return 0;
+}
+
 static void change_protection(struct vma *vma, unsigned long start, unsigned long end,
                               vm_flags_t old_flags, vm_flags_t new_flags)
 {
@@ -36,6 +53,10 @@ static void change_protection(struct vma *vma, unsigned long start, unsigned lon
      * given the new ones. */
     bool lost_write = (old_flags & VM_WRITE) && !(new_flags & VM_WRITE);
     bool lost_access = data_accessible(old_flags) && !data_accessible(new_flags);
+    if (changed && lost_write && (vma->vm_mm->cfg.flags & MM_CONFIG_THP_WRPROTECT_CLEAN)) {
+        struct clean_huge c = { &vma->vm_mm->pgt, start, end };
+        pgtable_for_each_pmd(&vma->vm_mm->pgt, start, end, clean_huge_one, &c);
+    }
     if (changed && (lost_write || lost_access))
         synchronize_rcu();
 }

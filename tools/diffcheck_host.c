@@ -31,6 +31,7 @@ static const struct {
     { "split-zero-remap", "split zero remap", MM_CONFIG_NO_SPLIT_ZERO_REMAP, false },
     { "eof-fault-around", "fault-around past EOF", MM_CONFIG_EOF_FAULT_AROUND, true },
     { "guard-flag", "guard flag", MM_CONFIG_NO_MAYBE_GUARD, false },
+    { "thp-wrprotect-clean", "THP write-protect cleans", MM_CONFIG_THP_WRPROTECT_CLEAN, true },
 };
 
 static const char *const thp_names[] = { "always", "madvise", "never" };
@@ -139,7 +140,7 @@ static int set_one(struct mm_config *c, const char *s, char *err, size_t errsize
         return 0;
     }
     snprintf(err, errsize, "unknown property '%.*s' (zero-page, huge-zero-page, soft-dirty, pkeys, "
-             "anon-names, split-zero-remap, eof-fault-around, guard-flag, la57, thp, fault-around, vsyscall)", (int)len, s);
+             "anon-names, split-zero-remap, eof-fault-around, guard-flag, thp-wrprotect-clean, la57, thp, fault-around, vsyscall)", (int)len, s);
     return -1;
 bad_value:
     snprintf(err, errsize, "bad value in '%s' (on or off; thp: always, madvise or never; "

@@ -387,7 +387,7 @@ static int cmd_check(int argc, char **argv)
     if (hr)
         return hr;
     o.mm_config = &cfg;
-    char host[320];
+    char host[512];
     dc_host_describe(&cfg, host, sizeof(host));
     printf("host:       %s\n", host);
     fflush(stdout);

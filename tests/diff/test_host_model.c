@@ -200,12 +200,13 @@ static void test_five_level(void **state)
 static void test_host_line(void **state)
 {
     (void)state;
-    char line[320];
+    char line[512];
     dc_host_describe(&host_cfg, line, sizeof(line));
     print_message("host: %s\n", line);
     for (const char *const *w = (const char *const[]){ "zero page ", "soft-dirty ", "pkeys ",
                                                         "anon names ", "THP ", "fault-around ",
-                                                        "5-level paging ", "guard flag ", NULL };
+                                                        "5-level paging ", "guard flag ", "THP write-protect cleans ",
+                                                        "memlock ", NULL };
          *w; w++)
         assert_non_null(strstr(line, *w));
     struct mm_config c = host_cfg;

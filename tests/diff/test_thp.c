@@ -410,6 +410,22 @@ static void test_wrong_model_differs(void **state)
     wrong.flags ^= MM_CONFIG_NO_SPLIT_ZERO_REMAP;
     model(split, &wrong, &m);
     assert_false(same_result(&h, &m));
+
+    /* A written THP made read-only stays dirty, or (soft-dirty x86 hosts of
+     * 6.18.15) turns clean. */
+    const struct scenario *wrprotect = NULL;
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (!strcmp(scenarios[i].name, "mprotect the whole PMD"))
+            wrprotect = &scenarios[i];
+    assert_non_null(wrprotect);
+    if (host(wrprotect, &h) || h.skipped)
+        return;
+    model(wrprotect, &host_cfg, &m);
+    assert_true(same_result(&h, &m));
+    wrong = host_cfg;
+    wrong.flags ^= MM_CONFIG_THP_WRPROTECT_CLEAN;
+    model(wrprotect, &wrong, &m);
+    assert_false(same_result(&h, &m));
 }
 
 int main(void)
