@@ -26,7 +26,11 @@
  *   - the size is the host's at open, changed by vm_file_truncate, and
  *     read again when a fault lands past it (the file grew).  A file
  *     shrunk behind vmarea's back by another process makes an access to
- *     its lost pages fail on the host (SIGBUS): do not.
+ *     its lost pages fail on the host (SIGBUS): do not;
+ *   - a file system that maps files privately only (FUSE with direct I/O)
+ *     gets private read-only chunks, and its shared mappings are ENODEV;
+ *     the cached pages FUSE drops on its own (at each mmap, on truncation)
+ *     are not followed.
  */
 #define _GNU_SOURCE
 #include "filemap.h"
