@@ -635,7 +635,10 @@ static struct tmm *image_of(struct trace *tr, pid_t pid)
                 if (!pages[p] || process_vm_readv(pid, &local, 1, &remote, 1, 0) != 4096)
                     die("cannot copy %s from process %d", v->name, pid);
             }
-            r = mm_install_special_mapping(m->mm, v->start, len, flags & ~VM_DONTEXPAND, v->name, pages);
+            /* What the installing adds itself: VM_DONTEXPAND, and
+             * VM_SOFTDIRTY where the host tracks it. */
+            r = mm_install_special_mapping(m->mm, v->start, len, flags & ~(VM_DONTEXPAND | VM_SOFTDIRTY), v->name,
+                                           pages);
             for (unsigned long p = 0; pages && p < npages; p++)
                 if (pages[p])
                     vm_page_put(pages[p]);

@@ -358,29 +358,39 @@ static void test_thp_sequences(void **state)
 }
 
 /*
- * The comparison can fail: a model of the host that is wrong in the THP mode,
- * or in whether a read maps the (huge) zero page, differs from the host on
- * a read of one byte; one wrong in whether a split maps the zero page, on a
- * split.
+ * The comparison can fail: a model of the host that is wrong in the THP mode
+ * differs from the host on a write of one byte; one wrong in whether a read
+ * maps the (huge) zero page, on a read; one wrong in whether a split maps
+ * the zero page, on a split; one wrong in whether mprotect cleans a THP, on
+ * that mprotect.
  */
 static void test_wrong_model_differs(void **state)
 {
     (void)state;
     struct mm_config host_cfg;
     host_thp_config(&host_cfg);
-    const struct scenario *read = &scenarios[1];
+    /* The THP mode: a write maps 2 MiB or 4 KiB.  (A read cannot tell
+     * where there are zero pages: the huge one and the small one alike
+     * have no Rss.) */
+    const struct scenario *write = &scenarios[0], *read = &scenarios[1];
     struct result h, m;
+    if (host(write, &h) || h.skipped) {
+        print_message("the host gave no huge page for the write\n");
+        skip();
+    }
+    model(write, &host_cfg, &m);
+    assert_true(same_result(&h, &m));
+    struct mm_config wrong = host_cfg;
+    wrong.thp = MM_THP_NEVER;
+    model(write, &wrong, &m);
+    assert_false(same_result(&h, &m));
+
     if (host(read, &h) || h.skipped) {
         print_message("the host gave no huge page for the read\n");
         skip();
     }
     model(read, &host_cfg, &m);
     assert_true(same_result(&h, &m));
-
-    struct mm_config wrong = host_cfg;
-    wrong.thp = MM_THP_NEVER;
-    model(read, &wrong, &m);
-    assert_false(same_result(&h, &m));
 
     /* Zero pages: the host either maps the huge zero page on a read or
      * allocates a THP; the model that says the other differs. */
