@@ -169,10 +169,6 @@ void mm_set_warn_hook(struct mm *mm, mm_warn_fn fn, void *arg)
     mm->warn_arg = arg;
 }
 
-/*
- * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every
- * address inside the task, and each pair in order.
- */
 void vma_clear_soft_dirty(struct mm *mm, unsigned long addr)
 {
     MMAP_WRITE_GUARD(g, mm);
@@ -183,6 +179,10 @@ void vma_clear_soft_dirty(struct mm *mm, unsigned long addr)
     vma->vm_flags &= ~VM_SOFTDIRTY;
 }
 
+/*
+ * The process image, as prctl(PR_SET_MM, PR_SET_MM_MAP) validates it: every
+ * address inside the task, and each pair in order.
+ */
 int mm_set_layout(struct mm *mm, const struct mm_layout *l)
 {
     const unsigned long addrs[] = { l->start_code, l->end_code, l->start_data, l->end_data,

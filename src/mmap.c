@@ -88,8 +88,8 @@ static long unmapped_area(struct mm *mm, const struct unmapped_area_info *info)
 }
 
 /* mmap_address_hint_valid: the whole range below the task size, and on one
- * side of the 47-bit window (with four levels, the task size is the
- * window and the second test is the first). */
+ * side of the 47-bit window (with four levels the window is the task size,
+ * and the first test decides). */
 static bool hint_valid(const struct mm *mm, unsigned long addr, unsigned long len)
 {
     if (task_size(mm) - len < addr)

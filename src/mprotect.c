@@ -8,15 +8,6 @@
 
 #define PROT_SEM_ 0x8
 
-/*
- * Entries keep their pages; what changes is what an access may do without a
- * fault.  Losing VM_WRITE takes PTE_WRITE away (a later mprotect back to
- * writable leaves it off: the next write faults and reuses the page, as
- * Linux's does unless it can prove the page exclusive).  When an entry loses
- * a right, lock-free accesses that read it before the change may still be
- * copying: mprotect returns only after they are done, as Linux's waits for
- * its TLB flush.
- */
 /* MM_CONFIG_THP_WRPROTECT_CLEAN: the hosts whose change_huge_pmd loses a
  * soft-dirty huge entry's dirty bit with its write bit.  A huge PMD's dirty
  * bit is the OR of its table's entries here: each loses it. */
@@ -34,6 +25,15 @@ static int clean_huge_one(void *arg, unsigned long addr, pte_t _Atomic *pmdp, pt
     return 0;
 }
 
+/*
+ * Entries keep their pages; what changes is what an access may do without a
+ * fault.  Losing VM_WRITE takes PTE_WRITE away (a later mprotect back to
+ * writable leaves it off: the next write faults and reuses the page, as
+ * Linux's does unless it can prove the page exclusive).  When an entry loses
+ * a right, lock-free accesses that read it before the change may still be
+ * copying: mprotect returns only after they are done, as Linux's waits for
+ * its TLB flush.
+ */
 static void change_protection(struct vma *vma, unsigned long start, unsigned long end,
                               vm_flags_t old_flags, vm_flags_t new_flags)
 {
