@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/utsname.h>
 
 /* The on/off properties: each is a flag whose presence means "off", or
@@ -40,17 +39,13 @@ static const char *const thp_names[] = { "always", "madvise", "never" };
 
 unsigned long dc_task_size = 0x7ffffffff000UL;
 
-/* This host's own task size, whatever the model assumes: a page above four
- * levels' 48 bits maps only with five-level paging. */
+/* This host's own task size, whatever the model assumes (--assume). */
 void dc_probe_task_size(void)
 {
-    void *want = (void *)(1UL << 52);
-    void *p = mmap(want, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED)
-        return;
-    munmap(p, 4096);
-    if (p == want)
-        dc_task_size = LA57_TASK_SIZE;
+    struct mm_config host;
+    mm_config_from_host(&host);
+    if (host.task_size)
+        dc_task_size = host.task_size;
 }
 
 void dc_host_describe(const struct mm_config *c, char *buf, size_t size)
