@@ -188,8 +188,8 @@ MERGE_PRED is_mergeable_anon_vma(const struct vma_merge_struct *vmg, bool merge_
     const struct vma *src = vmg->middle;
     struct anon_vma *tgt_anon = tgt->anon_vma, *src_anon = vmg->anon_vma;
 
-    if (!tgt_anon && src_anon)          /* tgt would take src's anon_vma */
-        return !vma_had_uncowed_parents(src);
+    if (!tgt_anon && src_anon)          /* tgt would take src's (or copy_vma's source's) */
+        return !vma_had_uncowed_parents(src ? src : vmg->copied_from);
     if (tgt_anon && !src_anon)          /* the range would use tgt's */
         return !vma_had_uncowed_parents(tgt);
     return src_anon == tgt_anon;
@@ -446,7 +446,7 @@ struct vma *copy_vma(struct vma **vmap, unsigned long addr, unsigned long len, u
     struct vma_merge_struct vmg = {
         .mm = mm, .prev = prev, .next = next, .start = addr, .end = addr + len, .pgoff = pgoff,
         .flags = vma->vm_flags, .file = vma->vm_file, .anon_vma = vma->anon_vma,
-        .anon_name = vma->anon_name,
+        .anon_name = vma->anon_name, .copied_from = vma,
     };
     struct vma *new = vma_merge_new_range(&vmg);
     if (new) {

@@ -20,6 +20,7 @@
 struct vma_merge_struct {
     struct mm *mm;
     struct vma *prev, *middle, *next, *target;
+    struct vma *copied_from;       /* copy_vma's source, whose anon_vma a merge would take */
     unsigned long start, end, pgoff;
     vm_flags_t flags;
     struct vm_file *file;

@@ -482,6 +482,12 @@ static void test_fork_merges(void **state)
           "child write " W "+12k 4k 0x32\n"
           "read " W "+12k 4k\n"
           "child read " W "+12k 4k\n" },
+        { "fork: two VMAs moved at once, the second with an inherited anon_vma, stay two",
+          "file 256k tmpfs\n"
+          "mmap " W "+84k 16k -w- private fixed noreserve file off=28k\n"
+          "mlock " W "+96k 4k\n"
+          "fork\n"
+          "child mremap " W "+84k 16k 16k maymove fixed to=" W "+164k\n" },
         { "fork: calls in the child before a fork are ESRCH",
           "child mmap " W " 16k rw- private anonymous fixed\n"
           "mmap " W " 16k rw- private anonymous fixed\n"
