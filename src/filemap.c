@@ -581,14 +581,18 @@ static void host_inode_free_rcu(struct rcu_head *head)
  * system's get_unmapped_area is thp_get_unmapped_area: ext4, xfs...)?
  * Two mappings at offsets that are not 2 MiB-aligned, without a hint: each
  * lands at an address congruent to its offset modulo 2 MiB (by chance, one
- * time in 512 each). */
-static bool host_thp_aligns(int fd)
+ * time in 512 each).  A file system that maps files only privately refuses
+ * the first with ENODEV (FUSE with direct I/O, fuse_file_mmap):
+ * *private_only says so. */
+static bool host_thp_aligns(int fd, bool *private_only)
 {
     bool aligned = true;
     for (unsigned long off = PAGE_SIZE; off <= 2 * PAGE_SIZE && aligned; off += PAGE_SIZE) {
         char *p = mmap(NULL, 2 * PMD_SIZE, PROT_READ, MAP_SHARED, fd, (off_t)off);
-        if (p == MAP_FAILED)
+        if (p == MAP_FAILED) {
+            *private_only = errno == ENODEV;
             return false;
+        }
         aligned = ((uintptr_t)p & (PMD_SIZE - 1)) == off;
         munmap(p, 2 * PMD_SIZE);
     }
@@ -662,14 +666,7 @@ static struct vm_file *host_inode_get(int fd, const struct stat *st, bool want_w
     m->ino = (unsigned long)st->st_ino;
     m->size = (unsigned long)st->st_size;
     m->shmem = !fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC;
-    m->thp_align = host_thp_aligns(h->fd);
-    /* A file system that maps files only privately refuses a shared
-     * mapping with ENODEV (FUSE with direct I/O, fuse_file_mmap). */
-    void *probe = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, h->fd, 0);
-    if (probe != MAP_FAILED)
-        munmap(probe, PAGE_SIZE);
-    else if (errno == ENODEV)
-        m->private_only = true;
+    m->thp_align = host_thp_aligns(h->fd, &m->private_only);
     pthread_mutex_init(&m->cache_lock, NULL);
     pthread_mutex_init(&m->rmap_lock, NULL);
     pthread_mutex_lock(&inode_lock);

@@ -9,6 +9,7 @@
 #include "vmarea.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,13 +40,20 @@ static const char *const thp_names[] = { "always", "madvise", "never" };
 
 unsigned long dc_task_size = 0x7ffffffff000UL;
 
-/* This host's own task size, whatever the model assumes (--assume). */
-void dc_probe_task_size(void)
+static void probe_task_size_once(void)
 {
     struct mm_config host;
     mm_config_from_host(&host);
     if (host.task_size)
         dc_task_size = host.task_size;
+}
+
+/* This host's own task size, whatever the model assumes (--assume): probed
+ * once per process, not at every script the minimizer reruns. */
+void dc_probe_task_size(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe_task_size_once);
 }
 
 void dc_host_describe(const struct mm_config *c, char *buf, size_t size)

@@ -33,6 +33,28 @@ static unsigned long rnd(void *arg, unsigned long bound)
     return state;
 }
 
+/* n random calls on an mm of cfg with its window at window (0: API_WINDOW),
+ * checked every 64; at least min_ok must succeed and peak VMAs be reached,
+ * so that the mix really builds layouts and reaches the limits. */
+static void random_calls(const struct mm_config *cfg, unsigned long window, int n, unsigned long min_ok,
+                         unsigned long min_peak)
+{
+    struct mm *mm = mm_create(cfg);
+    assert_non_null(mm);
+    struct api_ops o = { .mm = mm, .next = rnd, .nr_ops = API_OPS_BASIC, .window = window };
+    for (int i = 0; i < n; i++) {
+        api_op(&o);
+        if (i % 64 == 0)
+            api_check_mm(mm);
+    }
+    api_check_mm(mm);
+    print_message("%lu of %d calls succeeded; up to %lu VMAs\n", o.ok, n, o.peak);
+    assert_true(o.ok > min_ok);
+    assert_true(o.peak > min_peak);
+    api_check_unmap_all(mm);
+    mmput(mm);
+}
+
 static void test_random_calls(void **state_)
 {
     (void)state_;
@@ -43,21 +65,7 @@ static void test_random_calls(void **state_)
     /* Reach the map count limit often, and the memory limit: populating
      * a huge mapping must stop at -ENOMEM, not take the host's memory. */
     struct mm_config cfg = { .max_map_count = 200, .memory_limit = 2UL << 20 };
-    struct mm *mm = mm_create(&cfg);
-    assert_non_null(mm);
-    struct api_ops o = { .mm = mm, .next = rnd, .nr_ops = API_OPS_BASIC };
-    for (int i = 0; i < 200000; i++) {
-        api_op(&o);
-        if (i % 64 == 0)
-            api_check_mm(mm);
-    }
-    api_check_mm(mm);
-    print_message("%lu of 200000 calls succeeded; up to %lu VMAs\n", o.ok, o.peak);
-    /* the mix must really build layouts and reach the limit */
-    assert_true(o.ok > 50000);
-    assert_true(o.peak > 100);
-    api_check_unmap_all(mm);
-    mmput(mm);
+    random_calls(&cfg, 0, 200000, 50000, 100);
 }
 
 /* The same on a five-level mm (LA57), its window beyond 48 bits, where every
@@ -68,21 +76,7 @@ static void test_random_calls_five_levels(void **state_)
     print_message("seed 0x%lx\n", state);
     struct mm_config cfg = { .task_size = LA57_TASK_SIZE, .max_map_count = 200,
                              .memory_limit = 2UL << 20 };
-    struct mm *mm = mm_create(&cfg);
-    assert_non_null(mm);
-    struct api_ops o = { .mm = mm, .next = rnd, .nr_ops = API_OPS_BASIC,
-                         .window = (1UL << 52) - 32 * PAGE_SIZE };
-    for (int i = 0; i < 100000; i++) {
-        api_op(&o);
-        if (i % 64 == 0)
-            api_check_mm(mm);
-    }
-    api_check_mm(mm);
-    print_message("%lu of 100000 calls succeeded; up to %lu VMAs\n", o.ok, o.peak);
-    assert_true(o.ok > 25000);
-    assert_true(o.peak > 50);
-    api_check_unmap_all(mm);
-    mmput(mm);
+    random_calls(&cfg, (1UL << 52) - 32 * PAGE_SIZE, 100000, 25000, 50);
 }
 
 int main(void)
