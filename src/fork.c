@@ -48,6 +48,7 @@ static pte_t copy_one(void *arg, unsigned long addr, pte_t _Atomic *slot, pte_t 
         return (c->shared ? pte & ~PTE_DIRTY : pte) & ~PTE_ACCESSED;
     }
     c->anon++;
+    page_set_flag(page, PG_anon_shared);   /* folio_try_dup_anon_rmap_pte */
     if (c->cow && pte_write(pte)) {
         /* From the value it has now: a store may have made it dirty. */
         pte_t cur = pte;

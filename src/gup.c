@@ -13,6 +13,47 @@
  */
 #include "mm.h"
 
+static int folio_dirty_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    (void)ptep;
+    if (!pte_special(pte) && !pte_file(pte))
+        page_set_dirty(pte_page(pte));
+    return 0;
+}
+
+/*
+ * FOLL_TOUCH on a present entry the access may use: the page is referenced,
+ * and if written through a clean entry, the page is dirtied, not the entry
+ * (follow_page_pte's folio_mark_dirty), so every mapping of it sees it: a
+ * shared file page, an anonymous page a fork shares.  A page of a large
+ * folio dirties the folio, all of its table; a huge PMD is dirtied itself
+ * (touch_pmd).
+ */
+static void touch_present(struct mm *mm, unsigned long addr, pte_t _Atomic *ptep, pte_t pte,
+                          bool write)
+{
+    if (pte_special(pte))
+        return;
+    if (!write || pte_dirty(pte)) {
+        ptep_set_flags(ptep, PTE_ACCESSED);
+        return;
+    }
+    pte_t pmd = pte_file(pte) ? 0 : ptep_get(pgtable_pmd(&mm->pgt, addr));
+    if (pmd & PMD_HUGE) {
+        ptep_set_flags(ptep, PTE_ACCESSED | PTE_DIRTY);
+        return;
+    }
+    if (pmd & PMD_LARGE) {
+        unsigned long haddr = addr & ~(PMD_SIZE - 1);
+        pgtable_for_each(&mm->pgt, haddr, haddr + PMD_SIZE, folio_dirty_one, NULL);
+    } else {
+        page_set_dirty(pte_page(pte));
+    }
+    ptep_set_flags(ptep, PTE_ACCESSED);
+}
+
 /*
  * Fault in every page of [start, end) inside vma that an access of this kind
  * would fault (follow_page, then handle_mm_fault).  Mmap lock held.
@@ -25,14 +66,7 @@ int populate_vma_range(struct vma *vma, unsigned long start, unsigned long end, 
         pte_t _Atomic *ptep = pgtable_walk(&mm->pgt, addr);
         pte_t pte = ptep ? ptep_get(ptep) : 0;
         if (pte_present(pte) && (!write || pte_write(pte))) {
-            /* FOLL_TOUCH: the page is referenced, and dirty if written:
-             * a file page whose entry was clean is dirtied itself
-             * (set_page_dirty), as every mapping of it then sees. */
-            if (pte_special(pte))
-                continue;
-            if (write && pte_file(pte) && !pte_dirty(pte))
-                page_set_dirty(pte_page(pte));
-            ptep_set_flags(ptep, PTE_ACCESSED | (write ? PTE_DIRTY : 0));
+            touch_present(mm, addr, ptep, pte, write);
             continue;
         }
         int err = handle_mm_fault(vma, addr, flags, true);

@@ -328,6 +328,21 @@ static void for_each_folio_vma(struct folio_split *f, struct mm *mm, pgt_pte_fn 
     }
 }
 
+static int mapped_twice(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    (void)ptep;
+    return !pte_special(pte) && !pte_file(pte) && page_mapcount(pte_page(pte)) > 1;
+}
+
+/* A page of the folio mapped twice: a fork shares it (pages a copy-on-write
+ * replaced are mapped once, and the rest still tell). */
+bool large_folio_shared(struct mm *mm, unsigned long haddr)
+{
+    return pgtable_for_each(&mm->pgt, haddr, haddr + PMD_SIZE, mapped_twice, NULL);
+}
+
 static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, pte_t pmd)
 {
     struct folio_split *f = arg;
@@ -335,6 +350,8 @@ static int split_folio_pmd(void *arg, unsigned long haddr, pte_t _Atomic *pmdp, 
         return 0;
     if (!f->always && f->start <= haddr && haddr + PMD_SIZE <= f->end)
         return 0;   /* covered whole: the folio stays */
+    if (large_folio_shared(f->vma->vm_mm, haddr))
+        return 0;   /* "do not interfere with other mappings of this folio" */
     atomic_fetch_and_explicit(pmdp, ~(PMD_HUGE | PMD_HZERO | PMD_LARGE), memory_order_relaxed);
     struct mm *mm = f->vma->vm_mm;
     struct vma *advised = f->vma;

@@ -35,8 +35,12 @@ static inline void split_huge_pmds(struct mm *mm, unsigned long start, unsigned 
         split_huge_pmd_at(mm, end);
 }
 /* Split the large folios [start, end) touches (always) or covers in part,
- * mapping the zero page over their zero-filled subpages.  Mmap lock, any. */
+ * mapping the zero page over their zero-filled subpages; a folio a fork
+ * shares is left whole.  Mmap lock, any. */
 void split_huge_folios(struct vma *vma, unsigned long start, unsigned long end, bool always);
+/* The large folio of the 2 MiB at haddr is mapped by another mm too
+ * (folio_maybe_mapped_shared): advice leaves it alone. */
+bool large_folio_shared(struct mm *mm, unsigned long haddr);
 /* MADV_COLLAPSE of one aligned 2 MiB of an anonymous VMA: 0, -EINVAL or
  * -ENOMEM.  Mmap write lock held, the VMA write-locked. */
 int __must_check collapse_huge_pmd(struct vma *vma, unsigned long haddr);

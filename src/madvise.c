@@ -82,15 +82,25 @@ static void rss_add_all(struct mm *mm, const long *delta)
 
 static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {
-    (void)arg;
-    (void)addr;
+    struct vma *vma = arg;
     if (pte_special(pte) || pte_file(pte))
         return 0;   /* the zero page, file pages */
     /* A page shared with another mm (after fork) loses this entry's dirty
      * and young bits, as Linux's do, but stays as it is: the other
-     * mapping may still have written it. */
+     * mapping may still have written it.  If the page itself is dirty, or
+     * a huge PMD maps it (madvise_free_huge_pmd), it keeps even those; if
+     * it is ours alone, it is clean now. */
+    struct vm_page *page = pte_page(pte);
+    bool alone = page_mapcount(page) == 1;
+    if (!alone && (ptep_get(pgtable_pmd(&vma->vm_mm->pgt, addr)) & PMD_HUGE))
+        return 0;
+    if (page_test_dirty(page)) {
+        if (!alone)
+            return 0;
+        page_clear_flag(page, PG_dirty);
+    }
     pte_t want = pte & ~(PTE_DIRTY | PTE_ACCESSED);
-    if (page_mapcount(pte_page(pte)) == 1)
+    if (alone)
         want |= PTE_LAZYFREE;
     /* A racing write sets DIRTY again, and then the page is kept: that is
      * the MADV_FREE contract. */
@@ -100,7 +110,7 @@ static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pt
 
 static void madvise_free_range(struct vma *vma, unsigned long start, unsigned long end)
 {
-    pgtable_for_each(&vma->vm_mm->pgt, start, end, free_one, NULL);
+    pgtable_for_each(&vma->vm_mm->pgt, start, end, free_one, vma);
 }
 
 /* ------------------------------------------------------------ guard regions */
@@ -195,7 +205,7 @@ static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t
     if (page_mapcount(page) != 1)
         return 0;
     bool file = pte_file(pte);
-    if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte)))
+    if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte) || page_test_dirty(page)))
         return 0;
     if (file && !vma_has_cache(c->vma))
         return 0;

@@ -14,7 +14,8 @@
  *     PRESENT|FILE, one reference and one mapcount for the entry;
  *     MM_SHMEMPAGES or MM_FILEPAGES by the VMA's kind.
  * PTE_WRITE is set only where a write may go without a fault: an exclusive
- * anonymous page in a VM_WRITE VMA, or a file page in a shared writable one.
+ * anonymous page (no PG_anon_shared) in a VM_WRITE VMA, or a file page in a
+ * shared writable one.
  * A write fault on any other present entry copies (copy-on-write) or, for a
  * page nobody else can see, just makes the entry writable.
  *
@@ -256,7 +257,9 @@ static __attribute__((noinline)) int do_wp_page(struct vma *vma, unsigned long a
         return 0;
     }
     if (!zero && !pte_file(pte) && page_mapcount(old) == 1 && page_count(old) == 1) {
-        /* Ours alone (wp_can_reuse_anon_folio): no copy. */
+        /* Ours alone (wp_can_reuse_anon_folio): no copy, and exclusive
+         * again. */
+        page_clear_flag(old, PG_anon_shared);
         pte_install(ptep, pte, pte | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
         return 0;
     }

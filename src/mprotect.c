@@ -26,10 +26,30 @@ static int clean_huge_one(void *arg, unsigned long addr, pte_t _Atomic *pmdp, pt
 }
 
 /*
+ * Private memory made writable (MM_CP_TRY_CHANGE_WRITABLE): an exclusive
+ * anonymous page's entry becomes writable at once, clean as it was, as
+ * can_change_private_pte_writable allows; a write fault would only have
+ * reused the page.  Every other entry keeps faulting first (copy-on-write).
+ * It shows where a populating write then dirties the page, not the entry
+ * (gup.c), and MADV_FREE leaves such a page alone while a fork shares it.
+ * Linux also keeps write faults for soft-dirty tracking after clear_refs,
+ * which vmarea has not: no entry of it needs them.
+ */
+static int make_writable_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    while (pte_present(pte) && !(pte & (PTE_WRITE | PTE_SPECIAL | PTE_FILE | PTE_PROTNONE)) &&
+           !page_test_flag(pte_page(pte), PG_anon_shared) &&
+           !ptep_cmpxchg(ptep, &pte, pte | PTE_WRITE))
+        ;
+    return 0;
+}
+
+/*
  * Entries keep their pages; what changes is what an access may do without a
- * fault.  Losing VM_WRITE takes PTE_WRITE away (a later mprotect back to
- * writable leaves it off: the next write faults and reuses the page, as
- * Linux's does unless it can prove the page exclusive).  When an entry loses
+ * fault.  Losing VM_WRITE takes PTE_WRITE away; gaining it gives it back to
+ * exclusive anonymous pages (above).  When an entry loses
  * a right, lock-free accesses that read it before the change may still be
  * copying: mprotect returns only after they are done, as Linux's waits for
  * its TLB flush.
@@ -59,6 +79,9 @@ static void change_protection(struct vma *vma, unsigned long start, unsigned lon
     }
     if (changed && (lost_write || lost_access))
         synchronize_rcu();
+    /* Only a VMA with an anon_vma has anonymous pages. */
+    if ((new_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE && vma->anon_vma)
+        pgtable_for_each(&vma->vm_mm->pgt, start, end, make_writable_one, NULL);
 }
 
 /*

@@ -70,7 +70,9 @@ struct vm_page {
 
 /* Page flags.  PG_dirty: the data differs from its backing (Linux's folio
  * dirty): set when a dirty entry of a file page is zapped, so the state
- * survives the mapping. */
+ * survives the mapping, and where a populating write went through a clean
+ * writable entry without dirtying it (follow_page_pte's folio_mark_dirty),
+ * which every mapping of the page then sees. */
 #define PG_dirty ((uintptr_t)1)
 /* PG_pinned: allocated by page_alloc_pinned for a driver or a shmem object,
  * which may keep it past the address space's last mmdrop: the page pins the
@@ -81,15 +83,34 @@ struct vm_page {
  * reference goes it has only left vmarea's cache; the descriptor stays
  * with its mapping. */
 #define PG_hostfile ((uintptr_t)4)
+/* PG_anon_shared: an anonymous page a fork gave a second mapping, until a
+ * write fault finds it alone again and reuses it (Linux's page without
+ * PageAnonExclusive; new pages are exclusive, so the bit is the inverse and
+ * costs an allocation nothing).  mprotect makes only exclusive pages'
+ * entries writable without a fault. */
+#define PG_anon_shared ((uintptr_t)8)
 
+static inline bool page_test_flag(struct vm_page *page, uintptr_t flag)
+{
+    return atomic_load_explicit(&page->flags, memory_order_relaxed) & flag;
+}
+static inline void page_set_flag(struct vm_page *page, uintptr_t flag)
+{
+    if (!page_test_flag(page, flag))
+        atomic_fetch_or_explicit(&page->flags, flag, memory_order_relaxed);
+}
+static inline void page_clear_flag(struct vm_page *page, uintptr_t flag)
+{
+    if (page_test_flag(page, flag))
+        atomic_fetch_and_explicit(&page->flags, ~flag, memory_order_relaxed);
+}
 static inline void page_set_dirty(struct vm_page *page)
 {
-    if (!(atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_dirty))
-        atomic_fetch_or_explicit(&page->flags, PG_dirty, memory_order_relaxed);
+    page_set_flag(page, PG_dirty);
 }
 static inline bool page_test_dirty(struct vm_page *page)
 {
-    return atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_dirty;
+    return page_test_flag(page, PG_dirty);
 }
 
 /*

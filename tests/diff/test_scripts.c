@@ -498,6 +498,72 @@ static void test_fork_merges(void **state)
 }
 
 /*
+ * Dirty pages a fork shares (Linux's folio dirty flag beside the entries'):
+ * a populating write through a writable clean entry dirties the page, not
+ * the entry; mprotect makes an exclusive page's entry writable at once, so
+ * mlock's populating write goes through it; MADV_FREE keeps a dirty page
+ * another mm shares as it is, and cleans one that is ours alone, which
+ * MADV_PAGEOUT may then drop.
+ */
+static void test_fork_dirty(void **state)
+{
+    (void)state;
+    static const struct script sc[] = {
+        { "fork: a page written through a clean entry stays dirty in the child's MADV_FREE",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x41\n"
+          "madvise " W " 16k free\n"
+          "madvise " W " 16k populate_write\n"
+          "fork\n"
+          "child madvise " W " 16k free\n" },
+        { "fork: mlock's populating write after mprotect dirties the page, not the entry",
+          "mmap " W " 48k rw- private anonymous fixed\n"
+          "write " W " 48k 0x42\n"
+          "madvise " W " 48k free\n"
+          "mprotect " W " 48k r--\n"
+          "mlock " W "+24k 24k\n"
+          "mprotect " W "+12k 36k rwx\n"
+          "fork\n"
+          "child madvise " W "+12k 36k free\n" },
+        { "fork: a page the child shares keeps its write fault after mprotect",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x43\n"
+          "madvise " W " 16k free\n"
+          "fork\n"
+          "mprotect " W " 16k r--\n"
+          "mprotect " W " 16k rw-\n"
+          "madvise " W " 16k populate_write\n"
+          "child madvise " W " 16k free\n" },
+        { "fork: a page the child no longer maps is not exclusive until a write fault",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x46\n"
+          "madvise " W " 16k free\n"
+          "fork\n"
+          "child munmap " W " 16k\n"
+          "mprotect " W " 16k r--\n"
+          "mprotect " W " 16k rw-\n"
+          "madvise " W " 16k populate_write\n"
+          "fork\n"
+          "child madvise " W " 16k free\n" },
+        { "MADV_FREE, then a populating write: the page is dirty, PAGEOUT keeps it",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x44\n"
+          "madvise " W " 16k free\n"
+          "madvise " W " 8k populate_write\n"
+          "madvise " W " 16k pageout\n"
+          "read " W " 16k\n" },
+        { "MADV_FREE cleans a page written through a clean entry",
+          "mmap " W " 16k rw- private anonymous fixed\n"
+          "write " W " 16k 0x45\n"
+          "madvise " W " 16k free\n"
+          "madvise " W " 16k populate_write\n"
+          "madvise " W " 16k free\n"
+          "madvise " W " 16k pageout\n" },
+    };
+    check_all(sc, sizeof(sc) / sizeof(sc[0]));
+}
+
+/*
  * Linux's selftests/mm/merge.c mremap_* cases, each as the selftest does it
  * (a 4 KiB page is "p" there; the places it parks VMAs far away are 40 and
  * 50 pages into the window here): an unfaulted VMA moved next to a faulted
@@ -583,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_fixed_high_addresses),
         cmocka_unit_test(test_mremap),
         cmocka_unit_test(test_fork_merges),
+        cmocka_unit_test(test_fork_dirty),
         cmocka_unit_test(test_mremap_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

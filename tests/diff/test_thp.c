@@ -105,6 +105,12 @@ static const struct scenario scenarios[] = {
     { "fork, write in the parent", { { WR, M2 }, { FORK }, { WR, M2 + PG } } },
     { "fork, the child goes, write in the parent", { { WR, M2 }, { FORK }, { UNFORK }, { WR, M2 + PG } } },
     { "fork of the huge zero page, write", { { RD, M2 }, { FORK }, { WR, M2 + PG } } },
+    { "fork, MADV_FREE the whole PMD", { { WR, M2 }, { FORK }, { ADV, M2, M2, MADV_FREE } } },
+    { "fork, MADV_FREE 4 KiB", { { WR, M2 }, { FORK }, { ADV, M2 + PG, PG, MADV_FREE } } },
+    { "fork, MADV_PAGEOUT the whole PMD", { { WR, M2 }, { FORK }, { ADV, M2, M2, MADV_PAGEOUT } } },
+    { "fork, MADV_COLD 4 KiB", { { WR, M2 }, { FORK }, { ADV, M2 + PG, PG, MADV_COLD } } },
+    { "fork, the child goes, MADV_FREE the whole PMD", { { WR, M2 }, { FORK }, { UNFORK },
+                                                         { ADV, M2, M2, MADV_FREE } } },
     { "COLLAPSE NOHUGEPAGE", { { WR, M2 }, { ADV, 0, LEN, MADV_NOHUGEPAGE }, { ADV, M2, M2, MADV_COLLAPSE } } },
     { "COLLAPSE read-only, split by COLD", { { ADV, 0, LEN, MADV_NOHUGEPAGE }, { WR, M2 + 5 }, { WR, M2 + 2 * PG },
                                             { ADV, 0, LEN, MADV_HUGEPAGE }, { PROT, 0, LEN, PROT_READ },
@@ -138,8 +144,9 @@ static void parse(FILE *f, struct result *res)
             cur->rss = v;
         else if (sscanf(line, "AnonHugePages: %lu kB", &v) == 1)
             cur->thp = v;
-        else if (sscanf(line, "Private_Dirty: %lu kB", &v) == 1)
-            cur->dirty = v;
+        else if (sscanf(line, "Private_Dirty: %lu kB", &v) == 1 ||
+                 sscanf(line, "Shared_Dirty: %lu kB", &v) == 1)
+            cur->dirty += v;   /* after a fork, the pages are shared */
     }
 }
 
@@ -305,7 +312,7 @@ static void print_result(const char *side, const struct result *r)
         print_message(" %ld", r->ret[i]);
     print_message("\n");
     for (int i = 0; i < r->n; i++)
-        print_message("    %s %lx-%lx Rss %lu AnonHugePages %lu Private_Dirty %lu\n", side, r->r[i].start,
+        print_message("    %s %lx-%lx Rss %lu AnonHugePages %lu Dirty %lu\n", side, r->r[i].start,
                       r->r[i].end, r->r[i].rss, r->r[i].thp, r->r[i].dirty);
 }
 
