@@ -32,8 +32,10 @@ static int clean_huge_one(void *arg, unsigned long addr, pte_t _Atomic *pmdp, pt
  * reused the page.  Every other entry keeps faulting first (copy-on-write).
  * It shows where a populating write then dirties the page, not the entry
  * (gup.c), and MADV_FREE leaves such a page alone while a fork shares it.
- * Linux also keeps write faults for soft-dirty tracking after clear_refs,
- * which vmarea has not: no entry of it needs them.
+ * Linux also keeps the fault where soft-dirty tracking wants one (an entry
+ * not soft-dirty in a VMA without VM_SOFTDIRTY); entries here carry no
+ * soft-dirty bit, and the only such VMA vmarea makes, exec's stack, holds
+ * pages written by the exec.
  */
 static int make_writable_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
 {

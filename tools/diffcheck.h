@@ -385,7 +385,7 @@ struct dc_options {
     bool fork;                  /* also a fork per sequence, and calls in the child */
     bool extra_advice;          /* also MERGEABLE, UNMERGEABLE, PAGEOUT, GUARD_INSTALL/REMOVE */
     bool mlockall;              /* also mlockall and munlockall (only with DC_MLOCK_FULL) */
-    bool mremap;                /* also mremap (vmarea: -ENOSYS, it has no mm_mremap) */
+    bool mremap;                /* also mremap */
     bool no_memory;             /* no memory ops (write, read, and the madvise and mmap
                                    flags that fault or zap pages come up no more often
                                    than in the VMA-only mix), no per-VMA memory counters

@@ -191,10 +191,11 @@ static void print_summary(const struct dc_options *o, const struct dc_result *r,
                           bool minimize)
 {
     printf("vmarea:     %s\n", VMAREA_VERSION);
-    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s%s%s\n",
+    printf("seed:       0x%llx (sequence i uses seed+i), %u ops per sequence, mlock %s%s%s%s%s%s%s%s%s%s\n",
            (unsigned long long)o->seed, o->ops_per_seq ? o->ops_per_seq : 20,
            dc_mlock_mode_name(r->mlock),
            o->shared_anon ? ", shared anonymous" : "", o->memfd ? ", memfd" : "", o->files ? ", files" : "", o->fork ? ", fork" : "",
+           o->mremap ? ", mremap" : "", o->extra_advice ? ", extra advice" : "", o->mlockall ? ", mlockall" : "",
            o->no_memory ? ", no memory ops" : "",
            o->kernel_vs_kernel ? ", kernel vs kernel" : "");
     printf("sequences:  %lu run, %lu operations (%.0f%% failed on Linux), in %.1f s (%.0f sequences/s)\n",
