@@ -70,6 +70,9 @@ static int check_pte(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t p
         return 0;   /* a guard marker: grants nothing */
     if (pte_write(pte) && !(vma->vm_flags & VM_WRITE))
         bad_entry("is writable in a VMA without VM_WRITE", addr, pte, vma);
+    if (pte_write(pte) && !pte_special(pte) && !pte_file(pte) &&
+        page_test_flag(pte_page(pte), PG_anon_shared))
+        bad_entry("is writable, its anonymous page shared by a fork", addr, pte, vma);
     if (pte_protnone(pte) != !data_accessible(vma->vm_flags))
         bad_entry(pte_protnone(pte) ? "denies the access its VMA allows"
                                     : "allows the access its VMA denies", addr, pte, vma);

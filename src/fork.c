@@ -48,7 +48,6 @@ static pte_t copy_one(void *arg, unsigned long addr, pte_t _Atomic *slot, pte_t 
         return (c->shared ? pte & ~PTE_DIRTY : pte) & ~PTE_ACCESSED;
     }
     c->anon++;
-    page_set_flag(page, PG_anon_shared);   /* folio_try_dup_anon_rmap_pte */
     if (c->cow && pte_write(pte)) {
         /* From the value it has now: a store may have made it dirty. */
         pte_t cur = pte;
@@ -57,6 +56,9 @@ static pte_t copy_one(void *arg, unsigned long addr, pte_t _Atomic *slot, pte_t 
         pte = cur & ~PTE_WRITE;
         c->wrprotected = true;
     }
+    /* folio_try_dup_anon_rmap_pte; after the write-protect, so that no
+     * writable entry maps a shared page. */
+    page_set_flag(page, PG_anon_shared);
     return pte & ~PTE_ACCESSED;
 }
 
