@@ -86,8 +86,9 @@ struct vm_page {
 /* PG_anon_shared: an anonymous page a fork gave a second mapping, until a
  * write fault finds it alone again and reuses it (Linux's page without
  * PageAnonExclusive; new pages are exclusive, so the bit is the inverse and
- * costs an allocation nothing).  mprotect makes only exclusive pages'
- * entries writable without a fault. */
+ * costs an allocation nothing).  No writable entry maps a page with it
+ * (mm_validate checks); mprotect makes only exclusive pages' entries
+ * writable without a fault. */
 #define PG_anon_shared ((uintptr_t)8)
 
 static inline bool page_test_flag(struct vm_page *page, uintptr_t flag)
