@@ -271,7 +271,8 @@ struct folio_split {
 static bool zero_candidate(const struct vma *vma, pte_t pte)
 {
     return pte_present(pte) && !pte_special(pte) && !pte_file(pte) &&
-           !(vma->vm_flags & VM_LOCKED) && page_mapcount(pte_page(pte)) == 1;
+           !(vma->vm_flags & VM_LOCKED) && !page_test_flag(pte_page(pte), PG_mlocked) &&
+           page_mapcount(pte_page(pte)) == 1;
 }
 
 /*

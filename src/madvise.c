@@ -100,7 +100,7 @@ static int free_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pt
         page_clear_flag(page, PG_dirty);
     }
     pte_t want = pte & ~(PTE_DIRTY | PTE_ACCESSED);
-    if (alone)
+    if (alone && !page_test_flag(page, PG_mlocked))   /* folio_mark_lazyfree */
         want |= PTE_LAZYFREE;
     /* A racing write sets DIRTY again, and then the page is kept: that is
      * the MADV_FREE contract. */
@@ -202,8 +202,8 @@ static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t
     if (pte_special(pte))
         return 0;
     struct vm_page *page = pte_page(pte);
-    if (page_mapcount(page) != 1)
-        return 0;
+    if (page_mapcount(page) != 1 || page_test_flag(page, PG_mlocked))
+        return 0;   /* shared, or unevictable */
     bool file = pte_file(pte);
     if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte) || page_test_dirty(page)))
         return 0;

@@ -90,6 +90,16 @@ struct vm_page {
  * (mm_validate checks); mprotect makes only exclusive pages' entries
  * writable without a fault. */
 #define PG_anon_shared ((uintptr_t)8)
+/* PG_mlocked: a page left mapped in a VMA that mremap's DONTUNMAP took
+ * VM_LOCKED from (Linux's dontunmap_complete clears the flags and does not
+ * munlock): its folio stays mlocked, so unevictable, until it is freed.
+ * Reclaim (MADV_PAGEOUT) keeps it, MADV_FREE does not make it lazily free,
+ * and a folio split does not map the zero page over it.  A page mapped by a
+ * VM_LOCKED VMA needs no bit: the VMA's flag decides there, and munlock of
+ * the VMA would clear it.  Not modelled: Linux's mlock_count, which a
+ * reclaim attempt resets, so that a later mlock and munlock of the VMA
+ * clears the folio's bit after all. */
+#define PG_mlocked ((uintptr_t)16)
 
 static inline bool page_test_flag(struct vm_page *page, uintptr_t flag)
 {

@@ -407,6 +407,22 @@ static void test_mremap(void **state)
         { "mremap: DONTUNMAP of a locked mapping",
           "mmap " W " 16k rw- private anonymous fixed locked\n"
           "mremap " W "+4k 8k 8k maymove dontunmap to=" W "+64k\n" },
+        { "mremap: DONTUNMAP unlocks the old VMA, its pages stay mlocked (PAGEOUT keeps them)",
+          "memfd 0x6000\n"
+          "mmap " W "+64k 32k -wx shared fixed_noreplace locked file\n"
+          "write " W "+64k 32k 0x00\n"
+          "mremap " W "+72k 20k 20k maymove dontunmap\n"
+          "madvise " W "+64k 40k pageout\n" },
+        { "mremap: DONTUNMAP's mlocked anonymous pages are not lazily freed",
+          "mmap " W "+64k 32k rw- private anonymous fixed locked\n"
+          "write " W "+64k 32k 0x21\n"
+          "mremap " W "+72k 20k 20k maymove dontunmap\n"
+          "madvise " W "+64k 8k free\n"
+          "madvise " W "+64k 8k pageout\n"
+          "read " W "+64k 8k\n"
+          "mlock " W "+64k 8k\n"
+          "munlock " W "+64k 8k\n"
+          "madvise " W "+64k 8k pageout\n" },
         { "mremap: old_len 0 duplicates a shared mapping, not a private one",
           "mmap " W " 16k rw- shared anonymous fixed\n"
           "write " W " 16k 0xb0+\n"
