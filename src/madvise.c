@@ -202,8 +202,12 @@ static int pageout_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t
     if (pte_special(pte))
         return 0;
     struct vm_page *page = pte_page(pte);
-    if (page_mapcount(page) != 1 || page_test_flag(page, PG_mlocked))
-        return 0;   /* shared, or unevictable */
+    if (page_mapcount(page) != 1)
+        return 0;
+    if (page_test_flag(page, PG_mlocked)) {
+        page_clear_flag(page, PG_MLOCK_COUNT_MASK);   /* back on the LRU, counted 0 */
+        return 0;
+    }
     bool file = pte_file(pte);
     if (!file && (!(pte & PTE_LAZYFREE) || pte_dirty(pte) || page_test_dirty(page)))
         return 0;

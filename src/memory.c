@@ -122,10 +122,12 @@ static void fault_around(struct vma *vma, unsigned long addr, pte_t _Atomic *pte
         if (!page)
             continue;
         pte_t _Atomic *slot = ptep + ((long)i - (long)pte_off);
-        if (pte_none(ptep_get(slot)))
-            mapped += map_page(slot, page, pte_mk(page, flags));
-        else
+        if (!pte_none(ptep_get(slot))) {
             page_put(page);
+        } else if (map_page(slot, page, pte_mk(page, flags))) {
+            mapped++;
+            mlock_vma_page(vma, page);
+        }
     }
     if (mapped)
         rss_add(mm, mm_counter_file(vma), mapped);
@@ -192,8 +194,10 @@ static int do_cache_fault(struct vma *vma, unsigned long addr, pte_t _Atomic *pt
     }
     if (write)
         page_set_dirty(page);   /* fault_dirty_shared_page: every mapping sees it dirty */
-    if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write))))
+    if (map_page(ptep, page, pte_mk(page, file_pte_flags(vma, write)))) {
         rss_add(mm, mm_counter_file(vma), 1);
+        mlock_vma_page(vma, page);
+    }
     return 0;
 }
 
@@ -480,6 +484,7 @@ static void zap_finish(struct vma *vma, struct zap_ctx *z, unsigned long pages, 
 
 static void __zap_vma_range(struct vma *vma, unsigned long start, unsigned long end, bool exiting)
 {
+    munlock_vma_range(vma, start, end, false);
     struct zap_ctx z = { .anon = 0 };
     page_batch_init(&z.batch);
     unsigned long pages = pgtable_clear_range_run(&vma->vm_mm->pgt, start, end, zap_pte_run, &z);
@@ -544,6 +549,7 @@ void unmap_mapping_range(struct vm_file *f, unsigned long first, unsigned long n
             zap_vma_range(vma, start, end);
             continue;
         }
+        munlock_vma_range(vma, start, end, true);
         struct zap_ctx z = { .anon = 0 };
         page_batch_init(&z.batch);
         pgtable_for_each(&mm->pgt, start, end, zap_file_one, &z);

@@ -134,4 +134,35 @@ static inline pte_t anon_new_pte_flags(const struct vma *vma, bool write)
     return vma_pte_flags(vma, write || (vma->vm_flags & VM_WRITE));
 }
 
+/*
+ * Pages left mlocked by MREMAP_DONTUNMAP (PG_mlocked; mlock.c).  None
+ * exist until the first such mremap in the process, and until then the
+ * hooks below cost one predicted branch in the VM_LOCKED VMAs alone.
+ */
+extern atomic_bool mlock_stale_pages;
+/* [start, end) of mm: a VMA's range losing VM_LOCKED without munlock. */
+void mlock_leave_locked(struct mm *mm, unsigned long start, unsigned long end);
+/* mlock_folio (delta 1) or munlock_folio (-1) for the PG_mlocked pages of
+ * [start, end) of mm, only file pages if file_only. */
+void mlock_count_range(struct mm *mm, unsigned long start, unsigned long end, int delta,
+                       bool file_only);
+void mlock_count_page(struct vm_page *page, int delta);
+
+/* A page mapped into vma (mlock_vma_folio). */
+static inline void mlock_vma_page(const struct vma *vma, struct vm_page *page)
+{
+    if (unlikely((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED) &&
+        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+        mlock_count_page(page, 1);
+}
+/* [start, end) of vma unmapped, only its file pages if file_only
+ * (munlock_vma_folio). */
+static inline void munlock_vma_range(struct vma *vma, unsigned long start, unsigned long end,
+                                     bool file_only)
+{
+    if (unlikely(vma->vm_flags & VM_LOCKED) &&
+        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+        mlock_count_range(vma->vm_mm, start, end, -1, file_only);
+}
+
 #endif

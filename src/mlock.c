@@ -5,6 +5,83 @@
  */
 #include "mm.h"
 
+/*
+ * Pages that stay mlocked after their VMA lost VM_LOCKED (PG_mlocked), with
+ * Linux's mlock_count beside the bit, which its unevictable LRU keeps:
+ *   - mremap's DONTUNMAP unlocks the old VMA without munlocking: each page
+ *     left there keeps its bit, counted once for that VMA's lock;
+ *   - mapping such a page into a VM_LOCKED VMA, or mlock of a VMA mapping
+ *     it, counts one more (mlock_folio);
+ *   - munlock of such a VMA, or unmapping the page from one, counts one
+ *     less, and at 0 the bit goes (munlock_folio);
+ *   - a reclaim attempt (MADV_PAGEOUT) puts the folio back on the LRU with
+ *     a count of 0, so the next munlock clears the bit whatever came before
+ *     (lru_add's "underestimate").
+ * The bit and the count change with atomic operations on page->flags; the
+ * callers hold the mmap lock of an mm mapping the page.
+ */
+atomic_bool mlock_stale_pages;
+
+void mlock_count_page(struct vm_page *page, int delta)
+{
+    uintptr_t old = atomic_load_explicit(&page->flags, memory_order_relaxed), new;
+    do {
+        if (!(old & PG_mlocked))
+            return;
+        uintptr_t count = (old & PG_MLOCK_COUNT_MASK) >> PG_MLOCK_COUNT_SHIFT;
+        if (delta > 0) {
+            if (count == PG_MLOCK_COUNT_MASK >> PG_MLOCK_COUNT_SHIFT)
+                return;
+            new = old + ((uintptr_t)1 << PG_MLOCK_COUNT_SHIFT);
+        } else if (count > 1) {
+            new = old - ((uintptr_t)1 << PG_MLOCK_COUNT_SHIFT);
+        } else {
+            new = old & ~(PG_mlocked | PG_MLOCK_COUNT_MASK);
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&page->flags, &old, new, memory_order_relaxed,
+                                                    memory_order_relaxed));
+}
+
+struct mlock_walk {
+    int delta;
+    bool file_only;
+};
+
+static int count_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    struct mlock_walk *w = arg;
+    (void)addr;
+    (void)ptep;
+    if (!pte_special(pte) && (!w->file_only || pte_file(pte)))
+        mlock_count_page(pte_page(pte), w->delta);
+    return 0;
+}
+
+void mlock_count_range(struct mm *mm, unsigned long start, unsigned long end, int delta,
+                       bool file_only)
+{
+    struct mlock_walk w = { delta, file_only };
+    pgtable_for_each(&mm->pgt, start, end, count_one, &w);
+}
+
+static int leave_one(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
+{
+    (void)arg;
+    (void)addr;
+    (void)ptep;
+    struct vm_page *page = pte_page(pte);
+    if (!pte_special(pte) && !page_test_flag(page, PG_mlocked))
+        atomic_fetch_or_explicit(&page->flags, PG_mlocked | ((uintptr_t)1 << PG_MLOCK_COUNT_SHIFT),
+                                 memory_order_relaxed);
+    return 0;
+}
+
+void mlock_leave_locked(struct mm *mm, unsigned long start, unsigned long end)
+{
+    atomic_store_explicit(&mlock_stale_pages, true, memory_order_relaxed);
+    pgtable_for_each(&mm->pgt, start, end, leave_one, NULL);
+}
+
 static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
                        unsigned long end, vm_flags_t newflags)
 {
@@ -32,6 +109,10 @@ static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
     vma_start_write(vma);
     vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
     *prev = vma;
+    /* mlock_vma_pages_range, where VM_LOCKED comes or goes. */
+    if (((oldflags ^ newflags) & VM_LOCKED) &&
+        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+        mlock_count_range(mm, start, end, (newflags & VM_LOCKED) ? 1 : -1, false);
     return 0;
 }
 

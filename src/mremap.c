@@ -132,16 +132,6 @@ static void unmap_source(struct remap *r)
     }
 }
 
-static int stay_mlocked(void *arg, unsigned long addr, pte_t _Atomic *ptep, pte_t pte)
-{
-    (void)arg;
-    (void)addr;
-    (void)ptep;
-    if (!pte_special(pte))
-        page_set_flag(pte_page(pte), PG_mlocked);
-    return 0;
-}
-
 /* MREMAP_DONTUNMAP: the old VMA stays, empty over the range and unlocked
  * (all of it, its pages still mlocked; locked_vm is not given back, as
  * Linux's is not); moved whole into another VMA, it forgets its anonymous
@@ -151,7 +141,7 @@ static void dontunmap_complete(struct remap *r, struct vma *new_vma)
     struct vma *vma = r->vma;
     vma_start_write(vma);
     if (vma->vm_flags & VM_LOCKED)
-        pgtable_for_each(&r->mm->pgt, vma->vm_start, vma->vm_end, stay_mlocked, NULL);
+        mlock_leave_locked(r->mm, vma->vm_start, vma->vm_end);
     vma->vm_flags &= ~VM_LOCKED_MASK;
     if (new_vma != vma && vma->vm_start == r->addr && vma->vm_end == r->addr + r->old_len &&
         vma->anon_vma) {

@@ -92,14 +92,17 @@ struct vm_page {
 #define PG_anon_shared ((uintptr_t)8)
 /* PG_mlocked: a page left mapped in a VMA that mremap's DONTUNMAP took
  * VM_LOCKED from (Linux's dontunmap_complete clears the flags and does not
- * munlock): its folio stays mlocked, so unevictable, until it is freed.
- * Reclaim (MADV_PAGEOUT) keeps it, MADV_FREE does not make it lazily free,
- * and a folio split does not map the zero page over it.  A page mapped by a
- * VM_LOCKED VMA needs no bit: the VMA's flag decides there, and munlock of
- * the VMA would clear it.  Not modelled: Linux's mlock_count, which a
- * reclaim attempt resets, so that a later mlock and munlock of the VMA
- * clears the folio's bit after all. */
+ * munlock): its folio stays mlocked, so unevictable.  Reclaim
+ * (MADV_PAGEOUT) keeps it, MADV_FREE does not make it lazily free, and a
+ * folio split does not map the zero page over it.  The bits at
+ * PG_MLOCK_COUNT_SHIFT are Linux's mlock_count for it (mlock.c has the
+ * rules); the bit goes when a munlock finds the count 0, or with the page.
+ * A page only VM_LOCKED VMAs have mlocked needs neither: the VMAs' flags
+ * decide there, and their munlock would clear it.  Count bits are 0
+ * without the bit. */
 #define PG_mlocked ((uintptr_t)16)
+#define PG_MLOCK_COUNT_SHIFT 8
+#define PG_MLOCK_COUNT_MASK ((uintptr_t)0xff << PG_MLOCK_COUNT_SHIFT)
 
 static inline bool page_test_flag(struct vm_page *page, uintptr_t flag)
 {

@@ -413,6 +413,32 @@ static void test_mremap(void **state)
           "write " W "+64k 32k 0x00\n"
           "mremap " W "+72k 20k 20k maymove dontunmap\n"
           "madvise " W "+64k 40k pageout\n" },
+        { "mremap: DONTUNMAP's mlocked pages, mlock_count: mlock and munlock leave them mlocked",
+          "memfd 0x8000\n"
+          "mmap " W "+64k 32k rw- shared fixed locked file\n"
+          "write " W "+64k 32k 0x22\n"
+          "mremap " W "+72k 20k 20k maymove dontunmap\n"
+          "mlock " W "+64k 8k\n"
+          "munlock " W "+64k 8k\n"
+          "madvise " W "+64k 8k pageout\n" },
+        { "mremap: DONTUNMAP's mlocked pages, a reclaim attempt counts 0, munlock then clears",
+          "memfd 0x8000\n"
+          "mmap " W "+64k 32k rw- shared fixed locked file\n"
+          "write " W "+64k 32k 0x22\n"
+          "mremap " W "+72k 20k 20k maymove dontunmap\n"
+          "madvise " W "+64k 8k pageout\n"
+          "mlock " W "+64k 8k\n"
+          "munlock " W "+64k 8k\n"
+          "madvise " W "+64k 8k pageout\n" },
+        { "mremap: DONTUNMAP's mlocked pages, mapped by another locked VMA, count once more",
+          "memfd 0x8000\n"
+          "mmap " W "+64k 32k rw- shared fixed locked file\n"
+          "write " W "+64k 32k 0x22\n"
+          "mremap " W "+72k 20k 20k maymove dontunmap\n"
+          "mmap " W "+192k 32k rw- shared fixed locked file\n"
+          "munlock " W "+192k 32k\n"
+          "munmap " W "+192k 32k\n"
+          "madvise " W "+64k 8k pageout\n" },
         { "mremap: DONTUNMAP's mlocked anonymous pages are not lazily freed",
           "mmap " W "+64k 32k rw- private anonymous fixed locked\n"
           "write " W "+64k 32k 0x21\n"
