@@ -96,7 +96,8 @@ struct vm_page {
  * (MADV_PAGEOUT) keeps it, MADV_FREE does not make it lazily free, and a
  * folio split does not map the zero page over it.  The bits at
  * PG_MLOCK_COUNT_SHIFT are Linux's mlock_count for it (mlock.c has the
- * rules); the bit goes when a munlock finds the count 0, or with the page.
+ * rules); the bit goes at a munlock that leaves the count 0, or with the
+ * page.
  * A page only VM_LOCKED VMAs have mlocked needs neither: the VMAs' flags
  * decide there, and their munlock would clear it.  Count bits are 0
  * without the bit. */
