@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -733,6 +734,21 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/* Linux's LRU batches are per CPU: a folio MADV_FREE has just marked waits
+ * in its CPU's batch, off the LRU, and MADV_PAGEOUT drains only its own
+ * CPU's, so a kernel side that moved between CPUs reclaims less.  It stays
+ * on one CPU for the sequence, and so does its forked child. */
+static void pin_to_this_cpu(void)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);   /* if refused, as before */
+}
+
 pid_t dc_side_spawn(const struct cfg *c, struct scratch *scratch, int s, const struct dc_op *ops,
                     unsigned n, uint64_t seed, bool per_op, int *rfd)
 {
@@ -755,6 +771,8 @@ pid_t dc_side_spawn(const struct cfg *c, struct scratch *scratch, int s, const s
             .vmarea = s == 1 && !c->o.kernel_vs_kernel,
             .perturbed = s == 1,
         };
+        if (!ch.vmarea)
+            pin_to_this_cpu();
         scratch->olen = 0;
         child_main(&ch, ops, n, seed, per_op);
     }
