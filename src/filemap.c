@@ -457,7 +457,7 @@ int filemap_write_and_wait_range(struct vm_file *f, unsigned long pgoff, unsigne
             for (unsigned long j = 0; j < run; j++) {
                 struct vm_page *page = &c->page[(p + j) % CHUNK_PAGES];
                 if (page_count(page))
-                    atomic_fetch_and_explicit(&page->flags, ~PG_dirty, memory_order_relaxed);
+                    page_clear_flag(page, PG_dirty);
             }
             if (msync(c->base + ((p % CHUNK_PAGES) << PAGE_SHIFT), run << PAGE_SHIFT, MS_SYNC))
                 err = -EIO;

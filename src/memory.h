@@ -140,6 +140,10 @@ static inline pte_t anon_new_pte_flags(const struct vma *vma, bool write)
  * hooks below cost one predicted branch in the VM_LOCKED VMAs alone.
  */
 extern atomic_bool mlock_stale_pages;
+static inline bool mlock_stale_seen(void)
+{
+    return unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed));
+}
 /* [start, end) of mm: a VMA's range losing VM_LOCKED without munlock. */
 void mlock_leave_locked(struct mm *mm, unsigned long start, unsigned long end);
 /* mlock_folio (delta 1) or munlock_folio (-1) for the PG_mlocked pages of
@@ -151,8 +155,7 @@ void mlock_count_page(struct vm_page *page, int delta);
 /* A page mapped into vma (mlock_vma_folio). */
 static inline void mlock_vma_page(const struct vma *vma, struct vm_page *page)
 {
-    if (unlikely((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED) &&
-        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+    if (unlikely((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED) && mlock_stale_seen())
         mlock_count_page(page, 1);
 }
 /* [start, end) of vma unmapped, only its file pages if file_only
@@ -160,8 +163,7 @@ static inline void mlock_vma_page(const struct vma *vma, struct vm_page *page)
 static inline void munlock_vma_range(struct vma *vma, unsigned long start, unsigned long end,
                                      bool file_only)
 {
-    if (unlikely(vma->vm_flags & VM_LOCKED) &&
-        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+    if (unlikely(vma->vm_flags & VM_LOCKED) && mlock_stale_seen())
         mlock_count_range(vma->vm_mm, start, end, -1, file_only);
 }
 

@@ -110,8 +110,7 @@ static int mlock_fixup(struct vma *vma, struct vma **prev, unsigned long start,
     vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);   /* a merge may have added some */
     *prev = vma;
     /* mlock_vma_pages_range, where VM_LOCKED comes or goes. */
-    if (((oldflags ^ newflags) & VM_LOCKED) &&
-        unlikely(atomic_load_explicit(&mlock_stale_pages, memory_order_relaxed)))
+    if (((oldflags ^ newflags) & VM_LOCKED) && mlock_stale_seen())
         mlock_count_range(mm, start, end, (newflags & VM_LOCKED) ? 1 : -1, false);
     return 0;
 }

@@ -51,10 +51,10 @@ static int make_writable_one(void *arg, unsigned long addr, pte_t _Atomic *ptep,
 /*
  * Entries keep their pages; what changes is what an access may do without a
  * fault.  Losing VM_WRITE takes PTE_WRITE away; gaining it gives it back to
- * exclusive anonymous pages (above).  When an entry loses
- * a right, lock-free accesses that read it before the change may still be
- * copying: mprotect returns only after they are done, as Linux's waits for
- * its TLB flush.
+ * exclusive anonymous pages (above).  When an entry loses a right,
+ * lock-free accesses that read it before the change may still be copying:
+ * mprotect returns only after they are done, as Linux's waits for its TLB
+ * flush.
  */
 static void change_protection(struct vma *vma, unsigned long start, unsigned long end,
                               vm_flags_t old_flags, vm_flags_t new_flags)
